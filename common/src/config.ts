@@ -1,0 +1,61 @@
+// One zod schema per service, validated once at start-up. A bad variable stops the process with one
+// line naming it, before anything connects anywhere.
+import { z } from 'zod';
+import { config as loadDotenv } from 'dotenv';
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid configuration: ${issues.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse `env` with `schema`; throws ConfigError whose message names every failing variable. */
+export function parseConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined> = process.env): z.infer<S> {
+  const res = schema.safeParse(env);
+  if (res.success) return res.data;
+  const issues = res.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
+  throw new ConfigError(issues);
+}
+
+/** For `main` files: read `.env` (never overriding the real environment), parse, or exit 1 with one line. */
+export function loadConfig<S extends z.ZodType>(schema: S): z.infer<S> {
+  loadDotenv({ quiet: true });
+  try {
+    return parseConfig(schema, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`config error: ${err.issues.join('; ')}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+// ---- reusable pieces of the schemas (variable names are a contract: ../shared/DESIGN.md) ----
+
+const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
+/** An optional string variable where an empty value means "not set". */
+export const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+export const url = (def: string) => z.preprocess(emptyToUndefined, z.url().default(def));
+export const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(def));
+export const num = (def: number, min = 0) => z.preprocess(emptyToUndefined, z.coerce.number().min(min).default(def));
+export const bool = (def: boolean) =>
+  z.preprocess(emptyToUndefined, z.enum(['true', 'false', '1', '0']).default(def ? 'true' : 'false')).transform((v) => v === 'true' || v === '1');
+/** Comma-separated list; blanks dropped. */
+export const csv = (def: string[]) =>
+  z.preprocess(emptyToUndefined, z.string().optional()).transform((v) => (v === undefined ? def : v.split(',').map((s) => s.trim()).filter(Boolean)));
+
+export const logLevel = z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'));
+
+export const influxEnv = {
+  INFLUX_URL: url('http://influxdb:8086'),
+  INFLUX_TOKEN: z.preprocess(emptyToUndefined, z.string().default('market-terminal-dev-token')),
+  INFLUX_ORG: z.preprocess(emptyToUndefined, z.string().default('market-terminal')),
+  INFLUX_API: z.preprocess(emptyToUndefined, z.enum(['v1', 'v2']).default('v2')),
+};
+
+export const commonEnv = {
+  LOG_LEVEL: logLevel,
+};

@@ -1,0 +1,3 @@
+export * from './real/proc.js';
+export * from './fakes/http-fake.js';
+export * from './fixtures.js';

@@ -1,0 +1,172 @@
+// Base for launching the real servers (InfluxDB, PostgreSQL, Prometheus, Alertmanager, nginx) on
+// loopback: a free port, a private temp dir, a tracked child that is killed when the test process
+// exits for any reason, and readiness polling.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { mkdtempSync, rmSync, createWriteStream, statSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const live = new Set<ChildProcess>();
+let hooksInstalled = false;
+
+function killAll(): void {
+  for (const c of live) {
+    try {
+      // negative pid: the whole process group (servers that fork, e.g. pg_ctl → postgres)
+      if (c.pid) process.kill(-c.pid, 'SIGKILL');
+    } catch {
+      try {
+        c.kill('SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  live.clear();
+}
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', killAll);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      killAll();
+      process.exit(128 + (os.constants.signals[sig] ?? 1));
+    });
+  }
+}
+
+/** A port the OS says is free right now on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const tmpDirs: string[] = [];
+/** A private temp dir removed when the process exits. */
+export function tmpDir(prefix: string): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), `mt-${prefix}-`));
+  tmpDirs.push(d);
+  return d;
+}
+process.on('exit', () => {
+  if (process.env.MT_KEEP_TMP) return;
+  for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
+});
+
+export interface Tracked {
+  child: ChildProcess;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+  stop(graceMs?: number): Promise<void>;
+  /** SIGKILL now. */
+  kill(): Promise<void>;
+  /** SIGSTOP / SIGCONT: freeze without closing sockets (a stalled server). */
+  pause(): void;
+  resume(): void;
+  exited: Promise<number | null>;
+}
+
+/** Spawn a child in its own process group; its output goes to `logFile` (kept for debugging). */
+export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions & { logFile?: string } = {}): Tracked {
+  installHooks();
+  const child = spawn(cmd, args, { ...opts, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  if (opts.logFile) {
+    const out = createWriteStream(opts.logFile, { flags: 'a' });
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+  } else {
+    child.stdout?.resume();
+    child.stderr?.resume();
+  }
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      live.delete(child);
+      resolve(code);
+    });
+    child.once('error', () => {
+      live.delete(child);
+      resolve(null);
+    });
+  });
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, s);
+    } catch {
+      /* gone */
+    }
+  };
+  return {
+    child,
+    exited,
+    async stop(graceMs = 10_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      signal('SIGTERM');
+      const t = setTimeout(() => signal('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(t);
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      signal('SIGKILL');
+      await exited;
+    },
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
+  };
+}
+
+/** Poll `check` until it returns truthy or `timeoutMs` passes. */
+export async function waitFor<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, what = 'condition', intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
+}
+
+/** Wait until an HTTP GET answers with one of `okStatus`. */
+export async function waitHttp(url: string, timeoutMs = 30_000, okStatus: number[] = [200, 204]): Promise<void> {
+  await waitFor(
+    async () => {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      return okStatus.includes(res.status);
+    },
+    timeoutMs,
+    `GET ${url}`,
+  );
+}
+
+/** Find a Debian binary, trying each candidate path or name on PATH (and the sbin dirs). */
+export function which(...candidates: string[]): string {
+  const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/bin', '/sbin', '/usr/local/bin']);
+  const isFile = (p: string) => {
+    try {
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  for (const c of candidates) {
+    if (c.includes('/') ? isFile(c) : false) return c;
+    for (const d of dirs) if (!c.includes('/') && isFile(path.join(d, c))) return path.join(d, c);
+  }
+  throw new Error(`none of ${candidates.join(', ')} is installed: run the README's test command, which installs it`);
+}
