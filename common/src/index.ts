@@ -7,3 +7,4 @@ export * from './backoff.js';
 export * from './errors.js';
 export * from './symbols.js';
 export * from './watchset/types.js';
+export * from './influx/types.js';

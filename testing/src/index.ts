@@ -1,3 +1,4 @@
 export * from './real/proc.js';
 export * from './fakes/http-fake.js';
 export * from './fixtures.js';
+export * from './real/influxdb.js';

@@ -1,0 +1,41 @@
+// Metrics every source reports the same way (names are relied on by prometheus/ rules and the
+// `infrastructure` dashboard: see docs/METRICS.md).
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export function createSourceMetrics(registry: Registry) {
+  const labelNames = ['source'] as const;
+  return {
+    messages: new Counter({ name: 'feeder_messages_total', help: 'Messages, frames or items received', labelNames, registers: [registry] }),
+    parseErrors: new Counter({
+      name: 'feeder_parse_errors_total',
+      help: 'Payloads rejected as malformed or unknown',
+      labelNames: ['source', 'reason'] as const,
+      registers: [registry],
+    }),
+    sourceErrors: new Counter({
+      name: 'feeder_source_errors_total',
+      help: 'Failed requests or connections, by kind (http_429, http_5xx, http_4xx, transport, timeout)',
+      labelNames: ['source', 'kind'] as const,
+      registers: [registry],
+    }),
+    reconnects: new Counter({ name: 'feeder_reconnects_total', help: 'Reconnects or retries after a failure', labelNames, registers: [registry] }),
+    lastMessage: new Gauge({
+      name: 'feeder_last_message_timestamp_seconds',
+      help: 'Unix time of the last message or successful poll',
+      labelNames,
+      registers: [registry],
+    }),
+    up: new Gauge({ name: 'feeder_source_up', help: '1 while the source is connected or its last poll succeeded', labelNames, registers: [registry] }),
+  };
+}
+
+export type SourceMetrics = ReturnType<typeof createSourceMetrics>;
+
+/** Map an error to the `kind` label of feeder_source_errors_total. */
+export function errorKind(err: unknown): string {
+  const status = (err as { status?: number }).status;
+  if (typeof status === 'number') return status === 429 ? 'http_429' : status >= 500 ? 'http_5xx' : `http_${status}`;
+  const code = (err as { code?: string }).code;
+  if (code === 'ETIMEDOUT' || code === 'ECONNABORTED' || (err as Error).name === 'TimeoutError') return 'timeout';
+  return 'transport';
+}

@@ -1,0 +1,85 @@
+// Every polled source (Yahoo, CoinGecko, Fear & Greed, CryptoPanic, NewsAPI, RSS) runs in this loop:
+// fixed interval when healthy; exponential backoff with jitter after a failure, never shorter than the
+// server's Retry-After; one failing source never stops another. Metrics and logs are per source.
+import type { Logger } from 'pino';
+import { Backoff, sleep, isRetryable, type BackoffOptions, type RetryableAwareError } from '@mt/common';
+import { errorKind, type SourceMetrics } from './metrics.js';
+
+export interface PollerOptions<T> {
+  /** Source name: the `source` label and the logger's `source` field. */
+  name: string;
+  intervalMs: number;
+  /** One poll. Throw HttpStatusError/ParseError/TransportError (or anything) on failure. */
+  fetch: (signal: AbortSignal) => Promise<T>;
+  onData: (data: T) => Promise<void> | void;
+  log: Logger;
+  metrics: SourceMetrics;
+  backoff?: BackoffOptions;
+  /** Abort a poll that takes longer than this. */
+  timeoutMs?: number;
+  /** Delay before the first poll (spreads start-up load). */
+  initialDelayMs?: number;
+}
+
+export class Poller<T> {
+  private readonly ctrl = new AbortController();
+  private loop: Promise<void> | undefined;
+  private readonly backoff: Backoff;
+  lastSuccessAt = 0;
+  consecutiveFailures = 0;
+
+  constructor(private readonly o: PollerOptions<T>) {
+    this.backoff = new Backoff({ initialMs: Math.min(5_000, o.intervalMs), maxMs: Math.max(o.intervalMs * 8, 60_000), ...o.backoff });
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Run one poll now (tests, and the first poll at start-up). Returns whether it succeeded. */
+  async pollOnce(): Promise<{ ok: true } | { ok: false; err: unknown; retryAfterMs?: number }> {
+    const { name, log, metrics } = this.o;
+    const signal = AbortSignal.any([this.ctrl.signal, AbortSignal.timeout(this.o.timeoutMs ?? 20_000)]);
+    try {
+      const data = await this.o.fetch(signal);
+      await this.o.onData(data);
+      this.lastSuccessAt = Date.now();
+      this.consecutiveFailures = 0;
+      metrics.up.set({ source: name }, 1);
+      metrics.lastMessage.set({ source: name }, this.lastSuccessAt / 1000);
+      return { ok: true };
+    } catch (err) {
+      if (this.ctrl.signal.aborted) return { ok: false, err };
+      this.consecutiveFailures++;
+      metrics.up.set({ source: name }, 0);
+      metrics.sourceErrors.inc({ source: name, kind: errorKind(err) });
+      const retryAfterMs = (err as RetryableAwareError).retryAfterMs;
+      // first failure at warn, repeats at debug: a source down for an hour is one line, not 240
+      log[this.consecutiveFailures === 1 ? 'warn' : 'debug']({ err, retryAfterMs, failures: this.consecutiveFailures }, 'poll failed');
+      return { ok: false, err, retryAfterMs };
+    }
+  }
+
+  private async run(): Promise<void> {
+    if (this.o.initialDelayMs) await sleep(this.o.initialDelayMs, this.ctrl.signal);
+    while (!this.ctrl.signal.aborted) {
+      const res = await this.pollOnce();
+      if (this.ctrl.signal.aborted) break;
+      let delay: number;
+      if (res.ok) {
+        this.backoff.reset();
+        delay = this.o.intervalMs;
+      } else {
+        // a non-retryable error (e.g. a 4xx other than 429) still polls again, but on the slow path
+        delay = isRetryable(res.err) ? this.backoff.next(res.retryAfterMs) : Math.max(this.o.intervalMs, this.backoff.next(res.retryAfterMs));
+        this.o.metrics.reconnects.inc({ source: this.o.name });
+      }
+      await sleep(delay, this.ctrl.signal);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.ctrl.abort();
+    await this.loop;
+  }
+}

@@ -1,0 +1,89 @@
+// A real InfluxDB 1.x (Debian's `influxd`) on loopback with its own data dir and ports. Can be stopped
+// and started again on the same port and data (for outage tests), or frozen with SIGSTOP.
+import { writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { freePort, spawnTracked, tmpDir, waitHttp, which, type Tracked } from './proc.js';
+
+export interface InfluxServer {
+  url: string;
+  port: number;
+  dir: string;
+  /** Start again after stop()/kill(), same port and data. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+  pause(): void;
+  resume(): void;
+  /** Run InfluxQL (GET for SELECT/SHOW, POST otherwise) and return the parsed JSON. */
+  query(q: string, db?: string): Promise<InfluxQLResponse>;
+}
+
+export interface InfluxQLSeries {
+  name: string;
+  tags?: Record<string, string>;
+  columns: string[];
+  values: unknown[][];
+}
+export interface InfluxQLResponse {
+  results: { statement_id: number; series?: InfluxQLSeries[]; error?: string }[];
+  error?: string;
+}
+
+export async function startInflux(opts: { cqRunInterval?: string } = {}): Promise<InfluxServer> {
+  const bin = which('influxd');
+  const dir = tmpDir('influx');
+  const port = await freePort();
+  const rpcPort = await freePort();
+  for (const d of ['meta', 'data', 'wal']) mkdirSync(path.join(dir, d));
+  const conf = path.join(dir, 'influxdb.conf');
+  writeFileSync(
+    conf,
+    `reporting-disabled = true
+bind-address = "127.0.0.1:${rpcPort}"
+[meta]
+  dir = "${dir}/meta"
+[data]
+  dir = "${dir}/data"
+  wal-dir = "${dir}/wal"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:${port}"
+  log-enabled = false
+  max-body-size = 25000000
+[continuous_queries]
+  enabled = true
+  log-enabled = false
+  run-interval = "${opts.cqRunInterval ?? '1s'}"
+[monitor]
+  store-enabled = false
+[logging]
+  level = "warn"
+`,
+  );
+  const url = `http://127.0.0.1:${port}`;
+  let proc: Tracked | undefined;
+  const start = async () => {
+    proc = spawnTracked(bin, ['-config', conf], { logFile: path.join(dir, 'influxd.log') });
+    await waitHttp(`${url}/ping`, 30_000);
+  };
+  await start();
+  return {
+    url,
+    port,
+    dir,
+    start,
+    stop: async () => proc?.stop(),
+    kill: async () => proc?.kill(),
+    pause: () => proc?.pause(),
+    resume: () => proc?.resume(),
+    async query(q, db) {
+      const params = new URLSearchParams({ q, epoch: 'ms' });
+      if (db) params.set('db', db);
+      const isRead = /^\s*(SELECT|SHOW)/i.test(q);
+      const res = await fetch(`${url}/query${isRead ? `?${params}` : ''}`, isRead ? {} : { method: 'POST', body: params });
+      const body = (await res.json()) as InfluxQLResponse;
+      if (!res.ok) throw new Error(`InfluxQL ${res.status}: ${JSON.stringify(body)}`);
+      return body;
+    },
+  };
+}
