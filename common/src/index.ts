@@ -8,3 +8,4 @@ export * from './errors.js';
 export * from './symbols.js';
 export * from './watchset/types.js';
 export * from './influx/types.js';
+export * from './watchset/index.js';

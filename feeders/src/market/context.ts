@@ -1,0 +1,31 @@
+// What every market component receives from the feeder core (main.ts).
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { InfluxSink, WatchItem } from '@mt/common';
+import type { MarketConfig } from './config.js';
+import type { SourceMetrics } from '../common/metrics.js';
+import type { MarketSink } from './types.js';
+
+export interface MarketContext {
+  cfg: MarketConfig;
+  log: Logger;
+  registry: Registry;
+  sink: InfluxSink;
+  sourceMetrics: SourceMetrics;
+  /** Normalised ticks and candles go here; the core throttles, stores, evaluates alerts, computes indicators. */
+  out: MarketSink & {
+    /** CoinGecko market cap, joined onto the crypto symbol's next market_data point. */
+    marketCap(symbol: string, marketCap: number): void;
+  };
+}
+
+/** A source or service the core starts, feeds the watch set to, and stops. */
+export interface MarketComponent {
+  readonly name: string;
+  /** The full current watch set (all asset types); called at start and on every change. */
+  setWatch(items: WatchItem[]): void;
+  start(): Promise<void> | void;
+  stop(): Promise<void>;
+  /** For /healthz. */
+  health?(): Record<string, unknown>;
+}

@@ -1,0 +1,59 @@
+// Normalised types → InfluxDB points, exactly the layout in ../shared/DESIGN.md (`markets` database).
+import { Point } from '@influxdata/influxdb-client';
+import type { Candle, FearGreed, IndicatorValues, MarketTick } from './types.js';
+
+const OPTIONAL_FIELDS = [
+  ['bid', 'bid'],
+  ['ask', 'ask'],
+  ['volume24h', 'volume_24h'],
+  ['changePct24h', 'change_pct_24h'],
+  ['high24h', 'high_24h'],
+  ['low24h', 'low_24h'],
+  ['marketCap', 'market_cap'],
+] as const;
+
+export function marketDataPoint(t: MarketTick): Point {
+  const p = new Point('market_data')
+    .tag('exchange', t.exchange)
+    .tag('symbol', t.symbol)
+    .tag('asset_type', t.assetType)
+    .floatField('price', t.price)
+    .timestamp(new Date(t.ts));
+  for (const [k, field] of OPTIONAL_FIELDS) {
+    const v = t[k];
+    if (v !== undefined && Number.isFinite(v)) p.floatField(field, v);
+  }
+  return p;
+}
+
+export function candlePoint(c: Candle): Point {
+  return new Point('candles')
+    .tag('exchange', c.exchange)
+    .tag('symbol', c.symbol)
+    .tag('asset_type', c.assetType)
+    .tag('interval', c.interval)
+    .floatField('open', c.open)
+    .floatField('high', c.high)
+    .floatField('low', c.low)
+    .floatField('close', c.close)
+    .floatField('volume', c.volume)
+    .floatField('quote_volume', c.quoteVolume)
+    .intField('trades', c.trades)
+    .timestamp(new Date(c.openTime));
+}
+
+export function indicatorPoint(c: Pick<Candle, 'exchange' | 'symbol' | 'assetType' | 'interval' | 'openTime'>, v: IndicatorValues): Point | undefined {
+  const p = new Point('indicators').tag('exchange', c.exchange).tag('symbol', c.symbol).tag('asset_type', c.assetType).tag('interval', c.interval);
+  let any = false;
+  for (const [k, val] of Object.entries(v)) {
+    if (val !== undefined && Number.isFinite(val)) {
+      p.floatField(k, val);
+      any = true;
+    }
+  }
+  return any ? p.timestamp(new Date(c.openTime)) : undefined;
+}
+
+export function fearGreedPoint(f: FearGreed): Point {
+  return new Point('fear_greed').intField('value', f.value).stringField('classification', f.classification).timestamp(new Date(f.ts));
+}

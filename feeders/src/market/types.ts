@@ -1,0 +1,64 @@
+// Normalised market types. Every source maps its raw payloads to these; downstream (points, alerts,
+// indicators) never sees a source's wire format. `ts` = exchange/event time, `receivedAt` = ours (ms).
+import type { AssetType } from '@mt/common';
+
+export interface MarketTick {
+  exchange: string;
+  symbol: string;
+  assetType: AssetType;
+  /** Exchange event time, epoch ms. */
+  ts: number;
+  /** Our receive time, epoch ms. */
+  receivedAt: number;
+  price: number;
+  bid?: number;
+  ask?: number;
+  volume24h?: number;
+  changePct24h?: number;
+  high24h?: number;
+  low24h?: number;
+  marketCap?: number;
+}
+
+export interface Candle {
+  exchange: string;
+  symbol: string;
+  assetType: AssetType;
+  interval: '1m';
+  /** Candle open time, epoch ms (the point's timestamp). */
+  openTime: number;
+  closeTime: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  quoteVolume: number;
+  trades: number;
+  closed: boolean;
+  receivedAt: number;
+}
+
+export interface IndicatorValues {
+  sma_20?: number;
+  ema_50?: number;
+  rsi_14?: number;
+  macd?: number;
+  macd_signal?: number;
+  macd_hist?: number;
+  bb_upper?: number;
+  bb_middle?: number;
+  bb_lower?: number;
+}
+
+export interface FearGreed {
+  ts: number;
+  value: number;
+  classification: string;
+}
+
+/** What a market source may hand to the feeder core. */
+export interface MarketSink {
+  tick(t: MarketTick): void;
+  candle(c: Candle): void;
+}
