@@ -2,3 +2,4 @@ export * from './real/proc.js';
 export * from './fakes/http-fake.js';
 export * from './fixtures.js';
 export * from './real/influxdb.js';
+export * from './real/service.js';
