@@ -1,7 +1,7 @@
 // What every market component receives from the feeder core (main.ts).
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { InfluxSink, WatchItem } from '@mt/common';
+import type { InfluxQLClient, InfluxSink, WatchItem } from '@mt/common';
 import type { MarketConfig } from './config.js';
 import type { SourceMetrics } from '../common/metrics.js';
 import type { MarketSink } from './types.js';
@@ -11,6 +11,8 @@ export interface MarketContext {
   log: Logger;
   registry: Registry;
   sink: InfluxSink;
+  /** Reads (InfluxQL): last stored candle per symbol for backfill, history to warm indicators. */
+  influxql: InfluxQLClient;
   sourceMetrics: SourceMetrics;
   /** Normalised ticks and candles go here; the core throttles, stores, evaluates alerts, computes indicators. */
   out: MarketSink & {
