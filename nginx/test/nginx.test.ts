@@ -81,6 +81,12 @@ test('plain HTTP redirects to HTTPS, keeping the path', async () => {
   assert.equal(r.headers.location, 'https://localhost/d/markets-overview?orgId=1');
 });
 
+test('the healthcheck path answers on plain HTTP without a redirect', async () => {
+  const r = await get('/nginx-health', { tls: false });
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'ok\n');
+});
+
 test('TLS with the first-start self-signed certificate verifies for the server name', async () => {
   const r = await get('/');
   assert.equal(r.status, 200);
