@@ -1,0 +1,290 @@
+// The feeder core: every source hands normalised ticks and candles to `out`; the core evaluates price
+// alerts on every tick, throttles market_data to one point per second per symbol, stores each closed
+// candle once and computes indicators on closed candles in open-time order.
+import type { Logger } from 'pino';
+import { BUCKETS, type InfluxQLClient, type InfluxSink, type WatchItem } from '@mt/common';
+import type { Point } from '@influxdata/influxdb-client';
+import type { MarketContext } from './context.js';
+import type { Candle, MarketTick } from './types.js';
+import type { IndicatorEngine } from './indicators/index.js';
+import type { PriceAlerts } from './alerts/index.js';
+import type { MarketMetrics } from './metrics.js';
+import { candlePoint, indicatorPoint, marketDataPoint } from './points.js';
+
+export interface MarketCoreOptions {
+  sink: InfluxSink;
+  influxql: InfluxQLClient;
+  indicators: Pick<IndicatorEngine, 'seed' | 'onClosedCandle'>;
+  /** Set after construction when alerts need the context the core is part of. */
+  alerts?: Pick<PriceAlerts, 'onTick'>;
+  log: Logger;
+  /** Built with `core.lastTicks()` as its tick-age source. */
+  metrics?: MarketMetrics;
+  now?: () => number;
+  /** Minimum spacing of market_data points per symbol. */
+  throttleMs?: number;
+  /** Closed candles kept per symbol (indicator warm-up and re-computation after an out-of-order candle). */
+  historyCandles?: number;
+  /** How long an open time is remembered to drop duplicate candles. */
+  dedupeWindowMs?: number;
+}
+
+interface TickState {
+  pending: MarketTick | undefined;
+  lastEmitAt: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+interface CandleState {
+  /** Recent closed candles, ascending open time. */
+  history: Candle[];
+  /** Open times already stored (bounded by dedupeWindowMs). */
+  seen: Set<number>;
+  /** Candles that arrived while the stored history was being read. */
+  queue: Candle[] | undefined;
+}
+
+const MARKETS_DB = BUCKETS.marketsRaw.split('/')[0]!;
+const CANDLE_FIELDS = ['open', 'high', 'low', 'close', 'volume', 'quote_volume', 'trades'] as const;
+
+export class MarketCore {
+  readonly out: MarketContext['out'];
+  alerts: Pick<PriceAlerts, 'onTick'> | undefined;
+  metrics: MarketMetrics | undefined;
+  private readonly ticks = new Map<string, TickState>();
+  private readonly lastTickAt = new Map<string, number>();
+  private readonly marketCaps = new Map<string, number>();
+  private readonly candles = new Map<string, CandleState>();
+  private readonly warming = new Set<Promise<void>>();
+  private readonly now: () => number;
+  private readonly throttleMs: number;
+  private readonly historyCandles: number;
+  private readonly dedupeWindowMs: number;
+  private stopped = false;
+
+  constructor(private readonly o: MarketCoreOptions) {
+    this.alerts = o.alerts;
+    this.metrics = o.metrics;
+    this.now = o.now ?? Date.now;
+    this.throttleMs = o.throttleMs ?? 1000;
+    this.historyCandles = o.historyCandles ?? 200;
+    this.dedupeWindowMs = o.dedupeWindowMs ?? 48 * 3600_000;
+    this.out = {
+      tick: (t) => this.onTick(t),
+      candle: (c) => this.onCandle(c),
+      marketCap: (symbol, cap) => {
+        if (Number.isFinite(cap)) this.marketCaps.set(symbol, cap);
+      },
+    };
+  }
+
+  /** For market_last_tick_age_seconds: symbol → receive time of its last tick. */
+  lastTicks(): Iterable<[string, number]> {
+    return this.lastTickAt.entries();
+  }
+
+  /** Forget symbols that left the watch set (their tick age would otherwise grow forever). */
+  setWatch(items: WatchItem[]): void {
+    const keep = new Set(items.map((i) => i.symbol));
+    for (const s of this.lastTickAt.keys()) if (!keep.has(s)) this.lastTickAt.delete(s);
+    for (const s of this.marketCaps.keys()) if (!keep.has(s)) this.marketCaps.delete(s);
+  }
+
+  /** Emit every held market_data point now and wait for pending warm-ups (shutdown). */
+  async flush(): Promise<void> {
+    while (this.warming.size) await Promise.allSettled([...this.warming]);
+    for (const st of this.ticks.values()) this.emitTick(st);
+  }
+
+  /** Stop accepting input, then flush(). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.flush();
+  }
+
+  // ---- ticks ----
+
+  private onTick(t: MarketTick): void {
+    if (this.stopped) return;
+    // alerts see every tick, not the throttled stream: a spike inside one second must still fire
+    try {
+      this.alerts?.onTick(t);
+    } catch (err) {
+      this.contain('alerts', 'tick', err);
+    }
+    const now = this.now();
+    this.lastTickAt.set(t.symbol, now);
+    const key = `${t.exchange}:${t.symbol}`;
+    let st = this.ticks.get(key);
+    if (!st) this.ticks.set(key, (st = { pending: undefined, lastEmitAt: -Infinity, timer: undefined }));
+    st.pending = st.pending ? merge(st.pending, t) : { ...t };
+    const wait = st.lastEmitAt + this.throttleMs - now;
+    if (wait <= 0) this.emitTick(st);
+    else st.timer ??= setTimeout(() => this.emitTick(st), wait).unref();
+  }
+
+  private emitTick(st: TickState): void {
+    if (st.timer) clearTimeout(st.timer);
+    st.timer = undefined;
+    const t = st.pending;
+    if (!t) return;
+    st.pending = undefined;
+    st.lastEmitAt = this.now();
+    if (t.assetType === 'crypto' && t.marketCap === undefined) {
+      const cap = this.marketCaps.get(t.symbol);
+      if (cap !== undefined) {
+        t.marketCap = cap;
+        this.marketCaps.delete(t.symbol);
+      }
+    }
+    this.write('market_data', marketDataPoint(t));
+  }
+
+  // ---- candles ----
+
+  private onCandle(c: Candle): void {
+    if (this.stopped) return;
+    if (!c.closed) {
+      this.metrics?.candlesIgnored.inc({ reason: 'open' });
+      return;
+    }
+    const key = candleKey(c);
+    const st = this.candles.get(key);
+    if (!st) {
+      // first candle of this symbol in this process: read its stored history before anything else, so
+      // indicators continue the stored series and already-stored candles are not written again
+      const fresh: CandleState = { history: [], seen: new Set(), queue: [c] };
+      this.candles.set(key, fresh);
+      const p = this.warmUp(key, c, fresh).finally(() => this.warming.delete(p));
+      this.warming.add(p);
+      return;
+    }
+    if (st.queue) st.queue.push(c);
+    else this.store(key, st, c);
+  }
+
+  private async warmUp(key: string, first: Candle, st: CandleState): Promise<void> {
+    try {
+      const stored = await this.readHistory(first);
+      st.history = stored.slice(-this.historyCandles);
+      for (const h of stored) st.seen.add(h.openTime);
+      this.o.indicators.seed(key, st.history);
+    } catch (err) {
+      // without history the candles are still stored; indicators start cold
+      this.o.log.warn({ err, key }, 'could not read stored candles for indicator warm-up');
+      this.metrics?.componentErrors.inc({ component: 'indicators', phase: 'warmup' });
+    }
+    const queued = st.queue ?? [];
+    st.queue = undefined;
+    for (const c of queued) this.store(key, st, c);
+  }
+
+  private async readHistory(c: Candle): Promise<Candle[]> {
+    const q =
+      `SELECT ${CANDLE_FIELDS.map((f) => `"${f}"`).join(',')} FROM "candles"` +
+      ` WHERE "exchange"=${quote(c.exchange)} AND "symbol"=${quote(c.symbol)} AND "interval"=${quote(c.interval)}` +
+      ` ORDER BY time DESC LIMIT ${this.historyCandles}`;
+    const series = await this.o.influxql.query(MARKETS_DB, q);
+    const rows = series.flatMap((s) => {
+      const idx = (name: string) => s.columns.indexOf(name);
+      return s.values.map((v) => {
+        const num = (name: string) => Number(v[idx(name)]);
+        const openTime = num('time');
+        return {
+          exchange: c.exchange,
+          symbol: c.symbol,
+          assetType: c.assetType,
+          interval: c.interval,
+          openTime,
+          closeTime: openTime + 59_999,
+          open: num('open'),
+          high: num('high'),
+          low: num('low'),
+          close: num('close'),
+          volume: num('volume'),
+          quoteVolume: num('quote_volume'),
+          trades: num('trades'),
+          closed: true,
+          receivedAt: this.now(),
+        } satisfies Candle;
+      });
+    });
+    return rows.filter((r) => Number.isFinite(r.openTime) && Number.isFinite(r.close)).sort((a, b) => a.openTime - b.openTime);
+  }
+
+  private store(key: string, st: CandleState, c: Candle): void {
+    if (st.seen.has(c.openTime)) {
+      this.metrics?.candlesIgnored.inc({ reason: 'duplicate' });
+      return;
+    }
+    st.seen.add(c.openTime);
+    this.pruneSeen(st, c.openTime);
+    this.write('candles', candlePoint(c));
+
+    const h = st.history;
+    const last = h[h.length - 1];
+    if (!last || c.openTime > last.openTime) {
+      h.push(c);
+      if (h.length > this.historyCandles) h.shift();
+      this.indicators(key, c);
+      return;
+    }
+    // An older candle (a backfilled gap) after newer ones: insert it and recompute the indicators of
+    // every later candle, so the series is the same as if the candles had arrived in order.
+    const i = h.findIndex((x) => x.openTime > c.openTime);
+    if (i === 0 && h.length >= this.historyCandles) return; // older than anything that still matters
+    h.splice(i, 0, c);
+    if (h.length > this.historyCandles) h.shift();
+    const from = h.indexOf(c);
+    try {
+      this.o.indicators.seed(key, h.slice(0, from));
+    } catch (err) {
+      this.contain('indicators', 'seed', err);
+      return;
+    }
+    for (const x of h.slice(from)) this.indicators(key, x);
+  }
+
+  private indicators(key: string, c: Candle): void {
+    try {
+      const p = indicatorPoint(c, this.o.indicators.onClosedCandle(key, c));
+      if (p) this.write('indicators', p);
+    } catch (err) {
+      this.contain('indicators', 'candle', err);
+    }
+  }
+
+  private pruneSeen(st: CandleState, newest: number): void {
+    // cheap amortised pruning: only when the set has grown past a day of 1 m candles
+    if (st.seen.size < 1440) return;
+    const cutoff = newest - this.dedupeWindowMs;
+    for (const t of st.seen) if (t < cutoff) st.seen.delete(t);
+  }
+
+  private write(measurement: string, p: Point): void {
+    this.o.sink.write(BUCKETS.marketsRaw, p);
+    this.metrics?.points.inc({ measurement });
+  }
+
+  private contain(component: string, phase: string, err: unknown): void {
+    this.metrics?.componentErrors.inc({ component, phase });
+    this.o.log.error({ err, component, phase }, 'component error contained');
+  }
+}
+
+function candleKey(c: Pick<Candle, 'exchange' | 'symbol' | 'interval'>): string {
+  return `${c.exchange}:${c.symbol}:${c.interval}`;
+}
+
+/** Later tick wins field by field; fields it does not carry (bid/ask from bookTicker, 24 h stats from the ticker) are kept. */
+function merge(a: MarketTick, b: MarketTick): MarketTick {
+  const out: MarketTick = { ...a };
+  for (const [k, v] of Object.entries(b) as [keyof MarketTick, unknown][]) if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
+  out.ts = Math.max(a.ts, b.ts);
+  return out;
+}
+
+/** InfluxQL string literal. */
+function quote(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}

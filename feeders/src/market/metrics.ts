@@ -1,0 +1,40 @@
+// Market feeder metrics that belong to the core, not to one source (names: docs/METRICS.md, "Market feeder").
+// Source-specific ones (Binance connections, backfill, gaps) live with their source; sink ones in common.
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export function createMarketMetrics(registry: Registry, lastTicks: () => Iterable<[symbol: string, receivedAtMs: number]>, now: () => number = Date.now) {
+  return {
+    lastTickAge: new Gauge({
+      name: 'market_last_tick_age_seconds',
+      help: 'Seconds since the last tick of a symbol (computed at scrape)',
+      labelNames: ['symbol'] as const,
+      registers: [registry],
+      // computed at scrape time, so a silent symbol's age keeps growing without any timer
+      collect() {
+        this.reset();
+        const t = now();
+        for (const [symbol, at] of lastTicks()) this.set({ symbol }, Math.max(0, (t - at) / 1000));
+      },
+    }),
+    points: new Counter({
+      name: 'market_points_total',
+      help: 'Points handed to the InfluxDB sink by the market core, by measurement',
+      labelNames: ['measurement'] as const,
+      registers: [registry],
+    }),
+    candlesIgnored: new Counter({
+      name: 'market_candles_ignored_total',
+      help: 'Candles not stored by the core: still open, or already stored (duplicate)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    componentErrors: new Counter({
+      name: 'market_component_errors_total',
+      help: 'Errors thrown by a market component (source, alerts, indicators) and contained by the core',
+      labelNames: ['component', 'phase'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export type MarketMetrics = ReturnType<typeof createMarketMetrics>;
