@@ -1,15 +1,55 @@
 // Price alerts: rules from the watchlist API evaluated on every tick, posted to Alertmanager.
-// Owned by the alerting work.
+// Evaluation is pure and synchronous (evaluate.ts); delivery is asynchronous with a bounded retry
+// queue (alertmanager.ts), so onTick never waits on the network.
+import { Counter, Gauge } from 'prom-client';
 import type { AlertRule } from '@mt/common';
 import type { MarketContext } from '../context.js';
 import type { MarketTick } from '../types.js';
+import { RuleEvaluator } from './evaluate.js';
+import { AlertSender, activeForMs, toPostableAlert } from './alertmanager.js';
+
+export { RuleEvaluator, PriceWindow, type Firing } from './evaluate.js';
+export { AlertSender, postAlerts, toPostableAlert, grafanaLink, type PostableAlert } from './alertmanager.js';
 
 export interface PriceAlerts {
   setRules(rules: AlertRule[]): void;
   onTick(t: MarketTick): void;
+  /** Deliver what is still queued (bounded wait), then stop. */
   close(): Promise<void>;
 }
 
-export function createPriceAlerts(_ctx: MarketContext): PriceAlerts {
-  return { setRules() {}, onTick() {}, async close() {} };
+export function createPriceAlerts(ctx: Pick<MarketContext, 'cfg' | 'log' | 'registry'>, opts: { closeDeadlineMs?: number } = {}): PriceAlerts {
+  const log = ctx.log.child({ component: 'price-alerts' });
+  const total = new Counter({
+    name: 'market_price_alerts_total',
+    help: 'Price alerts fired, by outcome: sent (delivered), queued (first attempt failed, retrying), failed (given up)',
+    labelNames: ['severity', 'outcome'] as const,
+    registers: [ctx.registry],
+  });
+  const queueSize = new Gauge({ name: 'market_price_alerts_queued', help: 'Price alerts waiting for Alertmanager', registers: [ctx.registry] });
+  const rulesGauge = new Gauge({ name: 'market_price_alert_rules', help: 'Price alert rules being evaluated', registers: [ctx.registry] });
+
+  const evaluator = new RuleEvaluator();
+  const sender = new AlertSender({
+    url: ctx.cfg.ALERTMANAGER_URL,
+    log,
+    onOutcome: (severity, outcome) => total.inc({ severity, outcome }),
+    onQueueSize: (n) => queueSize.set(n),
+  });
+
+  return {
+    setRules(rules) {
+      evaluator.setRules(rules);
+      rulesGauge.set(evaluator.ruleCount);
+      log.info({ rules: evaluator.ruleCount }, 'price alert rules loaded');
+    },
+    onTick(t) {
+      for (const f of evaluator.onTick(t.symbol, t.ts, t.price)) {
+        const alert = toPostableAlert(f, { grafanaUrl: ctx.cfg.GRAFANA_URL });
+        log.info({ rule_id: f.rule.id, symbol: f.symbol, price: f.price, threshold: f.rule.threshold }, 'price alert fired');
+        sender.send(alert, activeForMs(f));
+      }
+    },
+    close: () => sender.close(opts.closeDeadlineMs),
+  };
 }
