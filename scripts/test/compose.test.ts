@@ -1,0 +1,112 @@
+// The compose deployment, validated with the real docker-compose (no engine here): the file resolves with
+// no .env at all (working defaults), every image pinned, healthchecks and restart policies, limits that
+// fit the 4 vCPU / 8 GB sizing, one private network, and nginx the only service with published ports.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  restart?: string;
+  ports?: unknown[];
+  networks?: Record<string, unknown> | string[];
+  healthcheck?: { test?: unknown; disable?: boolean };
+  environment?: Record<string, string | null>;
+  deploy?: { resources?: { limits?: { cpus?: string | number; memory?: string } } };
+  volumes?: unknown[];
+}
+
+// An empty env file, so a developer's own .env never fills a default here.
+const EMPTY_ENV = path.join(mkdtempSync(path.join(os.tmpdir(), 'mt-compose-')), 'empty.env');
+writeFileSync(EMPTY_ENV, '');
+
+function resolvedConfig(env: Record<string, string> = {}): { services: Record<string, Service>; networks: Record<string, unknown>; volumes: Record<string, unknown> } {
+  // A clean environment: only what compose needs to run, so nothing from this machine fills a default.
+  const out = execFileSync('docker-compose', ['-f', path.join(ROOT, 'docker-compose.yml'), '--project-directory', ROOT, '--env-file', EMPTY_ENV, 'config'], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
+    encoding: 'utf8',
+  });
+  return parse(out);
+}
+
+const memBytes = (m: string) => {
+  const r = /^(\d+(?:\.\d+)?)([kmg]?)b?$/i.exec(m.trim());
+  assert.ok(r, `memory limit ${m}`);
+  return Number(r[1]) * { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[r[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+};
+
+test('docker-compose config accepts the file with no .env (working defaults)', () => {
+  const cfg = resolvedConfig();
+  const want = ['influxdb', 'postgres', 'grafana', 'prometheus', 'alertmanager', 'node-exporter', 'cadvisor', 'nginx', 'market-feeder', 'news-feeder', 'watchlist-api'];
+  for (const s of want) assert.ok(cfg.services[s], `service ${s}`);
+  // secrets have non-empty defaults so `docker compose up -d` works on a fresh machine
+  assert.ok(cfg.services['watchlist-api']!.environment!.API_TOKEN);
+  assert.ok(cfg.services['market-feeder']!.environment!.INFLUX_TOKEN);
+  assert.equal(cfg.services['market-feeder']!.environment!.INFLUX_TOKEN, cfg.services.influxdb!.environment!.DOCKER_INFLUXDB_INIT_ADMIN_TOKEN);
+});
+
+test('.env values override the defaults', () => {
+  const cfg = resolvedConfig({ API_TOKEN: 'from-env', INFLUX_TOKEN: 'tok-2', SERVER_NAME: 'terminal.example.org' });
+  assert.equal(cfg.services['watchlist-api']!.environment!.API_TOKEN, 'from-env');
+  assert.equal(cfg.services['news-feeder']!.environment!.INFLUX_TOKEN, 'tok-2');
+  assert.equal(cfg.services.grafana!.environment!.GF_SERVER_ROOT_URL, 'https://terminal.example.org/');
+});
+
+test('only nginx publishes ports; one private network; named volumes only for data', () => {
+  const cfg = resolvedConfig();
+  for (const [name, s] of Object.entries(cfg.services)) {
+    if (name === 'nginx') assert.equal(s.ports?.length, 2, 'nginx publishes 80 and 443');
+    else assert.equal(s.ports, undefined, `${name} publishes no port`);
+    const nets = Array.isArray(s.networks) ? s.networks : Object.keys(s.networks ?? {});
+    assert.deepEqual(nets, ['terminal'], `${name} is on the private network only`);
+  }
+  assert.deepEqual(Object.keys(cfg.networks), ['terminal']);
+  for (const v of ['influxdb-data', 'postgres-data', 'grafana-data', 'prometheus-data', 'alertmanager-data', 'nginx-certs']) assert.ok(v in cfg.volumes, v);
+});
+
+test('every image pinned, every long-running service restarts and has a healthcheck', () => {
+  const cfg = resolvedConfig();
+  for (const [name, s] of Object.entries(cfg.services)) {
+    assert.ok(s.image, `${name} has an image`);
+    assert.match(s.image!, /:[vV]?\d+\.\d+(\.\d+)?(-[a-z0-9.]+)?$/, `${name} image ${s.image} pinned to a version`);
+    if (name === 'influxdb-tasks') {
+      assert.equal(s.restart, 'no', 'the one-shot installer does not restart');
+      continue;
+    }
+    assert.equal(s.restart, 'unless-stopped', `${name} restart policy`);
+    assert.ok(s.healthcheck?.test && !s.healthcheck.disable, `${name} has a healthcheck`);
+  }
+});
+
+test('CPU and memory limits on every service fit a 4 vCPU / 8 GB host with headroom', () => {
+  const cfg = resolvedConfig();
+  let cpus = 0;
+  let mem = 0;
+  for (const [name, s] of Object.entries(cfg.services)) {
+    const l = s.deploy?.resources?.limits;
+    assert.ok(l?.cpus && l.memory, `${name} has cpu and memory limits`);
+    cpus += Number(l.cpus);
+    mem += memBytes(String(l.memory));
+  }
+  assert.ok(cpus <= 4.0001, `cpu limits sum ${cpus}`);
+  assert.ok(mem <= 6.5 * 1024 ** 3, `memory limits sum ${(mem / 1024 ** 3).toFixed(2)} GiB leaves ≥1.5 GiB to the OS`);
+});
+
+test('the app image is multi-stage and runs as a non-root user; secrets never enter the build context', () => {
+  const df = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  assert.ok((df.match(/^FROM /gm) ?? []).length >= 3, 'multi-stage');
+  assert.match(df, /^USER node$/m);
+  assert.match(df, /--omit=dev/);
+  const ignore = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n');
+  assert.ok(ignore.includes('.env'), '.env is not sent to the build');
+  const gitignore = readFileSync(path.join(ROOT, '.gitignore'), 'utf8').split('\n');
+  assert.ok(gitignore.includes('.env'), '.env is never committed');
+});
