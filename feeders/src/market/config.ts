@@ -18,6 +18,8 @@ export const marketSchema = z.object({
   BACKFILL_HOURS: num(24, 0),
   YAHOO_URL: url('https://query1.finance.yahoo.com'),
   YAHOO_POLL_MS: int(15_000, 1_000),
+  /** Where Yahoo hands out the session cookie that its crumb is tied to (a 404 page with Set-Cookie). */
+  YAHOO_COOKIE_URL: url('https://fc.yahoo.com'),
   COINGECKO_URL: url('https://api.coingecko.com/api/v3'),
   COINGECKO_API_KEY: optionalString,
   COINGECKO_POLL_MS: int(60_000, 1_000),
