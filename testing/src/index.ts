@@ -5,3 +5,4 @@ export * from './real/influxdb.js';
 export * from './real/service.js';
 export * from './real/nginx.js';
 export * from './real/postgres.js';
+export * from './fakes/binance.js';

@@ -54,6 +54,11 @@ export class HttpFake {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The underlying server, e.g. to attach a WebSocket upgrade handler (see fakes/binance.ts). */
+  get httpServer(): http.Server {
+    return this.server;
+  }
+
   route(method: string, path: string | RegExp, handler: Handler): this {
     this.routes.push({ method: method.toUpperCase(), path, handler });
     return this;
