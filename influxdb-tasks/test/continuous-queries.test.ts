@@ -1,0 +1,230 @@
+// The 1.x continuous queries on a real InfluxDB: installed idempotently, and the installed CQ text, run
+// over closed windows, yields exactly the aggregates computed here independently from the raw points.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createLogger } from '@mt/common';
+import { startInflux, type InfluxServer } from '@mt/testing';
+import { apply, continuousQueries, cqStatementFor, CQ_PREFIX, RP_BY_RANGE, RP_VARIABLE_QUERY } from '../src/index.js';
+
+const log = createLogger('influxdb-tasks-test', 'silent');
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+
+type Fields = Record<string, number | string>;
+interface Raw {
+  measurement: string;
+  tags: Record<string, string>;
+  fields: Fields;
+  t: number;
+}
+
+// Deterministic pseudo-random values on a 1/4 grid: sums of such floats are exact, so equality is exact.
+let seed = 7;
+const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const q4 = (x: number) => Math.round(x * 4) / 4 + 0; // + 0: no -0, which a round trip turns into 0
+
+function seedRaw(base: number): Raw[] {
+  const out: Raw[] = [];
+  const crypto = { exchange: 'binance', symbol: 'BTC/USDT', asset_type: 'crypto' };
+  const stock = { exchange: 'yahoo', symbol: 'AAPL', asset_type: 'stock' };
+  for (const tags of [crypto, stock]) {
+    let px = tags === crypto ? 60000 : 200;
+    // two full hours plus some minutes of the third (an open window that must not be rolled up)
+    for (let m = 0; m < 130; m++) {
+      const t = base + m * MIN;
+      const open = q4(px);
+      const close = q4(px + (rnd() - 0.5) * 20);
+      const high = Math.max(open, close) + q4(rnd() * 5);
+      const low = Math.min(open, close) - q4(rnd() * 5);
+      px = close;
+      out.push({
+        measurement: 'candles',
+        tags: { ...tags, interval: '1m' },
+        fields: { open, high, low, close, volume: q4(rnd() * 100), quote_volume: q4(rnd() * 1e6), trades: Math.floor(rnd() * 500) },
+        t,
+      });
+      out.push({
+        measurement: 'indicators',
+        tags: { ...tags, interval: '1m' },
+        fields: { sma_20: q4(px - 1), ema_50: q4(px + 1), rsi_14: q4(rnd() * 100), macd: q4(rnd() - 0.5), macd_signal: 0.25, macd_hist: -0.5, bb_upper: px + 10, bb_middle: px, bb_lower: px - 10 },
+        t,
+      });
+      // ticks every 13 s; only the crypto source gives bid/ask/market_cap
+      for (let s = 0; s < 60; s += 13) {
+        const price = q4(px + (rnd() - 0.5) * 4);
+        const fields: Fields = { price, change_pct_24h: q4(rnd() * 10 - 5), volume_24h: q4(rnd() * 1e5) };
+        if (tags === crypto) Object.assign(fields, { bid: price - 0.25, ask: price + 0.25, market_cap: q4(rnd() * 1e12) });
+        out.push({ measurement: 'market_data', tags, fields, t: t + s * 1000 });
+      }
+    }
+  }
+  for (let m = 0; m < 130; m += 10) {
+    const value = Math.floor(rnd() * 100);
+    out.push({ measurement: 'fear_greed', tags: {}, fields: { value, classification: value < 50 ? 'Fear' : 'Greed' }, t: base + m * MIN });
+  }
+  return out;
+}
+
+const INT_FIELDS = new Set(['trades', 'value']);
+function line(p: Raw): string {
+  const tags = Object.entries(p.tags).map(([k, v]) => `,${k}=${v.replace(/([ ,=])/g, '\\$1')}`).join('');
+  const fields = Object.entries(p.fields)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : INT_FIELDS.has(k) ? `${v}i` : v}`)
+    .join(',');
+  return `${p.measurement}${tags} ${fields} ${p.t}`;
+}
+
+// ---- the independent model of the rollups (written from the issue's rules, not from the spec) ----
+type Agg = (vals: (number | string)[]) => number | string;
+const first: Agg = (v) => v[0]!;
+const last: Agg = (v) => v[v.length - 1]!;
+const sum: Agg = (v) => (v as number[]).reduce((a, b) => a + b, 0);
+const max: Agg = (v) => Math.max(...(v as number[]));
+const min: Agg = (v) => Math.min(...(v as number[]));
+const mean: Agg = (v) => (sum(v) as number) / v.length;
+const lastOf = (...f: string[]) => Object.fromEntries(f.map((x) => [x, [x, last] as const]));
+/** output field → [input field, aggregate] for the raw → 5m step */
+const RULES: Record<string, Record<string, readonly [string, Agg]>> = {
+  candles: { open: ['open', first], high: ['high', max], low: ['low', min], close: ['close', last], volume: ['volume', sum], quote_volume: ['quote_volume', sum], trades: ['trades', sum] },
+  market_data: { price: ['price', last], price_mean: ['price', mean], ...lastOf('bid', 'ask', 'volume_24h', 'change_pct_24h', 'high_24h', 'low_24h', 'market_cap') },
+  indicators: lastOf('sma_20', 'ema_50', 'rsi_14', 'macd', 'macd_signal', 'macd_hist', 'bb_upper', 'bb_middle', 'bb_lower'),
+  fear_greed: lastOf('value', 'classification'),
+};
+
+const sortedJson = (tags: Record<string, string>) => JSON.stringify(Object.fromEntries(Object.entries(tags).sort(([a], [b]) => a.localeCompare(b))));
+
+/** key `measurement|tags|windowStart` → fields; `src` field names per step, windows in [from, to). */
+function rollup(points: Raw[], every: number, from: number, to: number, inputOf: (out: string, rawIn: string) => string): Map<string, Fields> {
+  const groups = new Map<string, Raw[]>();
+  for (const p of [...points].sort((a, b) => a.t - b.t)) {
+    if (p.t < from || p.t >= to) continue;
+    const w = Math.floor(p.t / every) * every;
+    const key = `${p.measurement}|${sortedJson(p.tags)}|${w}`;
+    groups.set(key, [...(groups.get(key) ?? []), p]);
+  }
+  const out = new Map<string, Fields>();
+  for (const [key, pts] of groups) {
+    const measurement = key.split('|')[0]!;
+    const fields: Fields = {};
+    for (const [outName, [rawIn, agg]] of Object.entries(RULES[measurement]!)) {
+      const vals = pts.map((p) => p.fields[inputOf(outName, rawIn)]).filter((v) => v !== undefined);
+      if (vals.length) fields[outName] = agg(vals);
+    }
+    out.set(key, fields);
+  }
+  return out;
+}
+
+async function readBack(influx: InfluxServer, rp: string): Promise<Map<string, Fields>> {
+  const out = new Map<string, Fields>();
+  for (const m of Object.keys(RULES)) {
+    const res = await influx.query(`SELECT * FROM "${rp}"."${m}" GROUP BY *`, 'markets');
+    for (const s of res.results[0]?.series ?? []) {
+      for (const row of s.values) {
+        const fields: Fields = {};
+        s.columns.forEach((c, i) => {
+          if (c !== 'time' && row[i] !== null) fields[c] = row[i] as number | string;
+        });
+        out.set(`${m}|${sortedJson(s.tags ?? {})}|${row[0]}`, fields);
+      }
+    }
+  }
+  return out;
+}
+
+describe('continuous queries on a real InfluxDB 1.x', () => {
+  let influx: InfluxServer;
+  const cfg = () => ({ url: influx.url, token: '', org: '', api: 'v1' as const });
+
+  before(async () => {
+    influx = await startInflux({ cqRunInterval: '1h' }); // the test runs the CQ text itself, for chosen windows
+    for (const q of [
+      'CREATE DATABASE "markets" WITH DURATION 7d NAME "raw"',
+      'CREATE RETENTION POLICY "5m" ON "markets" DURATION 30d REPLICATION 1',
+      'CREATE RETENTION POLICY "1h" ON "markets" DURATION 365d REPLICATION 1',
+    ])
+      await influx.query(q);
+  });
+  after(async () => influx?.stop());
+
+  it('installs every CQ idempotently and drops stale ones of ours', async () => {
+    await influx.query(`CREATE CONTINUOUS QUERY "${CQ_PREFIX}gone_5m" ON "markets" BEGIN SELECT last("price") INTO "5m"."gone" FROM "raw"."market_data" GROUP BY time(5m) END`);
+    const first = await apply(cfg(), log);
+    assert.equal(first.created.length, 8);
+    assert.deepEqual(first.deleted, [`${CQ_PREFIX}gone_5m`]);
+    const second = await apply(cfg(), log);
+    assert.equal(second.created.length, 0);
+    assert.deepEqual(second.updated.sort(), continuousQueries().map((c) => c.name).sort());
+    const shown = await influx.query('SHOW CONTINUOUS QUERIES');
+    const names = (shown.results[0]!.series ?? []).filter((s) => s.name === 'markets').flatMap((s) => s.values.map((v) => v[0]));
+    assert.deepEqual(names.sort(), continuousQueries().map((c) => c.name).sort());
+    // rp_config rewritten, not duplicated
+    const rc = await influx.query('SELECT "rp" FROM "1h"."rp_config"', 'markets');
+    assert.deepEqual(rc.results[0]!.series![0]!.values.map((v) => v[1]).sort(), RP_BY_RANGE.map((r) => r.rp).sort());
+  });
+
+  it('the $rp variable query picks exactly one policy for any range', async () => {
+    const to = Date.now();
+    for (const [rangeMs, want] of [
+      [HOUR, 'raw'],
+      [2 * 86400_000, 'raw'],
+      [7 * 86400_000, '5m'],
+      [30 * 86400_000, '5m'],
+      [90 * 86400_000, '1h'],
+      [365 * 86400_000, '1h'],
+    ] as const) {
+      const q = RP_VARIABLE_QUERY.replaceAll('${__to}', String(to)).replaceAll('${__from}', String(to - rangeMs));
+      const res = await influx.query(q, 'markets');
+      assert.deepEqual(res.results[0]!.series![0]!.values.map((v) => v[1]), [want], `range ${rangeMs} ms`);
+    }
+  });
+
+  it('rolls raw → 5m → 1h exactly like the independent computation', async () => {
+    const base = Math.floor(Date.now() / HOUR) * HOUR - 4 * HOUR;
+    const raw = seedRaw(base);
+    const res = await fetch(`${influx.url}/write?db=markets&rp=raw&precision=ms`, { method: 'POST', body: raw.map(line).join('\n') });
+    assert.equal(res.status, 204, await res.text());
+
+    // closed windows only: the two full hours
+    const from = base;
+    const to = base + 2 * HOUR;
+    const cqs = continuousQueries();
+    for (const target of ['5m', '1h']) {
+      for (const cq of cqs.filter((c) => c.name.endsWith(`_${target}`))) {
+        const r = await influx.query(cqStatementFor(cq.create, from, to), 'markets');
+        assert.equal(r.results[0]!.error, undefined, cq.name);
+      }
+    }
+
+    const want5m = rollup(raw, 5 * MIN, from, to, (_out, rawIn) => rawIn);
+    const got5m = await readBack(influx, '5m');
+    assert.equal(got5m.size, want5m.size);
+    assert.equal(want5m.size, 2 * 24 * 3 + 12); // 2 symbols × 24 windows × 3 measurements + fear_greed
+    assert.deepEqual(Object.fromEntries(got5m), Object.fromEntries(want5m));
+
+    // 1h from the independent 5m model: first/last/min/max/sum are the raw hour's; price_mean is the
+    // mean of the 5-minute means
+    const as5mPoints: Raw[] = [...want5m].map(([key, fields]) => {
+      const [measurement, tags, t] = key.split('|');
+      return { measurement: measurement!, tags: JSON.parse(tags!) as Record<string, string>, fields, t: Number(t) };
+    });
+    const want1h = rollup(as5mPoints, HOUR, from, to, (out) => out);
+    const wantFromRaw = rollup(raw, HOUR, from, to, (_out, rawIn) => rawIn);
+    for (const [key, fields] of want1h) {
+      const { price_mean: _a, ...rest } = fields;
+      const { price_mean: _b, ...restRaw } = wantFromRaw.get(key)!;
+      assert.deepEqual(rest, restRaw, 'cascade equals rolling raw directly for first/last/min/max/sum');
+    }
+    const got1h = await readBack(influx, '1h');
+    assert.equal(want1h.size, 2 * 2 * 3 + 2);
+    assert.deepEqual(Object.fromEntries([...got1h].filter(([k]) => !k.startsWith('rp_config'))), Object.fromEntries(want1h));
+
+    // field types survive (trades and fear & greed value stay integers)
+    for (const rp of ['5m', '1h']) {
+      const fk = await influx.query(`SHOW FIELD KEYS ON "markets" FROM "${rp}"."candles"`);
+      assert.deepEqual(Object.fromEntries(fk.results[0]!.series![0]!.values as [string, string][]).trades, 'integer');
+      const fg = await influx.query(`SHOW FIELD KEYS ON "markets" FROM "${rp}"."fear_greed"`);
+      assert.deepEqual(Object.fromEntries(fg.results[0]!.series![0]!.values as [string, string][]), { classification: 'string', value: 'integer' });
+    }
+  });
+});
