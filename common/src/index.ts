@@ -9,3 +9,4 @@ export * from './symbols.js';
 export * from './watchset/types.js';
 export * from './influx/types.js';
 export * from './watchset/index.js';
+export * from './influx/index.js';

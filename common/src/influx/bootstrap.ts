@@ -1,0 +1,142 @@
+// Creates the databases/buckets and retention of the InfluxDB contract (types.ts RETENTION), safe to run
+// on every start: reads what exists, creates what is missing, corrects a changed retention, nothing else.
+// Waits (bounded) for an InfluxDB that is still starting, as in `docker compose up`.
+import type { Transport } from '@influxdata/influxdb-client';
+import type { Logger } from 'pino';
+import { Backoff, sleep } from '../backoff.js';
+import { HttpStatusError, isRetryable } from '../errors.js';
+import { createInfluxQLClient, toTypedError } from './query.js';
+import { createInfluxTransport } from './transport.js';
+import { RETENTION, type InfluxConfig, type InfluxQLClient } from './types.js';
+
+export interface BootstrapOptions {
+  /** Give up waiting for InfluxDB after this long (ms). */
+  timeoutMs?: number;
+  transport?: Transport;
+}
+
+export async function bootstrapInflux(cfg: InfluxConfig, log: Logger, opts: BootstrapOptions = {}): Promise<void> {
+  const l = log.child({ component: 'influx' });
+  const transport = opts.transport ?? createInfluxTransport(cfg);
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  const backoff = new Backoff({ initialMs: 250, maxMs: 5_000 });
+  for (;;) {
+    try {
+      const changes = cfg.api === 'v1' ? await bootstrapV1(createInfluxQLClient(cfg, transport)) : await bootstrapV2(cfg, transport);
+      l.info({ api: cfg.api, changes }, changes.length ? 'influx bootstrap applied changes' : 'influx bootstrap: already up to date');
+      return;
+    } catch (e) {
+      const err = toTypedError(e);
+      const wait = backoff.next(err.retryAfterMs);
+      if (!isRetryable(err) || Date.now() + wait > deadline) {
+        l.error({ err: err.message, attempts: backoff.attempts }, 'influx bootstrap failed');
+        throw err;
+      }
+      if (backoff.attempts === 1 || backoff.attempts % 10 === 0) l.warn({ err: err.message, attempts: backoff.attempts }, 'influx not ready, retrying bootstrap');
+      await sleep(wait);
+    }
+  }
+}
+
+/** `168h0m0s` (SHOW RETENTION POLICIES) → seconds. `0s` means infinite. */
+export function v1DurationSeconds(d: string): number {
+  let s = 0;
+  for (const [, n, unit] of d.matchAll(/(\d+(?:\.\d+)?)(h|m|s|ms|us|µs|ns)/g)) {
+    const mult: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, µs: 1e-6, ns: 1e-9 };
+    s += Number(n) * (mult[unit!] ?? 0);
+  }
+  return Math.round(s);
+}
+
+const quote = (id: string) => `"${id.replace(/"/g, '\\"')}"`;
+
+function splitBucket(bucket: string): { db: string; rp: string } {
+  const [db = bucket, rp = ''] = bucket.split('/', 2);
+  return { db, rp };
+}
+
+async function bootstrapV1(ql: InfluxQLClient): Promise<string[]> {
+  const changes: string[] = [];
+  const dbs = new Set(Object.keys(RETENTION).map((b) => splitBucket(b).db));
+  const existingDbs = new Set(((await ql.query('', 'SHOW DATABASES'))[0]?.values ?? []).map((v) => String(v[0])));
+  for (const db of dbs) {
+    if (!existingDbs.has(db)) {
+      await ql.query('', `CREATE DATABASE ${quote(db)}`);
+      changes.push(`database ${db}`);
+    }
+    const series = (await ql.query(db, `SHOW RETENTION POLICIES ON ${quote(db)}`))[0];
+    const col = (name: string) => series?.columns.indexOf(name) ?? -1;
+    const rps = new Map((series?.values ?? []).map((v) => [String(v[col('name')]), { seconds: v1DurationSeconds(String(v[col('duration')])), isDefault: v[col('default')] === true }]));
+    for (const [bucket, want] of Object.entries(RETENTION)) {
+      const { db: d, rp } = splitBucket(bucket);
+      if (d !== db) continue;
+      const have = rps.get(rp);
+      const def = want.default ? ' DEFAULT' : '';
+      if (!have) {
+        await ql.query(db, `CREATE RETENTION POLICY ${quote(rp)} ON ${quote(db)} DURATION ${want.duration} REPLICATION 1${def}`);
+        changes.push(`retention policy ${bucket} ${want.duration}${def}`);
+      } else if (have.seconds !== want.seconds || (want.default && !have.isDefault)) {
+        await ql.query(db, `ALTER RETENTION POLICY ${quote(rp)} ON ${quote(db)} DURATION ${want.duration}${def}`);
+        changes.push(`altered retention policy ${bucket} ${want.duration}${def}`);
+      }
+    }
+  }
+  return changes;
+}
+
+interface V2Bucket {
+  id: string;
+  name: string;
+  retentionRules?: { type: string; everySeconds: number }[];
+}
+interface V2Dbrp {
+  id: string;
+  bucketID: string;
+  database: string;
+  retention_policy: string;
+  default: boolean;
+  virtual?: boolean;
+}
+
+async function bootstrapV2(cfg: InfluxConfig, t: Transport): Promise<string[]> {
+  const changes: string[] = [];
+  const get = async <T>(path: string, params: Record<string, string>) =>
+    (await t.request(`${path}?${new URLSearchParams(params)}`, '', { method: 'GET', headers: { accept: 'application/json' } })) as T;
+  const send = (method: string, path: string, body: unknown) =>
+    t.request(path, body, { method, headers: { 'content-type': 'application/json', accept: 'application/json' } });
+
+  const orgs = await get<{ orgs?: { id: string; name: string }[] }>('/api/v2/orgs', { org: cfg.org });
+  const orgID = orgs?.orgs?.find((o) => o.name === cfg.org)?.id;
+  if (!orgID) throw new HttpStatusError(404, `organization "${cfg.org}" (INFLUX_ORG) not found`, undefined, 'influxdb');
+
+  for (const [name, want] of Object.entries(RETENTION)) {
+    const rules = [{ type: 'expire', everySeconds: want.seconds }];
+    const found = await get<{ buckets?: V2Bucket[] }>('/api/v2/buckets', { orgID, name });
+    let bucket = found?.buckets?.find((b) => b.name === name);
+    if (!bucket) {
+      bucket = (await send('POST', '/api/v2/buckets', { orgID, name, retentionRules: rules })) as V2Bucket;
+      changes.push(`bucket ${name} ${want.duration}`);
+    } else if (bucket.retentionRules?.find((r) => r.type === 'expire')?.everySeconds !== want.seconds) {
+      await send('PATCH', `/api/v2/buckets/${encodeURIComponent(bucket.id)}`, { retentionRules: rules });
+      changes.push(`bucket ${name} retention ${want.duration}`);
+    }
+    const { db, rp } = splitBucket(name);
+    const isDefault = want.default === true;
+    const mappings = await get<{ content?: V2Dbrp[] }>('/api/v2/dbrps', { orgID, db, rp });
+    // 2.x offers read-only "virtual" mappings named after the bucket; an explicit one carries `default`.
+    const mapping = mappings?.content?.find((m) => !m.virtual && m.database === db && m.retention_policy === rp);
+    if (!mapping) {
+      await send('POST', '/api/v2/dbrps', { orgID, bucketID: bucket.id, database: db, retention_policy: rp, default: isDefault });
+      changes.push(`dbrp ${db}/${rp}${isDefault ? ' default' : ''}`);
+    } else if (mapping.bucketID !== bucket.id) {
+      // A mapping cannot be re-pointed to another bucket: replace it.
+      await t.request(`/api/v2/dbrps/${encodeURIComponent(mapping.id)}?${new URLSearchParams({ orgID })}`, '', { method: 'DELETE' });
+      await send('POST', '/api/v2/dbrps', { orgID, bucketID: bucket.id, database: db, retention_policy: rp, default: isDefault });
+      changes.push(`dbrp ${db}/${rp} re-pointed`);
+    } else if (mapping.default !== isDefault) {
+      await send('PATCH', `/api/v2/dbrps/${encodeURIComponent(mapping.id)}?${new URLSearchParams({ orgID })}`, { default: isDefault });
+      changes.push(`dbrp ${db}/${rp} default=${isDefault}`);
+    }
+  }
+  return changes;
+}
