@@ -1,0 +1,41 @@
+// GET with conditional-request validators (ETag / Last-Modified → If-None-Match / If-Modified-Since),
+// typed errors carrying the server's Retry-After. Shared by the three news transports.
+import { HttpStatusError, TransportError, parseRetryAfter } from '@mt/common';
+
+export type ConditionalResult = { status: 'not_modified' } | { status: 'ok'; body: Buffer; contentType: string | undefined };
+
+export class ConditionalGet {
+  private validators = new Map<string, { etag?: string; lastModified?: string }>();
+
+  constructor(
+    private readonly source: string,
+    private readonly userAgent = 'market-terminal-news-feeder/0.1 (+self-hosted)',
+  ) {}
+
+  async get(url: string, signal: AbortSignal, headers: Record<string, string> = {}): Promise<ConditionalResult> {
+    const v = this.validators.get(url);
+    const h: Record<string, string> = { 'user-agent': this.userAgent, ...headers };
+    if (v?.etag) h['if-none-match'] = v.etag;
+    if (v?.lastModified) h['if-modified-since'] = v.lastModified;
+    let res: Response;
+    try {
+      res = await fetch(url, { headers: h, signal, redirect: 'follow' });
+    } catch (err) {
+      if (signal.aborted) throw Object.assign(new TransportError(`${this.source}: request aborted (timeout)`, err), { code: 'ETIMEDOUT' });
+      throw new TransportError(`${this.source}: ${(err as Error).message}`, err);
+    }
+    if (res.status === 304) {
+      await res.body?.cancel();
+      return { status: 'not_modified' };
+    }
+    const body = Buffer.from(await res.arrayBuffer());
+    if (!res.ok) {
+      throw new HttpStatusError(res.status, body.toString('utf8').slice(0, 500), parseRetryAfter(res.headers.get('retry-after')), this.source);
+    }
+    const etag = res.headers.get('etag') ?? undefined;
+    const lastModified = res.headers.get('last-modified') ?? undefined;
+    if (etag || lastModified) this.validators.set(url, { etag, lastModified });
+    else this.validators.delete(url);
+    return { status: 'ok', body, contentType: res.headers.get('content-type') ?? undefined };
+  }
+}

@@ -1,0 +1,118 @@
+// Pure mappers: raw payload item → Article or a counted rejection. No I/O, no clock (receivedAt is passed).
+import { articleId, canonicalUrl } from './canonical.js';
+import { cleanText } from './text.js';
+import type { Article, MapResult, RejectReason } from './types.js';
+
+/** Publication dates further than this in the future are treated as wrong (time-zone bugs) → receive time. */
+const MAX_FUTURE_MS = 3600_000;
+
+export interface MapOptions {
+  receivedAt: number;
+  /** Items published before receivedAt - maxAgeMs are rejected (`too_old`): outside the bucket's retention. */
+  maxAgeMs: number;
+}
+
+function reject(reason: RejectReason, detail?: string): MapResult {
+  return { ok: false, reason, detail };
+}
+
+/** Shared tail of every mapper: validate, canonicalise, pick the timestamp. */
+function build(
+  p: { source: string; category: string; rawTitle: unknown; rawUrl: unknown; rawDate: unknown; base?: string; assetHints?: string[] },
+  o: MapOptions,
+): MapResult {
+  const title = cleanText(typeof p.rawTitle === 'string' ? p.rawTitle : undefined);
+  if (!title) return reject('missing_title');
+  if (typeof p.rawUrl !== 'string' || !p.rawUrl.trim()) return reject('missing_url');
+  const url = canonicalUrl(p.rawUrl, p.base);
+  if (!url) return reject('bad_url', p.rawUrl.slice(0, 200));
+  let publishedAt = typeof p.rawDate === 'string' && p.rawDate.trim() ? Date.parse(p.rawDate.trim()) : NaN;
+  // Documented fallback (docs/SENTIMENT.md "Timestamps"): no usable date → the time we first saw the item.
+  const dateFallback = !Number.isFinite(publishedAt) || publishedAt > o.receivedAt + MAX_FUTURE_MS;
+  if (dateFallback) publishedAt = o.receivedAt;
+  if (publishedAt < o.receivedAt - o.maxAgeMs) return reject('too_old', new Date(publishedAt).toISOString());
+  const article: Article = {
+    source: p.source,
+    category: p.category,
+    title,
+    url,
+    id: articleId(url),
+    publishedAt,
+    receivedAt: o.receivedAt,
+    dateFallback,
+    assetHints: p.assetHints ?? [],
+  };
+  return { ok: true, article };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+// ---- CryptoPanic posts API (`results[]`: title, url, published_at, currencies[].code; v2 may add original_url) ----
+
+export function mapCryptoPanicPost(raw: unknown, o: MapOptions): MapResult {
+  if (!isObject(raw)) return reject('not_an_object');
+  const currencies = Array.isArray(raw.currencies) ? raw.currencies : [];
+  const assetHints = currencies.map((c) => (isObject(c) && typeof c.code === 'string' ? c.code.toUpperCase() : '')).filter(Boolean);
+  // The original article's URL makes the same story from an RSS feed dedupe against this one; free plans
+  // only give the cryptopanic.com page.
+  const rawUrl = typeof raw.original_url === 'string' && raw.original_url ? raw.original_url : raw.url;
+  return build({ source: 'cryptopanic', category: 'crypto', rawTitle: raw.title, rawUrl, rawDate: raw.published_at ?? raw.created_at, assetHints }, o);
+}
+
+/** The posts envelope; throws on a body that is not one (the poll then counts as failed). */
+export function cryptoPanicResults(body: unknown): unknown[] {
+  if (isObject(body) && Array.isArray(body.results)) return body.results;
+  throw new TypeError('CryptoPanic body has no results array');
+}
+
+// ---- NewsAPI (`articles[]`: title, url, publishedAt, source.name) ----
+
+export function mapNewsApiArticle(raw: unknown, category: string, o: MapOptions): MapResult {
+  if (!isObject(raw)) return reject('not_an_object');
+  let title = typeof raw.title === 'string' ? raw.title : undefined;
+  // NewsAPI appends " - <source name>" to top-headlines titles; the source is not part of the headline.
+  const sourceName = isObject(raw.source) && typeof raw.source.name === 'string' ? raw.source.name : undefined;
+  if (title && sourceName && title.endsWith(` - ${sourceName}`)) title = title.slice(0, -(sourceName.length + 3));
+  // Removed articles come back as title "[Removed]" and url https://removed.com.
+  if (title === '[Removed]') return reject('missing_title', 'removed');
+  return build({ source: 'newsapi', category, rawTitle: title, rawUrl: raw.url, rawDate: raw.publishedAt }, o);
+}
+
+export function newsApiArticles(body: unknown): unknown[] {
+  if (isObject(body) && Array.isArray(body.articles)) return body.articles;
+  throw new TypeError('NewsAPI body has no articles array');
+}
+
+// ---- RSS 2.0 / Atom items as rss-parser returns them ----
+
+export interface FeedItem {
+  title?: unknown;
+  link?: unknown;
+  guid?: unknown;
+  id?: unknown;
+  isoDate?: string;
+  pubDate?: string;
+}
+
+/** `source` is `rss:<host of the feed URL>`. */
+export function rssSourceName(feedUrl: string): string {
+  try {
+    return `rss:${new URL(feedUrl).hostname.toLowerCase()}`;
+  } catch {
+    return 'rss:invalid';
+  }
+}
+
+function textOf(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  // xml2js gives `{ _: text, $: attrs }` for elements with attributes (`<title type="html">`)
+  if (isObject(v) && typeof v._ === 'string') return v._;
+  return undefined;
+}
+
+export function mapFeedItem(raw: FeedItem, feedUrl: string, o: MapOptions): MapResult {
+  // An RSS <guid isPermaLink="true"> (the default) is the article URL when <link> is missing.
+  const guid = textOf(raw.guid);
+  const rawUrl = textOf(raw.link) ?? (guid && /^https?:\/\//i.test(guid) ? guid : undefined);
+  return build({ source: rssSourceName(feedUrl), category: 'news', rawTitle: textOf(raw.title), rawUrl, rawDate: raw.isoDate ?? raw.pubDate, base: feedUrl }, o);
+}
