@@ -3,6 +3,9 @@
 import type { Logger } from 'pino';
 import { ASSET_TYPES, DEFAULT_EXCHANGE, normalizeSymbol, type AssetType } from '../symbols.js';
 import { StaticWatchSet, type WatchItem, type WatchSetSource } from './types.js';
+import { PgWatchSet } from './pg.js';
+
+export * from './pg.js';
 
 export function parseWatchSymbols(spec: string | undefined): WatchItem[] {
   if (!spec) return [];
@@ -20,6 +23,6 @@ export function parseWatchSymbols(spec: string | undefined): WatchItem[] {
 
 export function createWatchSetSource(opts: { databaseUrl?: string; watchSymbols?: string; log: Logger }): WatchSetSource {
   const fixed = parseWatchSymbols(opts.watchSymbols);
-  // The PostgreSQL source (LISTEN/NOTIFY) is added by the watchlist-API work.
+  if (opts.databaseUrl) return new PgWatchSet({ databaseUrl: opts.databaseUrl, fixed, log: opts.log.child({ component: 'watchset' }) });
   return new StaticWatchSet({ items: fixed, rules: [] });
 }

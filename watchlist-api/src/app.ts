@@ -1,0 +1,74 @@
+// Builds the Fastify app (no listening: tests drive it with app.inject(), server.ts listens).
+import Fastify, { LogController } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Registry } from 'prom-client';
+import { createLogger, createRegistry, type Logger } from '@mt/common';
+import type { Config } from './config.js';
+import { dbPlugin } from './plugins/db.js';
+import { metricsPlugin } from './plugins/metrics.js';
+import { requireBearer } from './plugins/auth.js';
+import { ApiProblem, problemPlugin, sendProblem } from './problem.js';
+import { alertRuleRoutes } from './routes/alert-rules.js';
+import { healthRoutes } from './routes/health.js';
+import { watchlistRoutes } from './routes/watchlists.js';
+
+export interface BuildOptions {
+  config: Config;
+  log?: Logger;
+  registry?: Registry;
+  /** 'now' (default): migrate before ready, fail if the DB is down. 'background': retry until it works. */
+  migrate?: 'now' | 'background';
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;
+
+export async function buildApp(opts: BuildOptions) {
+  const { config } = opts;
+  const app = Fastify({
+    loggerInstance: opts.log ?? createLogger('watchlist-api', config.LOG_LEVEL),
+    // one debug line per request comes from the metrics hook instead
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    // ids in paths are UUIDs; anything longer is noise
+    routerOptions: { maxParamLength: 100 },
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(problemPlugin);
+  await app.register(metricsPlugin, { registry: opts.registry ?? createRegistry('watchlist-api') });
+  await app.register(dbPlugin, { config, migrate: opts.migrate ?? 'now' });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Market terminal watchlist API',
+        version: '1.0.0',
+        description:
+          'Watchlists (the instruments the feeders collect) and price-alert rules. Every change reaches the feeders within a second. ' +
+          'Errors are application/problem+json. List routes page with `limit`/`offset`.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes);
+  await app.register(
+    async (api) => {
+      requireBearer(api, config.API_TOKEN);
+      api.addHook('preHandler', async (req, reply) => {
+        if (!app.dbState.migrated) return sendProblem(reply, req, new ApiProblem(503, 'the database is not ready yet; retry shortly'));
+      });
+      await api.register(watchlistRoutes);
+      await api.register(alertRuleRoutes);
+    },
+    { prefix: '/api' },
+  );
+  return app;
+}

@@ -1,0 +1,71 @@
+// Price-alert rules in PostgreSQL; the feeders evaluate them (they arrive with the watch set).
+import type { Db } from '../db.js';
+import { ApiProblem, invalid, notFound } from '../problem.js';
+import { ruleIssues, type AlertRule, type AlertRuleCreate, type AlertRulePatch } from '../schemas.js';
+
+interface RuleRow extends Omit<AlertRule, 'created_at' | 'updated_at'> {
+  created_at: Date;
+  updated_at: Date;
+}
+
+const CREATE_LOCK = 7_246_003;
+const COLUMNS = ['symbol', 'condition', 'threshold', 'window_seconds', 'cooldown_seconds', 'severity'] as const;
+
+const toRule = (r: RuleRow): AlertRule => ({ ...r, created_at: r.created_at.toISOString(), updated_at: r.updated_at.toISOString() });
+
+export class AlertRuleRepo {
+  constructor(
+    private readonly db: Db,
+    private readonly maxRules: number,
+  ) {}
+
+  async list(limit: number, offset: number): Promise<{ data: AlertRule[]; total: number }> {
+    const [page, count] = await Promise.all([
+      this.db.query<RuleRow>('SELECT * FROM alert_rules ORDER BY created_at, id LIMIT $1 OFFSET $2', [limit, offset]),
+      this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM alert_rules'),
+    ]);
+    return { data: page.rows.map(toRule), total: count.rows[0]!.n };
+  }
+
+  async get(id: string): Promise<AlertRule> {
+    const r = await this.db.query<RuleRow>('SELECT * FROM alert_rules WHERE id = $1', [id]);
+    if (!r.rows[0]) throw notFound('alert rule', id);
+    return toRule(r.rows[0]);
+  }
+
+  create(input: AlertRuleCreate): Promise<AlertRule> {
+    return this.db.tx(async (q) => {
+      await q.query('SELECT pg_advisory_xact_lock($1)', [CREATE_LOCK]);
+      const n = (await q.query<{ n: number }>('SELECT count(*)::int AS n FROM alert_rules')).rows[0]!.n;
+      if (n >= this.maxRules) throw new ApiProblem(422, `at most ${this.maxRules} alert rules`);
+      const r = await q.query<RuleRow>(
+        `INSERT INTO alert_rules (symbol, condition, threshold, window_seconds, cooldown_seconds, severity)
+         VALUES ($1, $2, $3, $4, COALESCE($5, 300), COALESCE($6, 'warning')) RETURNING *`,
+        [input.symbol, input.condition, input.threshold, input.window_seconds ?? null, input.cooldown_seconds ?? null, input.severity ?? null],
+      );
+      return toRule(r.rows[0]!);
+    }, 'rule_created');
+  }
+
+  patch(id: string, input: AlertRulePatch): Promise<AlertRule> {
+    return this.db.tx(async (q) => {
+      const cur = (await q.query<RuleRow>('SELECT * FROM alert_rules WHERE id = $1 FOR UPDATE', [id])).rows[0];
+      if (!cur) throw notFound('alert rule', id);
+      const next = { ...cur, ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) } as RuleRow;
+      const issues = ruleIssues(next);
+      if (issues.length) throw invalid(issues.map((i) => ({ in: 'body', field: i.path, message: i.message })));
+      const r = await q.query<RuleRow>(
+        `UPDATE alert_rules SET ${COLUMNS.map((c, i) => `${c} = $${i + 2}`).join(', ')}, updated_at = now() WHERE id = $1 RETURNING *`,
+        [id, ...COLUMNS.map((c) => next[c])],
+      );
+      return toRule(r.rows[0]!);
+    }, 'rule_updated');
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.tx(async (q) => {
+      const r = await q.query('DELETE FROM alert_rules WHERE id = $1', [id]);
+      if (!r.rowCount) throw notFound('alert rule', id);
+    }, 'rule_deleted');
+  }
+}
