@@ -1,6 +1,15 @@
-// The polled market sources (Yahoo, CoinGecko, Fear & Greed). Owned by the polled-sources work.
+// The polled market sources (Yahoo, CoinGecko, Fear & Greed): one MarketComponent each, each on its own
+// Poller, so a source that fails keeps failing alone (its failures in feeder_* metrics under its name).
 import type { MarketComponent, MarketContext } from './context.js';
+import { YahooSource } from './yahoo/index.js';
+import { CoinGeckoSource } from './coingecko/index.js';
+import { FearGreedSource } from './feargreed/index.js';
 
-export function createPolledSources(_ctx: MarketContext): MarketComponent[] {
-  return [];
+export function createPolledSources(ctx: MarketContext): MarketComponent[] {
+  const { cfg, log, sourceMetrics: metrics } = ctx;
+  return [
+    new YahooSource({ baseUrl: cfg.YAHOO_URL, cookieUrl: cfg.YAHOO_COOKIE_URL, intervalMs: cfg.YAHOO_POLL_MS, log, metrics, out: ctx.out }),
+    new CoinGeckoSource({ baseUrl: cfg.COINGECKO_URL, apiKey: cfg.COINGECKO_API_KEY, intervalMs: cfg.COINGECKO_POLL_MS, log, metrics, out: ctx.out }),
+    new FearGreedSource({ url: cfg.FEAR_GREED_URL, intervalMs: cfg.FEAR_GREED_POLL_MS, log, metrics, sink: ctx.sink }),
+  ];
 }

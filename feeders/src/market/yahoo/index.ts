@@ -1,0 +1,133 @@
+// Yahoo Finance source: stocks, indices and forex from the watch set, every YAHOO_POLL_MS. One batched
+// v7 quote per poll; symbols the quote leaves out are asked of the v8 chart, which says whether a symbol
+// exists (404 → logged once, counted, skipped for a while; the others go on). When the quote endpoint is
+// refused outright (crumb renewed and still 401, or 403) every symbol goes through the chart instead.
+import { HttpStatusError, ParseError, toYahooSymbol, type WatchItem } from '@mt/common';
+import { errorKind } from '../../common/metrics.js';
+import { PolledSource, type PolledSourceDeps } from '../polled-source.js';
+import type { MarketSink, MarketTick } from '../types.js';
+import { YahooClient } from './client.js';
+import { chartToTick, quoteResults, quoteToTick } from './mapper.js';
+
+export interface YahooSourceOptions extends PolledSourceDeps {
+  baseUrl: string;
+  cookieUrl: string;
+  out: Pick<MarketSink, 'tick'>;
+  /** How long an unknown (404) symbol is left alone before it is tried again. */
+  unknownRetryMs?: number;
+}
+
+const QUOTE_BATCH = 50;
+const CHART_CONCURRENCY = 4;
+
+export class YahooSource extends PolledSource<MarketTick[]> {
+  readonly client: YahooClient;
+  /** Yahoo symbol (`EURUSD=X`) → watch item (`EUR/USD`, forex). */
+  private items = new Map<string, WatchItem>();
+  /** Yahoo symbol → when to try an unknown symbol again. */
+  private readonly unknown = new Map<string, number>();
+  /** Our symbol → `ts|price` of the last tick handed on: a closed market repeats itself every poll. */
+  private readonly lastSent = new Map<string, string>();
+  private quoteRefusedLogged = false;
+  private readonly unknownRetryMs: number;
+
+  constructor(private readonly o: YahooSourceOptions) {
+    super('yahoo', o);
+    this.client = new YahooClient({ baseUrl: o.baseUrl, cookieUrl: o.cookieUrl, log: this.log });
+    this.unknownRetryMs = o.unknownRetryMs ?? 15 * 60_000;
+  }
+
+  override setWatch(items: WatchItem[]): void {
+    this.items = new Map(items.filter((i) => i.exchange === 'yahoo' && i.asset_type !== 'crypto').map((i) => [toYahooSymbol(i.symbol, i.asset_type), i]));
+    for (const s of this.unknown.keys()) if (!this.items.has(s)) this.unknown.delete(s);
+    const ours = new Set([...this.items.values()].map((i) => i.symbol));
+    for (const s of this.lastSent.keys()) if (!ours.has(s)) this.lastSent.delete(s);
+  }
+
+  protected async fetch(signal: AbortSignal): Promise<MarketTick[]> {
+    const receivedAt = Date.now();
+    const symbols = [...this.items.keys()].filter((s) => (this.unknown.get(s) ?? 0) <= receivedAt);
+    if (!symbols.length) return [];
+    const ticks: MarketTick[] = [];
+    const missing = new Set(symbols);
+
+    try {
+      for (let i = 0; i < symbols.length; i += QUOTE_BATCH) {
+        const body = await this.client.quote(symbols.slice(i, i + QUOTE_BATCH), signal);
+        for (const q of quoteResults(body)) {
+          const ys = typeof q.symbol === 'string' ? q.symbol : '';
+          const item = this.items.get(ys);
+          if (!item || !missing.delete(ys)) continue;
+          const t = this.mapItem(() => quoteToTick(q, item, receivedAt));
+          if (t) ticks.push(t);
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof HttpStatusError && (err.status === 401 || err.status === 403))) throw err;
+      this.metrics.sourceErrors.inc({ source: this.name, kind: errorKind(err) });
+      if (!this.quoteRefusedLogged) this.log.warn({ err }, 'quote endpoint refused even with a fresh crumb: using the chart endpoint');
+      this.quoteRefusedLogged = true;
+    }
+
+    const errors: unknown[] = [];
+    await forEachLimit([...missing], CHART_CONCURRENCY, async (ys) => {
+      const item = this.items.get(ys)!;
+      try {
+        const { body } = await this.client.chart(ys, signal);
+        const out = this.mapItem(() => chartToTick(body, item, receivedAt));
+        if (out?.kind === 'not_found') this.notFound(ys, out.description, receivedAt);
+        else if (out) {
+          ticks.push(out.tick);
+          if (this.unknown.delete(ys)) this.log.info({ symbol: ys }, 'symbol known again');
+        }
+      } catch (err) {
+        if (signal.aborted) throw err;
+        errors.push(err);
+        this.metrics.sourceErrors.inc({ source: this.name, kind: errorKind(err) });
+      }
+    });
+    // one symbol's failure does not cost the others their ticks; a poll where nothing worked is a failure
+    if (!ticks.length && errors.length) throw errors[0];
+    if (errors.length) this.log.debug({ err: errors[0], failed: errors.length }, 'some chart requests failed');
+    this.metrics.messages.inc({ source: this.name }, ticks.length);
+    return ticks;
+  }
+
+  protected onData(ticks: MarketTick[]): void {
+    for (const t of ticks) {
+      const sig = `${t.ts}|${t.price}`;
+      if (this.lastSent.get(t.symbol) === sig) continue;
+      this.lastSent.set(t.symbol, sig);
+      this.o.out.tick(t);
+    }
+  }
+
+  /** A malformed item is counted and skipped; the rest of the payload still counts. */
+  private mapItem<R>(fn: () => R): R | undefined {
+    try {
+      return fn();
+    } catch (err) {
+      if (!(err instanceof ParseError)) throw err;
+      this.parseError(err);
+      return undefined;
+    }
+  }
+
+  private notFound(ys: string, description: string, now: number): void {
+    this.metrics.sourceErrors.inc({ source: this.name, kind: 'http_404' });
+    if (!this.unknown.has(ys)) this.log.warn({ symbol: ys, description, retryInMs: this.unknownRetryMs }, 'unknown symbol: skipped for now');
+    this.unknown.set(ys, now + this.unknownRetryMs);
+  }
+
+  override health(): Record<string, unknown> {
+    return { ...super.health(), symbols: this.items.size, unknownSymbols: [...this.unknown.keys()], sessions: this.client.sessions };
+  }
+}
+
+async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
