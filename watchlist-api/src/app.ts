@@ -62,6 +62,8 @@ export async function buildApp(opts: BuildOptions) {
   await app.register(
     async (api) => {
       requireBearer(api, config.API_TOKEN);
+      // unknown /api paths also pass the token check first: no probing for which routes exist
+      api.setNotFoundHandler((req, reply) => sendProblem(reply, req, new ApiProblem(404, `no route ${req.method} ${req.url.split('?')[0]}`)));
       api.addHook('preHandler', async (req, reply) => {
         if (!app.dbState.migrated) return sendProblem(reply, req, new ApiProblem(503, 'the database is not ready yet; retry shortly'));
       });
