@@ -1,7 +1,7 @@
 // Creates the databases/buckets and retention of the InfluxDB contract (types.ts RETENTION), safe to run
 // on every start: reads what exists, creates what is missing, corrects a changed retention, nothing else.
 // Waits (bounded) for an InfluxDB that is still starting, as in `docker compose up`.
-import type { Transport } from '@influxdata/influxdb-client';
+import { HttpError, type Transport } from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
 import { Backoff, sleep } from '../backoff.js';
 import { HttpStatusError, isRetryable } from '../errors.js';
@@ -48,6 +48,11 @@ export function v1DurationSeconds(d: string): number {
   return Math.round(s);
 }
 
+/** influxd's default shard group duration for a retention period (< 2 d: 1 h, ≤ 6 months: 1 d, else 7 d). */
+function shardDuration(seconds: number): string {
+  return seconds < 2 * 86400 ? '1h' : seconds <= 182 * 86400 ? '1d' : '7d';
+}
+
 const quote = (id: string) => `"${id.replace(/"/g, '\\"')}"`;
 
 function splitBucket(bucket: string): { db: string; rp: string } {
@@ -76,7 +81,8 @@ async function bootstrapV1(ql: InfluxQLClient): Promise<string[]> {
         await ql.query(db, `CREATE RETENTION POLICY ${quote(rp)} ON ${quote(db)} DURATION ${want.duration} REPLICATION 1${def}`);
         changes.push(`retention policy ${bucket} ${want.duration}${def}`);
       } else if (have.seconds !== want.seconds || (want.default && !have.isDefault)) {
-        await ql.query(db, `ALTER RETENTION POLICY ${quote(rp)} ON ${quote(db)} DURATION ${want.duration}${def}`);
+        // With the shard duration influxd would pick at creation: ALTER refuses a duration below the current one.
+        await ql.query(db, `ALTER RETENTION POLICY ${quote(rp)} ON ${quote(db)} DURATION ${want.duration} SHARD DURATION ${shardDuration(want.seconds)}${def}`);
         changes.push(`altered retention policy ${bucket} ${want.duration}${def}`);
       }
     }
@@ -100,8 +106,15 @@ interface V2Dbrp {
 
 async function bootstrapV2(cfg: InfluxConfig, t: Transport): Promise<string[]> {
   const changes: string[] = [];
-  const get = async <T>(path: string, params: Record<string, string>) =>
-    (await t.request(`${path}?${new URLSearchParams(params)}`, '', { method: 'GET', headers: { accept: 'application/json' } })) as T;
+  // Some 2.x versions answer a name filter that matches nothing with 404 instead of an empty list.
+  const get = async <T>(path: string, params: Record<string, string>): Promise<T | undefined> => {
+    try {
+      return (await t.request(`${path}?${new URLSearchParams(params)}`, '', { method: 'GET', headers: { accept: 'application/json' } })) as T;
+    } catch (err) {
+      if (err instanceof HttpError && err.statusCode === 404) return undefined;
+      throw err;
+    }
+  };
   const send = (method: string, path: string, body: unknown) =>
     t.request(path, body, { method, headers: { 'content-type': 'application/json', accept: 'application/json' } });
 

@@ -1,0 +1,245 @@
+// bootstrapInflux: real influxd 1.6 for the 1.x path (databases, retention policies, defaults, drift
+// repair, waiting for a server that is not up yet), and a fake speaking the InfluxDB 2.x API shapes
+// (/api/v2/orgs, /api/v2/buckets, /api/v2/dbrps) for the 2.x path.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { HttpFake, freePort, startInflux, type InfluxServer, type RecordedRequest, type Reply } from '@mt/testing';
+import { bootstrapInflux, createInfluxQLClient, type InfluxConfig } from '../src/index.js';
+import { silentLog } from './helpers/influx.js';
+
+function capturingLog() {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  return { log, lines };
+}
+
+let influx: InfluxServer;
+let cfg: InfluxConfig;
+before(async () => {
+  influx = await startInflux();
+  cfg = { url: influx.url, token: '', org: '', api: 'v1' };
+});
+after(async () => {
+  await influx?.stop();
+});
+
+async function retentionPolicies(db: string): Promise<Record<string, { duration: string; default: boolean }>> {
+  const [s] = await createInfluxQLClient(cfg).query(db, `SHOW RETENTION POLICIES ON "${db}"`);
+  const c = (n: string) => s!.columns.indexOf(n);
+  return Object.fromEntries(s!.values.map((v) => [String(v[c('name')]), { duration: String(v[c('duration')]), default: v[c('default')] === true }]));
+}
+
+test('1.x: bootstrap twice → databases and retention policies as in the contract, second run changes nothing', async () => {
+  const first = capturingLog();
+  await bootstrapInflux(cfg, first.log);
+  const second = capturingLog();
+  await bootstrapInflux(cfg, second.log);
+
+  const [dbs] = await createInfluxQLClient(cfg).query('', 'SHOW DATABASES');
+  assert.ok(dbs!.values.some((v) => v[0] === 'markets'));
+  assert.ok(dbs!.values.some((v) => v[0] === 'news'));
+  const markets = await retentionPolicies('markets');
+  assert.deepEqual(markets.raw, { duration: '168h0m0s', default: true });
+  assert.deepEqual(markets['5m'], { duration: '720h0m0s', default: false });
+  assert.deepEqual(markets['1h'], { duration: '8760h0m0s', default: false });
+  const news = await retentionPolicies('news');
+  assert.deepEqual(news.raw, { duration: '2160h0m0s', default: true });
+
+  const changes = (l: Record<string, unknown>[]) => l.find((x) => x.component === 'influx' && Array.isArray(x.changes))?.changes as string[];
+  assert.equal(changes(first.lines).length, 6);
+  assert.deepEqual(changes(second.lines), []);
+});
+
+test('1.x: a drifted retention policy (duration, default) is put back', async () => {
+  await bootstrapInflux(cfg, silentLog);
+  const ql = createInfluxQLClient(cfg);
+  await ql.query('markets', 'ALTER RETENTION POLICY "raw" ON "markets" DURATION 1d');
+  await ql.query('markets', 'ALTER RETENTION POLICY "autogen" ON "markets" DEFAULT');
+  await ql.query('markets', 'ALTER RETENTION POLICY "1h" ON "markets" DURATION 30d');
+  await bootstrapInflux(cfg, silentLog);
+  const rps = await retentionPolicies('markets');
+  assert.deepEqual(rps.raw, { duration: '168h0m0s', default: true });
+  assert.equal(rps.autogen!.default, false);
+  assert.deepEqual(rps['1h'], { duration: '8760h0m0s', default: false });
+  // shrinking works too: ALTER sets the shard duration, which must stay below the new duration
+  await ql.query('markets', 'ALTER RETENTION POLICY "raw" ON "markets" DURATION 1000d SHARD DURATION 30d');
+  await bootstrapInflux(cfg, silentLog);
+  assert.deepEqual((await retentionPolicies('markets')).raw, { duration: '168h0m0s', default: true });
+});
+
+test('1.x: bootstrap waits for an InfluxDB that is not up yet', async () => {
+  await influx.stop();
+  const started = Date.now();
+  const done = bootstrapInflux(cfg, silentLog, { timeoutMs: 30_000 });
+  await new Promise((r) => setTimeout(r, 1500));
+  await influx.start();
+  await done;
+  assert.ok(Date.now() - started >= 1500);
+  assert.equal((await retentionPolicies('markets')).raw!.default, true);
+});
+
+test('bootstrap gives up after its time bound when nothing answers', async () => {
+  const port = await freePort();
+  const started = Date.now();
+  await assert.rejects(bootstrapInflux({ ...cfg, url: `http://127.0.0.1:${port}` }, silentLog, { timeoutMs: 1500 }), (e: unknown) => (e as Error).name === 'TransportError');
+  assert.ok(Date.now() - started < 6000);
+});
+
+// ---- 2.x ----
+
+interface Bucket {
+  id: string;
+  orgID: string;
+  type: 'user' | 'system';
+  name: string;
+  retentionRules: { type: 'expire'; everySeconds: number; shardGroupDurationSeconds?: number }[];
+  createdAt: string;
+  updatedAt: string;
+  labels: unknown[];
+}
+interface Dbrp {
+  id: string;
+  orgID: string;
+  bucketID: string;
+  database: string;
+  retention_policy: string;
+  default: boolean;
+  virtual?: boolean;
+}
+
+/** Stateful stand-in for the InfluxDB 2.x management API (shapes per the 2.x OpenAPI spec). */
+async function influx2(token: string) {
+  const fake = new HttpFake('influxdb-2x');
+  const org = { id: '0d8f0a4b9c1e2f30', name: 'market-terminal', description: '', createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z' };
+  let nextId = 0x10;
+  const id = () => (0x0a00000000000000n + BigInt(nextId++)).toString(16).padStart(16, '0');
+  const now = new Date().toISOString();
+  const buckets: Bucket[] = [
+    { id: id(), orgID: org.id, type: 'system', name: '_monitoring', retentionRules: [{ type: 'expire', everySeconds: 604800 }], createdAt: now, updatedAt: now, labels: [] },
+    { id: id(), orgID: org.id, type: 'system', name: '_tasks', retentionRules: [{ type: 'expire', everySeconds: 259200 }], createdAt: now, updatedAt: now, labels: [] },
+  ];
+  const dbrps: Dbrp[] = [];
+  const authed = (h: (r: RecordedRequest) => Reply) => (r: RecordedRequest): Reply =>
+    r.headers.authorization === `Token ${token}` ? h(r) : { status: 401, body: { code: 'unauthorized', message: 'unauthorized access' } };
+  const json = (r: RecordedRequest) => JSON.parse(r.body) as Record<string, unknown>;
+
+  fake.route('GET', '/api/v2/orgs', authed((r) => {
+    const name = r.query.get('org');
+    if (name && name !== org.name) return { status: 404, body: { code: 'not found', message: `organization name "${name}" not found` } };
+    return { body: { links: { self: '/api/v2/orgs' }, orgs: [org] } };
+  }));
+  fake.route('GET', '/api/v2/buckets', authed((r) => {
+    const name = r.query.get('name');
+    const list = buckets.filter((b) => (!r.query.get('orgID') || b.orgID === r.query.get('orgID')) && (!name || b.name === name));
+    return { body: { links: { self: `/api/v2/buckets?${r.query}` }, buckets: list } };
+  }));
+  fake.route('POST', '/api/v2/buckets', authed((r) => {
+    const b = json(r) as Pick<Bucket, 'orgID' | 'name' | 'retentionRules'>;
+    if (buckets.some((x) => x.name === b.name)) return { status: 422, body: { code: 'conflict', message: `bucket with name ${b.name} already exists` } };
+    const created: Bucket = { id: id(), orgID: b.orgID, type: 'user', name: b.name, retentionRules: b.retentionRules, createdAt: now, updatedAt: now, labels: [] };
+    buckets.push(created);
+    return { status: 201, body: created };
+  }));
+  fake.route('PATCH', /^\/api\/v2\/buckets\/[0-9a-f]+$/, authed((r) => {
+    const b = buckets.find((x) => x.id === r.path.split('/').pop());
+    if (!b) return { status: 404, body: { code: 'not found', message: 'bucket not found' } };
+    Object.assign(b, json(r));
+    return { body: b };
+  }));
+  fake.route('GET', '/api/v2/dbrps', authed((r) => {
+    const q = r.query;
+    // 2.x also lists read-only "virtual" mappings for buckets named db/rp without an explicit one
+    const virtual: Dbrp[] = buckets
+      .filter((b) => b.type === 'user' && b.name.includes('/') && !dbrps.some((d) => d.bucketID === b.id))
+      .map((b) => ({ id: b.id, orgID: b.orgID, bucketID: b.id, database: b.name.split('/')[0]!, retention_policy: b.name.split('/')[1]!, default: false, virtual: true }));
+    const content = [...dbrps, ...virtual].filter(
+      (d) => (!q.get('orgID') || d.orgID === q.get('orgID')) && (!q.get('db') || d.database === q.get('db')) && (!q.get('rp') || d.retention_policy === q.get('rp')),
+    );
+    return { body: { content } };
+  }));
+  fake.route('POST', '/api/v2/dbrps', authed((r) => {
+    const d = json(r) as Omit<Dbrp, 'id'>;
+    if (!buckets.some((b) => b.id === d.bucketID)) return { status: 404, body: { code: 'not found', message: 'bucket not found' } };
+    const created: Dbrp = { id: id(), orgID: d.orgID, bucketID: d.bucketID, database: d.database, retention_policy: d.retention_policy, default: d.default, virtual: false };
+    if (created.default) for (const x of dbrps) if (x.database === created.database) x.default = false;
+    dbrps.push(created);
+    return { status: 201, body: { content: created } };
+  }));
+  fake.route('PATCH', /^\/api\/v2\/dbrps\/[0-9a-f]+$/, authed((r) => {
+    const d = dbrps.find((x) => x.id === r.path.split('/').pop());
+    if (!d) return { status: 404, body: { code: 'not found', message: 'dbrp not found' } };
+    Object.assign(d, json(r));
+    return { body: { content: d } };
+  }));
+  await fake.listen();
+  return { fake, org, buckets, dbrps };
+}
+
+const v2cfg = (url: string, token = 'admin-token'): InfluxConfig => ({ url, token, org: 'market-terminal', api: 'v2' });
+const mutations = (f: HttpFake) => f.requests.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`);
+
+test('2.x: buckets with retention and explicit DBRP mappings (defaults) are created; a second run creates nothing', async () => {
+  const s = await influx2('admin-token');
+  try {
+    await bootstrapInflux(v2cfg(s.fake.url), silentLog);
+    assert.ok(s.fake.requests.every((r) => r.headers.authorization === 'Token admin-token'));
+    assert.deepEqual(mutations(s.fake), ['POST /api/v2/buckets', 'POST /api/v2/dbrps', 'POST /api/v2/buckets', 'POST /api/v2/dbrps', 'POST /api/v2/buckets', 'POST /api/v2/dbrps', 'POST /api/v2/buckets', 'POST /api/v2/dbrps']);
+    const user = s.buckets.filter((b) => b.type === 'user');
+    assert.deepEqual(
+      user.map((b) => [b.name, b.orgID, b.retentionRules]),
+      [
+        ['markets/raw', s.org.id, [{ type: 'expire', everySeconds: 7 * 86400 }]],
+        ['markets/5m', s.org.id, [{ type: 'expire', everySeconds: 30 * 86400 }]],
+        ['markets/1h', s.org.id, [{ type: 'expire', everySeconds: 365 * 86400 }]],
+        ['news/raw', s.org.id, [{ type: 'expire', everySeconds: 90 * 86400 }]],
+      ],
+    );
+    assert.deepEqual(
+      s.dbrps.map((d) => [d.database, d.retention_policy, d.default, user.find((b) => b.id === d.bucketID)?.name]),
+      [
+        ['markets', 'raw', true, 'markets/raw'],
+        ['markets', '5m', false, 'markets/5m'],
+        ['markets', '1h', false, 'markets/1h'],
+        ['news', 'raw', true, 'news/raw'],
+      ],
+    );
+    const before = s.fake.requests.length;
+    await bootstrapInflux(v2cfg(s.fake.url), silentLog);
+    assert.deepEqual(mutations(s.fake).length, 8, 'second run made no POST/PATCH/DELETE');
+    assert.ok(s.fake.requests.length > before);
+    assert.equal(s.buckets.length, 6);
+    assert.equal(s.dbrps.length, 4);
+  } finally {
+    await s.fake.close();
+  }
+});
+
+test('2.x: a bucket with the wrong retention and a mapping with the wrong default are patched', async () => {
+  const s = await influx2('admin-token');
+  try {
+    await bootstrapInflux(v2cfg(s.fake.url), silentLog);
+    s.buckets.find((b) => b.name === 'markets/5m')!.retentionRules = [{ type: 'expire', everySeconds: 0 }];
+    s.dbrps.find((d) => d.database === 'markets' && d.retention_policy === 'raw')!.default = false;
+    s.fake.requests.length = 0;
+    await bootstrapInflux(v2cfg(s.fake.url), silentLog);
+    assert.deepEqual(mutations(s.fake), [`PATCH /api/v2/dbrps/${s.dbrps[0]!.id}`, `PATCH /api/v2/buckets/${s.buckets.find((b) => b.name === 'markets/5m')!.id}`]);
+    assert.equal(s.buckets.find((b) => b.name === 'markets/5m')!.retentionRules[0]!.everySeconds, 30 * 86400);
+    assert.equal(s.dbrps[0]!.default, true);
+  } finally {
+    await s.fake.close();
+  }
+});
+
+test('2.x: wrong token or unknown org fail at once with the server message (no retry loop)', async () => {
+  const s = await influx2('admin-token');
+  try {
+    const started = Date.now();
+    await assert.rejects(bootstrapInflux(v2cfg(s.fake.url, 'wrong'), silentLog), (e: unknown) => (e as { status?: number }).status === 401);
+    await assert.rejects(bootstrapInflux({ ...v2cfg(s.fake.url), org: 'nope' }, silentLog), (e: unknown) => (e as { status?: number }).status === 404 && /nope/.test((e as Error).message));
+    assert.ok(Date.now() - started < 2000);
+    assert.equal(s.fake.requests.length, 2);
+  } finally {
+    await s.fake.close();
+  }
+});
