@@ -73,7 +73,7 @@ export class PgWatchSet implements WatchSetSource {
   private async run(firstDelivery: () => void): Promise<void> {
     const { log } = this.o;
     while (!this.abort.signal.aborted) {
-      const client = new pg.Client({ connectionString: this.o.databaseUrl, connectionTimeoutMillis: 5_000, keepAlive: true });
+      const client = new pg.Client({ connectionString: this.o.databaseUrl, connectionTimeoutMillis: 5_000, keepAlive: true, application_name: 'watchset-listener' });
       this.client = client;
       const lost = new Promise<unknown>((resolve) => {
         client.on('error', resolve);
