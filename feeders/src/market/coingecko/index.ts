@@ -12,16 +12,20 @@ export interface CoinGeckoSourceOptions extends PolledSourceDeps {
   /** Demo-plan key, sent as `x-cg-demo-api-key`. */
   apiKey?: string;
   out: { marketCap(symbol: string, marketCap: number): void };
+  /** Base asset → coin id (default COINGECKO_IDS). */
+  ids?: Readonly<Record<string, string>>;
 }
 
 export class CoinGeckoSource extends PolledSource<CoinCap[]> {
   /** Base asset → watched crypto symbols with it. */
   private byBase = new Map<string, string[]>();
   private readonly base: string;
+  private readonly ids: Readonly<Record<string, string>>;
 
   constructor(private readonly o: CoinGeckoSourceOptions) {
     super('coingecko', o);
     this.base = o.baseUrl.replace(/\/+$/, '');
+    this.ids = o.ids ?? COINGECKO_IDS;
   }
 
   override setWatch(items: WatchItem[]): void {
@@ -36,8 +40,8 @@ export class CoinGeckoSource extends PolledSource<CoinCap[]> {
 
   protected async fetch(signal: AbortSignal): Promise<CoinCap[]> {
     const bases = [...this.byBase.keys()];
-    const ids = bases.flatMap((b) => COINGECKO_IDS[b] ?? []);
-    const unmapped = bases.filter((b) => !COINGECKO_IDS[b]);
+    const ids = bases.flatMap((b) => this.ids[b] ?? []);
+    const unmapped = bases.filter((b) => !this.ids[b]);
     const coins: CoinCap[] = [];
     if (ids.length) coins.push(...(await this.markets({ ids: ids.join(',') }, signal)));
     if (unmapped.length) coins.push(...(await this.markets({ symbols: unmapped.map((b) => b.toLowerCase()).join(',') }, signal)));
@@ -61,7 +65,7 @@ export class CoinGeckoSource extends PolledSource<CoinCap[]> {
     const best = new Map<string, CoinCap>();
     for (const c of coins) {
       if (c.marketCap === undefined || c.marketCap <= 0) continue;
-      const expectedId = COINGECKO_IDS[c.base];
+      const expectedId = this.ids[c.base];
       if (expectedId && expectedId !== c.id) continue;
       const prev = best.get(c.base);
       if (!prev || c.marketCap > prev.marketCap!) best.set(c.base, c);

@@ -67,7 +67,10 @@ export class YahooClient {
     // a 404 with Set-Cookie is the normal answer of fc.yahoo.com: only the cookies matter
     const c = await httpGet(this.o.cookieUrl, { signal, headers: { accept: 'text/html,application/xhtml+xml,application/xml' } });
     const cookies = c.headers.getSetCookie().map((s) => s.split(';', 1)[0]!.trim()).filter((s) => s.includes('='));
-    if (!cookies.length) throw new ParseError(`yahoo: no Set-Cookie from the cookie endpoint (HTTP ${c.status})`, 'no_cookie');
+    if (!cookies.length) {
+      if (c.status === 429 || c.status >= 500) throw new HttpStatusError(c.status, c.text.slice(0, 200), parseRetryAfter(c.headers.get('retry-after')), SOURCE);
+      throw new ParseError(`yahoo: no Set-Cookie from the cookie endpoint (HTTP ${c.status})`, 'no_cookie');
+    }
     this.cookie = cookies.join('; ');
 
     const r = await httpGet(`${this.base}/v1/test/getcrumb`, { signal, headers: { ...this.headers(), accept: '*/*' } });
