@@ -12,3 +12,7 @@ export * from './fakes/alternative-me.js';
 export * from './fakes/cryptopanic.js';
 export * from './fakes/newsapi.js';
 export * from './fakes/rss.js';
+export * from './real/prometheus.js';
+export * from './real/alertmanager.js';
+export * from './fakes/telegram.js';
+export * from './fakes/smtp.js';

@@ -33,4 +33,6 @@ export type MapResult = { ok: true; article: Article } | { ok: false; reason: Re
 export interface SourceBatch {
   source: string;
   results: MapResult[];
+  /** The server answered 304 to our conditional request (nothing new). */
+  notModified?: boolean;
 }

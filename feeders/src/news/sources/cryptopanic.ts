@@ -22,7 +22,7 @@ export function cryptoPanicFetcher(o: CryptoPanicOptions): (signal: AbortSignal)
   if (o.filter) url.searchParams.set('filter', o.filter);
   return async (signal) => {
     const res = await http.get(url.toString(), signal, { accept: 'application/json' });
-    if (res.status === 'not_modified') return { source: 'cryptopanic', results: [] };
+    if (res.status === 'not_modified') return { source: 'cryptopanic', results: [], notModified: true };
     const opts: MapOptions = { receivedAt: (o.now ?? Date.now)(), maxAgeMs: o.maxAgeMs };
     let items: unknown[];
     try {

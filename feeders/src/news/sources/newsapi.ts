@@ -43,10 +43,12 @@ export function newsApiFetcher(o: NewsApiOptions): (signal: AbortSignal) => Prom
   const requests = newsApiRequests(o);
   return async (signal) => {
     const results: MapResult[] = [];
+    let modified = false;
     // Sequential: a 429 on the first request stops the poll instead of burning the rest of the quota.
     for (const r of requests) {
       const res = await http.get(r.url, signal, { 'x-api-key': o.key, accept: 'application/json' });
       if (res.status === 'not_modified') continue;
+      modified = true;
       const text = res.body.toString('utf8');
       let body: unknown;
       try {
@@ -55,7 +57,9 @@ export function newsApiFetcher(o: NewsApiOptions): (signal: AbortSignal) => Prom
         throw new ParseError('newsapi: body is not JSON', 'malformed_payload', text.slice(0, 200));
       }
       // NewsAPI's error envelope ({status:"error", code, message}) is sometimes served with 200.
-      if ((body as { status?: unknown }).status === 'error') throw new HttpStatusError(502, text, undefined, 'newsapi');
+      if ((body as { status?: unknown }).status === 'error') {
+        throw new HttpStatusError((body as { code?: unknown }).code === 'rateLimited' ? 429 : 400, text, undefined, 'newsapi');
+      }
       let items: unknown[];
       try {
         items = newsApiArticles(body);
@@ -65,6 +69,6 @@ export function newsApiFetcher(o: NewsApiOptions): (signal: AbortSignal) => Prom
       const opts: MapOptions = { receivedAt: (o.now ?? Date.now)(), maxAgeMs: o.maxAgeMs };
       for (const i of items) results.push(mapNewsApiArticle(i, r.category, opts));
     }
-    return { source: 'newsapi', results };
+    return { source: 'newsapi', results, notModified: !modified };
   };
 }

@@ -35,7 +35,7 @@ export function rssFetcher(o: RssOptions): (signal: AbortSignal) => Promise<Sour
     const res = await http.get(o.feedUrl, signal, {
       accept: 'application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1',
     });
-    if (res.status === 'not_modified') return { source, results: [] };
+    if (res.status === 'not_modified') return { source, results: [], notModified: true };
     const items = await parseFeed(res.body, res.contentType);
     const opts: MapOptions = { receivedAt: (o.now ?? Date.now)(), maxAgeMs: o.maxAgeMs };
     return { source, results: items.map((i) => mapFeedItem(i, o.feedUrl, opts)) };

@@ -1,0 +1,113 @@
+// Which assets a headline mentions: the current watch set plus a built-in list of well-known tickers and
+// names. Word-boundary aware ("ETH" is not in "Ethernet", "Apple" is not in "Pineapple"); tickers are
+// case-sensitive, names are not. The `related_asset` value is the base ticker (`BTC`, `AAPL`, `^GSPC`,
+// `EUR/USD`): news is about Bitcoin, not about the BTC/USDT pair.
+import type { WatchItem } from '@mt/common';
+
+export interface AssetDef {
+  asset: string;
+  /** Upper-case tickers, matched case-sensitively, also as cashtags (`$BTC`). */
+  tickers: string[];
+  /** Names, matched case-insensitively (plural `s` and possessive allowed). */
+  names: string[];
+}
+
+export const BUILTIN_ASSETS: AssetDef[] = [
+  { asset: 'BTC', tickers: ['BTC', 'XBT'], names: ['bitcoin'] },
+  { asset: 'ETH', tickers: ['ETH'], names: ['ethereum', 'ether'] },
+  { asset: 'SOL', tickers: ['SOL'], names: ['solana'] },
+  { asset: 'XRP', tickers: ['XRP'], names: ['ripple'] },
+  { asset: 'BNB', tickers: ['BNB'], names: ['binance coin'] },
+  { asset: 'ADA', tickers: ['ADA'], names: ['cardano'] },
+  { asset: 'DOGE', tickers: ['DOGE'], names: ['dogecoin'] },
+  { asset: 'DOT', tickers: ['DOT'], names: ['polkadot'] },
+  { asset: 'AVAX', tickers: ['AVAX'], names: ['avalanche'] },
+  { asset: 'LTC', tickers: ['LTC'], names: ['litecoin'] },
+  { asset: 'LINK', tickers: ['LINK'], names: ['chainlink'] },
+  { asset: 'TRX', tickers: ['TRX'], names: ['tron'] },
+  { asset: 'XLM', tickers: ['XLM'], names: ['stellar lumens'] },
+  { asset: 'SHIB', tickers: ['SHIB'], names: ['shiba inu'] },
+  { asset: 'USDT', tickers: ['USDT'], names: ['tether'] },
+  { asset: 'USDC', tickers: ['USDC'], names: [] },
+  { asset: 'NEO', tickers: ['NEO'], names: [] },
+  { asset: 'AAPL', tickers: ['AAPL'], names: ['apple'] },
+  { asset: 'MSFT', tickers: ['MSFT'], names: ['microsoft'] },
+  { asset: 'GOOGL', tickers: ['GOOGL', 'GOOG'], names: ['alphabet', 'google'] },
+  { asset: 'AMZN', tickers: ['AMZN'], names: ['amazon.com'] },
+  { asset: 'TSLA', tickers: ['TSLA'], names: ['tesla'] },
+  { asset: 'NVDA', tickers: ['NVDA'], names: ['nvidia'] },
+  { asset: 'META', tickers: ['META'], names: ['meta platforms'] },
+  { asset: 'NFLX', tickers: ['NFLX'], names: ['netflix'] },
+  { asset: 'COIN', tickers: ['COIN'], names: ['coinbase'] },
+  { asset: 'MSTR', tickers: ['MSTR'], names: ['microstrategy'] },
+  { asset: '^GSPC', tickers: ['^GSPC', 'SPX'], names: ['s&p 500', 's&p500'] },
+  { asset: '^DJI', tickers: ['^DJI', 'DJIA'], names: ['dow jones'] },
+  { asset: '^IXIC', tickers: ['^IXIC'], names: ['nasdaq composite', 'nasdaq'] },
+];
+
+// Tickers that are also ordinary upper-case words or abbreviations: only their cashtag counts.
+const CASHTAG_ONLY = new Set(['DOT', 'LINK', 'COIN', 'META', 'ONE', 'ALL', 'NEO', 'ADA', 'SOL', 'GAS', 'CAT', 'ARE', 'IT']);
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+interface Matcher {
+  asset: string;
+  ticker?: RegExp;
+  cashtag?: RegExp;
+  name?: RegExp;
+}
+
+function compile(defs: AssetDef[]): Matcher[] {
+  return defs.map((d) => {
+    const strict = d.tickers.filter((t) => !CASHTAG_ONLY.has(t));
+    const m: Matcher = { asset: d.asset };
+    // not inside a longer word: "ETH" is not in "ETHE" or "Ethernet"; "ETH/BTC" mentions both
+    if (strict.length) m.ticker = new RegExp(`(?<![\\w$^])(?:${strict.map(escape).join('|')})(?![\\w])`);
+    if (d.tickers.length) m.cashtag = new RegExp(`\\$(?:${d.tickers.map((t) => escape(t.replace(/^\^/, ''))).join('|')})(?![\\w])`);
+    if (d.names.length) m.name = new RegExp(`(?<![\\w])(?:${d.names.map(escape).join('|')})(?:s|'s|’s)?(?![\\w])`, 'i');
+    return m;
+  });
+}
+
+/** Headlines in capitals ("SEC APPROVES BITCOIN ETFs") make every word look like a ticker. */
+function mostlyUpperCase(text: string): boolean {
+  const letters = text.replace(/[^A-Za-z]/g, '');
+  return letters.length >= 8 && letters.replace(/[^A-Z]/g, '').length / letters.length > 0.6;
+}
+
+/** From a watch item: `BTC/USDT` crypto → BTC; `EUR/USD` forex → EUR/USD (and EURUSD); others as is. */
+export function watchItemAsset(item: WatchItem): AssetDef {
+  if (item.asset_type === 'crypto') {
+    const base = item.symbol.split('/')[0]!;
+    return { asset: base, tickers: [base], names: [] };
+  }
+  if (item.asset_type === 'forex') return { asset: item.symbol, tickers: [item.symbol, item.symbol.replace('/', '')], names: [] };
+  return { asset: item.symbol, tickers: [item.symbol], names: [] };
+}
+
+export class AssetTagger {
+  private matchers: Matcher[] = compile(BUILTIN_ASSETS);
+
+  /** Replace the watch-set part (called at start and on every NOTIFY). */
+  setWatch(items: WatchItem[]): void {
+    const byAsset = new Map(BUILTIN_ASSETS.map((d) => [d.asset, { ...d, tickers: [...d.tickers] }]));
+    for (const it of items) {
+      const d = watchItemAsset(it);
+      const known = byAsset.get(d.asset);
+      if (known) known.tickers = [...new Set([...known.tickers, ...d.tickers])];
+      else byAsset.set(d.asset, d);
+    }
+    this.matchers = compile([...byAsset.values()]);
+  }
+
+  /** Distinct assets mentioned, in first-definition order; `hints` (source-provided tickers) are added. */
+  tag(text: string, hints: string[] = []): string[] {
+    const found = new Set<string>();
+    const caps = mostlyUpperCase(text);
+    for (const m of this.matchers) {
+      if ((m.cashtag && m.cashtag.test(text)) || (!caps && m.ticker && m.ticker.test(text)) || (m.name && m.name.test(text))) found.add(m.asset);
+    }
+    for (const h of hints) if (/^[A-Z0-9^/.-]{1,15}$/.test(h)) found.add(h);
+    return [...found];
+  }
+}
