@@ -1,0 +1,177 @@
+// Gap-free 1 m candles. The ledger hands each (symbol, openTime) downstream once per process; its
+// per-symbol watermark is the open time up to which every candle is known to be handed over. Each time a
+// socket delivers its first kline for a symbol, that kline's open time is the boundary: everything from
+// the watermark up to (not including) it is fetched over REST. The boundary comes from the stream, not
+// our clock, so this holds whatever the exchange's clock says (and under the test server's fast clock).
+import type { Logger } from 'pino';
+import type { Counter } from 'prom-client';
+import { sleep, type InfluxQLClient } from '@mt/common';
+import type { Candle } from '../types.js';
+import { parseKlineRow, toCandle } from './mappers.js';
+import { KLINES_PAGE, type BinanceRest } from './rest.js';
+
+export const MINUTE = 60_000;
+
+export class CandleLedger {
+  private readonly state = new Map<string, { watermark?: number; seen: Set<number> }>();
+
+  private get(symbol: string) {
+    let s = this.state.get(symbol);
+    if (!s) this.state.set(symbol, (s = { seen: new Set() }));
+    return s;
+  }
+
+  watermark(symbol: string): number | undefined {
+    return this.state.get(symbol)?.watermark;
+  }
+
+  /** True the first time a closed candle is seen (hand it downstream), false for a repeat. */
+  accept(symbol: string, openTime: number): boolean {
+    const s = this.get(symbol);
+    if ((s.watermark !== undefined && openTime <= s.watermark) || s.seen.has(openTime)) return false;
+    s.seen.add(openTime);
+    this.advance(s);
+    return true;
+  }
+
+  /** Everything up to `openTime` is accounted for (stored earlier, or fetched from the exchange). */
+  raiseWatermark(symbol: string, openTime: number): void {
+    const s = this.get(symbol);
+    if (s.watermark !== undefined && s.watermark >= openTime) return;
+    s.watermark = openTime;
+    for (const t of s.seen) if (t <= openTime) s.seen.delete(t);
+    this.advance(s);
+  }
+
+  forget(symbol: string): void {
+    this.state.delete(symbol);
+  }
+
+  private advance(s: { watermark?: number; seen: Set<number> }): void {
+    if (s.watermark === undefined) return;
+    while (s.seen.delete(s.watermark + MINUTE)) s.watermark += MINUTE;
+  }
+}
+
+export interface BackfillOptions {
+  rest: BinanceRest;
+  influxql: InfluxQLClient;
+  ledger: CandleLedger;
+  log: Logger;
+  backfillHours: number;
+  /** REST symbol (`BTCUSDT`) of one of ours (`BTC/USDT`). */
+  restSymbol(symbol: string): string;
+  emit(c: Candle): void;
+  backfilled: Counter<'symbol'>;
+  gaps: Counter<'symbol' | 'kind'>;
+  onError(err: unknown): void;
+}
+
+/** A queue of (symbol → newest boundary), worked off one symbol at a time (REST weight is per IP). */
+export class Backfiller {
+  private readonly pending = new Map<string, number>();
+  private readonly abort = new AbortController();
+  private running = false;
+  private readonly initialised = new Set<string>();
+
+  constructor(private readonly o: BackfillOptions) {}
+
+  /** Fill `symbol` up to the candle opening at `boundary` (exclusive). */
+  request(symbol: string, boundary: number): void {
+    this.pending.set(symbol, Math.max(boundary, this.pending.get(symbol) ?? 0));
+    void this.run();
+  }
+
+  cancel(symbol: string): void {
+    this.pending.delete(symbol);
+    this.initialised.delete(symbol);
+  }
+
+  queued(): number {
+    return this.pending.size;
+  }
+
+  stop(): void {
+    this.abort.abort();
+    this.pending.clear();
+  }
+
+  /** Resolves when nothing is queued or running (tests). */
+  async idle(): Promise<void> {
+    while (this.running || this.pending.size) await sleep(50);
+  }
+
+  private async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (!this.abort.signal.aborted) {
+        const next = this.pending.entries().next();
+        if (next.done) break;
+        const [symbol, boundary] = next.value;
+        this.pending.delete(symbol);
+        try {
+          await this.fill(symbol, boundary);
+        } catch (err) {
+          if (this.abort.signal.aborted) break;
+          this.o.onError(err);
+          this.o.log.warn({ err: String(err), symbol }, 'backfill failed, will retry');
+          // Keep the job (unless a newer boundary arrived meanwhile) and try again shortly.
+          this.pending.set(symbol, Math.max(boundary, this.pending.get(symbol) ?? 0));
+          await sleep(2000, this.abort.signal);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async fill(symbol: string, boundary: number): Promise<void> {
+    const { ledger, log } = this.o;
+    const first = !this.initialised.has(symbol);
+    if (ledger.watermark(symbol) === undefined) {
+      const stored = await this.lastStored(symbol);
+      const start = stored ?? Math.floor((boundary - this.o.backfillHours * 3600_000) / MINUTE) * MINUTE - MINUTE;
+      // Never go past the boundary: candles at/after it come from the live stream.
+      ledger.raiseWatermark(symbol, Math.min(start, boundary - MINUTE));
+      log.info({ symbol, lastStored: stored, from: start + MINUTE, boundary }, 'backfill start point');
+    }
+    this.initialised.add(symbol);
+    let from = ledger.watermark(symbol)! + MINUTE;
+    let filled = 0;
+    while (from < boundary && !this.abort.signal.aborted) {
+      const rows = await this.o.rest.klines(this.o.restSymbol(symbol), from, boundary - 1, this.abort.signal);
+      const receivedAt = Date.now();
+      let last = from - MINUTE;
+      for (const row of rows) {
+        const k = parseKlineRow(row);
+        if (k.openTime >= boundary) break;
+        last = k.openTime;
+        if (ledger.accept(symbol, k.openTime)) {
+          this.o.emit(toCandle(symbol, k, true, receivedAt));
+          this.o.backfilled.inc({ symbol });
+          filled++;
+        }
+      }
+      // The exchange had nothing more (or a short page): everything before the boundary is settled.
+      if (rows.length < KLINES_PAGE || last < from) break;
+      from = last + MINUTE;
+    }
+    if (this.abort.signal.aborted) return;
+    ledger.raiseWatermark(symbol, boundary - MINUTE);
+    if (!first && filled > 0) {
+      this.o.gaps.inc({ symbol, kind: 'candle' }, filled);
+      log.info({ symbol, filled, boundary }, 'candles missed while disconnected were backfilled');
+    } else if (filled > 0) log.info({ symbol, filled }, 'initial backfill done');
+  }
+
+  /** Open time of the newest stored 1 m candle, if any. */
+  private async lastStored(symbol: string): Promise<number | undefined> {
+    const esc = symbol.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
+    const series = await this.o.influxql.query('markets', `SELECT last("close") FROM "candles" WHERE "exchange"='binance' AND "symbol"='${esc}' AND "interval"='1m'`);
+    const t = series[0]?.values[0]?.[0];
+    if (t === undefined || t === null) return undefined;
+    const ms = typeof t === 'number' ? t : Date.parse(String(t));
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+}

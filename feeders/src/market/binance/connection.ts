@@ -1,0 +1,284 @@
+// Transport for Binance market streams: one logical connection = a set of streams kept alive over
+// successive websockets. Answers pings (ws auto-pong), detects a silent socket (staleMs), reconnects
+// with exponential backoff + jitter, and rolls to an OVERLAPPING new socket before the 24 h limit and on
+// `serverShutdown` (the old one is closed only once the new one delivers data, so nothing is missed).
+// SUBSCRIBE/UNSUBSCRIBE go over the open socket, paced under the 5 incoming messages/s limit (pongs count
+// too, so we leave room for them). Frames are handed up as text: parsing is the mappers' job.
+import WebSocket from 'ws';
+import type { Logger } from 'pino';
+import { Backoff, sleep } from '@mt/common';
+
+/** Min gap between our control messages: ≤ 4 per second, leaving one for a pong (limit: 5/s). */
+export const CONTROL_INTERVAL_MS = 300;
+/** Streams put in the URL; the rest are SUBSCRIBEd (a 1024-stream URL would exceed header limits). */
+const URL_STREAMS = 100;
+/** Streams per SUBSCRIBE message. */
+const PARAMS_PER_MESSAGE = 200;
+
+/** Spreads connection attempts: Binance allows 300 per 5 minutes per IP. */
+export class ConnectBudget {
+  private attempts: number[] = [];
+  constructor(
+    private readonly max = 300,
+    private readonly windowMs = 5 * 60_000,
+  ) {}
+
+  /** Waits until an attempt is allowed, then records it. */
+  async take(signal: AbortSignal): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      this.attempts = this.attempts.filter((t) => now - t < this.windowMs);
+      if (this.attempts.length < this.max) {
+        this.attempts.push(now);
+        return;
+      }
+      await sleep(this.attempts[0]! + this.windowMs - now + 10, signal);
+      if (signal.aborted) return;
+    }
+  }
+}
+
+export interface SocketLink {
+  /** Changes with every new websocket (reconnect or roll). */
+  readonly socketId: number;
+  /** Open an overlapping replacement (on serverShutdown). */
+  roll(reason: string): void;
+}
+
+export interface ConnectionEvents {
+  frame(text: string, receivedAt: number, link: SocketLink): void;
+  /** A websocket opened or closed (for gauges). */
+  state(): void;
+  /** A socket failed or went silent; kind: `transport`, `timeout`, `http_<status>`. */
+  error(kind: string, err: unknown): void;
+  reconnect(): void;
+}
+
+export interface ConnectionOptions {
+  baseUrl: string;
+  staleMs: number;
+  maxAgeMs: number;
+  log: Logger;
+  budget: ConnectBudget;
+  events: ConnectionEvents;
+  backoff?: Backoff;
+}
+
+let nextSocketId = 1;
+
+/** One websocket. Lives until closed; never reopens itself. */
+class Socket implements SocketLink {
+  readonly socketId = nextSocketId++;
+  readonly streams = new Set<string>();
+  live = false;
+  closed = false;
+  /** The failure of this socket was already reported (an HTTP refusal also surfaces as an error). */
+  private reported = false;
+  private ws: WebSocket;
+  private queue: string[] = [];
+  private lastSend = 0;
+  private pump: NodeJS.Timeout | undefined;
+  private stale: NodeJS.Timeout | undefined;
+  private age: NodeJS.Timeout | undefined;
+  private nextId = 1;
+
+  constructor(
+    private readonly owner: BinanceConnection,
+    streams: string[],
+  ) {
+    const initial = streams.slice(0, URL_STREAMS);
+    for (const s of initial) this.streams.add(s);
+    const o = owner.o;
+    this.ws = new WebSocket(`${o.baseUrl.replace(/\/+$/, '')}/stream?streams=${initial.join('/')}`, { handshakeTimeout: Math.min(o.staleMs, 10_000) });
+    this.ws.on('open', () => {
+      this.armStale();
+      this.age = setTimeout(() => owner.roll('max_age'), o.maxAgeMs);
+      owner.onOpen(this);
+      this.sync();
+    });
+    this.ws.on('message', (data, isBinary) => {
+      if (isBinary || this.closed) return;
+      this.armStale();
+      if (!this.live) {
+        this.live = true;
+        owner.onLive(this);
+      }
+      o.events.frame(data.toString(), Date.now(), this);
+    });
+    this.ws.on('ping', () => this.armStale());
+    this.ws.on('unexpected-response', (_req, res) => {
+      this.reported = true;
+      o.events.error(`http_${res.statusCode ?? 0}`, new Error(`websocket upgrade answered HTTP ${res.statusCode}`));
+      this.ws.terminate();
+    });
+    this.ws.on('error', (err) => {
+      if (this.closed || this.reported) return;
+      this.reported = true;
+      o.events.error('transport', err);
+    });
+    this.ws.on('close', () => this.onClosed());
+  }
+
+  roll(reason: string): void {
+    this.owner.roll(reason);
+  }
+
+  /** Bring this socket's subscriptions in line with the owner's streams. */
+  sync(): void {
+    if (this.closed || this.ws.readyState !== WebSocket.OPEN) return;
+    const want = this.owner.streams;
+    const add = [...want].filter((s) => !this.streams.has(s));
+    const remove = [...this.streams].filter((s) => !want.has(s));
+    for (const s of remove) this.streams.delete(s);
+    for (const s of add) this.streams.add(s);
+    for (let i = 0; i < remove.length; i += PARAMS_PER_MESSAGE) this.enqueue('UNSUBSCRIBE', remove.slice(i, i + PARAMS_PER_MESSAGE));
+    for (let i = 0; i < add.length; i += PARAMS_PER_MESSAGE) this.enqueue('SUBSCRIBE', add.slice(i, i + PARAMS_PER_MESSAGE));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearTimers();
+    // terminate, not close: a stalled peer would never finish the closing handshake.
+    this.ws.terminate();
+  }
+
+  private enqueue(method: string, params: string[]): void {
+    this.queue.push(JSON.stringify({ method, params, id: this.nextId++ }));
+    this.drain();
+  }
+
+  private drain(): void {
+    if (this.pump || this.closed) return;
+    const msg = this.queue[0];
+    if (msg === undefined) return;
+    const wait = this.lastSend + CONTROL_INTERVAL_MS - Date.now();
+    if (wait > 0) {
+      this.pump = setTimeout(() => {
+        this.pump = undefined;
+        this.drain();
+      }, wait);
+      return;
+    }
+    this.queue.shift();
+    this.lastSend = Date.now();
+    this.ws.send(msg);
+    this.drain();
+  }
+
+  private armStale(): void {
+    if (this.stale) clearTimeout(this.stale);
+    this.stale = setTimeout(() => {
+      if (this.closed) return;
+      this.owner.o.log.warn({ socketId: this.socketId, staleMs: this.owner.o.staleMs }, 'binance connection silent, reconnecting');
+      this.reported = true;
+      this.owner.o.events.error('timeout', new Error('stale connection'));
+      this.ws.terminate();
+    }, this.owner.o.staleMs);
+  }
+
+  private clearTimers(): void {
+    for (const t of [this.pump, this.stale, this.age]) if (t) clearTimeout(t);
+    this.pump = this.stale = this.age = undefined;
+  }
+
+  private onClosed(): void {
+    const wasClosed = this.closed;
+    this.closed = true;
+    this.clearTimers();
+    this.owner.onClosed(this, wasClosed);
+  }
+}
+
+/** A set of streams (≤ 1024) kept subscribed across reconnects and rolls. */
+export class BinanceConnection {
+  readonly streams = new Set<string>();
+  private primary: Socket | undefined;
+  private next: Socket | undefined;
+  private stopped = false;
+  private connecting = false;
+  private abort = new AbortController();
+  private readonly backoff: Backoff;
+
+  constructor(readonly o: ConnectionOptions) {
+    this.backoff = o.backoff ?? new Backoff({ initialMs: 500, maxMs: 30_000 });
+  }
+
+  /** Open sockets (2 while a roll overlaps). */
+  get openSockets(): number {
+    return [this.primary, this.next].filter((s) => s && !s.closed && s.live).length;
+  }
+
+  start(): void {
+    void this.connect('start');
+  }
+
+  setStreams(streams: Iterable<string>): void {
+    this.streams.clear();
+    for (const s of streams) this.streams.add(s);
+    this.primary?.sync();
+    this.next?.sync();
+  }
+
+  roll(reason: string): void {
+    if (this.stopped || this.next || this.connecting) return;
+    this.o.log.info({ reason }, 'binance connection rolling over to a new socket');
+    void this.connect(reason, true);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort.abort();
+    this.primary?.close();
+    this.next?.close();
+    this.primary = this.next = undefined;
+  }
+
+  /** @internal */
+  onOpen(s: Socket): void {
+    this.backoff.reset();
+    if (s === this.primary || s === this.next) this.o.events.state();
+  }
+
+  /** @internal A socket delivered its first frame: it takes over, the one it replaces is closed. */
+  onLive(s: Socket): void {
+    if (s === this.next) {
+      const old = this.primary;
+      this.primary = s;
+      this.next = undefined;
+      old?.close();
+    }
+    this.o.events.state();
+  }
+
+  /** @internal */
+  onClosed(s: Socket, expected: boolean): void {
+    if (s === this.primary) this.primary = undefined;
+    else if (s === this.next) this.next = undefined;
+    else return;
+    this.o.events.state();
+    if (this.stopped || expected) return;
+    // A roll in flight will take over; otherwise reconnect.
+    if (!this.primary && !this.next) {
+      this.o.events.reconnect();
+      void this.connect('closed');
+    }
+  }
+
+  private async connect(reason: string, overlap = false): Promise<void> {
+    if (this.connecting || this.stopped) return;
+    this.connecting = true;
+    try {
+      if (!overlap && this.backoff.attempts > 0) await sleep(this.backoff.next(), this.abort.signal);
+      else if (!overlap) this.backoff.next(); // the next failure waits
+      await this.o.budget.take(this.abort.signal);
+      if (this.stopped) return;
+      const s = new Socket(this, [...this.streams]);
+      if (overlap && this.primary) this.next = s;
+      else this.primary = s;
+      this.o.log.debug({ reason, socketId: s.socketId }, 'binance socket opening');
+    } finally {
+      this.connecting = false;
+    }
+  }
+}

@@ -1,0 +1,198 @@
+// Binance real-time source: combined streams for every crypto/binance symbol in the watch set → ticks
+// and closed 1 m candles for the core, with REST backfill so no candle is ever missing or doubled.
+import { Counter, Gauge } from 'prom-client';
+import { ParseError, binanceRestSymbol, binanceStreamSymbol, type WatchItem } from '@mt/common';
+import type { MarketComponent, MarketContext } from '../context.js';
+import { StreamPool } from './pool.js';
+import { BinanceRest } from './rest.js';
+import { Backfiller, CandleLedger } from './backfill.js';
+import { parseFrame, toCandle, toTick, type BinanceEvent } from './mappers.js';
+import type { SocketLink } from './connection.js';
+
+const WS = 'binance_ws';
+
+/** The streams followed per symbol (`btcusdt`). */
+export function streamsFor(sym: string): string[] {
+  return [`${sym}@trade`, `${sym}@kline_1m`, `${sym}@ticker`, `${sym}@bookTicker`];
+}
+
+export function createBinanceSource(ctx: MarketContext): MarketComponent {
+  const log = ctx.log.child({ source: 'binance' });
+  const m = ctx.sourceMetrics;
+  /** stream symbol (`btcusdt`) → our symbol (`BTC/USDT`); Binance's own `s` (`BTCUSDT`) → ours. */
+  const byStream = new Map<string, string>();
+  const byRest = new Map<string, string>();
+  const lastTradeId = new Map<string, number>();
+  const lastPrice = new Map<string, number>();
+  /** Symbols whose first kline on a given socket was seen (the backfill boundary), per socket. */
+  const boundarySeen = new Map<number, Set<string>>();
+  let started = false;
+
+  const gaps = new Counter({
+    name: 'market_gaps_detected_total',
+    help: 'Gaps found: trade_id jumps, candle gaps (candles missed live and backfilled)',
+    labelNames: ['symbol', 'kind'] as const,
+    registers: [ctx.registry],
+  });
+  const backfilled = new Counter({
+    name: 'market_candles_backfilled_total',
+    help: 'Closed 1 m candles fetched over REST',
+    labelNames: ['symbol'] as const,
+    registers: [ctx.registry],
+  });
+
+  const rest = new BinanceRest({ baseUrl: ctx.cfg.BINANCE_REST_URL, log: log.child({ part: 'rest' }), metrics: m });
+  const ledger = new CandleLedger();
+  const backfill = new Backfiller({
+    rest,
+    influxql: ctx.influxql,
+    ledger,
+    log: log.child({ part: 'backfill' }),
+    backfillHours: ctx.cfg.BACKFILL_HOURS,
+    restSymbol: binanceRestSymbol,
+    emit: (c) => ctx.out.candle(c),
+    backfilled,
+    gaps,
+    onError: (err) => {
+      if (err instanceof ParseError) m.parseErrors.inc({ source: 'binance_rest', reason: err.reason });
+    },
+  });
+
+  const pool = new StreamPool({
+    baseUrl: ctx.cfg.BINANCE_WS_URL,
+    staleMs: ctx.cfg.BINANCE_STALE_MS,
+    maxAgeMs: ctx.cfg.BINANCE_MAX_CONNECTION_AGE_MS,
+    log: log.child({ part: 'ws' }),
+    streamsFor,
+    events: {
+      frame: onFrame,
+      state: () => m.up.set({ source: WS }, pool.openSockets() > 0 ? 1 : 0),
+      error: (kind, err) => {
+        m.sourceErrors.inc({ source: WS, kind });
+        log.warn({ kind, err: String(err) }, 'binance websocket error');
+      },
+      reconnect: () => m.reconnects.inc({ source: WS }),
+    },
+  });
+
+  new Gauge({
+    name: 'market_ws_connections',
+    help: 'Open Binance websocket connections',
+    registers: [ctx.registry],
+    collect() {
+      this.set(pool.openSockets());
+    },
+  });
+  new Gauge({
+    name: 'market_subscribed_streams',
+    help: 'Streams subscribed over all Binance connections',
+    registers: [ctx.registry],
+    collect() {
+      this.set(pool.streamCount());
+    },
+  });
+
+  function onFrame(text: string, receivedAt: number, link: SocketLink): void {
+    m.messages.inc({ source: WS });
+    m.lastMessage.set({ source: WS }, receivedAt / 1000);
+    let ev: BinanceEvent;
+    try {
+      ev = parseFrame(text);
+    } catch (err) {
+      const reason = err instanceof ParseError ? err.reason : 'unknown';
+      m.parseErrors.inc({ source: WS, reason });
+      log.warn({ reason, err: String(err), sample: text.slice(0, 300) }, 'binance frame rejected');
+      return;
+    }
+    switch (ev.kind) {
+      case 'result':
+        return;
+      case 'error':
+        m.sourceErrors.inc({ source: WS, kind: 'request_error' });
+        log.warn({ code: ev.code, msg: ev.msg, id: ev.id }, 'binance rejected a request');
+        return;
+      case 'shutdown':
+        log.info('binance serverShutdown: rolling to a new connection');
+        link.roll('serverShutdown');
+        return;
+      default:
+        break;
+    }
+    const symbol = byRest.get(ev.symbol);
+    if (!symbol) return; // a stream just unsubscribed
+    switch (ev.kind) {
+      case 'kline': {
+        if (ev.interval !== '1m') return;
+        let seen = boundarySeen.get(link.socketId);
+        if (!seen) {
+          boundarySeen.set(link.socketId, (seen = new Set()));
+          // Sockets come and go with reconnects; only recent ones can still deliver frames.
+          for (const id of boundarySeen.keys()) if (boundarySeen.size > 64) boundarySeen.delete(id);
+        }
+        if (!seen.has(symbol)) {
+          seen.add(symbol);
+          backfill.request(symbol, ev.k.openTime);
+        }
+        if (ev.closed && ledger.accept(symbol, ev.k.openTime)) ctx.out.candle(toCandle(symbol, ev.k, true, receivedAt));
+        return;
+      }
+      case 'trade': {
+        const last = lastTradeId.get(symbol);
+        if (last !== undefined && ev.tradeId <= last) return; // overlap of two sockets during a roll
+        if (last !== undefined && ev.tradeId > last + 1) gaps.inc({ symbol, kind: 'trade_id' });
+        lastTradeId.set(symbol, ev.tradeId);
+        lastPrice.set(symbol, ev.price);
+        break;
+      }
+      case 'aggTrade':
+        lastPrice.set(symbol, ev.price);
+        break;
+      default:
+        break;
+    }
+    const tick = toTick(symbol, ev, receivedAt, lastPrice.get(symbol));
+    if (tick) ctx.out.tick(tick);
+  }
+
+  function apply(items: WatchItem[]): void {
+    const want = new Map<string, string>();
+    for (const i of items) if (i.asset_type === 'crypto' && i.exchange === 'binance') want.set(binanceStreamSymbol(i.symbol), i.symbol);
+    for (const [sym, symbol] of byStream) {
+      if (want.has(sym)) continue;
+      byStream.delete(sym);
+      byRest.delete(binanceRestSymbol(symbol));
+      backfill.cancel(symbol);
+      lastTradeId.delete(symbol);
+      // Forget the per-process ledger too: if the symbol comes back, the backfill restarts from storage.
+      ledger.forget(symbol);
+      for (const s of boundarySeen.values()) s.delete(symbol);
+    }
+    for (const [sym, symbol] of want) {
+      byStream.set(sym, symbol);
+      byRest.set(binanceRestSymbol(symbol), symbol);
+    }
+    pool.setSymbols(want.keys());
+  }
+
+  let watch: WatchItem[] = [];
+  return {
+    name: 'binance',
+    setWatch(items) {
+      watch = items;
+      if (started) apply(items);
+    },
+    start() {
+      started = true;
+      apply(watch);
+      pool.start();
+    },
+    async stop() {
+      started = false;
+      pool.stop();
+      backfill.stop();
+    },
+    health() {
+      return { connections: pool.openSockets(), streams: pool.streamCount(), symbols: byStream.size, backfillQueued: backfill.queued() };
+    },
+  };
+}

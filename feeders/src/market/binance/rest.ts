@@ -1,0 +1,92 @@
+// REST transport for backfill: GET /api/v3/klines, paged (limit ≤ 1000), weight-aware. Every answer
+// carries X-MBX-USED-WEIGHT-1M; above `weightBudget` we wait for the next minute instead of running into
+// a 429. A 429 or 418 (ban) is obeyed: Retry-After is seconds and is the minimum wait (Backoff floor).
+import type { Logger } from 'pino';
+import { Backoff, HttpStatusError, ParseError, TransportError, isRetryable, parseRetryAfter, sleep } from '@mt/common';
+import { errorKind, type SourceMetrics } from '../../common/metrics.js';
+
+const SOURCE = 'binance_rest';
+export const KLINES_PAGE = 1000;
+
+export interface RestOptions {
+  baseUrl: string;
+  log: Logger;
+  metrics: SourceMetrics;
+  /** Used weight per minute above which we pause until the minute rolls over (Binance limit: 6000). */
+  weightBudget?: number;
+  timeoutMs?: number;
+  backoff?: Backoff;
+}
+
+export class BinanceRest {
+  /** Last X-MBX-USED-WEIGHT-1M seen. */
+  usedWeight = 0;
+  private readonly backoff: Backoff;
+
+  constructor(private readonly o: RestOptions) {
+    this.backoff = o.backoff ?? new Backoff({ initialMs: 500, maxMs: 60_000 });
+  }
+
+  /**
+   * One page of 1 m klines (raw rows) with openTime in [startTime, endTime]. Retries what is retryable
+   * (429/418 after Retry-After, 5xx, network) until `signal` aborts; throws what is not (400 …).
+   */
+  async klines(symbol: string, startTime: number, endTime: number, signal: AbortSignal): Promise<unknown[]> {
+    const q = new URLSearchParams({ symbol, interval: '1m', startTime: String(startTime), endTime: String(endTime), limit: String(KLINES_PAGE) });
+    return this.get(`/api/v3/klines?${q}`, signal) as Promise<unknown[]>;
+  }
+
+  private async get(path: string, signal: AbortSignal): Promise<unknown> {
+    for (;;) {
+      await this.respectWeight(signal);
+      if (signal.aborted) throw new TransportError('aborted');
+      try {
+        const body = await this.once(path, signal);
+        this.backoff.reset();
+        this.o.metrics.up.set({ source: SOURCE }, 1);
+        this.o.metrics.lastMessage.set({ source: SOURCE }, Date.now() / 1000);
+        return body;
+      } catch (err) {
+        if (signal.aborted) throw err;
+        this.o.metrics.sourceErrors.inc({ source: SOURCE, kind: errorKind(err) });
+        this.o.metrics.up.set({ source: SOURCE }, 0);
+        if (!isRetryable(err)) throw err;
+        const retryAfterMs = (err as HttpStatusError).retryAfterMs;
+        const wait = this.backoff.next(retryAfterMs);
+        this.o.log.warn({ err: String(err), retryAfterMs, waitMs: wait }, 'binance REST failed, retrying');
+        this.o.metrics.reconnects.inc({ source: SOURCE });
+        await sleep(wait, signal);
+      }
+    }
+  }
+
+  private async once(path: string, signal: AbortSignal): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.o.baseUrl.replace(/\/+$/, '')}${path}`, { signal: AbortSignal.any([signal, AbortSignal.timeout(this.o.timeoutMs ?? 10_000)]) });
+    } catch (err) {
+      throw new TransportError(`binance REST ${path}: ${String(err)}`, err);
+    }
+    const used = Number(res.headers.get('x-mbx-used-weight-1m'));
+    if (Number.isFinite(used) && res.headers.has('x-mbx-used-weight-1m')) this.usedWeight = used;
+    const text = await res.text();
+    if (!res.ok) throw new HttpStatusError(res.status, text, parseRetryAfter(res.headers.get('retry-after')), SOURCE);
+    this.o.metrics.messages.inc({ source: SOURCE });
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      this.o.metrics.parseErrors.inc({ source: SOURCE, reason: 'invalid_json' });
+      throw new ParseError(`binance REST ${path}: body is not JSON`, 'invalid_json', text.slice(0, 200));
+    }
+  }
+
+  private async respectWeight(signal: AbortSignal): Promise<void> {
+    const budget = this.o.weightBudget ?? 4800;
+    if (this.usedWeight < budget) return;
+    // The weight window is the wall-clock minute; wait for the next one.
+    const wait = 60_000 - (Date.now() % 60_000) + 250;
+    this.o.log.info({ usedWeight: this.usedWeight, waitMs: wait }, 'binance REST weight budget reached, pausing');
+    this.usedWeight = 0;
+    await sleep(wait, signal);
+  }
+}
