@@ -1,0 +1,106 @@
+// A real Alertmanager (Debian's `prometheus-alertmanager`, 0.25) on loopback with its own data dir, no
+// clustering. Its config is the repository's alertmanager/alertmanager.yml.tmpl rendered by
+// alertmanager/render-config.sh — the same path the container takes — pointed at local fakes, with
+// group timings shortened for tests.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+import { freePort, spawnTracked, tmpDir, waitHttp, which, type Tracked } from './proc.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const ALERTMANAGER_DIR = path.join(REPO, 'alertmanager');
+
+export interface RouteTimings {
+  group_wait?: string;
+  group_interval?: string;
+  repeat_interval?: string;
+}
+
+interface Route extends RouteTimings {
+  routes?: Route[];
+}
+
+/**
+ * Render the committed template with `env` (TELEGRAM_*, SMTP_*, ALERT_EMAIL_*, …: docs/ALERTING.md) into
+ * `dir`. `timings` replaces every group_wait/group_interval/repeat_interval that the config sets.
+ */
+export function renderAlertmanagerConfig(env: Record<string, string>, opts: { dir?: string; timings?: RouteTimings } = {}): string {
+  const dir = opts.dir ?? tmpDir('am-config');
+  const out = path.join(dir, 'alertmanager.yml');
+  execFileSync('sh', [path.join(ALERTMANAGER_DIR, 'render-config.sh'), path.join(ALERTMANAGER_DIR, 'alertmanager.yml.tmpl'), out], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  if (opts.timings) {
+    const cfg = parse(readFileSync(out, 'utf8'), { merge: true }) as { route: Route };
+    const walk = (r: Route) => {
+      for (const k of ['group_wait', 'group_interval', 'repeat_interval'] as const) if (r[k] !== undefined && opts.timings![k]) r[k] = opts.timings![k];
+      r.routes?.forEach(walk);
+    };
+    walk(cfg.route);
+    writeFileSync(out, stringify(cfg), { mode: 0o600 });
+  }
+  return out;
+}
+
+export interface AlertmanagerServer {
+  url: string;
+  port: number;
+  dir: string;
+  configFile: string;
+  proc: Tracked;
+  stop(): Promise<void>;
+  /** Alerts as Alertmanager sees them (GET /api/v2/alerts), optionally filtered by matchers like `alertname="X"`. */
+  alerts(...filter: string[]): Promise<GettableAlert[]>;
+}
+
+export interface GettableAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string;
+  fingerprint: string;
+  receivers: { name: string }[];
+  status: { state: 'active' | 'suppressed' | 'unprocessed'; inhibitedBy: string[]; silencedBy: string[] };
+}
+
+export async function startAlertmanager(configFile: string): Promise<AlertmanagerServer> {
+  const bin = which('prometheus-alertmanager', 'alertmanager');
+  const dir = tmpDir('alertmanager');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const proc = spawnTracked(
+    bin,
+    [
+      `--config.file=${configFile}`,
+      `--storage.path=${dir}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      `--web.external-url=${url}`,
+      // no HA gossip: it would bind a fixed port (9094) and wait for peers
+      '--cluster.listen-address=',
+      '--log.level=debug',
+    ],
+    { logFile: path.join(dir, 'alertmanager.log') },
+  );
+  const exited = proc.exited.then((code) => {
+    throw new Error(`alertmanager exited with ${code}: ${readFileSync(path.join(dir, 'alertmanager.log'), 'utf8').slice(-2000)}`);
+  });
+  await Promise.race([waitHttp(`${url}/-/ready`, 30_000), exited]);
+  exited.catch(() => {});
+  return {
+    url,
+    port,
+    dir,
+    configFile,
+    proc,
+    stop: () => proc.stop(),
+    async alerts(...filter) {
+      const q = new URLSearchParams(filter.map((f): [string, string] => ['filter', f]));
+      const res = await fetch(`${url}/api/v2/alerts?${q}`);
+      if (!res.ok) throw new Error(`GET /api/v2/alerts: ${res.status}`);
+      return (await res.json()) as GettableAlert[];
+    },
+  };
+}
