@@ -109,6 +109,12 @@ test('quote refused even with a fresh crumb → every symbol through the chart e
     ],
   );
   assert.equal(await h.metric('feeder_source_errors_total', { source: 'yahoo', kind: 'http_401' }), 1);
+  // the next poll goes straight to the chart: no session renewal, no quote request
+  const [sessions, quotes] = [fake.requestsTo('/v1/test/getcrumb').length, fake.requestsTo('/v7/finance/quote').length];
+  assert.deepEqual(await src.poller.pollOnce(), { ok: true });
+  assert.equal(fake.requestsTo('/v1/test/getcrumb').length, sessions);
+  assert.equal(fake.requestsTo('/v7/finance/quote').length, quotes);
+  assert.equal(fake.requestsTo('/v8/finance/chart/AAPL').length, 2);
 });
 
 test('malformed body: ParseError counted, poll failed, next poll fine; a malformed item skips only itself', async () => {

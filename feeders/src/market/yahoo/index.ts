@@ -13,7 +13,7 @@ export interface YahooSourceOptions extends PolledSourceDeps {
   baseUrl: string;
   cookieUrl: string;
   out: Pick<MarketSink, 'tick'>;
-  /** How long an unknown (404) symbol is left alone before it is tried again. */
+  /** How long an unknown (404) symbol, or a quote endpoint that refuses our crumb, is left alone (default 15 min). */
   unknownRetryMs?: number;
 }
 
@@ -28,6 +28,8 @@ export class YahooSource extends PolledSource<MarketTick[]> {
   private readonly unknown = new Map<string, number>();
   /** Our symbol → `ts|price` of the last tick handed on: a closed market repeats itself every poll. */
   private readonly lastSent = new Map<string, string>();
+  /** After the quote endpoint refused a fresh crumb, leave it alone until then (chart only). */
+  private quoteBlockedUntil = 0;
   private quoteRefusedLogged = false;
   private readonly unknownRetryMs: number;
 
@@ -52,7 +54,7 @@ export class YahooSource extends PolledSource<MarketTick[]> {
     const missing = new Set(symbols);
 
     try {
-      for (let i = 0; i < symbols.length; i += QUOTE_BATCH) {
+      for (let i = 0; receivedAt >= this.quoteBlockedUntil && i < symbols.length; i += QUOTE_BATCH) {
         const body = await this.client.quote(symbols.slice(i, i + QUOTE_BATCH), signal);
         for (const q of quoteResults(body)) {
           const ys = typeof q.symbol === 'string' ? q.symbol : '';
@@ -65,7 +67,9 @@ export class YahooSource extends PolledSource<MarketTick[]> {
     } catch (err) {
       if (!(err instanceof HttpStatusError && (err.status === 401 || err.status === 403))) throw err;
       this.metrics.sourceErrors.inc({ source: this.name, kind: errorKind(err) });
-      if (!this.quoteRefusedLogged) this.log.warn({ err }, 'quote endpoint refused even with a fresh crumb: using the chart endpoint');
+      // renewing the session on every poll would cost three requests each time for nothing
+      this.quoteBlockedUntil = receivedAt + this.unknownRetryMs;
+      if (!this.quoteRefusedLogged) this.log.warn({ err, retryInMs: this.unknownRetryMs }, 'quote endpoint refused even with a fresh crumb: using the chart endpoint');
       this.quoteRefusedLogged = true;
     }
 
