@@ -1,1 +1,2 @@
-export {};
+export * from './defaults.js';
+export * from './dashboards.js';

@@ -1,5 +1,5 @@
-// `npm run -w @mt/influxdb-tasks apply`: install the downsampling (tasks or CQs) and rp_config. Retries
-// while InfluxDB is still starting, so it can run as a one-shot service at stack start.
+// `node influxdb-tasks/dist/install.js` (the compose one-shot) or `npm run -w @mt/influxdb-tasks apply`:
+// installs the downsampling (2.x tasks or 1.x CQs) and rp_config, retrying while InfluxDB is starting.
 import { z } from 'zod';
 import { Backoff, commonEnv, createLogger, influxEnv, isRetryable, loadConfig, sleep } from '@mt/common';
 import { apply } from './apply.js';

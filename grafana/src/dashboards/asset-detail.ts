@@ -1,0 +1,144 @@
+// uid asset-detail: one symbol — quote, candlesticks with volume and SMA/EMA/Bollinger overlays, RSI,
+// MACD, and the latest news about the asset with sentiment.
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { QueryVariableBuilder, VariableHide, VariableRefresh } from '@grafana/grafana-foundation-sdk/dashboard';
+import { PanelBuilder as Candles, VizDisplayMode, CandleStyle, ColorStrategy, CandlestickFieldMapBuilder, CandlestickColorsBuilder } from '@grafana/grafana-foundation-sdk/candlestick';
+import { PanelBuilder as TimeSeries } from '@grafana/grafana-foundation-sdk/timeseries';
+import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
+import { PanelBuilder as Table } from '@grafana/grafana-foundation-sdk/table';
+import {
+  BigValueColorMode,
+  BigValueGraphMode,
+  BigValueTextMode,
+  GraphDrawStyle,
+  GraphThresholdsStyleConfigBuilder,
+  GraphThresholdsStyleMode,
+  LineStyleBuilder,
+  ReduceDataOptionsBuilder,
+  TableCellDisplayMode,
+} from '@grafana/grafana-foundation-sdk/common';
+import { COLOR, DS, Grid, finish, InfluxQL, changeThresholds, fixedColor, rpVariable, steps, tagVariable, terminalDashboard } from '../defaults.js';
+
+const SYMBOL = `"symbol" = '$symbol'`;
+const fixed = (c: string) => ({ id: 'color', value: { mode: 'fixed', fixedColor: c } });
+
+export function assetDetail(): Dashboard {
+  const g = new Grid();
+  const quote = new Stat()
+    .title('$symbol')
+    .datasource(DS.markets)
+    .withTarget(
+      new InfluxQL(
+        DS.markets,
+        'SELECT last("price") AS "Last", last("change_pct_24h") AS "24h %", last("high_24h") AS "24h high", last("low_24h") AS "24h low", ' +
+          `last("volume_24h") AS "24h volume" FROM "raw"."market_data" WHERE time > now() - 7d AND ${SYMBOL}`,
+      ).table(),
+    )
+    .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('/^(Last|24h.*)$/'))
+    .colorMode(BigValueColorMode.Value)
+    .graphMode(BigValueGraphMode.None)
+    .textMode(BigValueTextMode.ValueAndName)
+    .colorScheme(fixedColor(COLOR.amber))
+    .overrideByName('24h %', [{ id: 'unit', value: 'percent' }, { id: 'decimals', value: 2 }, { id: 'thresholds', value: changeThresholds().build() }, { id: 'color', value: { mode: 'thresholds' } }])
+    .overrideByName('24h volume', [{ id: 'unit', value: 'short' }])
+    .gridPos(g.at(24, 3));
+
+  const candles = new Candles()
+    .title('$symbol — candles')
+    .datasource(DS.markets)
+    .interval('1m') // never split the stored 1 m candles
+    .withTarget(
+      new InfluxQL(
+        DS.markets,
+        'SELECT first("open") AS "open", max("high") AS "high", min("low") AS "low", last("close") AS "close", sum("volume") AS "volume" ' +
+          `FROM "$rp"."candles" WHERE $timeFilter AND ${SYMBOL} GROUP BY time($__interval) fill(none)`,
+        'A',
+      ).alias('$col'),
+    )
+    .withTarget(
+      new InfluxQL(
+        DS.markets,
+        'SELECT last("sma_20") AS "SMA 20", last("ema_50") AS "EMA 50", last("bb_upper") AS "BB upper", last("bb_middle") AS "BB middle", ' +
+          `last("bb_lower") AS "BB lower" FROM "$rp"."indicators" WHERE $timeFilter AND ${SYMBOL} GROUP BY time($__interval) fill(none)`,
+        'B',
+      ).alias('$col'),
+    )
+    .mode(VizDisplayMode.CandlesVolume)
+    .candleStyle(CandleStyle.Candles)
+    .colorStrategy(ColorStrategy.OpenClose)
+    .colors(new CandlestickColorsBuilder().up(COLOR.up).down(COLOR.down).flat(COLOR.neutral))
+    .fields(new CandlestickFieldMapBuilder().open('open').high('high').low('low').close('close').volume('volume'))
+    .includeAllFields(true)
+    .overrideByName('SMA 20', [fixed(COLOR.amber)])
+    .overrideByName('EMA 50', [fixed(COLOR.blue)])
+    .overrideByRegexp('^BB ', [fixed(COLOR.neutral), { id: 'custom.lineStyle', value: new LineStyleBuilder().fill('dash').dash([6, 4]).build() }])
+    .gridPos(g.at(24, 12));
+
+  const rsi = new TimeSeries()
+    .title('RSI 14')
+    .datasource(DS.markets)
+    .interval('1m')
+    .withTarget(new InfluxQL(DS.markets, `SELECT last("rsi_14") AS "RSI 14" FROM "$rp"."indicators" WHERE $timeFilter AND ${SYMBOL} GROUP BY time($__interval) fill(none)`).alias('$col'))
+    .min(0)
+    .max(100)
+    .colorScheme(fixedColor(COLOR.amber))
+    .thresholds(steps('transparent', [30, COLOR.up], [70, COLOR.down]))
+    .thresholdsStyle(new GraphThresholdsStyleConfigBuilder().mode(GraphThresholdsStyleMode.Dashed))
+    .gridPos(g.at(12, 7));
+
+  const macd = new TimeSeries()
+    .title('MACD (12, 26, 9)')
+    .datasource(DS.markets)
+    .interval('1m')
+    .withTarget(
+      new InfluxQL(
+        DS.markets,
+        'SELECT last("macd") AS "MACD", last("macd_signal") AS "signal", last("macd_hist") AS "histogram" ' +
+          `FROM "$rp"."indicators" WHERE $timeFilter AND ${SYMBOL} GROUP BY time($__interval) fill(none)`,
+      ).alias('$col'),
+    )
+    .overrideByName('MACD', [fixed(COLOR.amber)])
+    .overrideByName('signal', [fixed(COLOR.blue)])
+    .overrideByName('histogram', [
+      { id: 'custom.drawStyle', value: GraphDrawStyle.Bars },
+      { id: 'custom.fillOpacity', value: 80 },
+      { id: 'color', value: { mode: 'thresholds' } },
+      { id: 'thresholds', value: changeThresholds().build() },
+    ])
+    .gridPos(g.at(12, 7));
+
+  const news = new Table()
+    .title('Latest news — $symbol')
+    .datasource(DS.news)
+    .withTarget(
+      new InfluxQL(
+        DS.news,
+        'SELECT "title", "sentiment_score", "source", "url" FROM "raw"."news_articles" ' +
+          `WHERE time > now() - 30d AND ("related_asset" = '$symbol' OR "related_asset" = '$base') ORDER BY time DESC LIMIT 50`,
+      ).table(),
+    )
+    .cellHeight('sm' as never)
+    .overrideByName('url', [{ id: 'custom.hidden', value: true }])
+    .overrideByName('title', [{ id: 'links', value: [{ title: 'Open article', url: '${__data.fields.url}', targetBlank: true }] }])
+    .overrideByName('sentiment_score', [
+      { id: 'displayName', value: 'sentiment' },
+      { id: 'decimals', value: 2 },
+      { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorBackground } },
+      { id: 'thresholds', value: steps(COLOR.down, [-0.2, COLOR.neutral], [0.2, COLOR.up]).build() },
+    ])
+    .gridPos(g.at(24, 9));
+
+  const d = terminalDashboard('asset-detail', 'Asset detail')
+    .withVariable(tagVariable('symbol', DS.markets, 'SHOW TAG VALUES FROM "candles" WITH KEY = "symbol"'))
+    // news tags assets by base ticker (BTC), pairs are BTC/USDT: the base of a crypto symbol, else nothing
+    .withVariable(
+      new QueryVariableBuilder('base')
+        .datasource(DS.markets)
+        .query(`SHOW TAG VALUES FROM "market_data" WITH KEY = "symbol" WHERE ${SYMBOL} AND "asset_type" = 'crypto'`)
+        .regex('/^([^/]+)\\//')
+        .refresh(VariableRefresh.OnTimeRangeChanged)
+        .hide(VariableHide.HideVariable),
+    )
+    .withVariable(rpVariable());
+  return finish(d, [quote, candles, rsi, macd, news]);
+}

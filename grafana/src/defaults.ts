@@ -1,0 +1,156 @@
+// What every dashboard shares: datasource uids (= grafana/provisioning/datasources), the terminal look
+// (amber on black, green/red changes), the InfluxQL target type the SDK lacks, the `$rp` variable and a
+// grid placer. One module per dashboard builds on these.
+import type { Builder, Dataquery } from '@grafana/grafana-foundation-sdk/cog';
+import {
+  DashboardBuilder,
+  DashboardCursorSync,
+  DashboardLinkBuilder,
+  DashboardLinkType,
+  FieldColorBuilder,
+  FieldColorModeId,
+  QueryVariableBuilder,
+  ThresholdsConfigBuilder,
+  ThresholdsMode,
+  VariableHide,
+  VariableRefresh,
+  VariableSort,
+  type Dashboard,
+  type DataSourceRef,
+  type Panel,
+  type GridPos,
+} from '@grafana/grafana-foundation-sdk/dashboard';
+import { RP_VARIABLE_QUERY } from '@mt/influxdb-tasks';
+
+/** Provisioned datasource uids (grafana/provisioning/datasources/datasources.yml). */
+export const DS = {
+  markets: { type: 'influxdb', uid: 'influxdb-markets' },
+  news: { type: 'influxdb', uid: 'influxdb-news' },
+  prometheus: { type: 'prometheus', uid: 'prometheus' },
+} as const satisfies Record<string, DataSourceRef>;
+
+export const COLOR = {
+  amber: '#FFA028',
+  orange: '#FF6A00',
+  up: '#00D26A',
+  down: '#FF3B3B',
+  neutral: '#8E8E8E',
+  blue: '#4FA3FF',
+} as const;
+
+export const REFRESH = '5s';
+export const TAG = 'market-terminal';
+
+/** Grafana's InfluxDB (InfluxQL) target in raw-query mode; the SDK ships no builder for it. */
+export interface InfluxQLTarget extends Dataquery {
+  refId: string;
+  datasource: DataSourceRef;
+  query: string;
+  rawQuery: true;
+  resultFormat: 'time_series' | 'table';
+  alias?: string;
+}
+
+export class InfluxQL implements Builder<Dataquery> {
+  private readonly t: InfluxQLTarget;
+  constructor(ds: DataSourceRef, query: string, refId = 'A') {
+    this.t = { refId, datasource: ds, query, rawQuery: true, resultFormat: 'time_series', _implementsDataqueryVariant() {} };
+  }
+  table(): this {
+    this.t.resultFormat = 'table';
+    return this;
+  }
+  /** Series name, e.g. `$tag_symbol`. */
+  alias(a: string): this {
+    this.t.alias = a;
+    return this;
+  }
+  build(): Dataquery {
+    return this.t;
+  }
+}
+
+/** A dashboard with the shared header: fixed uid, tags, refresh, UTC, shared crosshair, links to the others. */
+export function terminalDashboard(uid: string, title: string, from = 'now-6h'): DashboardBuilder {
+  return new DashboardBuilder(title)
+    .uid(uid)
+    .tags([TAG])
+    .refresh(REFRESH)
+    .time({ from, to: 'now' })
+    .timezone('utc')
+    .tooltip(DashboardCursorSync.Crosshair)
+    .readonly()
+    .link(new DashboardLinkBuilder('Terminal').type(DashboardLinkType.Dashboards).tags([TAG]).asDropdown(false).includeVars(false).keepTime(true));
+}
+
+/** Build, numbering panels 1…n in layout order (Grafana needs ids unique within a dashboard). */
+export function finish(d: DashboardBuilder, panels: Builder<Panel>[]): Dashboard {
+  for (const p of panels) d.withPanel(p);
+  const built = d.build();
+  built.panels?.forEach((p, i) => (p.id = i + 1));
+  return built;
+}
+
+/**
+ * Hidden `$rp`: the retention policy for the selected range, read from the `rp_config` points that the
+ * influxdb-tasks installer writes (raw ≤ 2 d, 5m ≤ 30 d, 1h beyond). Re-evaluated on every range change.
+ */
+export function rpVariable(): QueryVariableBuilder {
+  return new QueryVariableBuilder('rp')
+    .label('retention')
+    .datasource(DS.markets)
+    .query(RP_VARIABLE_QUERY)
+    .definition(RP_VARIABLE_QUERY)
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .hide(VariableHide.HideVariable);
+}
+
+/** A variable listing a tag's values from the data. */
+export function tagVariable(name: string, ds: DataSourceRef, query: string, opts: { multi?: boolean; label?: string } = {}): QueryVariableBuilder {
+  const v = new QueryVariableBuilder(name)
+    .label(opts.label ?? name)
+    .datasource(ds)
+    .query(query)
+    .definition(query)
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .sort(VariableSort.AlphabeticalAsc);
+  return opts.multi ? v.multi(true).includeAll(true) : v;
+}
+
+/** A single colour for a whole panel. */
+export const fixedColor = (c: string) => new FieldColorBuilder().mode(FieldColorModeId.Fixed).fixedColor(c);
+
+/** Red below zero, green from zero: every "change" field. */
+export function changeThresholds(): ThresholdsConfigBuilder {
+  return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([
+    { value: null, color: COLOR.down },
+    { value: 0, color: COLOR.up },
+  ]);
+}
+
+/** Steps from `[value, colour]`; the first step starts at -∞. */
+export function steps(first: string, ...rest: [number, string][]): ThresholdsConfigBuilder {
+  return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([{ value: null, color: first }, ...rest.map(([value, color]) => ({ value, color }))]);
+}
+
+/** Places panels left to right in rows of 24 columns. */
+export class Grid {
+  private x = 0;
+  private y = 0;
+  private rowH = 0;
+  at(w: number, h: number): GridPos {
+    if (this.x + w > 24) this.newRow();
+    const pos = { x: this.x, y: this.y, w, h };
+    this.x += w;
+    this.rowH = Math.max(this.rowH, h);
+    return pos;
+  }
+  newRow(): void {
+    this.y += this.rowH;
+    this.x = 0;
+    this.rowH = 0;
+  }
+}
+
+/** Regex match of a tag on a multi-value variable (Grafana escapes the values, `/` included). */
+export const tagIn = (tag: string, variable: string) => `"${tag}" =~ /^$${variable}$/`;
