@@ -2,7 +2,7 @@
 import { test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { HttpStatusError, ParseError, type WatchItem } from '@mt/common';
-import { CoinGeckoFake, coingeckoRateLimit, fixtureJson } from '@mt/testing';
+import { CoinGeckoFake, coingeckoRateLimit, fixtureJson, waitFor } from '@mt/testing';
 import { parseMarkets } from '../../src/market/coingecko/mapper.js';
 import { CoinGeckoSource } from '../../src/market/coingecko/index.js';
 import { harness } from '../polled/harness.js';
@@ -89,8 +89,8 @@ test('429 with Retry-After: counted, and the next request waits at least that lo
   src.setWatch(WATCH);
   fake.fail(coingeckoRateLimit(1), { path: '/api/v3/coins/markets' });
   src.start();
-  const deadline = Date.now() + 5_000;
-  while (fake.requestsTo('/api/v3/coins/markets').length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  // caps arrive only from the poll after the 429
+  await waitFor(() => h.caps.length > 0, 5_000, 'caps after the 429', 20);
   await src.stop();
   const [first, second] = fake.requestsTo('/api/v3/coins/markets');
   assert.ok(second, 'polled again after the 429');

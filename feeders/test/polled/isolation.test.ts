@@ -37,7 +37,12 @@ test('one source failing does not stop the others', async () => {
     for (const s of sources) s.setWatch(WATCH);
     for (const s of sources) await s.start();
     // two rounds of the healthy sources while Yahoo keeps failing
-    await waitFor(() => cg.requests.length >= 2 && alt.requests.length >= 2 && yahoo.requests.length >= 2, 10_000, 'two polls each');
+    await waitFor(
+      async () => h.caps.length >= 2 && h.points.length >= 2 && (await h.metric('feeder_source_errors_total', { source: 'yahoo', kind: 'http_5xx' })) >= 2,
+      10_000,
+      'two polls each',
+      20,
+    );
   } finally {
     await Promise.all(sources.map((s) => s.stop()));
     await Promise.all([yahoo.close(), cg.close(), alt.close()]);
