@@ -3,6 +3,7 @@
 import {
   Backoff,
   Lifecycle,
+  ParseError,
   bootstrapInflux,
   createInfluxQLClient,
   createInfluxSink,
@@ -119,7 +120,15 @@ async function main(): Promise<void> {
       poller: new Poller<SourceBatch>({
         name: s.name,
         intervalMs: s.intervalMs,
-        fetch: s.fetch,
+        fetch: async (signal) => {
+          try {
+            return await s.fetch(signal);
+          } catch (err) {
+            // a feed that is not RSS/Atom, a body that is not JSON: bad input, counted as such
+            if (err instanceof ParseError) sourceMetrics.parseErrors.inc({ source: s.name, reason: err.reason });
+            throw err;
+          }
+        },
         onData: (batch) => void ingest(batch, deps),
         log: log.child({ source: s.name }),
         metrics: sourceMetrics,
