@@ -30,7 +30,7 @@ async function retentionPolicies(db: string): Promise<Record<string, { duration:
   return Object.fromEntries(s!.values.map((v) => [String(v[c('name')]), { duration: String(v[c('duration')]), default: v[c('default')] === true }]));
 }
 
-test('1.x: bootstrap twice → databases and retention policies as in the contract, second run changes nothing', async () => {
+test('1.x: bootstrap twice → databases and retention policies as in the contract, second run changes nothing', { timeout: 60_000 }, async () => {
   const first = capturingLog();
   await bootstrapInflux(cfg, first.log);
   const second = capturingLog();
@@ -51,7 +51,7 @@ test('1.x: bootstrap twice → databases and retention policies as in the contra
   assert.deepEqual(changes(second.lines), []);
 });
 
-test('1.x: a drifted retention policy (duration, default) is put back', async () => {
+test('1.x: a drifted retention policy (duration, default) is put back', { timeout: 60_000 }, async () => {
   await bootstrapInflux(cfg, silentLog);
   const ql = createInfluxQLClient(cfg);
   await ql.query('markets', 'ALTER RETENTION POLICY "raw" ON "markets" DURATION 1d');
@@ -68,7 +68,7 @@ test('1.x: a drifted retention policy (duration, default) is put back', async ()
   assert.deepEqual((await retentionPolicies('markets')).raw, { duration: '168h0m0s', default: true });
 });
 
-test('1.x: bootstrap waits for an InfluxDB that is not up yet', async () => {
+test('1.x: bootstrap waits for an InfluxDB that is not up yet', { timeout: 60_000 }, async () => {
   await influx.stop();
   const started = Date.now();
   const done = bootstrapInflux(cfg, silentLog, { timeoutMs: 30_000 });
@@ -79,7 +79,7 @@ test('1.x: bootstrap waits for an InfluxDB that is not up yet', async () => {
   assert.equal((await retentionPolicies('markets')).raw!.default, true);
 });
 
-test('bootstrap gives up after its time bound when nothing answers', async () => {
+test('bootstrap gives up after its time bound when nothing answers', { timeout: 60_000 }, async () => {
   const port = await freePort();
   const started = Date.now();
   await assert.rejects(bootstrapInflux({ ...cfg, url: `http://127.0.0.1:${port}` }, silentLog, { timeoutMs: 1500 }), (e: unknown) => (e as Error).name === 'TransportError');
@@ -179,7 +179,7 @@ async function influx2(token: string) {
 const v2cfg = (url: string, token = 'admin-token'): InfluxConfig => ({ url, token, org: 'market-terminal', api: 'v2' });
 const mutations = (f: HttpFake) => f.requests.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`);
 
-test('2.x: buckets with retention and explicit DBRP mappings (defaults) are created; a second run creates nothing', async () => {
+test('2.x: buckets with retention and explicit DBRP mappings (defaults) are created; a second run creates nothing', { timeout: 60_000 }, async () => {
   const s = await influx2('admin-token');
   try {
     await bootstrapInflux(v2cfg(s.fake.url), silentLog);
@@ -215,7 +215,7 @@ test('2.x: buckets with retention and explicit DBRP mappings (defaults) are crea
   }
 });
 
-test('2.x: a bucket with the wrong retention and a mapping with the wrong default are patched', async () => {
+test('2.x: a bucket with the wrong retention and a mapping with the wrong default are patched', { timeout: 60_000 }, async () => {
   const s = await influx2('admin-token');
   try {
     await bootstrapInflux(v2cfg(s.fake.url), silentLog);
@@ -231,7 +231,7 @@ test('2.x: a bucket with the wrong retention and a mapping with the wrong defaul
   }
 });
 
-test('2.x: wrong token or unknown org fail at once with the server message (no retry loop)', async () => {
+test('2.x: wrong token or unknown org fail at once with the server message (no retry loop)', { timeout: 60_000 }, async () => {
   const s = await influx2('admin-token');
   try {
     const started = Date.now();

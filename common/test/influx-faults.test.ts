@@ -57,7 +57,7 @@ async function readBack(name: string, db = 'markets'): Promise<unknown[][]> {
 }
 const expected = (n: number, t0: number) => Array.from({ length: n }, (_, i) => [t0 + i, i, i + 0.25]);
 
-test('429 with Retry-After: 2 (seconds) → the next attempt is at least 2 s later, and the data lands', async () => {
+test('429 with Retry-After: 2 (seconds) → the next attempt is at least 2 s later, and the data lands', { timeout: 60_000 }, async () => {
   const fake = await v1Proxy();
   fake.fail({ kind: 'status', status: 429, retryAfter: 2, body: { error: 'too many requests' } }, { path: '/write' });
   const { sink, registry } = sinkVia(fake, 'v1');
@@ -78,7 +78,7 @@ test('429 with Retry-After: 2 (seconds) → the next attempt is at least 2 s lat
   }
 });
 
-test('413 → the batch is split until the halves fit, everything lands once and in order', async () => {
+test('413 → the batch is split until the halves fit, everything lands once and in order', { timeout: 60_000 }, async () => {
   const maxLines = 100;
   const fake = await v1Proxy((r) =>
     r.body.split('\n').length > maxLines ? { status: 413, headers: { 'content-type': 'application/json' }, body: '{"error":"Request Entity Too Large"}' } : undefined,
@@ -128,7 +128,7 @@ async function v2Front(token = 'tok-1'): Promise<HttpFake> {
   return fake.listen();
 }
 
-test('INFLUX_API=v2: /api/v2/write with token, org, bucket=db/rp and ms precision; lands in the rp', async () => {
+test('INFLUX_API=v2: /api/v2/write with token, org, bucket=db/rp and ms precision; lands in the rp', { timeout: 60_000 }, async () => {
   const fake = await v2Front();
   const { sink, registry } = sinkVia(fake, 'v2');
   try {
@@ -147,7 +147,7 @@ test('INFLUX_API=v2: /api/v2/write with token, org, bucket=db/rp and ms precisio
   }
 });
 
-test('2.x rejects a whole batch for one malformed line → bisect: the other 199 land, 1 is counted', async () => {
+test('2.x rejects a whole batch for one malformed line → bisect: the other 199 land, 1 is counted', { timeout: 60_000 }, async () => {
   const fake = await v2Front();
   const { sink, registry } = sinkVia(fake, 'v2');
   try {
@@ -169,7 +169,7 @@ test('2.x rejects a whole batch for one malformed line → bisect: the other 199
   }
 });
 
-test('2.x 422 partial write (field type conflict): good lines kept, not resent, bad one counted', async () => {
+test('2.x 422 partial write (field type conflict): good lines kept, not resent, bad one counted', { timeout: 60_000 }, async () => {
   const fake = await v2Front();
   const { sink, registry } = sinkVia(fake, 'v2');
   try {
@@ -189,7 +189,7 @@ test('2.x 422 partial write (field type conflict): good lines kept, not resent, 
   }
 });
 
-test('401 while the token is rotated: keeps retrying with backoff, counts errors, lands once it is valid', async () => {
+test('401 while the token is rotated: keeps retrying with backoff, counts errors, lands once it is valid', { timeout: 60_000 }, async () => {
   const fake = await v2Front();
   fake.fail({ kind: 'status', status: 401, body: { code: 'unauthorized', message: 'unauthorized access' } }, { path: '/api/v2/write', times: 4 });
   const { sink, registry } = sinkVia(fake, 'v2');
@@ -207,7 +207,7 @@ test('401 while the token is rotated: keeps retrying with backoff, counts errors
   }
 });
 
-test('dropped connections and a stalled request (timeout) are retried; nothing lost', async () => {
+test('dropped connections and a stalled request (timeout) are retried; nothing lost', { timeout: 60_000 }, async () => {
   const fake = await v1Proxy();
   fake.fail({ kind: 'drop' }, { path: '/write', times: 2 });
   fake.fail({ kind: 'stall', ms: 1500 }, { path: '/write', times: 1 });
@@ -226,7 +226,7 @@ test('dropped connections and a stalled request (timeout) are retried; nothing l
   }
 });
 
-test('bodies above the gzip threshold are sent gzip-encoded; small ones are not', async () => {
+test('bodies above the gzip threshold are sent gzip-encoded; small ones are not', { timeout: 60_000 }, async () => {
   const fake = new HttpFake('gzip-check');
   fake.route('POST', '/write', () => ({ status: 204 }));
   await fake.listen();
@@ -248,7 +248,7 @@ test('bodies above the gzip threshold are sent gzip-encoded; small ones are not'
   }
 });
 
-test('writes batch at most batchSize lines and are sent within the flush interval without flush()', async () => {
+test('writes batch at most batchSize lines and are sent within the flush interval without flush()', { timeout: 60_000 }, async () => {
   const fake = new HttpFake('batching');
   fake.route('POST', '/write', () => ({ status: 204 }));
   await fake.listen();

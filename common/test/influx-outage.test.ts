@@ -3,6 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Point } from '@influxdata/influxdb-client';
+import { pino } from 'pino';
 import { startInflux, type InfluxServer } from '@mt/testing';
 import { bootstrapInflux, createInfluxQLClient, createInfluxSink, type InfluxConfig } from '../src/index.js';
 import { freshRegistry, metric, silentLog } from './helpers/influx.js';
@@ -12,12 +13,14 @@ after(async () => {
   await influx?.stop();
 });
 
-test('InfluxDB stopped for 30 s while writing continuously → every point present afterwards, none dropped', async () => {
+test('InfluxDB stopped for 30 s while writing continuously → every point present afterwards, none dropped', { timeout: 120_000 }, async () => {
   influx = await startInflux();
   const cfg: InfluxConfig = { url: influx.url, token: '', org: '', api: 'v1' };
   await bootstrapInflux(cfg, silentLog);
   const registry = freshRegistry();
-  const sink = createInfluxSink(cfg, { log: silentLog, registry });
+  const logs: { msg: string; component?: string }[] = [];
+  const log = pino({ level: 'info' }, { write: (l: string) => void logs.push(JSON.parse(l) as { msg: string }) });
+  const sink = createInfluxSink(cfg, { log, registry });
   const t0 = Date.now() - 3_600_000;
   let n = 0;
   // ~50 points/s, as a feeder would: write() is called from a timer and never awaits the sink
@@ -45,5 +48,10 @@ test('InfluxDB stopped for 30 s while writing continuously → every point prese
   assert.equal(await metric(registry, 'influx_points_written_total', { bucket: 'markets/raw' }), n);
   assert.equal(await metric(registry, 'influx_points_dropped_total'), 0);
   assert.ok((await metric(registry, 'influx_write_errors_total', { bucket: 'markets/raw', status: 'transport' })) > 0);
+  // ~30 retries over the outage, but the log says it once per 30 s, plus one line on recovery
+  const failures = logs.filter((l) => l.msg === 'influx write failed, retrying');
+  assert.ok(failures.length >= 1 && failures.length <= 3, `${failures.length} failure lines`);
+  assert.ok(failures.every((l) => l.component === 'influx'));
+  assert.equal(logs.filter((l) => l.msg === 'influx writes recovered').length, 1);
   await sink.close();
 });

@@ -24,7 +24,7 @@ after(async () => {
   await influx?.stop();
 });
 
-test('points written through the sink read back exactly with InfluxQL (markets/raw and markets/5m)', async () => {
+test('points written through the sink read back exactly with InfluxQL (markets/raw and markets/5m)', { timeout: 60_000 }, async () => {
   const registry = freshRegistry();
   const sink = createInfluxSink(cfg, { log: silentLog, registry });
   // recent timestamps: influxd drops points older than the RP duration ("points beyond retention policy")
@@ -70,7 +70,7 @@ test('points written through the sink read back exactly with InfluxQL (markets/r
   await sink.close();
 });
 
-test('one type-conflicting line, one malformed line: the good lines of each batch land, the bad ones are counted', async () => {
+test('one type-conflicting line, one malformed line: the good lines of each batch land, the bad ones are counted', { timeout: 60_000 }, async () => {
   const registry = freshRegistry();
   const sink = createInfluxSink(cfg, { log: silentLog, registry });
   const t0 = recent();
@@ -106,7 +106,7 @@ test('one type-conflicting line, one malformed line: the good lines of each batc
   await sink.close();
 });
 
-test('a batch in which no line parses is dropped as rejected and does not block later writes', async () => {
+test('a batch in which no line parses is dropped as rejected and does not block later writes', { timeout: 60_000 }, async () => {
   const registry = freshRegistry();
   const sink = createInfluxSink(cfg, { log: silentLog, registry });
   const bad = Array.from({ length: 3 }, (_, i) => Object.assign(new Point('x'), { toLineProtocol: () => `garbage${i}` }));
@@ -122,7 +122,7 @@ test('a batch in which no line parses is dropped as rejected and does not block 
   await sink.close();
 });
 
-test('buffer full: the oldest points are dropped and counted, memory stays bounded', async () => {
+test('buffer full: the oldest points are dropped and counted, memory stays bounded', { timeout: 60_000 }, async () => {
   const registry = freshRegistry();
   const max = 20_000;
   // InfluxDB frozen (SIGSTOP): requests hang, so everything piles up in the buffer.
@@ -163,7 +163,7 @@ test('buffer full: the oldest points are dropped and counted, memory stays bound
   }
 });
 
-test('close() flushes what is queued, then writes are refused and counted', async () => {
+test('close() flushes what is queued, then writes are refused and counted', { timeout: 60_000 }, async () => {
   const registry = freshRegistry();
   const sink = createInfluxSink(cfg, { log: silentLog, registry, flushIntervalMs: 60_000 });
   const t0 = recent();
@@ -174,7 +174,7 @@ test('close() flushes what is queued, then writes are refused and counted', asyn
   assert.equal(await metric(registry, 'influx_points_dropped_total', { reason: 'retries_exhausted' }), 1);
 });
 
-test('close() gives up after its deadline while InfluxDB is frozen and counts what was not written', async () => {
+test('close() gives up after its deadline while InfluxDB is frozen and counts what was not written', { timeout: 60_000 }, async () => {
   const registry = freshRegistry();
   const sink = createInfluxSink(cfg, { log: silentLog, registry, closeTimeoutMs: 1500, requestTimeoutMs: 60_000 });
   influx.pause();
@@ -190,7 +190,7 @@ test('close() gives up after its deadline while InfluxDB is frozen and counts wh
   }
 });
 
-test('InfluxQL client: statement errors throw InfluxQLError; epoch ms times', async () => {
+test('InfluxQL client: statement errors throw InfluxQLError; epoch ms times', { timeout: 60_000 }, async () => {
   const ql = createInfluxQLClient(cfg);
   await assert.rejects(ql.query('markets', 'SELEC nonsense'), InfluxQLError);
   await assert.rejects(ql.query('nodb', 'SELECT * FROM x'), (e: unknown) => e instanceof InfluxQLError && /database not found/.test(e.message));

@@ -16,7 +16,7 @@ after(async () => {
   await influx?.stop();
 });
 
-test('ops server: /metrics carries the service label and default metrics; /healthz 200 then 503; 404; 500', async () => {
+test('ops server: /metrics carries the service label and default metrics; /healthz 200 then 503; 404; 500', { timeout: 60_000 }, async () => {
   const registry = createRegistry('svc-under-test');
   new Counter({ name: 'demo_total', help: 'demo', registers: [registry] }).inc(3);
   let health: Health | Error = { ok: true, sources: 2 };
@@ -58,7 +58,7 @@ test('ops server: /metrics carries the service label and default metrics; /healt
   }
 });
 
-test('Lifecycle.shutdown: reverse order, a failing closer does not stop the others, a hanging one hits the deadline', async () => {
+test('Lifecycle.shutdown: reverse order, a failing closer does not stop the others, a hanging one hits the deadline', { timeout: 60_000 }, async () => {
   const order: string[] = [];
   const lc = new Lifecycle(silentLog, 300);
   lc.add('a', () => void order.push('a'));
@@ -110,7 +110,7 @@ function runChild(env: Record<string, string>) {
   return { child, lines, exited, waitLine };
 }
 
-test('SIGTERM: closers run in reverse order, the sink flushes everything written, exit code 0', async () => {
+test('SIGTERM: closers run in reverse order, the sink flushes everything written, exit code 0', { timeout: 60_000 }, async () => {
   influx = await startInflux();
   await bootstrapInflux({ url: influx.url, token: '', org: '', api: 'v1' }, silentLog);
   const c = runChild({ INFLUX_URL: influx.url });
@@ -136,7 +136,7 @@ test('SIGTERM: closers run in reverse order, the sink flushes everything written
   }
 });
 
-test('a second SIGTERM while a closer hangs exits at once with code 1', async () => {
+test('a second SIGTERM while a closer hangs exits at once with code 1', { timeout: 60_000 }, async () => {
   const c = runChild({ INFLUX_URL: 'http://127.0.0.1:1', HANG: '1' });
   try {
     await c.waitLine(/^READY /);
