@@ -70,6 +70,24 @@ test('unknown symbol: 404 from chart counted, logged once, skipped for a while; 
   assert.deepEqual(src.health().unknownSymbols, ['^GSPC']);
   assert.equal(h.ticks.length, 2, 'AAPL and EUR/USD once each: a closed market repeating itself is not re-sent');
 
+  // a symbol Yahoo did not know (listing not yet live) that appears later is picked up on its retry
+  const [quote, chart] = [fake.quotes.get('AAPL')!, fake.charts.get('AAPL')!];
+  fake.quotes.delete('AAPL');
+  fake.charts.delete('AAPL');
+  src.setWatch([WATCH[0]!]);
+  h.ticks.length = 0;
+  await src.poller.pollOnce();
+  assert.deepEqual(src.health().unknownSymbols, ['AAPL']);
+  fake.quotes.set('AAPL', { ...quote, regularMarketTime: Number(quote.regularMarketTime) + 60 });
+  fake.charts.set('AAPL', chart);
+  assert.deepEqual(await src.poller.pollOnce(), { ok: true });
+  assert.deepEqual(src.health().unknownSymbols, []);
+  assert.deepEqual(
+    h.ticks.map((t) => t.symbol),
+    ['AAPL'],
+  );
+  assert.equal(warnings.length, 2, 'one warning per unknown symbol');
+
   // with the default retry delay the unknown symbol is not asked again on the next poll
   const quiet = new YahooSource({ baseUrl: fake.url, cookieUrl: `${fake.url}/`, intervalMs: 60_000, log: h.log, metrics: h.metrics, out: h.out });
   quiet.setWatch(WATCH);

@@ -48,7 +48,8 @@ export class YahooSource extends PolledSource<MarketTick[]> {
 
   protected async fetch(signal: AbortSignal): Promise<MarketTick[]> {
     const receivedAt = Date.now();
-    const symbols = [...this.items.keys()].filter((s) => (this.unknown.get(s) ?? 0) <= receivedAt);
+    const items = this.items; // setWatch may swap the map while this poll awaits
+    const symbols = [...items.keys()].filter((s) => (this.unknown.get(s) ?? 0) <= receivedAt);
     if (!symbols.length) return [];
     const ticks: MarketTick[] = [];
     const missing = new Set(symbols);
@@ -58,10 +59,11 @@ export class YahooSource extends PolledSource<MarketTick[]> {
         const body = await this.client.quote(symbols.slice(i, i + QUOTE_BATCH), signal);
         for (const q of quoteResults(body)) {
           const ys = typeof q.symbol === 'string' ? q.symbol : '';
-          const item = this.items.get(ys);
+          const item = items.get(ys);
           if (!item || !missing.delete(ys)) continue;
           const t = this.mapItem(() => quoteToTick(q, item, receivedAt));
           if (t) ticks.push(t);
+          this.known(ys);
         }
       }
     } catch (err) {
@@ -75,23 +77,24 @@ export class YahooSource extends PolledSource<MarketTick[]> {
 
     const errors: unknown[] = [];
     await forEachLimit([...missing], CHART_CONCURRENCY, async (ys) => {
-      const item = this.items.get(ys)!;
+      const item = items.get(ys)!;
       try {
         const { body } = await this.client.chart(ys, signal);
         const out = this.mapItem(() => chartToTick(body, item, receivedAt));
         if (out?.kind === 'not_found') this.notFound(ys, out.description, receivedAt);
         else if (out) {
           ticks.push(out.tick);
-          if (this.unknown.delete(ys)) this.log.info({ symbol: ys }, 'symbol known again');
+          this.known(ys);
         }
       } catch (err) {
         if (signal.aborted) throw err;
         errors.push(err);
-        this.metrics.sourceErrors.inc({ source: this.name, kind: errorKind(err) });
       }
     });
     // one symbol's failure does not cost the others their ticks; a poll where nothing worked is a failure
+    // (then the Poller counts it)
     if (!ticks.length && errors.length) throw errors[0];
+    for (const err of errors) this.metrics.sourceErrors.inc({ source: this.name, kind: errorKind(err) });
     if (errors.length) this.log.debug({ err: errors[0], failed: errors.length }, 'some chart requests failed');
     this.metrics.messages.inc({ source: this.name }, ticks.length);
     return ticks;
@@ -115,6 +118,10 @@ export class YahooSource extends PolledSource<MarketTick[]> {
       this.parseError(err);
       return undefined;
     }
+  }
+
+  private known(ys: string): void {
+    if (this.unknown.delete(ys)) this.log.info({ symbol: ys }, 'symbol known again');
   }
 
   private notFound(ys: string, description: string, now: number): void {
