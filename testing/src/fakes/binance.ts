@@ -23,7 +23,10 @@ export interface BinanceFakeOptions {
   stepsPerCandle?: number;
   /** Trades per update step. Default 2. */
   tradesPerStep?: number;
-  /** Simulated open time of the first live candle (minute aligned). Default 2026-01-01T00:00:00Z. */
+  /**
+   * Simulated open time of the first live candle (minute aligned). Default: the current minute, so the
+   * candles fall inside a real InfluxDB's retention (the accelerated clock then runs ahead of real time).
+   */
   startTime?: number;
   /** Closed candles that exist before `startTime` (served by REST only). Default 1500. */
   historyMinutes?: number;
@@ -132,7 +135,7 @@ export class BinanceFake {
       candleMs: 200,
       stepsPerCandle: 3,
       tradesPerStep: 2,
-      startTime: Date.UTC(2026, 0, 1),
+      startTime: Math.floor(Date.now() / MINUTE) * MINUTE,
       historyMinutes: 1500,
       pingIntervalMs: 3000,
       pongTimeoutMs: 60_000,
