@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
-import { BinanceFake, startInflux, waitFor, type InfluxServer } from '@mt/testing';
+import { BinanceFake, startInflux, waitFor, type FakeCandle, type InfluxServer } from '@mt/testing';
 import { bootstrapInflux, createInfluxQLClient, createInfluxSink, createLogger, influxConfigFromEnv, type InfluxSink } from '@mt/common';
 import { createBinanceSource } from '../../src/market/binance/index.js';
 import type { MarketComponent } from '../../src/market/context.js';
@@ -76,7 +76,7 @@ test('drops every 2 s over ~100 simulated minutes and a restart: InfluxDB holds 
     const res = await influx.query(`SELECT "open","high","low","close","volume","quote_volume","trades" FROM "candles" WHERE "symbol"='${symbol}' AND "interval"='1m' AND "exchange"='binance'`, 'markets');
     const rows = res.results[0]!.series![0]!.values as [number, number, number, number, number, number, number, number][];
     const first = rows[0]![0];
-    const want = fake.closedCandles(symbol, first);
+    const want: FakeCandle[] = fake.closedCandles(symbol, first);
     // Backfill reached BACKFILL_HOURS (30 min) back from the first live candle.
     assert.ok(want.length >= 100, `${want.length} simulated minutes`);
     const r = compareCandles(
