@@ -190,7 +190,7 @@ test('close() gives up after its deadline while InfluxDB is frozen and counts wh
   }
 });
 
-test('InfluxQL client: statement errors throw InfluxQLError; epoch ms times', { timeout: 60_000 }, async () => {
+test('InfluxQL client: statement errors throw InfluxQLError, an unreachable server TransportError', { timeout: 60_000 }, async () => {
   const ql = createInfluxQLClient(cfg);
   await assert.rejects(ql.query('markets', 'SELEC nonsense'), InfluxQLError);
   await assert.rejects(ql.query('nodb', 'SELECT * FROM x'), (e: unknown) => e instanceof InfluxQLError && /database not found/.test(e.message));
