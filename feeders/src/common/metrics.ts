@@ -14,7 +14,7 @@ export function createSourceMetrics(registry: Registry) {
     }),
     sourceErrors: new Counter({
       name: 'feeder_source_errors_total',
-      help: 'Failed requests or connections, by kind (http_429, http_5xx, http_4xx, transport, timeout)',
+      help: 'Failed requests or connections, by kind (http_429, http_5xx, http_<status>, transport, timeout, parse)',
       labelNames: ['source', 'kind'] as const,
       registers: [registry],
     }),
@@ -35,6 +35,8 @@ export type SourceMetrics = ReturnType<typeof createSourceMetrics>;
 export function errorKind(err: unknown): string {
   const status = (err as { status?: number }).status;
   if (typeof status === 'number') return status === 429 ? 'http_429' : status >= 500 ? 'http_5xx' : `http_${status}`;
+  // a payload we could not understand is not a transport failure (it is also in feeder_parse_errors_total)
+  if ((err as Error).name === 'ParseError') return 'parse';
   const code = (err as { code?: string }).code;
   if (code === 'ETIMEDOUT' || code === 'ECONNABORTED' || (err as Error).name === 'TimeoutError') return 'timeout';
   return 'transport';
