@@ -57,7 +57,8 @@ export async function startService(
   const url = `http://127.0.0.1:${Number(fullEnv[portVar])}`;
   let proc!: Tracked;
   const launch = async () => {
-    proc = spawnTracked(process.execPath, ['--conditions=source', '--import', 'tsx', path.join(ROOT, SERVICE_ENTRY[name])], {
+    // tsx by absolute URL: a bare `tsx` would be resolved from cwd, the temp dir, where it is not installed
+    proc = spawnTracked(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), path.join(ROOT, SERVICE_ENTRY[name])], {
       cwd: dir,
       env: fullEnv,
       logFile,
