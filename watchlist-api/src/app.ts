@@ -36,6 +36,14 @@ export async function buildApp(opts: BuildOptions) {
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // Clients often send `content-type: application/json` on a DELETE without a body: treat an empty body
+  // as none (fastify would 400 it); anything else goes through the default, poisoning-safe parser.
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body.toString();
+    if (text === '') done(null, undefined);
+    else jsonParser(req, text, done);
+  });
 
   await app.register(problemPlugin);
   await app.register(metricsPlugin, { registry: opts.registry ?? createRegistry('watchlist-api') });
