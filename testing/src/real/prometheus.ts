@@ -70,7 +70,16 @@ export async function startPrometheus(configFile: string): Promise<PrometheusSer
   const url = `http://127.0.0.1:${port}`;
   const proc = spawnTracked(
     bin,
-    [`--config.file=${configFile}`, `--storage.tsdb.path=${dir}`, `--web.listen-address=127.0.0.1:${port}`, `--web.external-url=${url}`, '--log.level=warn'],
+    [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${dir}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      `--web.external-url=${url}`,
+      // re-send firing alerts every second (default 1 m): alerts that fire before the Alertmanager is
+      // discovered are dropped once and would otherwise wait a minute
+      '--rules.alert.resend-delay=1s',
+      '--log.level=warn',
+    ],
     { logFile: path.join(dir, 'prometheus.log') },
   );
   const exited = proc.exited.then((code) => {
