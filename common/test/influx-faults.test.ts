@@ -4,6 +4,7 @@
 // 401 during token rotation, dropped connections, stalled requests; and the 2.x write path itself.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { Point } from '@influxdata/influxdb-client';
 import { HttpFake, startInflux, type InfluxServer, type RecordedRequest, type Reply } from '@mt/testing';
 import { bootstrapInflux, createInfluxQLClient, createInfluxSink, type InfluxConfig, type InfluxSinkOptions } from '../src/index.js';
@@ -268,5 +269,33 @@ test('writes batch at most batchSize lines and are sent within the flush interva
   } finally {
     await sink.close();
     await fake.close();
+  }
+});
+
+test('a server that accepts but never answers: each timed-out request closes its connection', { timeout: 60_000 }, async () => {
+  const open = new Set<net.Socket>();
+  let accepted = 0;
+  const server = net.createServer((sock) => {
+    accepted++;
+    open.add(sock);
+    sock.on('close', () => open.delete(sock));
+    sock.resume(); // read the request, never answer
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const registry = freshRegistry();
+  const sink = createInfluxSink({ url, token: '', org: '', api: 'v1' }, { log: silentLog, registry, requestTimeoutMs: 200, retry: { initialMs: 20, maxMs: 50 }, closeTimeoutMs: 200 });
+  try {
+    sink.write('markets/raw', points(3).pts);
+    const deadline = Date.now() + 10_000;
+    while (accepted < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(accepted >= 5, `${accepted} attempts`);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(open.size <= 1, `${open.size} connections still open after ${accepted} attempts`);
+    assert.ok((await metric(registry, 'influx_write_errors_total', { status: 'timeout' })) >= 4);
+  } finally {
+    await sink.close();
+    for (const s of open) s.destroy();
+    await new Promise((r) => server.close(r));
   }
 });

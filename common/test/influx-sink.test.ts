@@ -126,7 +126,8 @@ test('buffer full: the oldest points are dropped and counted, memory stays bound
   const registry = freshRegistry();
   const max = 20_000;
   // InfluxDB frozen (SIGSTOP): requests hang, so everything piles up in the buffer.
-  const sink = createInfluxSink(cfg, { log: silentLog, registry, maxBufferPoints: max, batchSize: 5000, requestTimeoutMs: 60_000, closeTimeoutMs: 20_000 });
+  // no interval flush: the first request is exactly the first full batch (seq 0..4999)
+  const sink = createInfluxSink(cfg, { log: silentLog, registry, maxBufferPoints: max, batchSize: 5000, flushIntervalMs: 600_000, requestTimeoutMs: 60_000, closeTimeoutMs: 20_000 });
   influx.pause();
   try {
     const t0 = recent();
@@ -157,6 +158,8 @@ test('buffer full: the oldest points are dropped and counted, memory stays bound
     assert.equal(maxSeq, total - 1);
     const newest = await createInfluxQLClient(cfg).query('markets', `SELECT count(seq) FROM bufferfull WHERE seq >= ${total - (max - 5000)}`);
     assert.equal(newest[0]!.values[0]![1], max - 5000);
+    const gap = await createInfluxQLClient(cfg).query('markets', `SELECT count(seq) FROM bufferfull WHERE seq >= 5000 AND seq < ${total - (max - 5000)}`);
+    assert.equal(gap.length, 0, 'the dropped points are exactly the oldest queued ones');
   } finally {
     influx.resume();
     await sink.close();

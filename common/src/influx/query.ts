@@ -1,5 +1,5 @@
 // Read side: InfluxQL over `/query` (1.x natively, 2.x/3.x through DBRP mappings), times as epoch ms.
-import { HttpError, type Transport } from '@influxdata/influxdb-client';
+import { HttpError, RequestTimedOutError, type Transport } from '@influxdata/influxdb-client';
 import { parseRetryAfter } from '../backoff.js';
 import { HttpStatusError, RetryableAwareError, TransportError } from '../errors.js';
 import { createInfluxTransport } from './transport.js';
@@ -40,15 +40,19 @@ export function createInfluxQLClient(cfg: InfluxConfig, transport: Transport = c
       const params = new URLSearchParams({ q, epoch: 'ms' });
       if (db) params.set('db', db);
       let body: QueryResponse | undefined;
+      const request = new AbortController();
       try {
         // 1.x refuses writes (CREATE, ALTER, DROP) over GET; POST with a form body works on 1.x and 2.x.
         body = (await (isRead
-          ? transport.request(`/query?${params}`, '', { method: 'GET', headers: { accept: 'application/json' } })
+          ? transport.request(`/query?${params}`, '', { method: 'GET', headers: { accept: 'application/json' }, signal: request.signal })
           : transport.request('/query', params.toString(), {
               method: 'POST',
+              signal: request.signal,
               headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
             }))) as QueryResponse | undefined;
       } catch (err) {
+        // the library leaves a timed-out request (and its socket) open
+        if (err instanceof RequestTimedOutError) request.abort();
         if (err instanceof HttpError && err.statusCode === 400) {
           throw new InfluxQLError(errorText(err.body) ?? err.message, q);
         }

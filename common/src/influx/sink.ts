@@ -250,6 +250,9 @@ class BucketWriter {
       } catch (err) {
         end();
         if (signal.aborted) return { kind: 'aborted' };
+        // The library reports a timeout but leaves the request open: close its socket, or a frozen server
+        // collects one hung connection per retry.
+        if (err instanceof RequestTimedOutError) this.request.abort();
         const status = err instanceof HttpError ? err.statusCode : undefined;
         this.s.m.errors.inc({ bucket: this.bucket, status: statusLabel(err) });
         if (status === 413) {
