@@ -1,0 +1,185 @@
+// The market feeder process (`npm run market-feeder`): config, InfluxDB, the watch set, the sources,
+// the core (throttle, candles, indicators, alerts), /metrics + /healthz, and an orderly SIGTERM.
+import {
+  Lifecycle,
+  bootstrapInflux,
+  createInfluxQLClient,
+  createInfluxSink,
+  createLogger,
+  createRegistry,
+  createWatchSetSource,
+  influxConfigFromEnv,
+  loadConfig,
+  startOpsServer,
+  type Health,
+  type InfluxSink,
+  type Logger,
+  type WatchSet,
+} from '@mt/common';
+import { createSourceMetrics, type SourceMetrics } from '../common/metrics.js';
+import { createPriceAlerts } from './alerts/index.js';
+import { createBinanceSource } from './binance/index.js';
+import { marketSchema } from './config.js';
+import type { MarketComponent, MarketContext } from './context.js';
+import { MarketCore } from './core.js';
+import { IndicatorEngine } from './indicators/index.js';
+import { createMarketMetrics } from './metrics.js';
+import { createPolledSources } from './polled.js';
+
+const SERVICE = 'market-feeder';
+
+async function main(): Promise<void> {
+  const cfg = loadConfig(marketSchema);
+  const log = createLogger(SERVICE, cfg.LOG_LEVEL);
+  const registry = createRegistry(SERVICE);
+  const lifecycle = new Lifecycle(log);
+  lifecycle.installSignalHandlers();
+  containStrayErrors(log);
+
+  // Closers run in reverse order of registration: watch set, sources (intake), core, alerts, sink, ops server.
+  const state: State = { phase: 'starting', sink: undefined, sourceMetrics: undefined, watchsetOk: false, components: [], failed: new Map() };
+  const { components, failed } = state;
+  const ops = await startOpsServer({ port: cfg.METRICS_PORT, registry, health: () => health(state) });
+  lifecycle.add('ops-server', () => ops.close());
+  log.info({ port: ops.port }, 'ops server listening');
+
+  const influxCfg = influxConfigFromEnv(cfg);
+  try {
+    await bootstrapInflux(influxCfg, log);
+  } catch (err) {
+    state.phase = 'failed';
+    log.fatal({ err }, 'InfluxDB unavailable at start-up');
+    await lifecycle.shutdown().catch(() => {});
+    process.exit(1);
+  }
+  // A short flush interval: a symbol added to the watch set must show its first point within a second.
+  const sinkLive = createInfluxSink(influxCfg, { log: log.child({ component: 'influx-sink' }), registry, flushIntervalMs: 250 });
+  state.sink = sinkLive;
+  lifecycle.add('influx-sink', () => sinkLive.close());
+  // sample the buffer between scrapes too, so one scrape during a burst does not read as an outage
+  const sampler = setInterval(() => sinkState(sinkLive), 1000).unref();
+  lifecycle.add('sink-sampler', () => clearInterval(sampler));
+
+  const influxql = createInfluxQLClient(influxCfg);
+  const sourceMetrics = createSourceMetrics(registry);
+  state.sourceMetrics = sourceMetrics;
+  const metrics = createMarketMetrics(registry, () => core.lastTicks());
+  const core: MarketCore = new MarketCore({
+    sink: sinkLive,
+    influxql,
+    indicators: new IndicatorEngine(),
+    log: log.child({ component: 'core' }),
+    metrics,
+  });
+  // Components make their own child loggers (`source` / `component`), so they get the root one.
+  const ctx: MarketContext = { cfg, log, registry, sink: sinkLive, influxql, sourceMetrics, out: core.out };
+
+  const alerts = createPriceAlerts(ctx);
+  core.alerts = alerts;
+  lifecycle.add('price-alerts', () => alerts.close());
+  lifecycle.add('core', () => core.stop());
+
+  // One source failing to build or start never stops the others: it is reported in /healthz instead.
+  const build = (name: string, make: () => MarketComponent[]) => {
+    try {
+      components.push(...make());
+    } catch (err) {
+      failed.set(name, String(err));
+      metrics.componentErrors.inc({ component: name, phase: 'create' });
+      log.error({ err, component: name }, 'component could not be created');
+    }
+  };
+  build('binance', () => [createBinanceSource(ctx)]);
+  build('polled', () => createPolledSources(ctx));
+  lifecycle.add('sources', async () => {
+    await Promise.allSettled(components.map((c) => guard(log, metrics, c.name, 'stop', () => c.stop())));
+  });
+
+  const onWatch = (set: WatchSet) => {
+    log.info({ items: set.items.length, rules: set.rules.length }, 'watch set');
+    core.setWatch(set.items);
+    for (const c of components) void guard(log, metrics, c.name, 'setWatch', () => c.setWatch(set.items));
+    void guard(log, metrics, 'price-alerts', 'setRules', () => alerts.setRules(set.rules));
+  };
+  const watchset = createWatchSetSource({ databaseUrl: cfg.DATABASE_URL || undefined, watchSymbols: cfg.WATCH_SYMBOLS, log });
+  lifecycle.add('watchset', () => watchset.stop());
+  try {
+    await watchset.start(onWatch);
+    state.watchsetOk = true;
+  } catch (err) {
+    metrics.componentErrors.inc({ component: 'watchset', phase: 'start' });
+    log.error({ err }, 'watch set unavailable: sources start with nothing to watch');
+  }
+
+  await Promise.all(
+    components.map(async (c) => {
+      const ok = await guard(log, metrics, c.name, 'start', () => c.start());
+      if (!ok) failed.set(c.name, 'start failed');
+    }),
+  );
+  state.phase = 'running';
+  log.info({ components: components.map((c) => c.name), failed: [...failed.keys()] }, 'market feeder running');
+}
+
+/** Run a component call; an exception is logged and counted, never propagated. Returns whether it succeeded. */
+async function guard(log: Logger, metrics: ReturnType<typeof createMarketMetrics>, component: string, phase: string, fn: () => unknown): Promise<boolean> {
+  try {
+    await fn();
+    return true;
+  } catch (err) {
+    metrics.componentErrors.inc({ component, phase });
+    log.error({ err, component, phase }, 'component error contained');
+    return false;
+  }
+}
+
+interface State {
+  phase: 'starting' | 'running' | 'failed';
+  sink: InfluxSink | undefined;
+  sourceMetrics: SourceMetrics | undefined;
+  watchsetOk: boolean;
+  components: MarketComponent[];
+  /** Components that could not be created or started, with the reason. */
+  failed: Map<string, string>;
+}
+
+/**
+ * 200 when running, the sink drains and every source is up. "Up" is what each source reports in
+ * feeder_source_up (connected / last poll ok); components add their own details.
+ */
+async function health({ phase, sink, sourceMetrics, watchsetOk, components, failed }: State): Promise<Health> {
+  const sources: Record<string, boolean> = {};
+  for (const v of (await sourceMetrics?.up.get())?.values ?? []) sources[String(v.labels.source)] = v.value === 1;
+  const details: Record<string, unknown> = {};
+  for (const c of components) {
+    try {
+      details[c.name] = c.health?.() ?? {};
+    } catch (err) {
+      details[c.name] = { error: String(err) };
+    }
+  }
+  for (const [name, error] of failed) details[name] = { failed: error };
+  const sinkHealth = sink ? sinkState(sink) : { ok: false, pending: {} };
+  const sourcesUp = failed.size === 0 && Object.values(sources).every(Boolean);
+  return { ok: phase === 'running' && sinkHealth.ok && sourcesUp, phase, influx: sinkHealth, watchset: { ok: watchsetOk }, sources, components: details };
+}
+
+/** The sink is healthy while InfluxDB keeps acknowledging: its buffer drained to a few batches recently. */
+const SINK_STUCK_MS = 30_000;
+let sinkLowAt = Date.now();
+function sinkState(sink: InfluxSink): { ok: boolean; pending: Record<string, number> } {
+  const pending = sink.pending();
+  const total = Object.values(pending).reduce((a, b) => a + b, 0);
+  if (total < 1000) sinkLowAt = Date.now();
+  return { ok: Date.now() - sinkLowAt < SINK_STUCK_MS, pending };
+}
+
+/** A stray rejection in one component must not take the process (and every other source) down. */
+function containStrayErrors(log: Logger): void {
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection contained'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`market-feeder failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
