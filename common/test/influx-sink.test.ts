@@ -119,6 +119,11 @@ test('a batch in which no line parses is dropped as rejected and does not block 
   // a point without fields never reaches the server but is counted
   sink.write('news/raw', new Point('nofields').tag('a', 'b'));
   assert.equal(await metric(registry, 'influx_points_dropped_total', { reason: 'rejected' }), 4);
+  // not a Point at all (a caller bug): write() does not throw, the valid neighbour still lands
+  assert.doesNotThrow(() => sink.write('news/raw', [null as unknown as Point, new Point('beside_null').intField('n', 2).timestamp(new Date(recent()))]));
+  await sink.flush();
+  assert.equal(await metric(registry, 'influx_points_dropped_total', { reason: 'rejected' }), 5);
+  assert.equal((await createInfluxQLClient(cfg).query('news', 'SELECT n FROM beside_null'))[0]!.values.length, 1);
   await sink.close();
 });
 

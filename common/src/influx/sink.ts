@@ -371,7 +371,12 @@ class Sink implements InfluxSink {
       const lines: string[] = [];
       let invalid = 0;
       for (const p of list) {
-        const line = p.toLineProtocol(pointSettings);
+        let line: string | undefined;
+        try {
+          line = p.toLineProtocol(pointSettings);
+        } catch {
+          line = undefined; // not a Point (a caller bug): count it, keep the others
+        }
         if (line) lines.push(line);
         else invalid++; // no fields or no measurement: InfluxDB would reject it anyway
       }
