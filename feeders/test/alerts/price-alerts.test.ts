@@ -231,9 +231,16 @@ describe('price alerts delivery', () => {
     assert.equal(metricValue(m, 'market_price_alerts_total', { outcome: 'failed' }), 1);
   });
 
-  test('ticks with a bad price never throw', () => {
-    const pa = createPriceAlerts({ cfg: cfg('http://127.0.0.1:9'), log, registry: new Registry() });
-    pa.setRules([rule()]);
+  test('bad rules are ignored and ticks with a bad price never throw', async () => {
+    const registry = new Registry();
+    const pa = createPriceAlerts({ cfg: cfg('http://127.0.0.1:9'), log, registry });
+    pa.setRules([
+      rule(),
+      rule({ id: 'nan', threshold: Number.NaN }),
+      rule({ id: 'cond', condition: 'sideways' as AlertRule['condition'] }),
+      rule({ id: '', symbol: 'X' }),
+    ]);
+    assert.equal(metricValue(await registry.metrics(), 'market_price_alert_rules'), 1);
     pa.onTick(tick({ ts: T0, price: Number.NaN }));
     pa.onTick(tick({ ts: T0, price: 99, symbol: 'UNKNOWN' }));
   });

@@ -130,7 +130,7 @@ export interface AlertLinkOptions {
 
 /** How long a delivered price alert stays active in Alertmanager: its cooldown, between 1 min and 1 h. */
 export function activeForMs(f: Firing): number {
-  return Math.min(Math.max(f.rule.cooldown_seconds, 60), 3600) * 1000;
+  return Math.min(Math.max(f.rule.cooldown_seconds ?? 0, 60), 3600) * 1000;
 }
 
 /** Grafana's asset-detail dashboard for the symbol, 30 minutes around the crossing. */

@@ -155,11 +155,22 @@ export class RuleEvaluator {
       const crossed = now && s.last === false;
       s.last = now;
       if (!crossed || ts < s.quietUntil) continue;
-      s.quietUntil = ts + rule.cooldown_seconds * 1000;
+      s.quietUntil = ts + (rule.cooldown_seconds ?? 0) * 1000;
       out.push({ rule, symbol, price, ts, ...(changePct !== undefined ? { changePct, reference } : {}) });
     }
     return out;
   }
+}
+
+/** Why a rule cannot be evaluated (the API validates too; this guards the feeder against bad rows). */
+export function invalidRule(r: AlertRule): string | undefined {
+  if (!r || typeof r.id !== 'string' || !r.id) return 'missing id';
+  if (typeof r.symbol !== 'string' || !r.symbol) return 'missing symbol';
+  if (r.condition !== 'above' && r.condition !== 'below' && r.condition !== 'pct_change') return `unknown condition ${String(r.condition)}`;
+  if (typeof r.threshold !== 'number' || !Number.isFinite(r.threshold)) return 'threshold is not a number';
+  if (r.condition === 'pct_change' && r.threshold === 0) return 'pct_change threshold 0';
+  if (r.cooldown_seconds !== undefined && r.cooldown_seconds !== null && !(Number(r.cooldown_seconds) >= 0)) return 'negative cooldown';
+  return undefined;
 }
 
 function windowMs(rule: AlertRule): number {

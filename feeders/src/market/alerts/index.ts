@@ -5,7 +5,7 @@ import { Counter, Gauge } from 'prom-client';
 import type { AlertRule } from '@mt/common';
 import type { MarketContext } from '../context.js';
 import type { MarketTick } from '../types.js';
-import { RuleEvaluator } from './evaluate.js';
+import { RuleEvaluator, invalidRule } from './evaluate.js';
 import { AlertSender, activeForMs, toPostableAlert } from './alertmanager.js';
 
 export { RuleEvaluator, PriceWindow, type Firing } from './evaluate.js';
@@ -39,7 +39,12 @@ export function createPriceAlerts(ctx: Pick<MarketContext, 'cfg' | 'log' | 'regi
 
   return {
     setRules(rules) {
-      evaluator.setRules(rules);
+      const valid = rules.filter((r) => {
+        const why = invalidRule(r);
+        if (why) log.warn({ rule: r, reason: why }, 'price alert rule ignored');
+        return !why;
+      });
+      evaluator.setRules(valid);
       rulesGauge.set(evaluator.ruleCount);
       log.info({ rules: evaluator.ruleCount }, 'price alert rules loaded');
     },
