@@ -4,12 +4,13 @@
 // range: no error, and every selected column comes back with values.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLogger } from '@mt/common';
+import { bootstrapInflux, createLogger } from '@mt/common';
 import { startInflux, type InfluxServer } from '@mt/testing';
 import { apply, continuousQueries, cqStatementFor } from '@mt/influxdb-tasks';
 import { allTargets, committedDashboards, type DashboardJson, type Variable } from './helpers.js';
 import { autoInterval, interpolate, variableValues, type Range } from './grafana-interpolate.js';
 
+const log = createLogger('grafana-test', 'silent');
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DB_OF: Record<string, string> = { 'influxdb-markets': 'markets', 'influxdb-news': 'news' };
@@ -85,15 +86,9 @@ describe('InfluxQL panel queries on a real InfluxDB', () => {
 
   before(async () => {
     influx = await startInflux({ cqRunInterval: '1h' });
-    for (const q of [
-      'CREATE DATABASE "markets" WITH DURATION 7d NAME "raw"',
-      'CREATE RETENTION POLICY "5m" ON "markets" DURATION 30d REPLICATION 1',
-      'CREATE RETENTION POLICY "1h" ON "markets" DURATION 365d REPLICATION 1',
-      'CREATE DATABASE "news" WITH DURATION 90d NAME "raw"',
-    ])
-      await influx.query(q);
+    await bootstrapInflux({ url: influx.url, token: '', org: '', api: 'v1' }, log); // the contract's databases and retention policies
     // the real installer: CQs and the rp_config points the $rp variable reads
-    await apply({ url: influx.url, token: '', org: '', api: 'v1' }, createLogger('grafana-test', 'silent'));
+    await apply({ url: influx.url, token: '', org: '', api: 'v1' }, log);
     await write(influx, 'markets', 'raw', marketLines(end));
     await write(influx, 'news', 'raw', newsLines(end));
     // the installed CQ text over the closed windows fills 5m, then 1h

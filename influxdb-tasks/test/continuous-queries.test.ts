@@ -2,7 +2,7 @@
 // over closed windows, yields exactly the aggregates computed here independently from the raw points.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLogger } from '@mt/common';
+import { bootstrapInflux, createLogger } from '@mt/common';
 import { startInflux, type InfluxServer } from '@mt/testing';
 import { apply, continuousQueries, cqStatementFor, CQ_PREFIX, RP_BY_RANGE, RP_VARIABLE_QUERY } from '../src/index.js';
 
@@ -138,12 +138,7 @@ describe('continuous queries on a real InfluxDB 1.x', () => {
 
   before(async () => {
     influx = await startInflux({ cqRunInterval: '1h' }); // the test runs the CQ text itself, for chosen windows
-    for (const q of [
-      'CREATE DATABASE "markets" WITH DURATION 7d NAME "raw"',
-      'CREATE RETENTION POLICY "5m" ON "markets" DURATION 30d REPLICATION 1',
-      'CREATE RETENTION POLICY "1h" ON "markets" DURATION 365d REPLICATION 1',
-    ])
-      await influx.query(q);
+    await bootstrapInflux({ url: influx.url, token: '', org: '', api: 'v1' }, log); // the contract's databases and retention policies
   });
   after(async () => influx?.stop());
 

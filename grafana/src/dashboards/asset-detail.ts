@@ -129,12 +129,12 @@ export function assetDetail(): Dashboard {
     .gridPos(g.at(24, 9));
 
   const d = terminalDashboard('asset-detail', 'Asset detail')
-    .withVariable(tagVariable('symbol', DS.markets, 'SHOW TAG VALUES FROM "candles" WITH KEY = "symbol"'))
+    .withVariable(tagVariable('symbol', DS.markets, 'SHOW TAG VALUES FROM "raw"."candles" WITH KEY = "symbol"'))
     // news tags assets by base ticker (BTC), pairs are BTC/USDT: the base of a crypto symbol, else nothing
     .withVariable(
       new QueryVariableBuilder('base')
         .datasource(DS.markets)
-        .query(`SHOW TAG VALUES FROM "market_data" WITH KEY = "symbol" WHERE ${SYMBOL} AND "asset_type" = 'crypto'`)
+        .query(`SHOW TAG VALUES FROM "raw"."market_data" WITH KEY = "symbol" WHERE ${SYMBOL} AND "asset_type" = 'crypto'`)
         .regex('/^([^/]+)\\//')
         .refresh(VariableRefresh.OnTimeRangeChanged)
         .hide(VariableHide.HideVariable),

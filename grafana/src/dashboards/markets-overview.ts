@@ -131,7 +131,7 @@ export function marketsOverview(): Dashboard {
     movers('Top losers (24 h)', false).gridPos(g.at(3, 8)),
   ];
   const d = terminalDashboard('markets-overview', 'Markets overview')
-    .withVariable(tagVariable('symbol', DS.markets, 'SHOW TAG VALUES FROM "market_data" WITH KEY = "symbol"', { multi: true }))
+    .withVariable(tagVariable('symbol', DS.markets, 'SHOW TAG VALUES FROM "raw"."market_data" WITH KEY = "symbol"', { multi: true }))
     .withVariable(rpVariable());
   return finish(d, panels);
 }

@@ -65,7 +65,7 @@ export function news(): Dashboard {
     .gridPos(g.at(12, 9));
 
   const d = terminalDashboard('news', 'News', 'now-24h')
-    .withVariable(tagVariable('asset', DS.news, 'SHOW TAG VALUES FROM "news_articles" WITH KEY = "related_asset"', { multi: true }))
-    .withVariable(tagVariable('source', DS.news, 'SHOW TAG VALUES FROM "news_articles" WITH KEY = "source"', { multi: true }));
+    .withVariable(tagVariable('asset', DS.news, 'SHOW TAG VALUES FROM "raw"."news_articles" WITH KEY = "related_asset"', { multi: true }))
+    .withVariable(tagVariable('source', DS.news, 'SHOW TAG VALUES FROM "raw"."news_articles" WITH KEY = "source"', { multi: true }));
   return finish(d, [headlines, sentiment, volume]);
 }
