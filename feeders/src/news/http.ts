@@ -2,7 +2,18 @@
 // typed errors carrying the server's Retry-After. Shared by the three news transports.
 import { HttpStatusError, TransportError, parseRetryAfter } from '@mt/common';
 
-export type ConditionalResult = { status: 'not_modified' } | { status: 'ok'; body: Buffer; contentType: string | undefined };
+export type ConditionalResult =
+  | { status: 'not_modified' }
+  | {
+      status: 'ok';
+      body: Buffer;
+      contentType: string | undefined;
+      /**
+       * Remember this response's validators. Call only once the body was understood: a feed that failed to
+       * parse must be fetched in full next time, not answered 304 and taken as "nothing new".
+       */
+      commit: () => void;
+    };
 
 export class ConditionalGet {
   private validators = new Map<string, { etag?: string; lastModified?: string }>();
@@ -34,8 +45,10 @@ export class ConditionalGet {
     }
     const etag = res.headers.get('etag') ?? undefined;
     const lastModified = res.headers.get('last-modified') ?? undefined;
-    if (etag || lastModified) this.validators.set(url, { etag, lastModified });
-    else this.validators.delete(url);
-    return { status: 'ok', body, contentType: res.headers.get('content-type') ?? undefined };
+    const commit = () => {
+      if (etag || lastModified) this.validators.set(url, { etag, lastModified });
+      else this.validators.delete(url);
+    };
+    return { status: 'ok', body, contentType: res.headers.get('content-type') ?? undefined, commit };
   }
 }

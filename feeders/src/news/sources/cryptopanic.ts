@@ -30,6 +30,7 @@ export function cryptoPanicFetcher(o: CryptoPanicOptions): (signal: AbortSignal)
     } catch (err) {
       throw new ParseError(`cryptopanic: ${(err as Error).message}`, 'malformed_payload', res.body.toString('utf8').slice(0, 200));
     }
+    res.commit();
     return { source: 'cryptopanic', results: items.map((i) => mapCryptoPanicPost(i, opts)) };
   };
 }

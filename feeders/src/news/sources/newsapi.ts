@@ -66,6 +66,7 @@ export function newsApiFetcher(o: NewsApiOptions): (signal: AbortSignal) => Prom
       } catch (err) {
         throw new ParseError(`newsapi: ${(err as Error).message}`, 'malformed_payload', text.slice(0, 200));
       }
+      res.commit();
       const opts: MapOptions = { receivedAt: (o.now ?? Date.now)(), maxAgeMs: o.maxAgeMs };
       for (const i of items) results.push(mapNewsApiArticle(i, r.category, opts));
     }

@@ -37,6 +37,7 @@ export function rssFetcher(o: RssOptions): (signal: AbortSignal) => Promise<Sour
     });
     if (res.status === 'not_modified') return { source, results: [], notModified: true };
     const items = await parseFeed(res.body, res.contentType);
+    res.commit();
     const opts: MapOptions = { receivedAt: (o.now ?? Date.now)(), maxAgeMs: o.maxAgeMs };
     return { source, results: items.map((i) => mapFeedItem(i, o.feedUrl, opts)) };
   };

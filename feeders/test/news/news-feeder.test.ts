@@ -1,0 +1,168 @@
+// The news feeder as a real process (`startService`) against local CryptoPanic / NewsAPI / RSS servers that
+// serve the recorded payloads and feeds, writing to a real InfluxDB 1.x. Covers: stored points match the
+// contract, duplicates (same poll, other polls, other feeds, a restart) stored once, a 429 and a malformed
+// feed survived and counted, conditional requests (304), Latin-1 decoding, asset tags, SIGTERM flush.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  CryptoPanicFake,
+  NewsApiFake,
+  RssFake,
+  cryptoPanicRateLimit,
+  fixtureFeed,
+  metricValue,
+  newsApiRateLimited,
+  replayFeed,
+  startInflux,
+  startService,
+  toLatin1,
+  truncated,
+  waitFor,
+  withTracking,
+  type InfluxServer,
+  type RunningService,
+} from '@mt/testing';
+import { scoreHeadline } from '../../src/news/sentiment.js';
+
+const NOW = Date.now();
+let influx: InfluxServer;
+let cp: CryptoPanicFake;
+let na: NewsApiFake;
+let rss: RssFake;
+let svc: RunningService | undefined;
+
+// the Guardian feed holds 55 items, one of them 54 days older than the rest: beyond NEWS_MAX_AGE_HOURS (7 d)
+const UNIQUE = { cryptopanic: 10, newsapi: 3, guardian: 54, heise: 15 };
+const TOTAL = UNIQUE.cryptopanic + UNIQUE.newsapi + UNIQUE.guardian + UNIQUE.heise;
+
+type Row = { time: number; source: string; category: string; related_asset: string; title: string; url: string; sentiment_score: number; id: string };
+async function rows(): Promise<Row[]> {
+  const res = await influx.query('SELECT * FROM "raw"."news_articles"', 'news');
+  const s = res.results[0]?.series?.[0];
+  if (!s) return [];
+  return s.values.map((v) => Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) as Row);
+}
+const stored = (m: string, source?: string) => metricValue(m, 'news_items_total', { outcome: 'stored', ...(source ? { source } : {}) });
+
+before(async () => {
+  influx = await startInflux();
+  cp = await new CryptoPanicFake({ token: 'cp-token', replayAt: NOW - 3600_000 }).listen();
+  cp.fail(cryptoPanicRateLimit(1), { times: 1 });
+  na = await new NewsApiFake({ key: 'na-key', replayAt: NOW - 2 * 3600_000 }).listen();
+  na.fail(newsApiRateLimited(), { times: 1 });
+  const guardian = replayFeed(fixtureFeed('guardian_rss2.xml'), NOW - 1800_000);
+  rss = new RssFake()
+    .set('/guardian.xml', { body: Buffer.from(guardian), contentType: 'application/rss+xml; charset=UTF-8' })
+    // the same articles syndicated with utm_* links: duplicates across sources
+    .set('/guardian-syndicated.xml', { body: Buffer.from(withTracking(guardian)), contentType: 'application/rss+xml' })
+    // no charset in Content-Type: only the XML declaration says ISO-8859-1
+    .set('/heise-latin1.xml', { body: toLatin1(replayFeed(fixtureFeed('heise_developer_atom.xml'), NOW - 3600_000)), contentType: 'application/atom+xml' })
+    .set('/broken.xml', { body: Buffer.from(truncated(guardian)), contentType: 'application/rss+xml' });
+  await rss.listen();
+  svc = await startService('news-feeder', {
+    INFLUX_URL: influx.url,
+    INFLUX_API: 'v1',
+    DATABASE_URL: '',
+    WATCH_SYMBOLS: 'SOL/USDT:crypto',
+    CRYPTOPANIC_URL: `${cp.url}/api/developer/v2`,
+    CRYPTOPANIC_TOKEN: 'cp-token',
+    CRYPTOPANIC_POLL_MS: '1000',
+    NEWSAPI_URL: na.url,
+    NEWSAPI_KEY: 'na-key',
+    NEWSAPI_POLL_MS: '1000',
+    RSS_FEEDS: ['/guardian.xml', '/guardian-syndicated.xml', '/heise-latin1.xml', '/broken.xml'].map((p) => rss.feedUrl(p)).join(','),
+    RSS_POLL_MS: '1000',
+  });
+});
+
+after(async () => {
+  await svc?.stop();
+  await Promise.allSettled([cp?.close(), na?.close(), rss?.close()]);
+  await influx?.stop();
+});
+
+test('every unique article is stored once, as the news_articles contract says', async () => {
+  await waitFor(async () => stored(await svc!.metrics()) >= TOTAL, 30_000, 'all articles stored');
+  // a few more polls: everything seen again is a duplicate, nothing is stored twice
+  await waitFor(async () => metricValue(await svc!.metrics(), 'news_items_total', { outcome: 'duplicate', source: 'cryptopanic' }) >= 2 * UNIQUE.cryptopanic, 20_000, 're-polls');
+  const m = await svc!.metrics();
+  assert.equal(stored(m), TOTAL);
+  assert.equal(stored(m, 'cryptopanic'), UNIQUE.cryptopanic);
+  assert.equal(stored(m, 'newsapi'), UNIQUE.newsapi);
+  assert.equal(stored(m, 'rss:127.0.0.1'), UNIQUE.guardian + UNIQUE.heise);
+  // the syndicated copy of the Guardian feed and NewsAPI's second endpoint only produced duplicates
+  assert.ok(metricValue(m, 'news_items_total', { outcome: 'duplicate', source: 'rss:127.0.0.1' }) >= UNIQUE.guardian);
+  assert.ok(metricValue(m, 'news_items_total', { outcome: 'duplicate', source: 'newsapi' }) >= UNIQUE.newsapi);
+  assert.ok(metricValue(m, 'news_rejected_total', { source: 'rss:127.0.0.1', reason: 'too_old' }) >= 1);
+
+  const rs = await waitFor(async () => {
+    const r = await rows();
+    return new Set(r.map((x) => x.id)).size >= TOTAL && r;
+  }, 10_000, 'points in InfluxDB');
+  assert.equal(new Set(rs.map((r) => r.id)).size, TOTAL);
+  for (const r of rs) {
+    assert.match(r.id, /^[0-9a-f]{16}$/);
+    assert.ok(r.sentiment_score >= -1 && r.sentiment_score <= 1);
+    assert.ok(r.title && !/[<>]/.test(r.title), r.title);
+    assert.match(r.url, /^https?:\/\//);
+    assert.ok(['cryptopanic', 'newsapi', 'rss:127.0.0.1'].includes(r.source), r.source);
+    assert.ok(r.category && r.related_asset);
+    assert.ok(!/utm_|wt_mc/.test(r.url), r.url);
+  }
+  // one point per (article, asset): never two points for the same article and asset
+  const keys = rs.map((r) => `${r.id}|${r.related_asset}`);
+  assert.equal(new Set(keys).size, keys.length);
+
+  // timestamp = publication time (to the second; the id-derived milliseconds keep same-second articles apart)
+  const neo = rs.find((r) => r.title === 'NEO ($NEO) price is up 20.99%')!;
+  const neoPublished = Date.parse(cp.body.results[0]!.published_at!);
+  assert.equal(Math.floor(neo.time / 1000), Math.floor(neoPublished / 1000));
+  assert.equal(neo.related_asset, 'NEO');
+  assert.equal(neo.category, 'crypto');
+  assert.equal(neo.sentiment_score, scoreHeadline(neo.title).score);
+  assert.ok(neo.sentiment_score > 0);
+  // CryptoPanic's BTC-tagged post, a headline with no asset, the Latin-1 feed decoded
+  assert.ok(rs.some((r) => r.title.startsWith('South Korean Officials Caught Trading') && r.related_asset === 'BTC'));
+  assert.ok(rs.some((r) => r.title === 'Trump sues over property tax bill for Florida golf club' && r.related_asset === 'none' && r.sentiment_score < 0));
+  const heise = rs.filter((r) => r.url.includes('heise.de'));
+  assert.equal(new Set(heise.map((r) => r.id)).size, UNIQUE.heise);
+  assert.ok(heise.some((r) => /[äöüß]/.test(r.title)) && !heise.some((r) => /Ã|\uFFFD/.test(r.title)));
+});
+
+test('a 429 (CryptoPanic with Retry-After, NewsAPI without) and a malformed feed are survived and counted', async () => {
+  const m = await svc!.metrics();
+  assert.ok(metricValue(m, 'feeder_source_errors_total', { source: 'cryptopanic', kind: 'http_429' }) >= 1);
+  assert.ok(metricValue(m, 'feeder_source_errors_total', { source: 'newsapi', kind: 'http_429' }) >= 1);
+  const [first, second] = cp.requestsTo(/\/posts\/$/);
+  assert.ok(second!.at - first!.at >= 950, `retried after ${second!.at - first!.at} ms, Retry-After was 1 s`);
+  assert.ok(metricValue(m, 'feeder_parse_errors_total', { reason: 'malformed_feed' }) >= 1);
+  assert.equal(metricValue(m, 'feeder_source_up', { source: 'rss:127.0.0.1#4' }), 0);
+  assert.equal(metricValue(m, 'feeder_source_up', { source: 'cryptopanic' }), 1);
+  assert.equal(metricValue(m, 'feeder_source_up', { source: 'rss:127.0.0.1' }), 1);
+  assert.ok(metricValue(m, 'feeder_last_message_timestamp_seconds', { source: 'newsapi' }) * 1000 >= NOW);
+  assert.equal(svc!.proc.child.exitCode, null);
+});
+
+test('conditional requests: unchanged feeds answer 304 and are counted', async () => {
+  const reqs = rss.requestsTo('/guardian.xml');
+  assert.ok(reqs.length >= 2);
+  assert.equal(reqs[0]!.headers['if-none-match'], undefined);
+  assert.ok(reqs.slice(1).every((r) => typeof r.headers['if-none-match'] === 'string' && typeof r.headers['if-modified-since'] === 'string'));
+  assert.ok((rss.notModified.get('/guardian.xml') ?? 0) >= 1);
+  assert.ok(metricValue(await svc!.metrics(), 'news_not_modified_total', { source: 'rss:127.0.0.1' }) >= 1);
+});
+
+test('after SIGTERM and a restart, nothing is stored again (ids loaded back from InfluxDB)', async () => {
+  const before = (await rows()).length;
+  assert.equal(await svc!.stop(), 0);
+  await svc!.restart();
+  await waitFor(async () => metricValue(await svc!.metrics(), 'news_items_total', { outcome: 'duplicate', source: 'cryptopanic' }) >= UNIQUE.cryptopanic, 20_000, 'polls after restart');
+  await waitFor(async () => metricValue(await svc!.metrics(), 'news_items_total', { outcome: 'duplicate', source: 'rss:127.0.0.1' }) >= UNIQUE.guardian + UNIQUE.heise, 20_000, 'feeds after restart');
+  const m = await svc!.metrics();
+  assert.equal(stored(m), 0);
+  const loaded = svc!.logs().filter((l) => l.msg === 'known article ids loaded from InfluxDB').at(-1);
+  assert.ok(loaded && Number(loaded.ids) >= TOTAL, JSON.stringify(loaded));
+  const after = await rows();
+  assert.equal(after.length, before);
+  assert.equal(new Set(after.map((r) => r.id)).size, TOTAL);
+});
