@@ -299,3 +299,28 @@ test('a server that accepts but never answers: each timed-out request closes its
     await new Promise((r) => server.close(r));
   }
 });
+
+test('InfluxQL client on 2.x: GET /query with Authorization: Token, db and epoch=ms; statement errors are typed', { timeout: 60_000 }, async () => {
+  const fake = new HttpFake('influx-v2-query');
+  // 2.x answers InfluxQL through DBRP mappings with the 1.x JSON shape
+  fake.route('GET', '/query', (r) =>
+    r.query.get('q')!.startsWith('SELECT')
+      ? { body: { results: [{ statement_id: 0, series: [{ name: 'candle', tags: { symbol: 'BTCUSDT' }, columns: ['time', 'close'], values: [[1767225600000, 94123.5]] }] }] } }
+      : { body: { results: [{ statement_id: 0, error: 'error parsing query: found BOGUS, expected SELECT' }] } },
+  );
+  await fake.listen();
+  try {
+    const ql = createInfluxQLClient({ url: fake.url, token: 'tok-2', org: 'market-terminal', api: 'v2' });
+    const series = await ql.query('markets', 'SELECT last(close) FROM candle GROUP BY symbol');
+    assert.deepEqual(series, [{ name: 'candle', tags: { symbol: 'BTCUSDT' }, columns: ['time', 'close'], values: [[1767225600000, 94123.5]] }]);
+    const [req] = fake.requestsTo('/query');
+    assert.equal(req!.headers.authorization, 'Token tok-2');
+    assert.equal(req!.query.get('db'), 'markets');
+    assert.equal(req!.query.get('epoch'), 'ms');
+    await assert.rejects(ql.query('markets', 'SHOW BOGUS'), (e: unknown) => (e as Error).name === 'InfluxQLError' && /expected SELECT/.test((e as Error).message));
+    fake.fail({ kind: 'status', status: 503, retryAfter: 7 }, { path: '/query' });
+    await assert.rejects(ql.query('markets', 'SELECT 1'), (e: unknown) => (e as { status?: number; retryAfterMs?: number }).status === 503 && (e as { retryAfterMs?: number }).retryAfterMs === 7000);
+  } finally {
+    await fake.close();
+  }
+});
