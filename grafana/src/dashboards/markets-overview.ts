@@ -8,6 +8,10 @@ import { ReduceDataOptionsBuilder, BigValueColorMode, BigValueTextMode, BigValue
 import { TableSortByFieldStateBuilder } from '@grafana/grafana-foundation-sdk/common';
 import { COLOR, DS, Grid, finish, InfluxQL, changeThresholds, rpVariable, steps, tagIn, tagVariable, terminalDashboard } from '../defaults.js';
 
+const SYMBOL_CELL = [
+  { id: 'color', value: { mode: 'fixed', fixedColor: COLOR.amber } },
+  { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorText } },
+];
 const LAST = (fields: [string, string][]) => fields.map(([f, as]) => `last("${f}") AS "${as}"`).join(', ');
 
 /** Latest values per symbol of one asset type; `time > now() - 7d`: the raw rp's retention, whatever range is shown. */
@@ -31,7 +35,7 @@ function quotesTable(title: string, assetType: string, extra: [string, string][]
       { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorText } },
       { id: 'thresholds', value: changeThresholds().build() },
     ])
-    .overrideByName('symbol', [{ id: 'color', value: { mode: 'fixed', fixedColor: COLOR.amber } }, { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorText } }]);
+    .overrideByName('symbol', SYMBOL_CELL);
 }
 
 function movers(title: string, desc: boolean): Table {
@@ -90,7 +94,7 @@ export function marketsOverview(): Dashboard {
     ])
     .overrideByName('volume_24h', [{ id: 'unit', value: 'short' }, { id: 'displayName', value: 'Volume 24h' }])
     .overrideByName('market_cap', [{ id: 'unit', value: 'currencyUSD' }, { id: 'decimals', value: 0 }, { id: 'displayName', value: 'Mkt cap' }])
-    .overrideByName('symbol', [{ id: 'color', value: { mode: 'fixed', fixedColor: COLOR.amber } }, { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorText } }])
+    .overrideByName('symbol', [...SYMBOL_CELL, { id: 'links', value: [{ title: 'Asset detail', url: '/d/asset-detail/asset-detail?var-symbol=${__value.raw}&${__url_time_range}' }] }])
     .overrideByName('Trend #B', [{ id: 'custom.cellOptions', value: { type: TableCellDisplayMode.Sparkline } }, { id: 'color', value: { mode: 'fixed', fixedColor: COLOR.amber } }])
     .gridPos(g.at(16, 12));
 
