@@ -25,7 +25,7 @@ export interface Article {
 }
 
 /** Why an item was not turned into an article (the `reason` label of news_rejected_total). */
-export type RejectReason = 'missing_title' | 'missing_url' | 'bad_url' | 'bad_date' | 'too_old' | 'not_an_object';
+export type RejectReason = 'missing_title' | 'missing_url' | 'bad_url' | 'too_old' | 'not_an_object';
 
 export type MapResult = { ok: true; article: Article } | { ok: false; reason: RejectReason; detail?: string };
 

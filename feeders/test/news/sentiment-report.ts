@@ -16,6 +16,17 @@ console.log('|---|---|---|---|---|---|');
 for (const [name, e] of rows) {
   console.log(`| ${name} | ${pct(e.accuracy)} | ${f(e.macroF1)} | ${f(e.perClass.positive.f1)} | ${f(e.perClass.negative.f1)} | ${f(e.perClass.neutral.f1)} |`);
 }
+const subsets: [string, typeof data][] = [
+  ['fixture feeds/payloads (CryptoPanic, NewsAPI, Guardian RSS)', data.filter((d) => d.source.startsWith('testing/fixtures/'))],
+  ['headlines found with the search tool (finance/crypto news sites)', data.filter((d) => !d.source.startsWith('testing/fixtures/'))],
+];
+console.log('\n| subset | n | accuracy plain → ours | macro-F1 plain → ours |');
+console.log('|---|---|---|---|');
+for (const [name, sub] of subsets) {
+  const p = evaluate(sub, scorePlainAfinn);
+  const o = evaluate(sub, scoreHeadline);
+  console.log(`| ${name} | ${sub.length} | ${pct(p.accuracy)} → ${pct(o.accuracy)} | ${f(p.macroF1)} → ${f(o.macroF1)} |`);
+}
 if (process.argv.includes('--errors')) {
   for (const [name, e] of rows) {
     console.log(`\n${name}: ${e.errors.length} errors`);
