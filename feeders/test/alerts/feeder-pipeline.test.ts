@@ -1,0 +1,126 @@
+// The whole price-alert path with every piece real or protocol-true: a rule POSTed to the watchlist API
+// (PostgreSQL, NOTIFY) reaches the running market feeder (`npm run market-feeder` entry point), whose
+// Binance stream (the local Binance server) then crosses the threshold; the feeder posts to a real
+// Alertmanager (committed template) → the local Telegram Bot API and the SMTP sink.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  BinanceFake,
+  SmtpSink,
+  TelegramFake,
+  freePort,
+  metricValue,
+  renderAlertmanagerConfig,
+  startAlertmanager,
+  startInflux,
+  startPostgres,
+  startService,
+  waitFor,
+  type AlertmanagerServer,
+  type InfluxServer,
+  type PostgresServer,
+  type RunningService,
+} from '@mt/testing';
+
+const MINUTE = 60_000;
+const TOKEN = 'alerting-pipeline-token-0123456789';
+let pg: PostgresServer;
+let influx: InfluxServer;
+let binance: BinanceFake;
+let telegram: TelegramFake;
+let smtp: SmtpSink;
+let am: AlertmanagerServer;
+let api: RunningService;
+let feeder: RunningService;
+
+before(async () => {
+  [pg, influx, binance, telegram, smtp] = await Promise.all([
+    startPostgres(),
+    startInflux(),
+    new BinanceFake({ symbols: ['BTCUSDT'], historyMinutes: 30 }).listen(),
+    new TelegramFake().listen(),
+    new SmtpSink().listen(),
+  ]);
+  am = await startAlertmanager(
+    renderAlertmanagerConfig({
+      TELEGRAM_API_URL: telegram.url,
+      TELEGRAM_BOT_TOKEN: telegram.token,
+      TELEGRAM_CHAT_ID: '-1001',
+      ALERT_EMAIL_TO: 'trader@example.org',
+      SMTP_SMARTHOST: smtp.hostPort,
+      SMTP_REQUIRE_TLS: 'false',
+    }),
+  );
+  const databaseUrl = await pg.createDatabase(`alerting_${process.pid}`);
+  api = await startService('watchlist-api', { DATABASE_URL: databaseUrl, API_TOKEN: TOKEN }, { waitHealthy: true });
+  await waitFor(async () => (await fetch(`${api.url}/readyz`)).status === 200, 20_000, 'API migrated');
+  const dead = `http://127.0.0.1:${await freePort()}`;
+  feeder = await startService('market-feeder', {
+    DATABASE_URL: databaseUrl,
+    WATCH_SYMBOLS: 'BTC/USDT:crypto',
+    INFLUX_URL: influx.url,
+    INFLUX_API: 'v1',
+    BINANCE_WS_URL: binance.wsUrl,
+    BINANCE_REST_URL: binance.restUrl,
+    BACKFILL_HOURS: '0.1',
+    YAHOO_URL: dead,
+    YAHOO_COOKIE_URL: dead,
+    COINGECKO_URL: dead,
+    FEAR_GREED_URL: dead,
+    ALERTMANAGER_URL: am.url,
+    GRAFANA_URL: 'https://terminal.example.org',
+  });
+});
+
+after(async () => {
+  await Promise.allSettled([feeder?.stop(), api?.stop()]);
+  await Promise.allSettled([binance?.close(), influx?.stop(), pg?.stop(), am?.stop(), telegram?.close(), smtp?.close()]);
+});
+
+/**
+ * With the market clock paused: a threshold above every price until some later candle, which then
+ * trades above it (the fake's prices are deterministic, so the future is known).
+ */
+function crossingThreshold(): { threshold: number; crossingCandle: number } {
+  const cur = Math.floor(binance.now() / MINUTE) * MINUTE;
+  // the current and the next two candles are slack for the rule to reach the feeder
+  let ceiling = -Infinity;
+  for (let k = 0; k <= 2; k++) ceiling = Math.max(ceiling, binance.candle('BTCUSDT', cur + k * MINUTE).high);
+  for (let k = 3; k < 500; k++) {
+    const c = binance.candle('BTCUSDT', cur + k * MINUTE);
+    if (c.high > ceiling * 1.0002) return { threshold: Number(((ceiling + c.high) / 2).toFixed(2)), crossingCandle: k };
+    ceiling = Math.max(ceiling, c.high);
+  }
+  throw new Error('no upward crossing in the next 500 simulated minutes');
+}
+
+test('a rule from the API + a Binance price crossing → Telegram and e-mail', async () => {
+  await waitFor(async () => metricValue(await feeder.metrics(), 'market_last_tick_age_seconds', { symbol: 'BTC/USDT' }) > 0 || undefined, 30_000, 'BTC/USDT ticks');
+  binance.pause();
+  const { threshold, crossingCandle } = crossingThreshold();
+  const res = await fetch(`${api.url}/api/alert-rules`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ symbol: 'BTC/USDT', condition: 'above', threshold, cooldown_seconds: 600, severity: 'critical' }),
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  const rule = (await res.json()) as { id: string };
+  await waitFor(() => feeder.logs().some((l) => l.msg === 'price alert rules loaded' && l.rules === 1), 10_000, 'rule loaded by the feeder');
+  binance.resume();
+
+  const msg = await waitFor(() => telegram.messages.find((m) => m.text.includes('BTC/USDT')), 30_000 + crossingCandle * 200, 'Telegram message');
+  const thr = threshold.toFixed(2);
+  assert.match(msg.text, new RegExp(`^🔴 <b>BTC/USDT above ${thr.replace('.', '\\.')}: [\\d.]+</b>`));
+  const price = Number(/Price: <b>([\d.]+)<\/b>/.exec(msg.text)?.[1]);
+  assert.ok(price > threshold, `alerted price ${price} is above ${threshold}`);
+  assert.match(msg.text, /var-symbol=BTC%2FUSDT/);
+  const mail = await waitFor(() => smtp.messages.find((m) => m.subject.includes('BTC/USDT')), 20_000, 'e-mail');
+  assert.deepEqual(mail.to, ['trader@example.org']);
+  assert.match(mail.text, new RegExp(`crossed above ${thr.replace('.', '\\.')}: price [\\d.]+, threshold ${thr.replace('.', '\\.')}`));
+
+  // one crossing, one alert, with the API's rule id
+  const [alert] = await am.alerts('alertname="PriceAlert"');
+  assert.equal(alert!.labels.rule_id, rule.id);
+  assert.equal(telegram.messages.filter((m) => m.text.includes('BTC/USDT')).length, 1);
+  assert.equal(metricValue(await feeder.metrics(), 'market_price_alerts_total', { outcome: 'sent' }), 1);
+});
