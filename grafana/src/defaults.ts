@@ -114,7 +114,8 @@ export function tagVariable(name: string, ds: DataSourceRef, query: string, opts
     .definition(query)
     .refresh(VariableRefresh.OnTimeRangeChanged)
     .sort(VariableSort.AlphabeticalAsc);
-  return opts.multi ? v.multi(true).includeAll(true) : v;
+  // multi-value ones start on "All"
+  return opts.multi ? v.multi(true).includeAll(true).current({ selected: true, text: ['All'], value: ['$__all'] }) : v;
 }
 
 /** A single colour for a whole panel. */

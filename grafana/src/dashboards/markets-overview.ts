@@ -129,10 +129,10 @@ export function marketsOverview(): Dashboard {
     watchSet,
     heat,
     fearGreed,
-    quotesTable('World indices', 'index').gridPos(g.at(7, 8)),
-    quotesTable('FX cross rates', 'forex', [['bid', 'bid'], ['ask', 'ask']]).gridPos(g.at(7, 8)),
-    movers('Top gainers (24 h)', true).gridPos(g.at(3, 8)),
-    movers('Top losers (24 h)', false).gridPos(g.at(3, 8)),
+    quotesTable('World indices', 'index').gridPos(g.at(10, 8)),
+    quotesTable('FX cross rates', 'forex', [['bid', 'bid'], ['ask', 'ask']]).gridPos(g.at(10, 8)),
+    movers('Top gainers (24 h)', true).gridPos(g.at(12, 7)),
+    movers('Top losers (24 h)', false).gridPos(g.at(12, 7)),
   ];
   const d = terminalDashboard('markets-overview', 'Markets overview')
     .withVariable(tagVariable('symbol', DS.markets, 'SHOW TAG VALUES FROM "raw"."market_data" WITH KEY = "symbol"', { multi: true }))
