@@ -59,7 +59,12 @@ export ALERTMANAGER_TEMPLATES_DIR TELEGRAM_API_URL TELEGRAM_BOT_TOKEN TELEGRAM_C
   ALERT_EMAIL_FROM SMTP_SMARTHOST SMTP_USERNAME SMTP_PASSWORD_PATH SMTP_REQUIRE_TLS HEARTBEAT_URL GRAFANA_URL
 
 awk '
-  function esc(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return s }
+  # char by char: replacement-string escapes in gsub differ between gawk, mawk and busybox awk
+  function esc(s,    out, i, c) {
+    out = ""
+    for (i = 1; i <= length(s); i++) { c = substr(s, i, 1); out = out ((c == "\\" || c == "\"") ? "\\" c : c) }
+    return out
+  }
   /^[ \t]*#\{ [A-Z_]+[ \t]*$/ { v = $2; stack[++depth] = (ENVIRON[v] == ""); if (ENVIRON[v] == "") skip++; next }
   /^[ \t]*#\} [A-Z_]+[ \t]*$/ { if (stack[depth--]) skip--; next }
   skip > 0 { next }

@@ -3,7 +3,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { renderAlertmanagerConfig, startAlertmanager, tmpDir, waitFor, which, ALERTMANAGER_DIR, type AlertmanagerServer } from '@mt/testing';
 
@@ -59,6 +59,22 @@ describe('alertmanager config', () => {
     const committed = readFileSync(path.join(ALERTMANAGER_DIR, 'alertmanager.yml.tmpl'), 'utf8');
     assert.doesNotMatch(committed, /bot_token: "[^$]/);
     assert.match(amtool('check-config', file), /SUCCESS/);
+  });
+
+  test('the renderer gives the same config with gawk and mawk (the container has busybox awk)', () => {
+    const awks = ['/usr/bin/gawk', '/usr/bin/mawk'].filter((a) => existsSync(a));
+    assert.ok(awks.length >= 1);
+    const rendered = awks.map((awk) => {
+      const dir = tmpDir('am-awk');
+      mkdirSync(path.join(dir, 'bin'));
+      symlinkSync(awk, path.join(dir, 'bin', 'awk'));
+      const env = { ...FULL_ENV, PATH: `${dir}/bin:/usr/bin:/bin`, TELEGRAM_BOT_TOKEN: 'a"b\\c&d' };
+      // the output dir is part of the text (password file path): render both into same-named dirs
+      const text = readFileSync(renderAlertmanagerConfig(env, { dir: path.join(dir, 'out') }), 'utf8');
+      return text.replaceAll(dir, 'DIR');
+    });
+    for (const r of rendered) assert.match(r, /bot_token: "a\\"b\\\\c&d"/);
+    if (rendered.length === 2) assert.equal(rendered[0], rendered[1]);
   });
 
   test('a non-numeric chat id is refused at render time', () => {
