@@ -111,6 +111,19 @@ test('relative links resolve against the feed URL; HTML titles are cleaned; trac
   );
 });
 
+test('an Atom entry with an unparseable date loses only its date, not the whole feed', async () => {
+  // heise's ISO dates rewritten in German notation (`01.02.2016 17:22`), as some CMSs emit
+  const xml = fixtureFeed('heise_developer_atom.xml').replace(
+    /<published>(\d{4})-(\d{2})-(\d{2})T(\d{2}:\d{2})[^<]*<\/published>/g,
+    (_m, y: string, mo: string, d: string, hm: string) => `<published>${d}.${mo}.${y} ${hm}</published>`,
+  );
+  assert.notEqual(xml, fixtureFeed('heise_developer_atom.xml'));
+  const as = articles((await parseFeed(Buffer.from(xml), 'application/atom+xml')).map((i) => mapFeedItem(i, FEED, opts)));
+  assert.equal(as.length, 15);
+  // each entry falls back to its <updated>, which is intact
+  assert.ok(as.every((a) => !a.dateFallback && a.publishedAt < opts.receivedAt));
+});
+
 test('a truncated feed is a ParseError (malformed_feed), not a crash', async () => {
   await assert.rejects(parseFeed(Buffer.from(truncated(fixtureFeed('guardian_rss2.xml'))), 'application/rss+xml'), (e: unknown) => e instanceof ParseError && e.reason === 'malformed_feed');
   await assert.rejects(parseFeed(Buffer.from('<html><body>502 Bad Gateway</body></html>'), 'text/html'), ParseError);

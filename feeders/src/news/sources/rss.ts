@@ -19,13 +19,24 @@ const parser = new Parser();
 export async function parseFeed(body: Buffer, contentType: string | undefined): Promise<FeedItem[]> {
   const { text } = decodeFeed(body, contentType);
   // Whitespace or a stray BOM before `<?xml` makes sax reject the whole document.
-  const xml = text.replace(/^[\s\uFEFF]+/, '');
+  const xml = dropUnparseableAtomDates(text.replace(/^[\s\uFEFF]+/, ''));
   try {
     const feed = await parser.parseString(xml);
     return feed.items as FeedItem[];
   } catch (err) {
     throw new ParseError(`feed is not RSS/Atom: ${(err as Error).message}`, 'malformed_feed', xml.slice(0, 200));
   }
+}
+
+/**
+ * rss-parser calls `new Date(published).toISOString()` on Atom entries, which throws on an unparseable date
+ * and loses the WHOLE feed for one bad entry. Such elements are dropped instead; the entry then gets the
+ * documented date fallback (receive time). RSS `pubDate` is parsed leniently by rss-parser already.
+ */
+export function dropUnparseableAtomDates(xml: string): string {
+  return xml.replace(/<(published|updated)(\s[^>]*)?>([^<]*)<\/\1>/g, (el, _tag: string, _attrs: string, value: string) =>
+    Number.isFinite(Date.parse(value.trim())) ? el : '',
+  );
 }
 
 export function rssFetcher(o: RssOptions): (signal: AbortSignal) => Promise<SourceBatch> {
