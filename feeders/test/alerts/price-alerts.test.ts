@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import type { AlertRule } from '@mt/common';
 import { createLogger } from '@mt/common';
 import { HttpFake, freePort, waitFor, metricValue } from '@mt/testing';
-import { RuleEvaluator, PriceWindow, toPostableAlert, createPriceAlerts, type PostableAlert } from '../../src/market/alerts/index.js';
+import { RuleEvaluator, PriceWindow, toPostableAlert, createPriceAlerts, AlertSender, type PostableAlert } from '../../src/market/alerts/index.js';
 import { MAX_WINDOW_SAMPLES } from '../../src/market/alerts/evaluate.js';
 import type { MarketConfig } from '../../src/market/config.js';
 import { tick } from '../market/helpers.js';
@@ -229,6 +229,22 @@ describe('price alerts delivery', () => {
     const m = await registry.metrics();
     assert.equal(metricValue(m, 'market_price_alerts_total', { outcome: 'queued' }), 1);
     assert.equal(metricValue(m, 'market_price_alerts_total', { outcome: 'failed' }), 1);
+  });
+
+  test('the queue is bounded: the oldest alert is dropped (failed) when it is full; sends after close fail', async () => {
+    const port = await freePort();
+    const outcomes: string[] = [];
+    const sender = new AlertSender({ url: `http://127.0.0.1:${port}`, log, maxQueue: 2, onOutcome: (_s, o) => outcomes.push(o) });
+    const alert = (id: string): PostableAlert => ({ labels: { alertname: 'PriceAlert', rule_id: id, severity: 'info' }, annotations: {}, startsAt: new Date().toISOString(), endsAt: '' });
+    sender.send(alert('1'), 60_000);
+    sender.send(alert('2'), 60_000);
+    sender.send(alert('3'), 60_000);
+    assert.equal(sender.queued, 2);
+    assert.deepEqual(outcomes, ['failed']);
+    await sender.close(200);
+    sender.send(alert('4'), 60_000);
+    assert.equal(outcomes.filter((o) => o === 'failed').length, 4);
+    assert.equal(sender.queued, 0);
   });
 
   test('bad rules are ignored and ticks with a bad price never throw', async () => {

@@ -68,6 +68,11 @@ export class AlertSender {
   }
 
   send(alert: PostableAlert, ttlMs: number): void {
+    if (this.abort.signal.aborted) {
+      // a tick that raced the shutdown: nobody is left to deliver it
+      this.o.onOutcome(alert.labels.severity ?? '', 'failed');
+      return;
+    }
     if (this.queue.length >= this.maxQueue) {
       // the oldest alert is the least useful one to deliver late
       const dropped = this.queue.shift()!;
