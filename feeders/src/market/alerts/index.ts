@@ -49,7 +49,9 @@ export function createPriceAlerts(ctx: Pick<MarketContext, 'cfg' | 'log' | 'regi
       log.info({ rules: evaluator.ruleCount }, 'price alert rules loaded');
     },
     onTick(t) {
-      for (const f of evaluator.onTick(t.symbol, t.ts, t.price)) {
+      // exchange time drives windows and cooldowns; a source without a usable one falls back to ours
+      const ts = Number.isFinite(t.ts) && t.ts > 0 ? t.ts : t.receivedAt;
+      for (const f of evaluator.onTick(t.symbol, ts, t.price)) {
         const alert = toPostableAlert(f, { grafanaUrl: ctx.cfg.GRAFANA_URL });
         log.info({ rule_id: f.rule.id, symbol: f.symbol, price: f.price, threshold: f.rule.threshold }, 'price alert fired');
         sender.send(alert, activeForMs(f));
