@@ -90,12 +90,18 @@ async function main(): Promise<void> {
   state.sink = sinkLive;
   lifecycle.add('influx-sink', () => sinkLive.close());
 
+  const metrics = createNewsMetrics(registry);
+  const sourceMetrics = createSourceMetrics(registry);
   const maxAgeMs = cfg.NEWS_MAX_AGE_HOURS * 3600_000;
   const known = new KnownIds(maxAgeMs);
   const startup = new AbortController();
   lifecycle.add('startup', () => startup.abort());
   await warmKnownIds(createInfluxQLClient(influxCfg), known, maxAgeMs, log, startup.signal);
-  const pruner = setInterval(() => known.prune(), 3600_000).unref();
+  metrics.knownIds.set(known.size);
+  const pruner = setInterval(() => {
+    known.prune();
+    metrics.knownIds.set(known.size);
+  }, 3600_000).unref();
   lifecycle.add('pruner', () => clearInterval(pruner));
 
   const tagger = new AssetTagger();
@@ -110,8 +116,6 @@ async function main(): Promise<void> {
     log.error({ err }, 'watch set unavailable: tagging with the built-in asset list only');
   }
 
-  const metrics = createNewsMetrics(registry);
-  const sourceMetrics = createSourceMetrics(registry);
   const deps: PipelineDeps = { sink: sinkLive, tagger, known, metrics, sourceMetrics, log: log.child({ component: 'pipeline' }) };
   const specs = sourceSpecs(cfg, log);
   specs.forEach((s, i) => {

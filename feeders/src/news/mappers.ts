@@ -51,11 +51,14 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 export function mapCryptoPanicPost(raw: unknown, o: MapOptions): MapResult {
   if (!isObject(raw)) return reject('not_an_object');
-  const currencies = Array.isArray(raw.currencies) ? raw.currencies : [];
-  const assetHints = currencies.map((c) => (isObject(c) && typeof c.code === 'string' ? c.code.toUpperCase() : '')).filter(Boolean);
-  // The original article's URL makes the same story from an RSS feed dedupe against this one; free plans
-  // only give the cryptopanic.com page.
-  const rawUrl = typeof raw.original_url === 'string' && raw.original_url ? raw.original_url : raw.url;
+  // v1 `currencies`; some v2 plans call the same list `instruments`
+  const currencies = [raw.currencies, raw.instruments].flatMap((l) => (Array.isArray(l) ? l : []));
+  const assetHints = [...new Set(currencies.map((c) => (isObject(c) && typeof c.code === 'string' ? c.code.toUpperCase() : '')).filter(Boolean))];
+  // The original article's URL makes the same story from an RSS feed dedupe against this one; lower plans
+  // give the cryptopanic.com page, and where even that is withheld it is rebuilt from id and slug
+  // (`https://cryptopanic.com/news/<id>/<slug>`, the shape of every recorded `url`).
+  const permalink = (typeof raw.id === 'number' || typeof raw.id === 'string') && typeof raw.slug === 'string' ? `https://cryptopanic.com/news/${raw.id}/${raw.slug}` : undefined;
+  const rawUrl = typeof raw.original_url === 'string' && raw.original_url ? raw.original_url : typeof raw.url === 'string' && raw.url ? raw.url : permalink;
   return build({ source: 'cryptopanic', category: 'crypto', rawTitle: raw.title, rawUrl, rawDate: raw.published_at ?? raw.created_at, assetHints }, o);
 }
 

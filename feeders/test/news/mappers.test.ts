@@ -24,6 +24,19 @@ test('CryptoPanic: every recorded post maps; HTML stripped from titles; currenci
   assert.ok(as.every((a) => !a.dateFallback && a.url.startsWith('https://cryptopanic.com/news/')));
 });
 
+test('CryptoPanic: original_url preferred; without url the permalink is rebuilt from id and slug (same id as the recorded url)', () => {
+  const [first] = cryptoPanicResults(fixtureJson('cryptopanic/posts_v1_filter_hot_2018-01-18_first10.json')) as Record<string, unknown>[];
+  const withUrl = mapCryptoPanicPost(first, opts);
+  const { url: _url, currencies, ...noUrl } = first!;
+  const rebuilt = mapCryptoPanicPost({ ...noUrl, instruments: currencies }, opts);
+  assert.ok(withUrl.ok && rebuilt.ok);
+  assert.equal(rebuilt.article.url, withUrl.article.url);
+  assert.equal(rebuilt.article.id, withUrl.article.id);
+  assert.deepEqual(rebuilt.article.assetHints, ['NEO']);
+  const original = mapCryptoPanicPost({ ...first, original_url: 'https://coinmarketcap.com/currencies/neo/?utm_source=cryptopanic' }, opts);
+  assert.ok(original.ok && original.article.url === 'https://coinmarketcap.com/currencies/neo/');
+});
+
 test('CryptoPanic: a malformed post is rejected with a reason, not thrown', () => {
   assert.deepEqual(mapCryptoPanicPost('nope', opts), { ok: false, reason: 'not_an_object', detail: undefined });
   const r = mapCryptoPanicPost({ title: '<span></span>', url: 'https://x.y/z', published_at: '2018-01-18T09:45:28Z' }, opts);
