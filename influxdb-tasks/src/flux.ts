@@ -1,7 +1,7 @@
 // InfluxDB 2.x: the spec as Flux tasks, one per measurement and stage. Each run rewrites the last
-// `lookback` of closed windows (like the 1.x CQs' RESAMPLE FOR), aligned to the window length so a
+// lookback of closed windows (like the 1.x CQs' RESAMPLE FOR), aligned to the window length so a
 // window is never rewritten from a partial range. Timestamps are window starts, as in InfluxQL.
-import { DATABASE, MEASUREMENTS, STAGES, sourceField, type AggFn, type MeasurementSpec, type Stage } from './spec.js';
+import { DATABASE, MEASUREMENTS, STAGES, lookbackOf, sourceField, type AggFn, type MeasurementSpec, type Stage } from './spec.js';
 
 export interface FluxTask {
   name: string;
@@ -39,7 +39,7 @@ function fluxFor(m: MeasurementSpec, stage: Stage, name: string): string {
     `option task = {name: ${str(name)}, every: ${stage.every}, offset: 30s}`,
     '',
     `stop = date.truncate(t: now(), unit: ${stage.every})`,
-    `start = date.sub(d: ${stage.lookback}, from: stop)`,
+    `start = date.sub(d: ${lookbackOf(m, stage)}, from: stop)`,
     `data = from(bucket: ${str(`${DATABASE}/${stage.source}`)})`,
     '    |> range(start: start, stop: stop)',
     `    |> filter(fn: (r) => r._measurement == ${str(m.measurement)})`,

@@ -1,6 +1,6 @@
 // InfluxDB 1.x: the spec as continuous queries. RESAMPLE … FOR <lookback> makes every run recompute the
 // recent closed windows, so points written late (backfill after a reconnect) still reach the rollups.
-import { DATABASE, MEASUREMENTS, STAGES, sourceField, type MeasurementSpec, type Stage } from './spec.js';
+import { DATABASE, MEASUREMENTS, STAGES, lookbackOf, sourceField, type MeasurementSpec, type Stage } from './spec.js';
 
 export interface ContinuousQuery {
   name: string;
@@ -29,7 +29,7 @@ export function continuousQueries(): ContinuousQuery[] {
       return {
         name,
         create:
-          `CREATE CONTINUOUS QUERY ${q(name)} ON ${q(DATABASE)} RESAMPLE EVERY ${stage.every} FOR ${stage.lookback} ` +
+          `CREATE CONTINUOUS QUERY ${q(name)} ON ${q(DATABASE)} RESAMPLE EVERY ${stage.every} FOR ${lookbackOf(m, stage)} ` +
           `BEGIN ${selectInto(m, stage)} END`,
         drop: `DROP CONTINUOUS QUERY ${q(name)} ON ${q(DATABASE)}`,
       };

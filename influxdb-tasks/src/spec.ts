@@ -13,6 +13,8 @@ export interface FieldRule {
 export interface MeasurementSpec {
   measurement: string;
   fields: FieldRule[];
+  /** Raw points may arrive hours late (the market feeder backfills candles after an outage). */
+  backfilled?: boolean;
 }
 
 export interface Stage {
@@ -21,8 +23,10 @@ export interface Stage {
   target: string;
   /** Window length (InfluxQL/Flux duration literal). */
   every: string;
-  /** How far back each run recomputes: windows that got late points (reconnect backfills) are rewritten. */
+  /** How far back each run recomputes, so windows that got late points are rewritten. */
   lookback: string;
+  /** The same for backfilled measurements: low volume (one point per minute and symbol), so cheap. */
+  backfillLookback: string;
 }
 
 export const DATABASE = 'markets';
@@ -32,6 +36,7 @@ const last = (...names: string[]): FieldRule[] => names.map((out) => ({ out, fn:
 export const MEASUREMENTS: MeasurementSpec[] = [
   {
     measurement: 'candles',
+    backfilled: true,
     fields: [
       { out: 'open', fn: 'first' },
       { out: 'high', fn: 'max' },
@@ -54,15 +59,20 @@ export const MEASUREMENTS: MeasurementSpec[] = [
   },
   {
     measurement: 'indicators',
+    backfilled: true,
     fields: last('sma_20', 'ema_50', 'rsi_14', 'macd', 'macd_signal', 'macd_hist', 'bb_upper', 'bb_middle', 'bb_lower'),
   },
   { measurement: 'fear_greed', fields: last('value', 'classification') },
 ];
 
 export const STAGES: Stage[] = [
-  { source: 'raw', target: '5m', every: '5m', lookback: '10m' },
-  { source: '5m', target: '1h', every: '1h', lookback: '2h' },
+  { source: 'raw', target: '5m', every: '5m', lookback: '10m', backfillLookback: '6h' },
+  { source: '5m', target: '1h', every: '1h', lookback: '2h', backfillLookback: '7h' },
 ];
+
+export function lookbackOf(m: MeasurementSpec, stage: Stage): string {
+  return m.backfilled ? stage.backfillLookback : stage.lookback;
+}
 
 /** Source field of a rule in a stage: raw field names in the first stage, the rule's own output after. */
 export function sourceField(rule: FieldRule, stage: Stage): string {
