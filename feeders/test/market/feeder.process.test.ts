@@ -6,13 +6,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { IndicatorEngine } from '../../src/market/indicators/index.js';
 import type { Candle } from '../../src/market/types.js';
-import { BinanceFake, freePort, metricValue, startInflux, startService, waitFor, type InfluxServer, type RunningService } from '@mt/testing';
+import { AlternativeMeFake, BinanceFake, CoinGeckoFake, fixtureJson, freePort, metricValue, startInflux, startService, waitFor, type InfluxServer, type RunningService } from '@mt/testing';
 
 const MINUTE = 60_000;
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT'];
 
 let influx: InfluxServer;
 let fake: BinanceFake;
+let coingecko: CoinGeckoFake;
+let fng: AlternativeMeFake;
 let env: Record<string, string>;
 
 before(async () => {
@@ -24,7 +26,11 @@ before(async () => {
     historyMinutes: 120,
     candleMs: 200,
   }).listen();
-  const dead = `http://127.0.0.1:${await freePort()}`; // the polled sources fail here, alone
+  coingecko = await new CoinGeckoFake().listen();
+  // Fear & Greed answers 500 throughout: it must fail alone
+  fng = await new AlternativeMeFake().listen();
+  fng.fail({ kind: 'status', status: 500 }, { times: 1_000_000 });
+  const dead = `http://127.0.0.1:${await freePort()}`; // Yahoo is unreachable: it fails alone too
   env = {
     INFLUX_URL: influx.url,
     INFLUX_API: 'v1',
@@ -35,13 +41,17 @@ before(async () => {
     BACKFILL_HOURS: '1', // 60 candles over REST at the first start: every indicator is warm at once
     YAHOO_URL: dead,
     YAHOO_COOKIE_URL: dead,
-    COINGECKO_URL: dead,
-    FEAR_GREED_URL: dead,
+    COINGECKO_URL: `${coingecko.url}/api/v3`,
+    COINGECKO_POLL_MS: '1000',
+    FEAR_GREED_URL: fng.fngUrl,
+    FEAR_GREED_POLL_MS: '1000',
     ALERTMANAGER_URL: dead,
   };
 });
 
 after(async () => {
+  await coingecko?.close();
+  await fng?.close();
   await fake?.close();
   await influx?.stop();
 });
@@ -189,6 +199,17 @@ test('market feeder process: contract layout, metrics, SIGKILL + restart without
       assert.equal(md0.exchange, 'binance');
       assert.equal(md0.asset_type, 'crypto');
       assert.equal(typeof md0.price, 'number');
+      // CoinGecko's market cap (recorded /coins/markets) joined onto the crypto symbols' market_data
+      const caps = new Map(fixtureJson<{ symbol: string; market_cap: number }[]>('coingecko/coins_markets_vs_usd_2023-01-08_first10.json').map((c) => [c.symbol, c.market_cap]));
+      for (const [s, base] of [
+        ['BTC/USDT', 'btc'],
+        ['ETH/USDT', 'eth'],
+      ] as const) {
+        await waitFor(async () => (await select(`SELECT "market_cap" FROM "market_data" WHERE "symbol"='${s}' AND "market_cap" > 0`)).length > 0, 10_000, `${s} market_cap`);
+        const rows = await select(`SELECT "market_cap" FROM "market_data" WHERE "symbol"='${s}' AND "market_cap" > 0`);
+        assert.ok(rows.every((r) => r.market_cap === caps.get(base)), `${s}: ${JSON.stringify(rows.slice(0, 3))}`);
+      }
+      assert.equal((await fieldTypes('market_data')).market_cap, 'float');
     });
 
     await t.test('malformed frames, unknown events and a dropped connection are counted and survived', async () => {
@@ -213,15 +234,16 @@ test('market feeder process: contract layout, metrics, SIGKILL + restart without
       assert.match(m, /# TYPE influx_points_dropped_total counter/, 'points dropped');
       assert.ok(metricValue(m, 'influx_write_duration_seconds_count', { bucket: 'markets/raw' }) > 0, 'write latency');
       assert.match(m, /service="market-feeder"/);
-      // the polled sources point at a dead port: they fail alone (and /healthz says so), Binance goes on
+      // Yahoo (unreachable) and Fear & Greed (HTTP 500) fail alone (and /healthz says so); the others go on
       const res = await fetch(`${feeder.url}/healthz`);
       const health = (await res.json()) as { ok: boolean; influx: { ok: boolean }; sources: Record<string, boolean>; components: Record<string, unknown> };
       assert.equal(res.status, 503, JSON.stringify(health));
       assert.equal(health.ok, false);
       assert.equal(health.influx.ok, true);
       assert.equal(health.sources.binance_ws, true);
-      assert.equal(health.sources.coingecko, false);
+      assert.equal(health.sources.coingecko, true);
       assert.equal(health.sources.fear_greed, false);
+      assert.ok(metricValue(m, 'feeder_source_errors_total', { source: 'fear_greed', kind: 'http_5xx' }) >= 1, 'fear & greed failures counted');
       assert.ok(health.components.binance, 'details per component');
     });
 
