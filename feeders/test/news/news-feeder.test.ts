@@ -12,6 +12,7 @@ import {
   fixtureFeed,
   metricValue,
   newsApiRateLimited,
+  relativeLinks,
   replayFeed,
   startInflux,
   startService,
@@ -30,6 +31,7 @@ let cp: CryptoPanicFake;
 let na: NewsApiFake;
 let rss: RssFake;
 let svc: RunningService | undefined;
+let guardian: string;
 
 // the Guardian feed holds 55 items, one of them 54 days older than the rest: beyond NEWS_MAX_AGE_HOURS (7 d)
 const UNIQUE = { cryptopanic: 10, newsapi: 3, guardian: 54, heise: 15 };
@@ -50,7 +52,7 @@ before(async () => {
   cp.fail(cryptoPanicRateLimit(1), { times: 1 });
   na = await new NewsApiFake({ key: 'na-key', replayAt: NOW - 2 * 3600_000 }).listen();
   na.fail(newsApiRateLimited(), { times: 1 });
-  const guardian = replayFeed(fixtureFeed('guardian_rss2.xml'), NOW - 1800_000);
+  guardian = replayFeed(fixtureFeed('guardian_rss2.xml'), NOW - 1800_000);
   rss = new RssFake()
     .set('/guardian.xml', { body: Buffer.from(guardian), contentType: 'application/rss+xml; charset=UTF-8' })
     // the same articles syndicated with utm_* links: duplicates across sources
@@ -165,4 +167,17 @@ test('after SIGTERM and a restart, nothing is stored again (ids loaded back from
   const after = await rows();
   assert.equal(after.length, before);
   assert.equal(new Set(after.map((r) => r.id)).size, TOTAL);
+});
+
+test('a new edition with relative links: resolved against the feed URL, stored, and flushed on SIGTERM', async () => {
+  const before = new Set((await rows()).map((r) => r.id));
+  // same headlines, links made site-relative: they resolve to this server, so they are new articles
+  rss.set('/guardian.xml', { body: Buffer.from(relativeLinks(guardian)), contentType: 'application/rss+xml; charset=UTF-8' });
+  await waitFor(async () => stored(await svc!.metrics(), 'rss:127.0.0.1') >= UNIQUE.guardian, 20_000, 'new edition stored');
+  const pending = (await (await fetch(`${svc!.url}/healthz`)).json()) as { pending: Record<string, number> };
+  assert.equal(await svc!.stop(), 0);
+  svc = undefined;
+  const added = (await rows()).filter((r) => !before.has(r.id));
+  assert.equal(new Set(added.map((r) => r.id)).size, UNIQUE.guardian, `pending at SIGTERM: ${JSON.stringify(pending.pending)}`);
+  assert.ok(added.every((r) => r.url.startsWith(`${rss.url}/`)), added[0]?.url);
 });
