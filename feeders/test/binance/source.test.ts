@@ -4,6 +4,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BinanceFake, waitFor } from '@mt/testing';
 import { createBinanceSource } from '../../src/market/binance/index.js';
+import { ConnectBudget } from '../../src/market/binance/connection.js';
 import type { MarketComponent } from '../../src/market/context.js';
 import { compareCandles, crypto, harness, type Harness } from './harness.js';
 
@@ -80,7 +81,8 @@ test('more than 1024 streams → two connections; control messages stay under 5/
 });
 
 test('reconnects after a drop, a stall and serverShutdown (overlapping roll) with no candle lost or doubled', async () => {
-  const { fake, h, src } = await setup({ candleMs: 200, pingIntervalMs: 500 }, { BINANCE_STALE_MS: '1500', BACKFILL_HOURS: '0.2' });
+  // Pings every 0.5 s and a 1.2 s pong deadline: a client that did not pong would be cut.
+  const { fake, h, src } = await setup({ candleMs: 200, pingIntervalMs: 500, pongTimeoutMs: 1200 }, { BINANCE_STALE_MS: '1500', BACKFILL_HOURS: '0.2' });
   src.setWatch(crypto('BTC/USDT', 'ETH/USDT'));
   await src.start();
   await waitFor(() => h.candles.length >= 6, 10_000, 'candles');
@@ -112,6 +114,8 @@ test('reconnects after a drop, a stall and serverShutdown (overlapping roll) wit
     const x = fake.candle('ETHUSDT', c.openTime);
     assert.deepEqual([c.open, c.high, c.low, c.close, c.volume, c.trades], [x.open, x.high, x.low, x.close, x.volume, x.trades]);
   }
+  assert.ok(fake.connections.every((c) => c.closeReason !== 'pong_timeout' && c.closeReason !== 'rate_limit'));
+  assert.ok(fake.connections.reduce((n, c) => n + c.pongs, 0) > 0, 'pings were answered');
   assert.ok((await h.metric('feeder_reconnects_total', { source: 'binance_ws' })) >= 2);
   assert.ok((await h.metric('feeder_source_errors_total', { source: 'binance_ws', kind: 'timeout' })) >= 1);
   assert.ok((await h.metric('market_gaps_detected_total', { kind: 'trade_id' })) >= 1);
@@ -152,4 +156,36 @@ test('malformed frames and unknown event types are counted and logged, and the s
   assert.equal(await h.metric('feeder_parse_errors_total', { source: 'binance_ws', reason: 'invalid_field' }), 2);
   assert.equal(await h.metric('feeder_parse_errors_total', { source: 'binance_ws', reason: 'unknown_event' }), 1);
   assert.equal(fake.connections.length, 1, 'no reconnect needed');
+});
+
+test('refused upgrades are retried with backoff; the connection is rolled (overlapping) before its maximum age', async () => {
+  const { fake, h, src } = await setup({ candleMs: 200 }, { BINANCE_MAX_CONNECTION_AGE_MS: '10000' });
+  fake.refuseConnections(2, 503);
+  src.setWatch(crypto('BTC/USDT'));
+  await src.start();
+  await waitFor(() => fake.connections.length === 1, 10_000, 'connected after two refusals');
+  assert.equal(await h.metric('feeder_source_errors_total', { source: 'binance_ws', kind: 'http_503' }), 2);
+  const firstLive = (await waitFor(() => h.candles[0], 5000, 'a live candle')).openTime;
+  await waitFor(() => fake.connections.length === 2 && fake.connections[0]!.closedAt !== undefined, 15_000, 'rolled at max age');
+  const [old, fresh] = fake.connections as [(typeof fake.connections)[0], (typeof fake.connections)[0]];
+  assert.ok(fresh.openedAt <= old.closedAt!, 'the new socket opened before the old one closed');
+  assert.equal(old.closeReason, 'client');
+  assert.ok(old.closedAt! - old.openedAt < 10_000 + 3000, 'rolled at about the configured age');
+  await new Promise((r) => setTimeout(r, 1000));
+  fake.pause();
+  const last = fake.lastClosedOpenTime();
+  await waitFor(() => h.candles.some((c) => c.openTime === last), 5000, 'last candle');
+  assert.deepEqual(audit(fake, h, 'BTC/USDT', firstLive), { missing: [], duplicated: [], extra: [] });
+  // The overlap alone kept the series whole: nothing needed fetching over REST.
+  assert.equal(await h.metric('market_candles_backfilled_total'), 0);
+});
+
+test('connection attempts stay within the budget (Binance: 300 per 5 minutes)', async () => {
+  const budget = new ConnectBudget(2, 400);
+  const ac = new AbortController();
+  const t0 = Date.now();
+  await budget.take(ac.signal);
+  await budget.take(ac.signal);
+  await budget.take(ac.signal);
+  assert.ok(Date.now() - t0 >= 400, 'the third attempt waited for the window');
 });

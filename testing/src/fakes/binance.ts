@@ -6,7 +6,7 @@
 // so a test covers "many minutes" in seconds and can compare what was stored with `closedCandles()`.
 // Frame shapes follow the recorded fixtures `ws_combined_*.json` (trade in the current format, without
 // the retired `b`/`a` fields).
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { HttpFake, type Fault, type RecordedRequest, type Reply } from './http-fake.js';
@@ -128,6 +128,7 @@ export class BinanceFake {
   private step = 0;
   private weight = { windowStart: Date.now(), used: 0 };
   private rateLimitedUntil = 0;
+  private refusals: { status: number; times: number } | undefined;
 
   constructor(opts: BinanceFakeOptions = {}) {
     const { symbols, ...rest } = opts;
@@ -321,6 +322,11 @@ export class BinanceFake {
     this.http.fail(fault, { times: opts.times ?? 1, path: opts.path ?? '/api/v3/klines' });
   }
 
+  /** Refuse the next `times` websocket upgrades with an HTTP status (e.g. 503 during maintenance). */
+  refuseConnections(times: number, status = 503): void {
+    this.refusals = { status, times };
+  }
+
   /** Connections currently open. */
   openConnections(): BinanceConnStats[] {
     return [...this.live].map((c) => c.stats);
@@ -331,8 +337,9 @@ export class BinanceFake {
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const u = new URL(req.url ?? '/', 'http://x');
     const refuse = (status: number, body: string) => {
-      socket.end(`HTTP/1.1 ${status} ${status === 429 ? 'Too Many Requests' : 'Bad Request'}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     };
+    if (this.refusals && this.refusals.times-- > 0) return refuse(this.refusals.status, 'refused by test');
     const now = Date.now();
     this.upgrades = this.upgrades.filter((t) => now - t < 5 * MINUTE);
     if (this.upgrades.length >= this.o.maxConnectionsPer5Min) return refuse(429, 'too many connection attempts');

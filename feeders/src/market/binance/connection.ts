@@ -105,7 +105,6 @@ class Socket implements SocketLink {
       }
       o.events.frame(data.toString(), Date.now(), this);
     });
-    this.ws.on('ping', () => this.armStale());
     this.ws.on('unexpected-response', (_req, res) => {
       this.reported = true;
       o.events.error(`http_${res.statusCode ?? 0}`, new Error(`websocket upgrade answered HTTP ${res.statusCode}`));
@@ -166,6 +165,7 @@ class Socket implements SocketLink {
     this.drain();
   }
 
+  /** Re-armed by data only: a server that still pings but sends nothing is just as useless. */
   private armStale(): void {
     if (this.stale) clearTimeout(this.stale);
     this.stale = setTimeout(() => {
