@@ -82,7 +82,7 @@ test('a crossing reaches Telegram and e-mail once, with symbol, price, threshold
 });
 
 test('Telegram answering 429 with retry_after: the message still arrives, exactly once', async () => {
-  telegram.flood(1, 1);
+  telegram.flood(2);
   const before = telegram.sendMessageRequests().length;
   const t0 = Date.now();
   alerts.onTick(tick({ symbol: 'ETH/USDT', ts: t0, price: 3001 }));
@@ -91,6 +91,7 @@ test('Telegram answering 429 with retry_after: the message still arrives, exactl
   assert.match(msg.text, /🔴 <b>ETH\/USDT below 3000\.00: 2999\.50<\/b>/);
   const tries = telegram.sendMessageRequests().slice(before);
   assert.ok(tries.length >= 2, `first answered 429, then retried (${tries.length} requests)`);
+  assert.ok(msg.at - tries[0]!.at >= 2000, 'accepted only after the flood window');
   // the e-mail is a separate integration: not held back or duplicated by Telegram's 429
   await waitFor(() => smtp.messages.find((m) => m.subject.includes('ETH/USDT')), 20_000, 'e-mail');
   await new Promise((r) => setTimeout(r, 2000));

@@ -26,8 +26,9 @@ export class TelegramFake extends HttpFake {
   /** Messages accepted (answered ok:true), in order. */
   readonly messages: TelegramMessage[] = [];
   private nextId = 1;
-  private floods = 0;
-  private floodRetryAfter = 0;
+  /** Flood control armed: the next sendMessage starts a window of this many seconds. */
+  private floodArmedSec: number | undefined;
+  private floodUntil = 0;
 
   constructor(readonly token = '123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11') {
     super('telegram');
@@ -35,10 +36,12 @@ export class TelegramFake extends HttpFake {
     this.route('GET', /^\/bot[^/]+\/[A-Za-z]+$/, (r) => this.handleMethod(r));
   }
 
-  /** The next `times` sendMessage calls answer 429 with parameters.retry_after = `retryAfterSec` (flood control). */
-  flood(retryAfterSec: number, times = 1): this {
-    this.floods = times;
-    this.floodRetryAfter = retryAfterSec;
+  /**
+   * Flood control, as Telegram applies it: from the next sendMessage on, every sendMessage for
+   * `retryAfterSec` seconds answers 429 with `parameters.retry_after` = the seconds left.
+   */
+  flood(retryAfterSec: number): this {
+    this.floodArmedSec = retryAfterSec;
     return this;
   }
 
@@ -62,14 +65,15 @@ export class TelegramFake extends HttpFake {
   }
 
   private sendMessage(r: RecordedRequest, p: Record<string, unknown>): Reply {
-    if (this.floods > 0) {
-      this.floods--;
-      // the recorded compact 429 body, with this test's wait
+    if (this.floodArmedSec !== undefined) {
+      this.floodUntil = r.at + this.floodArmedSec * 1000;
+      this.floodArmedSec = undefined;
+    }
+    if (r.at < this.floodUntil) {
+      const left = Math.ceil((this.floodUntil - r.at) / 1000);
+      // the recorded compact 429 body, with the seconds left
       const body = fixtureJson<TgError>('telegram/error_429_compact_retry_after_8.json');
-      return {
-        status: 429,
-        body: { ...body, description: `Too Many Requests: retry after ${this.floodRetryAfter}`, parameters: { retry_after: this.floodRetryAfter } },
-      };
+      return { status: 429, body: { ...body, description: `Too Many Requests: retry after ${left}`, parameters: { retry_after: left } } };
     }
     const chatId = p.chat_id === undefined ? '' : String(p.chat_id);
     const text = p.text === undefined ? '' : String(p.text);
