@@ -119,6 +119,19 @@ test('1024 streams per connection; serverShutdown event; drop and stall faults',
   const dropped = new Promise<void>((r) => b.ws.once('close', () => r()));
   assert.equal(f.dropAll(), 1);
   await dropped;
+  assert.equal(f.connections[1]!.closeReason, 'dropped');
+});
+
+test('maximum connection age and refused upgrades', async () => {
+  const f = await fake({ maxConnectionAgeMs: 300 });
+  const { ws } = await open(`${f.wsUrl}/stream?streams=btcusdt@trade`);
+  await new Promise<void>((r) => ws.once('close', () => r()));
+  assert.equal(f.connections[0]!.closeReason, 'max_age');
+  f.refuseConnections(1, 503);
+  await assert.rejects(open(`${f.wsUrl}/stream?streams=btcusdt@trade`), /503/);
+  const again = await open(`${f.wsUrl}/stream?streams=btcusdt@trade`);
+  again.ws.close();
+  await assert.rejects(open(`${f.wsUrl}/stream?streams=btcusdt@bogus`), /400/);
 });
 
 test('REST klines: same candles as the stream, paging, open candle last, weight header, 429/418 with real bodies', async () => {
