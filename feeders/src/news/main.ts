@@ -133,7 +133,9 @@ async function main(): Promise<void> {
             throw err;
           }
         },
-        onData: (batch) => void ingest(batch, deps),
+        onData: (batch) => {
+          ingest(batch, deps);
+        },
         log: log.child({ source: s.name }),
         metrics: sourceMetrics,
         // a little spread so a dozen feeds are not fetched in the same instant
