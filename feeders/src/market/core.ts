@@ -2,7 +2,7 @@
 // alerts on every tick, throttles market_data to one point per second per symbol, stores each closed
 // candle once and computes indicators on closed candles in open-time order.
 import type { Logger } from 'pino';
-import { BUCKETS, type InfluxQLClient, type InfluxSink, type WatchItem } from '@mt/common';
+import { BUCKETS, watchItemKey, type InfluxQLClient, type InfluxSink, type WatchItem } from '@mt/common';
 import type { Point } from '@influxdata/influxdb-client';
 import type { MarketContext } from './context.js';
 import type { Candle, MarketTick } from './types.js';
@@ -14,7 +14,7 @@ import { candlePoint, indicatorPoint, marketDataPoint } from './points.js';
 export interface MarketCoreOptions {
   sink: InfluxSink;
   influxql: InfluxQLClient;
-  indicators: Pick<IndicatorEngine, 'seed' | 'onClosedCandle'>;
+  indicators: Pick<IndicatorEngine, 'seed' | 'onClosedCandle' | 'drop'>;
   /** Set after construction when alerts need the context the core is part of. */
   alerts?: Pick<PriceAlerts, 'onTick'>;
   log: Logger;
@@ -83,11 +83,25 @@ export class MarketCore {
     return this.lastTickAt.entries();
   }
 
-  /** Forget symbols that left the watch set (their tick age would otherwise grow forever). */
+  /**
+   * Forget symbols that left the watch set: their tick age would otherwise grow forever, and if one comes
+   * back its candles must warm up from storage again rather than continue a stale in-memory series.
+   */
   setWatch(items: WatchItem[]): void {
-    const keep = new Set(items.map((i) => i.symbol));
-    for (const s of this.lastTickAt.keys()) if (!keep.has(s)) this.lastTickAt.delete(s);
-    for (const s of this.marketCaps.keys()) if (!keep.has(s)) this.marketCaps.delete(s);
+    const symbols = new Set(items.map((i) => i.symbol));
+    const keys = new Set(items.map(watchItemKey));
+    for (const s of this.lastTickAt.keys()) if (!symbols.has(s)) this.lastTickAt.delete(s);
+    for (const s of this.marketCaps.keys()) if (!symbols.has(s)) this.marketCaps.delete(s);
+    for (const [key, st] of this.ticks) {
+      if (keys.has(key)) continue;
+      this.emitTick(st);
+      this.ticks.delete(key);
+    }
+    for (const key of this.candles.keys()) {
+      if (keys.has(key.slice(0, key.lastIndexOf(':')))) continue;
+      this.candles.delete(key);
+      this.o.indicators.drop(key);
+    }
   }
 
   /** Emit every held market_data point now and wait for pending warm-ups (shutdown). */

@@ -28,6 +28,9 @@ class RecordingEngine {
     this.count.set(key, n);
     return { sma_20: n };
   }
+  drop(key: string): void {
+    this.count.delete(key);
+  }
 }
 
 const noHistory: InfluxQLClient = { query: async () => [] };
@@ -243,6 +246,7 @@ test('candles: warm-up reads stored history once per symbol, seeds indicators an
 test('candles: a failing history read or indicator engine does not stop candles being stored', async () => {
   const throwing = {
     seed() {},
+    drop() {},
     onClosedCandle(): IndicatorValues {
       throw new Error('engine bug');
     },
@@ -286,4 +290,28 @@ test('market_last_tick_age_seconds is computed at scrape time and forgets unwatc
   text = await registry.metrics();
   assert.doesNotMatch(text, /market_last_tick_age_seconds\{symbol="BTC\/USDT"\}/);
   assert.match(text, /market_last_tick_age_seconds\{symbol="AAPL"\}/);
+});
+
+test('a symbol removed from the watch set and added back warms up from storage again', async () => {
+  const m = 60_000;
+  let queries = 0;
+  const { core, sink, engine } = setup({
+    influxql: {
+      async query() {
+        queries++;
+        return [];
+      },
+    },
+  });
+  const btc = { symbol: 'BTC/USDT', asset_type: 'crypto' as const, exchange: 'binance' };
+  core.setWatch([btc]);
+  core.out.candle(candle(T0));
+  await core.flush();
+  core.setWatch([]);
+  core.setWatch([btc]);
+  core.out.candle(candle(T0 + 5 * m));
+  await core.flush();
+  assert.equal(queries, 2, 'history read again after the symbol came back');
+  assert.equal(engine.seeds.length, 2);
+  assert.equal(sink.of('candles').length, 2);
 });
