@@ -247,6 +247,21 @@ test('market feeder process: contract layout, metrics, SIGKILL + restart without
       assert.ok(health.components.binance, 'details per component');
     });
 
+    await t.test('the exchange drops the connection every 1.5 s for 40 simulated minutes: zero missing, zero duplicate candles', async () => {
+      const from = fake.lastClosedOpenTime();
+      const before = metricValue(await feeder.metrics(), 'feeder_reconnects_total', { source: 'binance_ws' });
+      let drops = 0;
+      while (fake.lastClosedOpenTime() < from + 40 * MINUTE) {
+        await new Promise((r) => setTimeout(r, 1500));
+        drops += fake.dropAll() > 0 ? 1 : 0;
+      }
+      const target = fake.lastClosedOpenTime() + 2 * MINUTE;
+      for (const s of SYMBOLS) await waitFor(async () => (await lastStored(s)) >= target, 20_000, `${s} caught up`);
+      for (const s of SYMBOLS) await assertGapFree(s, target);
+      assert.ok(drops >= 3, `drops: ${drops}`);
+      assert.ok(metricValue(await feeder.metrics(), 'feeder_reconnects_total', { source: 'binance_ws' }) >= before + drops - 1, 'every drop reconnected');
+    });
+
     await t.test('SIGKILL while candles keep closing, restart: zero missing, zero duplicate candles after backfill', async () => {
       await feeder.kill();
       const killedAt = await lastStored('BTC/USDT');
