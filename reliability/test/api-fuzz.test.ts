@@ -1,0 +1,229 @@
+// Fuzzed requests against the watchlist API as a real process (`startService`, the `npm run watchlist-api`
+// entry point) on a real PostgreSQL: random methods, paths, query strings, headers and bodies (random
+// JSON, the real field names with wrong types, unknown fields, injection strings, huge bodies, invalid
+// UTF-8, truncated JSON, NUL bytes) → the process stays up, no 5xx, every rejection is a 4xx
+// application/problem+json whose `status` equals the HTTP status, and what is stored afterwards is
+// exactly what the API acknowledged with 201 (nothing half-written, nothing smuggled in).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { metricValue, startPostgres, startService, waitHttp, type PostgresServer, type RunningService } from '@mt/testing';
+
+const TOKEN = 'reliability-fuzz-token-0123456789';
+const AUTH = `Bearer ${TOKEN}`;
+
+let pg: PostgresServer;
+let api: RunningService;
+
+before(async () => {
+  pg = await startPostgres();
+  const db = await pg.createDatabase(`rel_fuzz_${process.pid}`);
+  // a small body limit so that "huge" bodies are cheap to send
+  api = await startService('watchlist-api', { DATABASE_URL: db, API_TOKEN: TOKEN, BODY_LIMIT_BYTES: '16384', LOG_LEVEL: 'warn' }, { waitHealthy: true });
+  await waitHttp(`${api.url}/readyz`, 30_000); // migrations run in the background
+});
+
+after(async () => {
+  await api?.kill();
+  await pg?.stop();
+});
+
+interface FuzzRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: Uint8Array;
+}
+
+const INJECTION = [
+  "'; DROP TABLE watchlists; --",
+  "' OR '1'='1",
+  '"); DELETE FROM alert_rules; --',
+  '$1',
+  '{{7*7}}',
+  '${process.exit(1)}',
+  '<script>alert(1)</script>',
+  '../../../../etc/passwd',
+  '__proto__',
+  'constructor',
+  '\u0000',
+  'a\u0000b',
+  '\uD800',
+  '\uFFFF',
+  '%00',
+  '%C3%28',
+  'NaN',
+  '-0',
+  '1e309',
+  'BTC/USDT\r\nX-Injected: 1',
+  'x'.repeat(5000),
+];
+
+const FIELDS = ['name', 'description', 'items', 'symbol', 'asset_type', 'exchange', 'condition', 'threshold', 'window_seconds', 'cooldown_seconds', 'severity', 'id', '__proto__', 'constructor', 'prototype'];
+
+const scalar = fc.oneof(
+  fc.constantFrom(...INJECTION),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constantFrom('BTC/USDT', 'AAPL', '^GSPC', 'EUR/USD', 'crypto', 'stock', 'above', 'below', 'pct_change', 'critical', 'warning', 'binance', 'yahoo'),
+);
+// bodies shaped like the real ones (known field names) but with wrong types, unknown fields, nesting
+const shaped = fc.dictionary(fc.oneof(fc.constantFrom(...FIELDS), fc.string({ maxLength: 12 })), fc.oneof(scalar, fc.array(fc.oneof(scalar, fc.dictionary(fc.constantFrom(...FIELDS), scalar)), { maxLength: 4 })), {
+  maxKeys: 8,
+});
+
+const enc = new TextEncoder();
+const bodyArb: fc.Arbitrary<Uint8Array | undefined> = fc.oneof(
+  { weight: 1, arbitrary: fc.constant(undefined) },
+  { weight: 4, arbitrary: shaped.map((o) => enc.encode(JSON.stringify(o))) },
+  { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => enc.encode(JSON.stringify(v) ?? 'null')) },
+  // truncated JSON
+  { weight: 1, arbitrary: fc.tuple(shaped, fc.nat()).map(([o, n]) => { const s = JSON.stringify(o); return enc.encode(s.slice(0, n % Math.max(1, s.length))); }) },
+  // invalid UTF-8 inside an otherwise valid JSON string, and random bytes
+  { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 16 }).map((b) => Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xc3, 0x28, 0xff, ...b]), Buffer.from('"}')])) },
+  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }) },
+  // deep nesting and bodies over the limit
+  { weight: 1, arbitrary: fc.integer({ min: 100, max: 5000 }).map((d) => enc.encode('['.repeat(d) + ']'.repeat(d))) },
+  { weight: 1, arbitrary: fc.integer({ min: 17_000, max: 2_000_000 }).map((n) => enc.encode(JSON.stringify({ name: 'x'.repeat(n) }))) },
+);
+
+/** Percent-encodes every byte of the UTF-8 form (lone surrogates become U+FFFD instead of throwing). */
+const pct = (s: string) => [...enc.encode(s)].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+
+function requestArb(ids: () => { watchlist?: string; item?: string; rule?: string }): fc.Arbitrary<FuzzRequest> {
+  const seg = fc.oneof(
+    fc.constant('known'),
+    fc.uuid(),
+    // path parameters over fastify's maxParamLength (100) are a known gap, tested apart below
+    fc.constantFrom(...INJECTION.filter((x) => pct(x).length <= 100)).map(pct),
+    fc.constantFrom('%00', '..%2F..', '%C3%A9', '%20'),
+    fc.string({ maxLength: 16 }).map(pct),
+  );
+  const query = fc.option(
+    fc.dictionary(fc.constantFrom('limit', 'offset', 'x', '__proto__'), fc.oneof(fc.integer().map(String), fc.constantFrom('-1', '1e9', 'abc', '', '%FF', '0x10', ' 5')), { maxKeys: 3 }),
+    { nil: undefined },
+  );
+  return fc
+    .record({
+      method: fc.constantFrom('GET', 'POST', 'PATCH', 'DELETE', 'PUT', 'OPTIONS'),
+      shape: fc.constantFrom('watchlists', 'watchlist', 'items', 'item', 'rules', 'rule', 'other'),
+      a: seg,
+      b: seg,
+      query,
+      auth: fc.oneof({ weight: 8, arbitrary: fc.constant(AUTH) }, { weight: 1, arbitrary: fc.constantFrom('', 'Bearer', `Bearer ${TOKEN}x`, `Basic ${TOKEN}`, `Bearer ${'x'.repeat(4000)}`) }),
+      contentType: fc.oneof({ weight: 6, arbitrary: fc.constant('application/json') }, { weight: 1, arbitrary: fc.constantFrom('text/plain', 'application/xml', 'application/json; charset=latin1', 'multipart/form-data', '') }),
+      body: bodyArb,
+    })
+    .map(({ method, shape, a, b, query, auth, contentType, body }) => {
+      const known = ids();
+      const id = (s: string, k?: string) => (s === 'known' && k ? k : s);
+      const path = {
+        watchlists: '/api/watchlists',
+        watchlist: `/api/watchlists/${id(a, known.watchlist)}`,
+        items: `/api/watchlists/${id(a, known.watchlist)}/items`,
+        item: `/api/watchlists/${id(a, known.watchlist)}/items/${id(b, known.item)}`,
+        rules: '/api/alert-rules',
+        rule: `/api/alert-rules/${id(a, known.rule)}`,
+        other: `/api/${a}/${b}`,
+      }[shape];
+      const qs = query ? `?${Object.entries(query).map(([k, v]) => `${k}=${v}`).join('&')}` : '';
+      const headers: Record<string, string> = {};
+      if (auth) headers.authorization = auth;
+      if (contentType && body !== undefined) headers['content-type'] = contentType;
+      return { method, path: path + qs, headers, body: method === 'GET' || method === 'OPTIONS' ? undefined : body };
+    });
+}
+
+interface Outcome {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+async function send(r: FuzzRequest): Promise<Outcome> {
+  const res = await fetch(api.url + r.path, { method: r.method, headers: r.headers, body: r.body });
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: await res.text() };
+}
+
+const serverErrors = (metrics: string) =>
+  Object.fromEntries(['500', '502', '503', '504'].map((code) => [code, metricValue(metrics, 'http_request_duration_seconds_count', { status_code: code })]));
+
+function assertWellFormed(r: FuzzRequest, o: Outcome): void {
+  const what = `${r.method} ${r.path.slice(0, 200)} (${r.body?.length ?? 0} bytes) → ${o.status} ${o.body.slice(0, 300)}`;
+  assert.ok(o.status < 500, `no 5xx: ${what}`);
+  if (r.headers.authorization !== AUTH) assert.equal(o.status, 401, `no token, no access: ${what}`);
+  if (o.status >= 400) {
+    assert.match(o.contentType, /^application\/problem\+json/, `problem+json: ${what}`);
+    const p = JSON.parse(o.body) as { status?: unknown; title?: unknown };
+    assert.equal(p.status, o.status, `problem.status: ${what}`);
+    assert.equal(typeof p.title, 'string', `problem.title: ${what}`);
+  }
+}
+
+test('fuzzed API requests: no crash, no 5xx, every rejection a 4xx problem+json, only acknowledged writes stored', async () => {
+  // a watchlist with an item and a rule, so that fuzzed paths also hit existing resources
+  const seed = await send({ method: 'POST', path: '/api/watchlists', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: enc.encode(JSON.stringify({ name: 'seed', items: [{ symbol: 'BTC/USDT', asset_type: 'crypto' }] })) });
+  assert.equal(seed.status, 201, seed.body);
+  const seedBody = JSON.parse(seed.body) as { id: string; items: { id: string }[] };
+  const rule = await send({ method: 'POST', path: '/api/alert-rules', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: enc.encode(JSON.stringify({ symbol: 'BTC/USDT', condition: 'above', threshold: 1 })) });
+  assert.equal(rule.status, 201, rule.body);
+  const known = { watchlist: seedBody.id, item: seedBody.items[0]!.id, rule: (JSON.parse(rule.body) as { id: string }).id };
+
+  const errorsBefore = serverErrors(await api.metrics());
+  const created = { watchlists: new Set([known.watchlist]), rules: new Set([known.rule]) };
+  const deleted = new Set<string>();
+  const statuses = new Map<number, number>();
+  await fc.assert(
+    fc.asyncProperty(requestArb(() => known), async (r) => {
+      const o = await send(r);
+      statuses.set(o.status, (statuses.get(o.status) ?? 0) + 1);
+      assertWellFormed(r, o);
+      if (o.status === 201 && r.path.split('?')[0] === '/api/watchlists') created.watchlists.add((JSON.parse(o.body) as { id: string }).id);
+      if (o.status === 201 && r.path.split('?')[0] === '/api/alert-rules') created.rules.add((JSON.parse(o.body) as { id: string }).id);
+      if (o.status === 204 && r.method === 'DELETE') deleted.add(r.path.split('?')[0]!.split('/').pop()!);
+    }),
+    { numRuns: 1500, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31), verbose: 1 },
+  );
+  // the fuzz must have reached past the validators too, not only bounced off the token check
+  assert.ok((statuses.get(400) ?? 0) > 50 && (statuses.get(401) ?? 0) > 10 && [...statuses.keys()].some((s) => s < 300), `statuses: ${JSON.stringify([...statuses])}`);
+
+  assert.equal(api.proc.child.exitCode, null, 'the API process is still running');
+  assert.equal((await fetch(`${api.url}/healthz`)).status, 200);
+  // compared with before the fuzz: /readyz answered 503 while the migrations ran
+  assert.deepEqual(serverErrors(await api.metrics()), errorsBefore, 'no 5xx counted during the fuzz');
+
+  // what is stored is what was acknowledged: every stored watchlist/rule was answered 201 and not deleted since
+  const list = async (route: string) => {
+    const out: { id: string; items?: { symbol: string; asset_type: string }[] }[] = [];
+    for (let offset = 0; ; offset += 100) {
+      const page = await send({ method: 'GET', path: `${route}?limit=100&offset=${offset}`, headers: { authorization: AUTH } });
+      assert.equal(page.status, 200, page.body);
+      const rows = (JSON.parse(page.body) as { data: typeof out }).data;
+      out.push(...rows);
+      if (rows.length < 100) return out;
+    }
+  };
+  for (const w of await list('/api/watchlists')) {
+    assert.ok(created.watchlists.has(w.id) && !deleted.has(w.id), `stored watchlist ${w.id} was acknowledged`);
+    for (const it of w.items ?? []) assert.match(it.symbol, /^[A-Z0-9^][A-Z0-9./^-]*$/, `stored symbol ${JSON.stringify(it.symbol)} is normalised`);
+  }
+  for (const r of await list('/api/alert-rules')) assert.ok(created.rules.has(r.id) && !deleted.has(r.id), `stored rule ${r.id} was acknowledged`);
+});
+
+// Kept apart from the fuzz above so that the known gap does not mask everything else the fuzz finds:
+// fastify's router rejects an undecodable path (FST_ERR_BAD_URL, 400) and a path parameter over
+// maxParamLength (FST_ERR_MAX_PARAM_LENGTH, 414) itself, with its own application/json body and before
+// the token check; the fix is fastify's `frameworkErrors` option in watchlist-api/src/app.ts.
+test('an undecodable or over-long path is a 4xx problem+json', { todo: 'watchlist-api answers FST_ERR_BAD_URL / FST_ERR_MAX_PARAM_LENGTH as plain application/json' }, async () => {
+  for (const seg of ['%C3%28', '%FF%FE', '%', '%zz', '%E0%80%80', 'x'.repeat(101)]) {
+    for (const path of [`/api/watchlists/${seg}`, `/api/watchlists/${seg}/items`, `/api/alert-rules/${seg}`]) {
+      const r: FuzzRequest = { method: 'GET', path, headers: { authorization: AUTH } };
+      const o = await send(r);
+      assert.ok(o.status === 400 || o.status === 414, `${path}: ${o.status}`);
+      assertWellFormed(r, o);
+    }
+  }
+});
