@@ -23,7 +23,7 @@ import { marketSchema } from './config.js';
 import type { MarketComponent, MarketContext } from './context.js';
 import { MarketCore } from './core.js';
 import { IndicatorEngine } from './indicators/index.js';
-import { createMarketMetrics } from './metrics.js';
+import { createMarketMetrics, type MarketMetrics } from './metrics.js';
 import { createPolledSources } from './polled.js';
 
 const SERVICE = 'market-feeder';
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
 }
 
 /** Run a component call; an exception is logged and counted, never propagated. Returns whether it succeeded. */
-async function guard(log: Logger, metrics: ReturnType<typeof createMarketMetrics>, component: string, phase: string, fn: () => unknown): Promise<boolean> {
+async function guard(log: Logger, metrics: MarketMetrics, component: string, phase: string, fn: () => unknown): Promise<boolean> {
   try {
     await fn();
     return true;
