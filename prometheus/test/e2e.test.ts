@@ -1,12 +1,15 @@
 // End to end for infrastructure alerts: a real Prometheus (the committed config and rules, rendered
-// with loopback targets and 1 s intervals / 2 s `for:`) scrapes a small process that exposes feeder
-// metrics; when that process stops, TargetDown travels through a real Alertmanager (the committed
-// routes and templates) to the local Telegram Bot API and SMTP sink; the Watchdog goes to the heartbeat
-// webhook only.
+// with loopback targets and 1 s intervals / 2 s `for:`) scrapes the real market feeder (run as
+// `npm run market-feeder` runs it, on InfluxDB 1.x and the local Binance server); when the feeder stops,
+// TargetDown travels through a real Alertmanager (the committed routes and templates) to the local
+// Telegram Bot API and SMTP sink; the Watchdog goes to the heartbeat webhook only.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
 import {
+  BinanceFake,
   HttpFake,
   TelegramFake,
   SmtpSink,
@@ -14,10 +17,15 @@ import {
   renderAlertmanagerConfig,
   renderPrometheusConfig,
   startAlertmanager,
+  startInflux,
   startPrometheus,
+  startService,
   waitFor,
+  PROMETHEUS_DIR,
   type AlertmanagerServer,
+  type InfluxServer,
   type PrometheusServer,
+  type RunningService,
 } from '@mt/testing';
 
 const CHAT = '-1009876543210';
@@ -26,29 +34,9 @@ let smtp: SmtpSink;
 let heartbeat: HttpFake;
 let am: AlertmanagerServer;
 let prom: PrometheusServer;
-let feederPort: number;
-let feeder: http.Server | undefined;
-
-/** A stand-in for the market feeder's /metrics: messages keep arriving, one source up. */
-function startFakeFeeder(port: number): Promise<http.Server> {
-  let messages = 0;
-  const srv = http.createServer((_req, res) => {
-    messages += 10;
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-    res.end(
-      [
-        '# TYPE feeder_messages_total counter',
-        `feeder_messages_total{source="binance_ws",service="market-feeder"} ${messages}`,
-        '# TYPE feeder_source_up gauge',
-        'feeder_source_up{source="binance_ws",service="market-feeder"} 1',
-        '# TYPE market_last_tick_age_seconds gauge',
-        'market_last_tick_age_seconds{symbol="BTC/USDT",service="market-feeder"} 0.4',
-        '',
-      ].join('\n'),
-    );
-  });
-  return new Promise((resolve) => srv.listen(port, '127.0.0.1', () => resolve(srv)));
-}
+let influx: InfluxServer;
+let binance: BinanceFake;
+let feeder: RunningService;
 
 before(async () => {
   telegram = await new TelegramFake().listen();
@@ -68,37 +56,61 @@ before(async () => {
       { timings: { group_wait: '1s', group_interval: '2s' } },
     ),
   );
-  feederPort = await freePort();
-  feeder = await startFakeFeeder(feederPort);
+  [influx, binance] = await Promise.all([startInflux(), new BinanceFake({ symbols: ['BTCUSDT'], historyMinutes: 5 }).listen()]);
+  const dead = `http://127.0.0.1:${await freePort()}`;
+  feeder = await startService('market-feeder', {
+    DATABASE_URL: '',
+    WATCH_SYMBOLS: 'BTC/USDT:crypto',
+    INFLUX_URL: influx.url,
+    INFLUX_API: 'v1',
+    BINANCE_WS_URL: binance.wsUrl,
+    BINANCE_REST_URL: binance.restUrl,
+    BACKFILL_HOURS: '0',
+    YAHOO_URL: dead,
+    YAHOO_COOKIE_URL: dead,
+    COINGECKO_URL: dead,
+    FEAR_GREED_URL: dead,
+    ALERTMANAGER_URL: am.url,
+  });
   prom = await startPrometheus(
     renderPrometheusConfig({
-      targets: { 'market-feeder': [`127.0.0.1:${feederPort}`], alertmanager: [`127.0.0.1:${am.port}`] },
+      targets: { 'market-feeder': [`127.0.0.1:${feeder.port}`], alertmanager: [`127.0.0.1:${am.port}`] },
       alertmanager: `127.0.0.1:${am.port}`,
     }),
   );
 });
 
 after(async () => {
-  await new Promise((r) => (feeder ? feeder.close(r) : r(undefined)));
+  await feeder?.stop();
   await prom?.stop();
   await am?.stop();
-  await telegram?.close();
-  await smtp?.close();
-  await heartbeat?.close();
+  await Promise.allSettled([binance?.close(), influx?.stop(), telegram?.close(), smtp?.close(), heartbeat?.close()]);
+});
+
+test('every market-feeder metric the rules use is exported by the real feeder', async () => {
+  const text = await feeder.metrics();
+  const exported = new Set([...text.matchAll(/^# TYPE (\S+) (\S+)/gm)].flatMap((m) => (m[2] === 'histogram' ? [m[1]!, `${m[1]}_count`] : [m[1]!])));
+  const rules = parse(readFileSync(path.join(PROMETHEUS_DIR, 'rules', 'services.yml'), 'utf8')) as { groups: { name: string; rules: { expr: string }[] }[] };
+  const used = new Set(
+    rules.groups
+      .filter((g) => g.name !== 'watchlist-api')
+      .flatMap((g) => g.rules.flatMap((r) => [...r.expr.matchAll(/\b((?:feeder|market|influx)_[a-z_]+)\b/g)].map((m) => m[1]!))),
+  );
+  assert.ok(used.size >= 7, [...used].join());
+  assert.deepEqual([...used].filter((n) => !exported.has(n)), []);
 });
 
 test('a stopped feeder → TargetDown on Telegram and e-mail; back up → resolved', async () => {
-  const instance = `127.0.0.1:${feederPort}`;
+  const instance = `127.0.0.1:${feeder.port}`;
   await waitFor(async () => (await prom.query(`up{job="market-feeder"} == 1`)).length === 1, 20_000, 'feeder scraped');
   // the Watchdog is always firing and only reaches the heartbeat webhook
   await waitFor(() => heartbeat.requestsTo('/ping').length > 0, 20_000, 'Watchdog heartbeat');
   const hb = JSON.parse(heartbeat.requestsTo('/ping')[0]!.body) as { alerts: { labels: Record<string, string> }[] };
   assert.equal(hb.alerts[0]!.labels.alertname, 'Watchdog');
-  assert.equal(telegram.messages.length, 0, 'nothing for humans while everything is fine');
+  assert.ok(!telegram.messages.some((m) => m.text.includes('TargetDown')), 'no TargetDown while the feeder runs');
 
   const stoppedAt = Date.now();
-  await new Promise((r) => feeder!.close(r));
-  feeder = undefined;
+  assert.equal(await feeder.stop(), 0);
 
   const msg = await waitFor(() => telegram.messages.find((m) => m.text.includes('TargetDown')), 30_000, 'TargetDown on Telegram');
   console.log(`# feeder stopped → Telegram: ${msg.at - stoppedAt} ms`);
@@ -110,7 +122,7 @@ test('a stopped feeder → TargetDown on Telegram and e-mail; back up → resolv
   assert.match(mail.text, /job=market-feeder/);
   assert.ok(!telegram.messages.some((m) => m.text.includes('Watchdog')), 'the Watchdog never reaches Telegram');
 
-  feeder = await startFakeFeeder(feederPort);
+  await feeder.restart();
   const resolved = await waitFor(() => telegram.messages.find((m) => m.text.includes('RESOLVED') && m.text.includes('TargetDown')), 40_000, 'resolved');
   assert.match(resolved.text, /✅ <b>RESOLVED<\/b> <b>TargetDown<\/b>/);
   assert.equal(telegram.messages.filter((m) => m.text.includes('TargetDown') && !m.text.includes('RESOLVED')).length, 1, 'one firing message');
