@@ -131,7 +131,7 @@ test('security headers on every answer, and no version in Server', async () => {
 });
 
 test('Grafana Live websockets are upgraded through TLS', async () => {
-  const ws = new WebSocket(`wss://127.0.0.1:${nginx.httpsPort}/api/live/ws`, { ca, servername: 'localhost', headers: { host: 'localhost' } });
+  const ws = new WebSocket(`wss://127.0.0.1:${nginx.httpsPort}/api/live/ws`, { ca, headers: { host: 'localhost' } });
   const reply = await new Promise<string>((resolve, reject) => {
     ws.on('open', () => ws.send('ping'));
     ws.on('message', (m) => resolve(String(m)));
