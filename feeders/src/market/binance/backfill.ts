@@ -130,11 +130,11 @@ export class Backfiller {
     const { ledger, log } = this.o;
     const first = !this.initialised.has(symbol);
     if (ledger.watermark(symbol) === undefined) {
-      const stored = await this.lastStored(symbol);
+      const stored = await this.resumePoint(symbol, boundary);
       const start = stored ?? Math.floor((boundary - this.o.backfillHours * 3600_000) / MINUTE) * MINUTE - MINUTE;
       // Never go past the boundary: candles at/after it come from the live stream.
       ledger.raiseWatermark(symbol, Math.min(start, boundary - MINUTE));
-      log.info({ symbol, lastStored: stored, from: start + MINUTE, boundary }, 'backfill start point');
+      log.info({ symbol, resumeAfter: stored, from: start + MINUTE, boundary }, 'backfill start point');
     }
     this.initialised.add(symbol);
     let from = ledger.watermark(symbol)! + MINUTE;
@@ -165,13 +165,30 @@ export class Backfiller {
     } else if (filled > 0) log.info({ symbol, filled }, 'initial backfill done');
   }
 
-  /** Open time of the newest stored 1 m candle, if any. */
-  private async lastStored(symbol: string): Promise<number | undefined> {
+  /**
+   * Open time of the stored candle to resume after. Within the BACKFILL_HOURS window the stored run is
+   * walked from its oldest candle and the first hole wins: a process killed after storing live candles
+   * but before its reconnect backfill finished leaves such a hole, and last() alone would skip it.
+   */
+  private async resumePoint(symbol: string, boundary: number): Promise<number | undefined> {
     const esc = symbol.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
-    const series = await this.o.influxql.query('markets', `SELECT last("close") FROM "candles" WHERE "exchange"='binance' AND "symbol"='${esc}' AND "interval"='1m'`);
-    const t = series[0]?.values[0]?.[0];
-    if (t === undefined || t === null) return undefined;
-    const ms = typeof t === 'number' ? t : Date.parse(String(t));
-    return Number.isFinite(ms) ? ms : undefined;
+    const from = Math.floor((boundary - this.o.backfillHours * 3600_000) / MINUTE) * MINUTE;
+    const where = `FROM "candles" WHERE "exchange"='binance' AND "symbol"='${esc}' AND "interval"='1m'`;
+    const times = (series: { values: unknown[][] }[]) => (series[0]?.values ?? []).map((v) => toMs(v[0])).filter((t): t is number => t !== undefined);
+    const stored = times(await this.o.influxql.query('markets', `SELECT "close" ${where} AND time >= ${from}ms AND time < ${boundary}ms`));
+    if (stored.length) {
+      let t = stored[0]!;
+      for (const x of stored.slice(1)) {
+        if (x !== t + MINUTE) break;
+        t = x;
+      }
+      return t;
+    }
+    return times(await this.o.influxql.query('markets', `SELECT last("close") ${where} AND time < ${boundary}ms`))[0];
   }
+}
+
+function toMs(v: unknown): number | undefined {
+  const ms = typeof v === 'number' ? v : Date.parse(String(v));
+  return Number.isFinite(ms) ? ms : undefined;
 }

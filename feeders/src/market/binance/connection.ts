@@ -198,6 +198,7 @@ export class BinanceConnection {
   private stopped = false;
   private connecting = false;
   private abort = new AbortController();
+  private retryRoll: NodeJS.Timeout | undefined;
   private readonly backoff: Backoff;
 
   constructor(readonly o: ConnectionOptions) {
@@ -229,6 +230,7 @@ export class BinanceConnection {
   stop(): void {
     this.stopped = true;
     this.abort.abort();
+    clearTimeout(this.retryRoll);
     this.primary?.close();
     this.next?.close();
     this.primary = this.next = undefined;
@@ -253,16 +255,20 @@ export class BinanceConnection {
 
   /** @internal */
   onClosed(s: Socket, expected: boolean): void {
+    const wasNext = s === this.next;
     if (s === this.primary) this.primary = undefined;
-    else if (s === this.next) this.next = undefined;
+    else if (wasNext) this.next = undefined;
     else return;
     this.o.events.state();
     if (this.stopped || expected) return;
-    // A roll in flight will take over; otherwise reconnect.
     if (!this.primary && !this.next) {
       this.o.events.reconnect();
       void this.connect('closed');
+    } else if (wasNext && this.primary) {
+      // The replacement failed while the old socket still runs: try the roll again later.
+      this.retryRoll = setTimeout(() => this.roll('retry'), this.backoff.next());
     }
+    // Otherwise a roll in flight takes over.
   }
 
   private async connect(reason: string, overlap = false): Promise<void> {
