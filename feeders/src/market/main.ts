@@ -144,8 +144,9 @@ interface State {
 }
 
 /**
- * 200 when running, the sink drains and every source is up. "Up" is what each source reports in
- * feeder_source_up (connected / last poll ok); components add their own details.
+ * 200 while running, the sink drains and at least one source delivers: one failing source (Yahoo down,
+ * a missing key) must not make the container unhealthy, it shows as `degraded` here and in the alerts
+ * (feeder_source_up). "Up" is what each source reports in feeder_source_up; components add details.
  */
 async function health({ phase, sink, sourceMetrics, watchsetOk, components, failed }: State): Promise<Health> {
   const sources: Record<string, boolean> = {};
@@ -160,8 +161,10 @@ async function health({ phase, sink, sourceMetrics, watchsetOk, components, fail
   }
   for (const [name, error] of failed) details[name] = { failed: error };
   const sinkHealth = sink ? sinkState(sink) : { ok: false, pending: {} };
-  const sourcesUp = failed.size === 0 && Object.values(sources).every(Boolean);
-  return { ok: phase === 'running' && sinkHealth.ok && sourcesUp, phase, influx: sinkHealth, watchset: { ok: watchsetOk }, sources, components: details };
+  const up = Object.values(sources).filter(Boolean).length;
+  const degraded = failed.size > 0 || up < Object.keys(sources).length;
+  const anySourceUp = up > 0 || Object.keys(sources).length === 0;
+  return { ok: phase === 'running' && sinkHealth.ok && anySourceUp, degraded, phase, influx: sinkHealth, watchset: { ok: watchsetOk }, sources, components: details };
 }
 
 /** The sink is healthy while InfluxDB keeps acknowledging: its buffer drained to a few batches recently. */

@@ -236,9 +236,10 @@ test('market feeder process: contract layout, metrics, SIGKILL + restart without
       assert.match(m, /service="market-feeder"/);
       // Yahoo (unreachable) and Fear & Greed (HTTP 500) fail alone (and /healthz says so); the others go on
       const res = await fetch(`${feeder.url}/healthz`);
-      const health = (await res.json()) as { ok: boolean; influx: { ok: boolean }; sources: Record<string, boolean>; components: Record<string, unknown> };
-      assert.equal(res.status, 503, JSON.stringify(health));
-      assert.equal(health.ok, false);
+      const health = (await res.json()) as { ok: boolean; degraded: boolean; influx: { ok: boolean }; sources: Record<string, boolean>; components: Record<string, unknown> };
+      assert.equal(res.status, 200, `a failing source degrades, it does not fail the feeder: ${JSON.stringify(health)}`);
+      assert.equal(health.ok, true);
+      assert.equal(health.degraded, true);
       assert.equal(health.influx.ok, true);
       assert.equal(health.sources.binance_ws, true);
       assert.equal(health.sources.coingecko, true);
