@@ -1,0 +1,180 @@
+// Ingest throughput, side by side in one run: frames/s consumed from the replay server in flood mode
+// (it sends as fast as each client drains its socket) by
+//   floor — a bare `ws` client that only JSON.parses (bench/clients/floor.ts),
+//   peer  — ccxt pro binance watch* (bench/clients/ccxt.ts),
+//   ours  — the real market feeder process writing to a real InfluxDB 1.x,
+// at 1, 50 and 500 symbols (4 streams each), interleaved over several rounds so machine load hits all alike.
+//
+//   npm run bench -- ingest            (or: node --conditions=source --import tsx bench/ingest.ts --rounds 3 --window 8)
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { freePort, metricValue, startInflux, startService, waitFor } from '@mt/testing';
+import { BENCH_DIR, machine, median, saveResult, sleep, spread } from './lib.js';
+import { ReplayServer, watchSymbols } from './replay.js';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    window: { type: 'string', default: '8' },
+    symbols: { type: 'string', default: '1,50,500' },
+    clients: { type: 'string', default: 'floor,peer,ours' },
+  },
+});
+const ROUNDS = Number(values.rounds);
+const WINDOW_MS = Number(values.window) * 1000;
+const SIZES = values.symbols.split(',').map(Number);
+const CLIENTS = values.clients.split(',') as Client[];
+type Client = 'floor' | 'peer' | 'ours';
+
+const replay = await new ReplayServer({ rate: 0 }).listen();
+const influx = await startInflux();
+const dead = `http://127.0.0.1:${await freePort()}`;
+
+/** CPU seconds (user+sys) of a process, from /proc. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+interface Run {
+  client: Client;
+  symbols: number;
+  round: number;
+  framesPerSec: number;
+  clientCpu: number;
+  serverCpu: number;
+  loadavg: string;
+  extra: Record<string, number>;
+}
+
+async function measure(client: Client, n: number, round: number): Promise<Run> {
+  let sample: () => Promise<{ frames: number; extra: Record<string, number> }>;
+  let pid: number;
+  let stop: () => Promise<unknown>;
+  if (client === 'ours') {
+    const svc = await startService('market-feeder', {
+      INFLUX_URL: influx.url,
+      INFLUX_API: 'v1',
+      DATABASE_URL: '',
+      WATCH_SYMBOLS: watchSymbols(n),
+      BINANCE_WS_URL: replay.wsUrl,
+      BINANCE_REST_URL: replay.restUrl,
+      BACKFILL_HOURS: '0',
+      YAHOO_URL: dead,
+      YAHOO_COOKIE_URL: dead,
+      COINGECKO_URL: dead,
+      FEAR_GREED_URL: dead,
+      ALERTMANAGER_URL: dead,
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+    });
+    pid = svc.proc.child.pid!;
+    stop = () => svc.stop();
+    sample = async () => {
+      const m = await svc.metrics();
+      return {
+        frames: metricValue(m, 'feeder_messages_total', { source: 'binance_ws' }),
+        extra: {
+          pointsWritten: metricValue(m, 'influx_points_written_total'),
+          pointsDropped: metricValue(m, 'influx_points_dropped_total'),
+          parseErrors: metricValue(m, 'feeder_parse_errors_total'),
+        },
+      };
+    };
+  } else {
+    const child: ChildProcess = fork(path.join(BENCH_DIR, 'clients', client === 'floor' ? 'floor.ts' : 'ccxt.ts'), [replay.wsUrl, String(n)], {
+      execArgv: ['--conditions=source', '--import', import.meta.resolve('tsx')],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    pid = child.pid!;
+    stop = async () => {
+      child.kill('SIGKILL');
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    };
+    sample = () =>
+      new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`${client} did not answer`)), 10_000);
+        child.once('message', (m: { frames: number } & Record<string, number>) => {
+          clearTimeout(t);
+          const { frames, at: _at, ...extra } = m;
+          resolve({ frames, extra });
+        });
+        child.send('sample');
+      });
+  }
+  try {
+    // warm-up: every stream subscribed, frames flowing, then 2 s more
+    await waitFor(() => replay.stats().streams >= 4 * n, 60_000, `${client} subscribed to ${4 * n} streams`);
+    await waitFor(async () => (await sample()).frames > 0, 30_000, `${client} receiving`);
+    await sleep(2000);
+    const a = await sample();
+    const ca = cpuSeconds(pid);
+    const sa = process.cpuUsage();
+    const t0 = performance.now();
+    await sleep(WINDOW_MS);
+    const b = await sample();
+    const secs = (performance.now() - t0) / 1000;
+    const cb = cpuSeconds(pid);
+    const sb = process.cpuUsage(sa);
+    const extra: Record<string, number> = {};
+    for (const k of Object.keys(b.extra)) extra[k] = (b.extra[k] ?? 0) - (a.extra[k] ?? 0);
+    return {
+      client,
+      symbols: n,
+      round,
+      framesPerSec: (b.frames - a.frames) / secs,
+      clientCpu: (cb - ca) / secs,
+      serverCpu: (sb.user + sb.system) / 1e6 / secs,
+      loadavg: (await import('node:os')).loadavg()[0]!.toFixed(2),
+      extra,
+    };
+  } finally {
+    await stop();
+    await waitFor(() => replay.stats().connections === 0, 10_000, 'client gone').catch(() => {});
+  }
+}
+
+const runs: Run[] = [];
+const info = machine();
+try {
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const n of SIZES) {
+      for (const client of CLIENTS) {
+        const r = await measure(client, n, round);
+        runs.push(r);
+        process.stdout.write(
+          `round ${round} ${n} symbols ${client}: ${Math.round(r.framesPerSec)} frames/s (client CPU ${(r.clientCpu * 100).toFixed(0)}%, replay CPU ${(r.serverCpu * 100).toFixed(0)}%, load ${r.loadavg}) ${JSON.stringify(r.extra)}\n`,
+        );
+      }
+    }
+  }
+} finally {
+  await replay.close();
+  await influx.stop();
+}
+
+const rows: string[] = [
+  '| symbols | floor (ws + JSON.parse) | peer (ccxt pro) | ours (feeder → InfluxDB) | ours / peer | ours / floor |',
+  '|---|---|---|---|---|---|',
+];
+/** frames/s, and frames per CPU-second of the client (less sensitive to how much CPU the shared machine left it) */
+const metricsOf = {
+  wall: (r: Run) => r.framesPerSec,
+  cpu: (r: Run) => r.framesPerSec / r.clientCpu,
+};
+for (const [label, f] of Object.entries(metricsOf)) {
+  rows.push(`| **${label === 'wall' ? 'frames/s' : 'frames per client CPU-second'}** | | | | | |`);
+  for (const n of SIZES) {
+    const of = (c: Client) => runs.filter((r) => r.symbols === n && r.client === c).map(f);
+    const [fl, p, o] = [of('floor'), of('peer'), of('ours')];
+    const ratio = (a: number[], b: number[]) => (a.length && b.length ? (median(a) / median(b)).toFixed(2) : 'n/a');
+    const cell = (xs: number[]) => (xs.length ? spread(xs) : 'n/a');
+    rows.push(`| ${n} | ${cell(fl)} | ${cell(p)} | ${cell(o)} | ${ratio(o, p)} | ${ratio(o, fl)} |`);
+  }
+}
+const table = rows.join('\n');
+process.stdout.write(`\n${table}\n`);
+saveResult('ingest', { machine: info, windowMs: WINDOW_MS, runs, table });
+process.exit(0);
