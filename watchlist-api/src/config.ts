@@ -10,7 +10,7 @@ export const configSchema = z
     NODE_ENV: z.preprocess(emptyToUndefined, z.string().default('production')),
     PORT: int(8000, 0, 65535),
     HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
-    DATABASE_URL: url('postgres://market:market@postgres:5432/market'),
+    DATABASE_URL: url('postgres://terminal:terminal@postgres:5432/terminal'),
     // Outside tests a missing token is a start-up error (refine below), never an open API.
     API_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
     DB_POOL_MAX: int(10, 1, 100),

@@ -441,6 +441,19 @@ describe('operations', () => {
       }
     }
     assert.ok(doc.components.securitySchemes.bearerAuth);
+    // structurally sound: every response has a description, every $ref resolves inside the document
+    const walk = (node: unknown, at: string): void => {
+      if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${at}/${i}`));
+      if (!node || typeof node !== 'object') return;
+      const o = node as Record<string, unknown>;
+      if (typeof o.$ref === 'string') {
+        const target = o.$ref.replace(/^#\//, '').split('/').reduce<unknown>((n, k) => (n as Record<string, unknown> | undefined)?.[k], doc);
+        assert.ok(target, `${at}: dangling $ref ${o.$ref}`);
+      }
+      if (/\/responses\/\w+$/.test(at)) assert.equal(typeof o.description, 'string', `${at} has a description`);
+      for (const [k, v] of Object.entries(o)) walk(v, `${at}/${k}`);
+    };
+    walk(doc, '#');
     const ui = await app.inject({ url: '/docs/' });
     assert.equal(ui.statusCode, 200);
     assert.match(ui.body, /swagger/i);
