@@ -5,7 +5,7 @@
 // our clock, so this holds whatever the exchange's clock says (and under the test server's fast clock).
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import { sleep, type InfluxQLClient } from '@mt/common';
+import { isRetryable, sleep, type InfluxQLClient } from '@mt/common';
 import type { Candle } from '../types.js';
 import { parseKlineRow, toCandle } from './mappers.js';
 import { KLINES_PAGE, type BinanceRest } from './rest.js';
@@ -115,6 +115,11 @@ export class Backfiller {
         } catch (err) {
           if (this.abort.signal.aborted) break;
           this.o.onError(err);
+          if (!isRetryable(err)) {
+            // The same request would fail the same way; the next reconnect asks again.
+            this.o.log.error({ err: String(err), symbol }, 'backfill failed, not retrying');
+            continue;
+          }
           this.o.log.warn({ err: String(err), symbol }, 'backfill failed, will retry');
           // Keep the job (unless a newer boundary arrived meanwhile) and try again shortly.
           this.pending.set(symbol, Math.max(boundary, this.pending.get(symbol) ?? 0));

@@ -16,6 +16,8 @@ export interface RestOptions {
   weightBudget?: number;
   timeoutMs?: number;
   backoff?: Backoff;
+  /** Wall clock (ms) that defines Binance's weight minute; injectable for tests. */
+  now?: () => number;
 }
 
 export class BinanceRest {
@@ -84,7 +86,7 @@ export class BinanceRest {
     const budget = this.o.weightBudget ?? 4800;
     if (this.usedWeight < budget) return;
     // The weight window is the wall-clock minute; wait for the next one.
-    const wait = 60_000 - (Date.now() % 60_000) + 250;
+    const wait = 60_000 - ((this.o.now ?? Date.now)() % 60_000) + 250;
     this.o.log.info({ usedWeight: this.usedWeight, waitMs: wait }, 'binance REST weight budget reached, pausing');
     this.usedWeight = 0;
     await sleep(wait, signal);
