@@ -170,4 +170,24 @@ describe('LISTEN/NOTIFY watch-set source', () => {
       await src.stop();
     }
   });
+
+  test('PostgreSQL stalled (SIGSTOP): requests end in 503 within the query timeout instead of hanging, then recover', async () => {
+    const quick = await testApp(url, { DB_QUERY_TIMEOUT_MS: '300' });
+    try {
+      assert.equal((await call(quick, 'GET', '/api/watchlists')).status, 200);
+      server.pause();
+      try {
+        const started = Date.now();
+        const res = await call(quick, 'GET', '/api/alert-rules');
+        assert.equal(res.status, 503, JSON.stringify(res.body));
+        assert.ok(Date.now() - started < 5_000, 'bounded by DB_QUERY_TIMEOUT_MS / the connect timeout');
+        assert.equal((await quick.inject({ url: '/readyz' })).statusCode, 503);
+      } finally {
+        server.resume();
+      }
+      await waitFor(async () => (await call(quick, 'GET', '/api/alert-rules')).status === 200, 10_000, 'recovery after the stall');
+    } finally {
+      await quick.close();
+    }
+  });
 });

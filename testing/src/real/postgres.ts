@@ -2,7 +2,7 @@
 // Never touches a system instance on 5432. Can be stopped and started again on the same port and data
 // (outage tests). When we run as root, initdb/postgres run as the `postgres` user (they refuse root).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort, spawnTracked, tmpDir, waitFor, type Tracked } from './proc.js';
@@ -19,6 +19,9 @@ export interface PostgresServer {
   /** Fast shutdown (SIGINT): open sessions are terminated, like a server restart. */
   stop(): Promise<void>;
   kill(): Promise<void>;
+  /** SIGSTOP / SIGCONT the server and every backend: connections stay open but nothing answers. */
+  pause(): void;
+  resume(): void;
 }
 
 function pgBinDir(): string {
@@ -38,6 +41,30 @@ function runAs(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
   return { uid: id('-u'), gid: id('-g') };
+}
+
+/** Signal the postmaster and its children: each backend calls setsid(), so a process-group signal misses them. */
+function signalAll(proc: Tracked | undefined, sig: NodeJS.Signals): void {
+  const root = proc?.child.pid;
+  if (!root) return;
+  const pids = [root];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may contain spaces, so parse after the last ')'
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === root) pids.push(Number(d));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 export async function startPostgres(): Promise<PostgresServer> {
@@ -114,6 +141,8 @@ export async function startPostgres(): Promise<PostgresServer> {
     start,
     stop,
     kill: async () => proc?.kill(),
+    pause: () => signalAll(proc, 'SIGSTOP'),
+    resume: () => signalAll(proc, 'SIGCONT'),
     async createDatabase(name) {
       if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
       const c = new pg.Client({ connectionString: url });
