@@ -238,12 +238,13 @@ export class BinanceConnection {
 
   /** @internal */
   onOpen(s: Socket): void {
-    this.backoff.reset();
     if (s === this.primary || s === this.next) this.o.events.state();
   }
 
   /** @internal A socket delivered its first frame: it takes over, the one it replaces is closed. */
   onLive(s: Socket): void {
+    // Only data counts as success: a server that accepts and hangs up at once keeps the backoff growing.
+    this.backoff.reset();
     if (s === this.next) {
       const old = this.primary;
       this.primary = s;
