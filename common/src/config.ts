@@ -2,6 +2,7 @@
 // line naming it, before anything connects anywhere.
 import { z } from 'zod';
 import { config as loadDotenv } from 'dotenv';
+import { parseWatchSymbols } from './watchset/index.js';
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
@@ -58,4 +59,17 @@ export const influxEnv = {
 
 export const commonEnv = {
   LOG_LEVEL: logLevel,
+};
+
+/** What a feeder watches: the watchlists in PostgreSQL (empty DATABASE_URL = none) plus fixed items. */
+export const watchEnv = {
+  DATABASE_URL: z.preprocess((v) => v ?? 'postgres://terminal:terminal@postgres:5432/terminal', z.string()),
+  /** Fixed extra watch items, `SYMBOL:asset_type` comma-separated (e.g. `BTC/USDT:crypto,AAPL:stock`). */
+  WATCH_SYMBOLS: optionalString.superRefine((v, ctx) => {
+    try {
+      parseWatchSymbols(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  }),
 };

@@ -1,20 +1,12 @@
 // Market feeder configuration: every variable, validated once (names are a contract: ../shared/DESIGN.md).
 import { z } from 'zod';
-import { influxEnv, commonEnv, url, int, num, optionalString, parseWatchSymbols } from '@mt/common';
+import { influxEnv, commonEnv, watchEnv, url, int, num, optionalString } from '@mt/common';
 
 export const marketSchema = z.object({
   ...commonEnv,
   ...influxEnv,
   METRICS_PORT: int(9464, 0, 65535),
-  DATABASE_URL: z.preprocess((v) => v ?? 'postgres://terminal:terminal@postgres:5432/terminal', z.string()),
-  /** Fixed extra watch items, `SYMBOL:asset_type` comma-separated (e.g. `BTC/USDT:crypto,AAPL:stock`). */
-  WATCH_SYMBOLS: optionalString.superRefine((v, ctx) => {
-    try {
-      parseWatchSymbols(v);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    }
-  }),
+  ...watchEnv,
   BINANCE_WS_URL: url('wss://stream.binance.com:9443'),
   BINANCE_REST_URL: url('https://api.binance.com'),
   /** Reconnect when a connection has delivered nothing for this long. */

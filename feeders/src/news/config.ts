@@ -1,21 +1,13 @@
 // News feeder configuration: every variable, validated once (names are a contract: ../shared/DESIGN.md).
 import { z } from 'zod';
-import { influxEnv, commonEnv, url, int, csv, optionalString, parseWatchSymbols } from '@mt/common';
+import { influxEnv, commonEnv, watchEnv, url, int, csv, optionalString } from '@mt/common';
 
 export const newsSchema = z.object({
   ...commonEnv,
   ...influxEnv,
   METRICS_PORT: int(9464, 0, 65535),
-  /** Empty = no PostgreSQL: tag against the built-in asset list and WATCH_SYMBOLS only. */
-  DATABASE_URL: z.preprocess((v) => v ?? 'postgres://terminal:terminal@postgres:5432/terminal', z.string()),
-  /** Fixed extra items for asset tagging, `SYMBOL:asset_type` comma-separated (as the market feeder). */
-  WATCH_SYMBOLS: optionalString.superRefine((v, ctx) => {
-    try {
-      parseWatchSymbols(v);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    }
-  }),
+  // empty DATABASE_URL: tag against the built-in asset list and WATCH_SYMBOLS only
+  ...watchEnv,
   CRYPTOPANIC_URL: url('https://cryptopanic.com/api/developer/v2'),
   CRYPTOPANIC_TOKEN: optionalString,
   /** Optional CryptoPanic `filter` (rising, hot, bullish, bearish, important, …). */
