@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, spawnTracked, tmpDir, waitHttp } from '@mt/testing';
 
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(BENCH_DIR, '..');
@@ -66,4 +67,58 @@ export function rssMiB(pid: number): number {
   } catch {
     return NaN;
   }
+}
+
+/**
+ * Bundle a service's TypeScript sources (workspace packages included, npm packages left as imports)
+ * into one ESM file, so it runs on plain `node` like `npm run <service>` would, without tsx's loader
+ * (whose extra thread and transform cache would count in the memory figures).
+ */
+export async function bundleService(entry: string): Promise<string> {
+  const { build } = await import('esbuild');
+  const outfile = path.join(ROOT, 'node_modules', '.cache', 'mt-bench', `${path.basename(path.dirname(entry))}-${path.basename(entry, '.ts')}.mjs`);
+  await build({
+    entryPoints: [path.join(ROOT, entry)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    conditions: ['source'],
+    logLevel: 'warning',
+    // a bundled CommonJS dependency may still call require()
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    plugins: [
+      {
+        name: 'npm-external',
+        setup(b) {
+          b.onResolve({ filter: /^[^./]/ }, (a) => (a.path.startsWith('@mt/') ? undefined : { path: a.path, external: true }));
+        },
+      },
+    ],
+  });
+  return outfile;
+}
+
+export interface BundledService {
+  url: string;
+  pid: number;
+  logFile: string;
+  metrics(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Run a bundle from bundleService() on plain node with `env` (METRICS_PORT chosen here); waits for /healthz. */
+export async function startBundled(file: string, env: Record<string, string>): Promise<BundledService> {
+  const port = await freePort();
+  const dir = tmpDir('bench-svc');
+  const logFile = path.join(dir, 'service.log');
+  const proc = spawnTracked(process.execPath, [file], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', METRICS_PORT: String(port), ...env },
+    logFile,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitHttp(`${url}/healthz`, 30_000, [200, 503]);
+  return { url, pid: proc.child.pid!, logFile, metrics: async () => (await fetch(`${url}/metrics`)).text(), stop: () => proc.stop() };
 }

@@ -53,6 +53,8 @@ export interface Sym {
   h24: number;
   l24: number;
   v24: number;
+  /** Called with the send time of the next frame of this symbol (after setPrice). */
+  onFrame?: (sentAt: number) => void;
 }
 
 interface Sub {
@@ -160,10 +162,14 @@ export class ReplayServer {
     } else for (const c of this.conns) this.flood(c);
   }
 
-  /** Make the next frames of `symbol` (`BTCUSDT`) trade at `price` (e.g. to cross an alert threshold). */
-  setPrice(symbol: string, price: number): void {
+  /**
+   * Make the next frames of `symbol` (`BTC/USDT` or `BTCUSDT`) trade at `price` (e.g. to cross an alert
+   * threshold); resolves with the send time of the first frame at that price.
+   */
+  setPrice(symbol: string, price: number): Promise<number> {
     const s = this.sym(symbol.replace('/', '').toUpperCase());
     s.price = price;
+    return new Promise((resolve) => (s.onFrame = resolve));
   }
 
   stats(): { connections: number; streams: number; sent: number; skipped: number; uptimeMs: number } {
@@ -333,6 +339,10 @@ export class ReplayServer {
     for (let i = 0; i < n; i++) {
       const sub = c.emit[c.next++ % c.emit.length]!;
       const data = frameData(sub.kind, sub.sym, now);
+      if (sub.sym.onFrame) {
+        sub.sym.onFrame(now);
+        sub.sym.onFrame = undefined;
+      }
       out[i] = c.combined ? `{"stream":"${sub.stream}","data":${data}}` : data;
     }
     if (c.next > 1e9) c.next %= c.emit.length;

@@ -67,8 +67,12 @@ async function loop(name: string, watch: () => Promise<unknown>): Promise<void> 
     }
   }
 }
-void loop('trades', () => ex.watchTradesForSymbols(symbols));
-void loop('tickers', () => ex.watchTickers(symbols));
-void loop('bidsasks', () => ex.watchBidsAsks(symbols));
-void loop('ohlcv', () => ex.watchOHLCVForSymbols(symbols.map((s) => [s, '1m'])));
+// ccxt takes at most 200 symbols per watch*ForSymbols call
+for (let i = 0; i < symbols.length; i += 200) {
+  const chunk = symbols.slice(i, i + 200);
+  void loop('trades', () => ex.watchTradesForSymbols(chunk));
+  void loop('tickers', () => ex.watchTickers(chunk));
+  void loop('bidsasks', () => ex.watchBidsAsks(chunk));
+  void loop('ohlcv', () => ex.watchOHLCVForSymbols(chunk.map((s) => [s, '1m'])));
+}
 serveSamples(() => ({ frames, errors }));

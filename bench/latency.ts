@@ -1,0 +1,125 @@
+// Latency from a frame leaving the replay server to the point being queryable in InfluxDB.
+// The replay sends only trade frames (steady rate + ×10 bursts) whose trade time T is their send time;
+// the feeder's market_data point carries the time of the newest trade merged into it, so
+// (first poll that returns the point) − T is the latency of that point, including the feeder's
+// one-point-per-second throttle wait, the sink's 250 ms flush and InfluxDB's write path.
+// A point is counted at the end of the first query that returns it: an upper bound, poll every --poll ms.
+//
+//   npm run bench -- latency     (or: node --conditions=source --import tsx bench/latency.ts --runs 3 --seconds 30)
+import { parseArgs } from 'node:util';
+import { freePort, startInflux, startService, waitFor } from '@mt/testing';
+import { machine, percentile, saveResult, sleep, spread } from './lib.js';
+import { ReplayServer, watchSymbols } from './replay.js';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '30' },
+    poll: { type: 'string', default: '50' },
+    // symbols:frames per second (total)
+    loads: { type: 'string', default: '50:2000,500:5000' },
+  },
+});
+
+const influx = await startInflux();
+const dead = `http://127.0.0.1:${await freePort()}`;
+const info = machine();
+
+interface Run {
+  symbols: number;
+  rate: number;
+  run: number;
+  points: number;
+  p50: number;
+  p99: number;
+  max: number;
+  framesSent: number;
+  skipped: number;
+  loadavg: string;
+}
+const runs: Run[] = [];
+
+async function once(n: number, rate: number, run: number): Promise<Run> {
+  const replay = await new ReplayServer({ rate, kinds: ['trade'], burstEveryMs: 5000, burstMs: 200, burstFactor: 10 }).listen();
+  const feeder = await startService('market-feeder', {
+    INFLUX_URL: influx.url,
+    INFLUX_API: 'v1',
+    DATABASE_URL: '',
+    WATCH_SYMBOLS: watchSymbols(n),
+    BINANCE_WS_URL: replay.wsUrl,
+    BINANCE_REST_URL: replay.restUrl,
+    BACKFILL_HOURS: '0',
+    YAHOO_URL: dead,
+    YAHOO_COOKIE_URL: dead,
+    COINGECKO_URL: dead,
+    FEAR_GREED_URL: dead,
+    ALERTMANAGER_URL: dead,
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+  });
+  try {
+    await waitFor(() => replay.stats().streams >= 4 * n, 60_000, 'subscribed');
+    await sleep(3000);
+    const seen = new Set<string>();
+    const lat: number[] = [];
+    const start = Date.now();
+    const sent0 = replay.stats();
+    let first = true;
+    while (Date.now() - start < Number(values.seconds) * 1000) {
+      const t = Date.now();
+      const res = await fetch(`${influx.url}/query?${new URLSearchParams({ db: 'markets', epoch: 'ms', q: 'SELECT "price" FROM "market_data" WHERE time > now() - 5s GROUP BY "symbol"' })}`);
+      const body = (await res.json()) as { results: { series?: { tags: { symbol: string }; values: [number, number][] }[] }[] };
+      const at = Date.now();
+      for (const s of body.results[0]?.series ?? []) {
+        for (const [time] of s.values) {
+          const key = `${s.tags.symbol}@${time}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          // points already there at the first poll, or from before the window, have no known first-seen time
+          if (!first && time >= start) lat.push(at - time);
+        }
+      }
+      first = false;
+      await sleep(Math.max(0, Number(values.poll) - (Date.now() - t)));
+    }
+    const sent1 = replay.stats();
+    return {
+      symbols: n,
+      rate,
+      run,
+      points: lat.length,
+      p50: percentile(lat, 50),
+      p99: percentile(lat, 99),
+      max: Math.max(...lat),
+      framesSent: sent1.sent - sent0.sent,
+      skipped: sent1.skipped - sent0.skipped,
+      loadavg: (await import('node:os')).loadavg()[0]!.toFixed(2),
+    };
+  } finally {
+    await feeder.stop();
+    await replay.close();
+  }
+}
+
+try {
+  for (let run = 1; run <= Number(values.runs); run++) {
+    for (const load of values.loads.split(',')) {
+      const [n, rate] = load.split(':').map(Number) as [number, number];
+      const r = await once(n, rate, run);
+      runs.push(r);
+      process.stdout.write(`run ${run} ${n} symbols ${rate} frames/s: ${r.points} points, p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms (frames sent ${r.framesSent}, skipped ${r.skipped}, load ${r.loadavg})\n`);
+    }
+  }
+} finally {
+  await influx.stop();
+}
+const rows = ['| symbols | frames/s (bursts ×10) | points per run | p50 ms | p99 ms | max ms |', '|---|---|---|---|---|---|'];
+for (const load of values.loads.split(',')) {
+  const [n, rate] = load.split(':').map(Number) as [number, number];
+  const rs = runs.filter((r) => r.symbols === n && r.rate === rate);
+  rows.push(`| ${n} | ${rate} | ${spread(rs.map((r) => r.points))} | ${spread(rs.map((r) => r.p50))} | ${spread(rs.map((r) => r.p99))} | ${spread(rs.map((r) => r.max))} |`);
+}
+const table = rows.join('\n');
+process.stdout.write(`\n${table}\n`);
+saveResult('latency', { machine: info, pollMs: Number(values.poll), runs, table });
+process.exit(0);
