@@ -1,0 +1,52 @@
+// `.env.example` is the one list of every variable: each service's zod schema and every ${VAR} the
+// compose file reads must be in it, and its values must pass the schemas (the documented defaults work).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'dotenv';
+import type { z } from 'zod';
+import { parseConfig } from '@mt/common';
+import { marketSchema } from '../../feeders/src/market/config.ts';
+import { newsSchema } from '../../feeders/src/news/config.ts';
+import { configSchema as apiSchema } from '../../watchlist-api/src/config.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const example = parse(readFileSync(path.join(ROOT, '.env.example'), 'utf8'));
+
+const keysOf = (schema: z.ZodType): string[] => {
+  // the API schema is refined/transformed: reach the object underneath
+  let s = schema as unknown as { shape?: Record<string, unknown>; def?: { in?: unknown; schema?: unknown } };
+  while (!s.shape && (s.def?.in || s.def?.schema)) s = (s.def.in ?? s.def.schema) as typeof s;
+  assert.ok(s.shape, 'an object schema');
+  return Object.keys(s.shape);
+};
+
+const schemas = { 'market feeder': marketSchema, 'news feeder': newsSchema, 'watchlist API': apiSchema } as const;
+
+for (const [name, schema] of Object.entries(schemas)) {
+  test(`.env.example lists every variable of the ${name}`, () => {
+    const missing = keysOf(schema).filter((k) => k !== 'NODE_ENV' && !(k in example));
+    assert.deepEqual(missing, []);
+  });
+  test(`the ${name} accepts the values documented in .env.example`, () => {
+    assert.doesNotThrow(() => parseConfig(schema, example));
+  });
+}
+
+test('.env.example lists every variable docker-compose.yml reads', () => {
+  const compose = readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
+  const used = new Set([...compose.matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!));
+  assert.ok(used.size > 10);
+  assert.deepEqual([...used].filter((k) => !(k in example)), []);
+});
+
+test('the contract variables of ../shared/DESIGN.md are all there', () => {
+  const contract = [
+    'INFLUX_URL', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_API', 'DATABASE_URL', 'BINANCE_WS_URL', 'BINANCE_REST_URL', 'YAHOO_URL',
+    'COINGECKO_URL', 'FEAR_GREED_URL', 'CRYPTOPANIC_URL', 'CRYPTOPANIC_TOKEN', 'NEWSAPI_URL', 'NEWSAPI_KEY', 'RSS_FEEDS',
+    'BACKFILL_HOURS', 'LOG_LEVEL', 'ALERTMANAGER_URL', 'API_TOKEN', 'METRICS_PORT', 'PORT',
+  ];
+  assert.deepEqual(contract.filter((k) => !(k in example)), []);
+});
