@@ -33,6 +33,11 @@ export async function buildApp(opts: BuildOptions) {
     bodyLimit: config.BODY_LIMIT_BYTES,
     // ids in paths are UUIDs; anything longer is noise
     routerOptions: { maxParamLength: 100 },
+    // errors raised during route lookup (an undecodable URL, an over-long parameter) bypass the error
+    // handler: answer them as problems too
+    frameworkErrors: (err, req, reply) => {
+      sendProblem(reply, req, new ApiProblem(err.statusCode && err.statusCode < 500 ? err.statusCode : 400, err.message));
+    },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
