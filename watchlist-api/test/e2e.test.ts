@@ -1,6 +1,7 @@
 // End to end, every piece a real process or server: watchlist API + market feeder (both as `npm run`
 // would start them), PostgreSQL, InfluxDB 1.x and the local Binance server. POST an item → the feeder
-// subscribes and its first point is in InfluxDB within one second; DELETE → it unsubscribes.
+// subscribes on the open connection (no reconnect) and its first point is in InfluxDB within one second;
+// DELETE → it unsubscribes.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -67,6 +68,9 @@ test('POST an item → subscribed and first point stored within 1 s; DELETE → 
   const w = await fetch(`${api.url}/api/watchlists`, { method: 'POST', headers, body: JSON.stringify({ name: 'e2e', items: [{ symbol: 'ETHUSDT', asset_type: 'crypto' }] }) });
   assert.equal(w.status, 201);
   const { id } = (await w.json()) as { id: string };
+  await waitFor(() => subscribed().has('ethusdt@kline_1m'), 10_000, 'ETH/USDT subscribed');
+  const conn = fake.openConnections();
+  assert.equal(conn.length, 1);
 
   const res = await fetch(`${api.url}/api/watchlists/${id}/items`, { method: 'POST', headers, body: JSON.stringify({ symbol: 'btc/usdt', asset_type: 'crypto' }) });
   const committed = Date.now();
@@ -78,6 +82,9 @@ test('POST an item → subscribed and first point stored within 1 s; DELETE → 
   console.log(`POST → first market_data point in InfluxDB: ${ms} ms; streams: ${btcStreams().join(' ')}`);
   assert.ok(ms < 1000, `first point after ${ms} ms`);
   assert.ok(btcStreams().length > 0, 'the feeder subscribed to btcusdt streams');
+  assert.equal(fake.connections.length, 1, 'no new connection: subscribed on the open one');
+  const sub = conn[0]!.control.find((c) => c.method === 'SUBSCRIBE' && JSON.stringify(c.params).includes('btcusdt@'));
+  assert.ok(sub, `SUBSCRIBE on the open connection: ${JSON.stringify(conn[0]!.control.map((c) => c.raw))}`);
 
   const del = await fetch(`${api.url}/api/watchlists/${id}/items/${item.id}`, { method: 'DELETE', headers });
   const deleted = Date.now();
