@@ -76,3 +76,20 @@ export async function assertGapFree(influx: InfluxServer, fake: BinanceFake, sym
   }
   return rows.length;
 }
+
+/**
+ * assertGapFree for every symbol once the feeder has settled: after a restart the backfill of one
+ * symbol may still be in flight while another's live candles already reached `upTo`.
+ */
+export async function eventuallyGapFree(influx: InfluxServer, fake: BinanceFake, symbols: string[], upTo: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      for (const s of symbols) await assertGapFree(influx, fake, s, upTo);
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
