@@ -118,7 +118,7 @@ test('fuzzed feeds next to a good one: no crash, broken feeds and rejected items
   }
   // line-protocol / query injection in titles is stored as text: no other measurement, tag value or source appeared
   // (titles are normalised as text: trimmed, HTML and control characters removed, so only plain ones compare literally)
-  for (const t of INJECTION.filter((x) => !/[\u0000-\u001f<]/.test(x))) assert.ok(rows.some((r) => r.title === t.trim()), `title stored literally: ${JSON.stringify(t)} in ${JSON.stringify([...new Set(rows.map((r) => r.title))].slice(0, 40))}`);
+  for (const t of INJECTION.filter((x) => ![...x].some((c) => c < ' ' || c === '<'))) assert.ok(rows.some((r) => r.title === t.trim()), `title stored literally: ${JSON.stringify(t)} in ${JSON.stringify([...new Set(rows.map((r) => r.title))].slice(0, 40))}`);
   const measurements = (await select(influx, 'SHOW MEASUREMENTS', 'news')).map((r) => r.name);
   assert.deepEqual(measurements, ['news_articles']);
   const sources = (await select(influx, 'SHOW TAG VALUES FROM "news_articles" WITH KEY = "source"', 'news')).map((r) => r.value);
