@@ -54,13 +54,16 @@ interface Run {
   route: string;
   run: number;
   rps: number;
+  bytesPerResponse: number;
   p50: number;
   p99: number;
   non2xx: number;
   errors: number;
 }
 const runs: Run[] = [];
-function autocannon(url: string): Promise<{ requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number }> {
+function autocannon(
+  url: string,
+): Promise<{ requests: { average: number }; throughput: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number }> {
   return new Promise((resolve, reject) => {
     const args = ['-c', '0', path.join(ROOT, 'node_modules', 'autocannon', 'autocannon.js'), '-j', '-c', values.connections, '-d', values.seconds, '-H', `authorization=Bearer ${TOKEN}`, url];
     const child = spawn('taskset', [args[0]!, args[1]!, process.execPath, ...args.slice(2)], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -80,7 +83,7 @@ try {
   for (let run = 1; run <= Number(values.runs); run++) {
     for (const r of routes) {
       const res = await autocannon(`${api.url}${r.path}`);
-      const x = { route: r.name, run, rps: res.requests.average, p50: res.latency.p50, p99: res.latency.p99, non2xx: res.non2xx, errors: res.errors };
+      const x = { route: r.name, run, rps: res.requests.average, bytesPerResponse: Math.round(res.throughput.average / res.requests.average), p50: res.latency.p50, p99: res.latency.p99, non2xx: res.non2xx, errors: res.errors };
       runs.push(x);
       process.stdout.write(`${JSON.stringify(x)}\n`);
     }
@@ -89,10 +92,10 @@ try {
   await api.stop();
   await pg.stop();
 }
-const rows = ['| route | requests/s | p50 ms | p99 ms | non-2xx / errors |', '|---|---|---|---|---|'];
+const rows = ['| route | response size | requests/s | p50 ms | p99 ms | non-2xx / errors |', '|---|---|---|---|---|---|'];
 for (const r of routes) {
   const rs = runs.filter((x) => x.route === r.name);
-  rows.push(`| ${r.name} | ${spread(rs.map((x) => x.rps))} | ${spread(rs.map((x) => x.p50))} | ${spread(rs.map((x) => x.p99))} | ${rs.reduce((a, x) => a + x.non2xx, 0)} / ${rs.reduce((a, x) => a + x.errors, 0)} |`);
+  rows.push(`| ${r.name} | ${Math.round(rs[0]!.bytesPerResponse / 1024)} KiB | ${spread(rs.map((x) => x.rps))} | ${spread(rs.map((x) => x.p50))} | ${spread(rs.map((x) => x.p99))} | ${rs.reduce((a, x) => a + x.non2xx, 0)} / ${rs.reduce((a, x) => a + x.errors, 0)} |`);
 }
 const table = rows.join('\n');
 process.stdout.write(`\n${table}\n`);

@@ -103,22 +103,24 @@ export async function bundleService(entry: string): Promise<string> {
 export interface BundledService {
   url: string;
   pid: number;
+  /** Its working directory (a temp dir), e.g. where --cpu-prof writes. */
+  dir: string;
   logFile: string;
   metrics(): Promise<string>;
   stop(): Promise<void>;
 }
 
 /** Run a bundle from bundleService() on plain node with `env` (METRICS_PORT chosen here); waits for /healthz. */
-export async function startBundled(file: string, env: Record<string, string>): Promise<BundledService> {
+export async function startBundled(file: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<BundledService> {
   const port = await freePort();
   const dir = tmpDir('bench-svc');
   const logFile = path.join(dir, 'service.log');
-  const proc = spawnTracked(process.execPath, [file], {
+  const proc = spawnTracked(process.execPath, [...nodeArgs, file], {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', METRICS_PORT: String(port), ...env },
     logFile,
   });
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/healthz`, 30_000, [200, 503]);
-  return { url, pid: proc.child.pid!, logFile, metrics: async () => (await fetch(`${url}/metrics`)).text(), stop: () => proc.stop() };
+  return { url, pid: proc.child.pid!, dir, logFile, metrics: async () => (await fetch(`${url}/metrics`)).text(), stop: () => proc.stop() };
 }

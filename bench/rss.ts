@@ -15,6 +15,8 @@ const { values } = parseArgs({
     symbols: { type: 'string', default: '500' },
     rate: { type: 'string', default: '2000' },
     backfill: { type: 'string', default: '1' },
+    // extra node flags for the feeder, e.g. --node-args=--max-semi-space-size=4,--max-old-space-size=96
+    'node-args': { type: 'string', default: '' },
   },
 });
 const N = Number(values.symbols);
@@ -37,7 +39,7 @@ const feeder = await startBundled(await bundleService('feeders/src/market/main.t
   ALERTMANAGER_URL: dead,
   LOG_LEVEL: 'warn',
   NODE_ENV: 'production',
-});
+}, values['node-args'].split(',').filter(Boolean));
 const pid = feeder.pid;
 interface Sample {
   atS: number;
@@ -85,5 +87,5 @@ const table = [
   `| ${at(60).rssMiB} MiB | ${at(300).rssMiB} MiB | ${last.rssMiB} MiB (${Math.round(last.atS / 60)} min) | ${Math.max(...samples.map((s) => s.rssMiB))} MiB | ${slope.toFixed(2)} MiB/min | ${last.heapUsedMiB} MiB | ${Math.round(last.frames / last.atS)} | ${last.dropped} |`,
 ].join('\n');
 process.stdout.write(`\n${table}\n`);
-saveResult('rss', { machine: info, options: values, samples, table });
+saveResult(values['node-args'] ? 'rss-tuned' : 'rss', { machine: info, options: values, samples, table });
 process.exit(0);
