@@ -95,7 +95,7 @@ try {
 const rows = ['| route | response size | requests/s | p50 ms | p99 ms | non-2xx / errors |', '|---|---|---|---|---|---|'];
 for (const r of routes) {
   const rs = runs.filter((x) => x.route === r.name);
-  rows.push(`| ${r.name} | ${Math.round(rs[0]!.bytesPerResponse / 1024)} KiB | ${spread(rs.map((x) => x.rps))} | ${spread(rs.map((x) => x.p50))} | ${spread(rs.map((x) => x.p99))} | ${rs.reduce((a, x) => a + x.non2xx, 0)} / ${rs.reduce((a, x) => a + x.errors, 0)} |`);
+  rows.push(`| ${r.name} | ${(rs[0]!.bytesPerResponse / 1024).toFixed(1)} KiB | ${spread(rs.map((x) => x.rps))} | ${spread(rs.map((x) => x.p50))} | ${spread(rs.map((x) => x.p99))} | ${rs.reduce((a, x) => a + x.non2xx, 0)} / ${rs.reduce((a, x) => a + x.errors, 0)} |`);
 }
 const table = rows.join('\n');
 process.stdout.write(`\n${table}\n`);
