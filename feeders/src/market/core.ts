@@ -30,9 +30,14 @@ export interface MarketCoreOptions {
 }
 
 interface TickState {
-  pending: MarketTick | undefined;
+  /** The ticks since the last point, merged (later wins); reused from point to point, so no per-tick object. */
+  held: MarketTick;
+  /** Whether `held` holds anything not yet stored. */
+  pending: boolean;
   lastEmitAt: number;
   timer: NodeJS.Timeout | undefined;
+  /** The throttle timer's callback, made once per symbol. */
+  emit: () => void;
 }
 
 interface CandleState {
@@ -51,7 +56,8 @@ export class MarketCore {
   readonly out: MarketContext['out'];
   alerts: Pick<PriceAlerts, 'onTick'> | undefined;
   metrics: MarketMetrics | undefined;
-  private readonly ticks = new Map<string, TickState>();
+  /** exchange → symbol → state: two look-ups instead of building an `exchange:symbol` key per tick. */
+  private readonly ticks = new Map<string, Map<string, TickState>>();
   private readonly lastTickAt = new Map<string, number>();
   private readonly marketCaps = new Map<string, number>();
   private readonly candles = new Map<string, CandleState>();
@@ -92,10 +98,12 @@ export class MarketCore {
     const keys = new Set(items.map(watchItemKey));
     for (const s of this.lastTickAt.keys()) if (!symbols.has(s)) this.lastTickAt.delete(s);
     for (const s of this.marketCaps.keys()) if (!symbols.has(s)) this.marketCaps.delete(s);
-    for (const [key, st] of this.ticks) {
-      if (keys.has(key)) continue;
-      this.emitTick(st);
-      this.ticks.delete(key);
+    for (const [exchange, bySymbol] of this.ticks) {
+      for (const [symbol, st] of bySymbol) {
+        if (keys.has(watchItemKey({ exchange, symbol }))) continue;
+        this.emitTick(st);
+        bySymbol.delete(symbol);
+      }
     }
     for (const key of this.candles.keys()) {
       if (keys.has(key.slice(0, key.lastIndexOf(':')))) continue;
@@ -107,7 +115,7 @@ export class MarketCore {
   /** Emit every held market_data point now and wait for pending warm-ups (shutdown). */
   async flush(): Promise<void> {
     while (this.warming.size) await Promise.allSettled([...this.warming]);
-    for (const st of this.ticks.values()) this.emitTick(st);
+    for (const bySymbol of this.ticks.values()) for (const st of bySymbol.values()) this.emitTick(st);
   }
 
   /** Stop accepting input, then flush(). */
@@ -128,21 +136,35 @@ export class MarketCore {
     }
     const now = this.now();
     this.lastTickAt.set(t.symbol, now);
-    const key = `${t.exchange}:${t.symbol}`;
-    let st = this.ticks.get(key);
-    if (!st) this.ticks.set(key, (st = { pending: undefined, lastEmitAt: -Infinity, timer: undefined }));
-    st.pending = st.pending ? merge(st.pending, t) : { ...t };
+    let bySymbol = this.ticks.get(t.exchange);
+    if (!bySymbol) this.ticks.set(t.exchange, (bySymbol = new Map()));
+    let st = bySymbol.get(t.symbol);
+    if (!st) bySymbol.set(t.symbol, (st = this.tickState()));
+    if (st.pending) merge(st.held, t);
+    else copyTick(st.held, t);
+    st.pending = true;
     const wait = st.lastEmitAt + this.throttleMs - now;
     if (wait <= 0) this.emitTick(st);
-    else st.timer ??= setTimeout(() => this.emitTick(st), wait).unref();
+    else st.timer ??= setTimeout(st.emit, wait).unref();
+  }
+
+  private tickState(): TickState {
+    const st: TickState = {
+      held: { ...EMPTY_TICK },
+      pending: false,
+      lastEmitAt: -Infinity,
+      timer: undefined,
+      emit: () => this.emitTick(st),
+    };
+    return st;
   }
 
   private emitTick(st: TickState): void {
     if (st.timer) clearTimeout(st.timer);
     st.timer = undefined;
-    const t = st.pending;
-    if (!t) return;
-    st.pending = undefined;
+    if (!st.pending) return;
+    const t = st.held;
+    st.pending = false;
     st.lastEmitAt = this.now();
     if (t.assetType === 'crypto' && t.marketCap === undefined) {
       const cap = this.marketCaps.get(t.symbol);
@@ -290,12 +312,62 @@ function candleKey(c: Pick<Candle, 'exchange' | 'symbol' | 'interval'>): string 
   return `${c.exchange}:${c.symbol}:${c.interval}`;
 }
 
-/** Later tick wins field by field; fields it does not carry (bid/ask from bookTicker, 24 h stats from the ticker) are kept. */
-function merge(a: MarketTick, b: MarketTick): MarketTick {
-  const out: MarketTick = { ...a };
-  for (const [k, v] of Object.entries(b) as [keyof MarketTick, unknown][]) if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
-  out.ts = Math.max(a.ts, b.ts);
-  return out;
+/**
+ * Every field of a MarketTick, in one order: the held ticks all get this shape, so the per-tick copy and
+ * merge below run on one object layout (and the point builder skips the undefined fields).
+ */
+const EMPTY_TICK: MarketTick = {
+  exchange: '',
+  symbol: '',
+  assetType: 'crypto',
+  ts: 0,
+  receivedAt: 0,
+  price: 0,
+  bid: undefined,
+  ask: undefined,
+  volume24h: undefined,
+  changePct24h: undefined,
+  high24h: undefined,
+  low24h: undefined,
+  marketCap: undefined,
+};
+
+/** The first tick after a point: `h` becomes a copy of `t` (fields `t` lacks are cleared). */
+function copyTick(h: MarketTick, t: MarketTick): void {
+  h.exchange = t.exchange;
+  h.symbol = t.symbol;
+  h.assetType = t.assetType;
+  h.ts = t.ts;
+  h.receivedAt = t.receivedAt;
+  h.price = t.price;
+  h.bid = t.bid;
+  h.ask = t.ask;
+  h.volume24h = t.volume24h;
+  h.changePct24h = t.changePct24h;
+  h.high24h = t.high24h;
+  h.low24h = t.low24h;
+  h.marketCap = t.marketCap;
+}
+
+/**
+ * Later tick wins field by field; fields it does not carry (bid/ask from bookTicker, 24 h stats from the
+ * ticker) are kept. Field by field rather than over Object.entries: no arrays per tick.
+ */
+function merge(h: MarketTick, t: MarketTick): void {
+  const ts = Math.max(h.ts, t.ts);
+  if (t.exchange !== undefined) h.exchange = t.exchange;
+  if (t.symbol !== undefined) h.symbol = t.symbol;
+  if (t.assetType !== undefined) h.assetType = t.assetType;
+  if (t.receivedAt !== undefined) h.receivedAt = t.receivedAt;
+  if (t.price !== undefined) h.price = t.price;
+  if (t.bid !== undefined) h.bid = t.bid;
+  if (t.ask !== undefined) h.ask = t.ask;
+  if (t.volume24h !== undefined) h.volume24h = t.volume24h;
+  if (t.changePct24h !== undefined) h.changePct24h = t.changePct24h;
+  if (t.high24h !== undefined) h.high24h = t.high24h;
+  if (t.low24h !== undefined) h.low24h = t.low24h;
+  if (t.marketCap !== undefined) h.marketCap = t.marketCap;
+  h.ts = ts;
 }
 
 /** InfluxQL string literal. */

@@ -79,6 +79,8 @@ class Socket implements SocketLink {
   private lastSend = 0;
   private pump: NodeJS.Timeout | undefined;
   private stale: NodeJS.Timeout | undefined;
+  /** When data last arrived: the stale timer checks it when it fires instead of being re-armed per frame. */
+  private lastDataAt = 0;
   private age: NodeJS.Timeout | undefined;
   private nextId = 1;
 
@@ -91,19 +93,21 @@ class Socket implements SocketLink {
     const o = owner.o;
     this.ws = new WebSocket(`${o.baseUrl.replace(/\/+$/, '')}/stream?streams=${initial.join('/')}`, { handshakeTimeout: Math.min(o.staleMs, 10_000) });
     this.ws.on('open', () => {
-      this.armStale();
+      this.lastDataAt = Date.now();
+      this.armStale(o.staleMs);
       this.age = setTimeout(() => owner.roll('max_age'), o.maxAgeMs);
       owner.onOpen(this);
       this.sync();
     });
     this.ws.on('message', (data, isBinary) => {
       if (isBinary || this.closed) return;
-      this.armStale();
+      const now = Date.now();
+      this.lastDataAt = now;
       if (!this.live) {
         this.live = true;
         owner.onLive(this);
       }
-      o.events.frame(data.toString(), Date.now(), this);
+      o.events.frame(data.toString(), now, this);
     });
     this.ws.on('unexpected-response', (_req, res) => {
       this.reported = true;
@@ -165,16 +169,23 @@ class Socket implements SocketLink {
     this.drain();
   }
 
-  /** Re-armed by data only: a server that still pings but sends nothing is just as useless. */
-  private armStale(): void {
-    if (this.stale) clearTimeout(this.stale);
+  /**
+   * Fires `staleMs` after the last data frame: a server that still pings but sends nothing is just as
+   * useless. (A clearTimeout + setTimeout per frame cost a Timeout object per frame.)
+   */
+  private armStale(delayMs: number): void {
     this.stale = setTimeout(() => {
       if (this.closed) return;
+      const quietMs = Date.now() - this.lastDataAt;
+      if (quietMs < this.owner.o.staleMs) {
+        this.armStale(this.owner.o.staleMs - quietMs);
+        return;
+      }
       this.owner.o.log.warn({ socketId: this.socketId, staleMs: this.owner.o.staleMs }, 'binance connection silent, reconnecting');
       this.reported = true;
       this.owner.o.events.error('timeout', new Error('stale connection'));
       this.ws.terminate();
-    }, this.owner.o.staleMs);
+    }, delayMs);
   }
 
   private clearTimers(): void {

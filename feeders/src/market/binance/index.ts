@@ -11,6 +11,14 @@ import type { SocketLink } from './connection.js';
 
 const WS = 'binance_ws';
 
+/** Per-symbol state of the frame handler, one object so a frame costs one map look-up. */
+interface SymbolState {
+  symbol: string;
+  /** Last trade id seen (trade stream continuity); cleared when the symbol is unwatched. */
+  lastTradeId: number | undefined;
+  lastPrice: number | undefined;
+}
+
 /** The streams followed per symbol (`btcusdt`). */
 export function streamsFor(sym: string): string[] {
   return [`${sym}@trade`, `${sym}@kline_1m`, `${sym}@ticker`, `${sym}@bookTicker`];
@@ -19,11 +27,12 @@ export function streamsFor(sym: string): string[] {
 export function createBinanceSource(ctx: MarketContext): MarketComponent {
   const log = ctx.log.child({ source: 'binance' });
   const m = ctx.sourceMetrics;
-  /** stream symbol (`btcusdt`) → our symbol (`BTC/USDT`); Binance's own `s` (`BTCUSDT`) → ours. */
+  /** stream symbol (`btcusdt`) → our symbol (`BTC/USDT`); Binance's own `s` (`BTCUSDT`) → its state. */
   const byStream = new Map<string, string>();
-  const byRest = new Map<string, string>();
-  const lastTradeId = new Map<string, number>();
-  const lastPrice = new Map<string, number>();
+  const byRest = new Map<string, SymbolState>();
+  /** Every symbol ever followed: the last price outlives an unwatch (as the price of a later book tick). */
+  const states = new Map<string, SymbolState>();
+  const wsTally = m.tally(WS);
   /** Symbols whose first kline on a given socket was seen (the backfill boundary), per socket. */
   const boundarySeen = new Map<number, Set<string>>();
   let started = false;
@@ -93,8 +102,8 @@ export function createBinanceSource(ctx: MarketContext): MarketComponent {
   });
 
   function onFrame(text: string, receivedAt: number, link: SocketLink): void {
-    m.messages.inc({ source: WS });
-    m.lastMessage.set({ source: WS }, receivedAt / 1000);
+    wsTally.count++;
+    wsTally.lastAtMs = receivedAt;
     let ev: BinanceEvent;
     try {
       ev = parseFrame(text);
@@ -118,8 +127,9 @@ export function createBinanceSource(ctx: MarketContext): MarketComponent {
       default:
         break;
     }
-    const symbol = byRest.get(ev.symbol);
-    if (!symbol) return; // a stream just unsubscribed
+    const st = byRest.get(ev.symbol);
+    if (!st) return; // a stream just unsubscribed
+    const { symbol } = st;
     switch (ev.kind) {
       case 'kline': {
         if (ev.interval !== '1m') return;
@@ -137,20 +147,20 @@ export function createBinanceSource(ctx: MarketContext): MarketComponent {
         return;
       }
       case 'trade': {
-        const last = lastTradeId.get(symbol);
+        const last = st.lastTradeId;
         if (last !== undefined && ev.tradeId <= last) return; // overlap of two sockets during a roll
         if (last !== undefined && ev.tradeId > last + 1) gaps.inc({ symbol, kind: 'trade_id' });
-        lastTradeId.set(symbol, ev.tradeId);
-        lastPrice.set(symbol, ev.price);
+        st.lastTradeId = ev.tradeId;
+        st.lastPrice = ev.price;
         break;
       }
       case 'aggTrade':
-        lastPrice.set(symbol, ev.price);
+        st.lastPrice = ev.price;
         break;
       default:
         break;
     }
-    const tick = toTick(symbol, ev, receivedAt, lastPrice.get(symbol));
+    const tick = toTick(symbol, ev, receivedAt, st.lastPrice);
     if (tick) ctx.out.tick(tick);
   }
 
@@ -162,14 +172,17 @@ export function createBinanceSource(ctx: MarketContext): MarketComponent {
       byStream.delete(sym);
       byRest.delete(binanceRestSymbol(symbol));
       backfill.cancel(symbol);
-      lastTradeId.delete(symbol);
+      const st = states.get(symbol);
+      if (st) st.lastTradeId = undefined;
       // Forget the per-process ledger too: if the symbol comes back, the backfill restarts from storage.
       ledger.forget(symbol);
       for (const s of boundarySeen.values()) s.delete(symbol);
     }
     for (const [sym, symbol] of want) {
       byStream.set(sym, symbol);
-      byRest.set(binanceRestSymbol(symbol), symbol);
+      let st = states.get(symbol);
+      if (!st) states.set(symbol, (st = { symbol, lastTradeId: undefined, lastPrice: undefined }));
+      byRest.set(binanceRestSymbol(symbol), st);
     }
     pool.setSymbols(want.keys());
   }
