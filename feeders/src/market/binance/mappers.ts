@@ -45,8 +45,9 @@ function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function num(o: Obj, key: string): number {
-  const v = o[key];
+// num/str take the value, not (object, key): each call site then reads one known property of one
+// frame shape (a monomorphic load) instead of all sharing one megamorphic keyed load.
+function num(v: unknown, key: string, o: Obj): number {
   if (typeof v === 'number') {
     if (Number.isFinite(v)) return v;
   } else if (typeof v === 'string') {
@@ -57,8 +58,7 @@ function num(o: Obj, key: string): number {
   throw bad('invalid_field', `field ${key} is not a number`, o);
 }
 
-function str(o: Obj, key: string): string {
-  const v = o[key];
+function str(v: unknown, key: string, o: Obj): string {
   if (typeof v !== 'string' || !v) throw bad('invalid_field', `field ${key} is not a string`, o);
   return v;
 }
@@ -85,33 +85,33 @@ export function parseFrame(text: string): BinanceEvent {
 function parseEvent(d: Obj): BinanceEvent {
   switch (d.e) {
     case 'trade':
-      return { kind: 'trade', symbol: str(d, 's'), ts: num(d, 'T'), tradeId: num(d, 't'), price: num(d, 'p') };
+      return { kind: 'trade', symbol: str(d.s, 's', d), ts: num(d.T, 'T', d), tradeId: num(d.t, 't', d), price: num(d.p, 'p', d) };
     case 'aggTrade':
-      return { kind: 'aggTrade', symbol: str(d, 's'), ts: num(d, 'T'), firstTradeId: num(d, 'f'), lastTradeId: num(d, 'l'), price: num(d, 'p') };
+      return { kind: 'aggTrade', symbol: str(d.s, 's', d), ts: num(d.T, 'T', d), firstTradeId: num(d.f, 'f', d), lastTradeId: num(d.l, 'l', d), price: num(d.p, 'p', d) };
     case '24hrTicker':
       return {
         kind: 'ticker',
-        symbol: str(d, 's'),
-        ts: num(d, 'E'),
-        price: num(d, 'c'),
-        high24h: num(d, 'h'),
-        low24h: num(d, 'l'),
-        quoteVolume24h: num(d, 'q'),
-        changePct24h: num(d, 'P'),
-        bid: num(d, 'b'),
-        ask: num(d, 'a'),
+        symbol: str(d.s, 's', d),
+        ts: num(d.E, 'E', d),
+        price: num(d.c, 'c', d),
+        high24h: num(d.h, 'h', d),
+        low24h: num(d.l, 'l', d),
+        quoteVolume24h: num(d.q, 'q', d),
+        changePct24h: num(d.P, 'P', d),
+        bid: num(d.b, 'b', d),
+        ask: num(d.a, 'a', d),
       };
     case '24hrMiniTicker': {
-      const open = num(d, 'o');
-      const close = num(d, 'c');
+      const open = num(d.o, 'o', d);
+      const close = num(d.c, 'c', d);
       return {
         kind: 'ticker',
-        symbol: str(d, 's'),
-        ts: num(d, 'E'),
+        symbol: str(d.s, 's', d),
+        ts: num(d.E, 'E', d),
         price: close,
-        high24h: num(d, 'h'),
-        low24h: num(d, 'l'),
-        quoteVolume24h: num(d, 'q'),
+        high24h: num(d.h, 'h', d),
+        low24h: num(d.l, 'l', d),
+        quoteVolume24h: num(d.q, 'q', d),
         changePct24h: open ? ((close - open) / open) * 100 : 0,
       };
     }
@@ -119,13 +119,13 @@ function parseEvent(d: Obj): BinanceEvent {
       if (!isObj(d.k)) throw bad('invalid_field', 'kline without k', d);
       const k = d.k;
       if (typeof k.x !== 'boolean') throw bad('invalid_field', 'kline without x', d);
-      return { kind: 'kline', symbol: str(d, 's'), ts: num(d, 'E'), interval: str(k, 'i'), closed: k.x, k: klineFields(k) };
+      return { kind: 'kline', symbol: str(d.s, 's', d), ts: num(d.E, 'E', d), interval: str(k.i, 'i', k), closed: k.x, k: klineFields(k) };
     }
     case 'serverShutdown':
-      return { kind: 'shutdown', ts: num(d, 'E') };
+      return { kind: 'shutdown', ts: num(d.E, 'E', d) };
     case undefined:
       // bookTicker is the one stream without an event type (ws_combined_bookTicker.json).
-      if ('u' in d && 'b' in d && 'a' in d && 's' in d) return { kind: 'book', symbol: str(d, 's'), updateId: num(d, 'u'), bid: num(d, 'b'), ask: num(d, 'a') };
+      if ('u' in d && 'b' in d && 'a' in d && 's' in d) return { kind: 'book', symbol: str(d.s, 's', d), updateId: num(d.u, 'u', d), bid: num(d.b, 'b', d), ask: num(d.a, 'a', d) };
       throw bad('unknown_event', 'frame without event type', d);
     default:
       throw bad('unknown_event', `unknown event type ${String(d.e)}`, d);
@@ -134,15 +134,15 @@ function parseEvent(d: Obj): BinanceEvent {
 
 function klineFields(k: Obj): KlineFields {
   return {
-    openTime: num(k, 't'),
-    closeTime: num(k, 'T'),
-    open: num(k, 'o'),
-    high: num(k, 'h'),
-    low: num(k, 'l'),
-    close: num(k, 'c'),
-    volume: num(k, 'v'),
-    quoteVolume: num(k, 'q'),
-    trades: num(k, 'n'),
+    openTime: num(k.t, 't', k),
+    closeTime: num(k.T, 'T', k),
+    open: num(k.o, 'o', k),
+    high: num(k.h, 'h', k),
+    low: num(k.l, 'l', k),
+    close: num(k.c, 'c', k),
+    volume: num(k.v, 'v', k),
+    quoteVolume: num(k.q, 'q', k),
+    trades: num(k.n, 'n', k),
   };
 }
 
