@@ -45,6 +45,46 @@ function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+const MAX_EXACT = 2 ** 53;
+
+/**
+ * `Number(s)`, faster for the plain decimals Binance sends ("0.35210000"): V8's string-to-double is a
+ * runtime call (~80 ns); here digits → integer m and count of decimals k, then m / 10^k. That is exact
+ * (correctly rounded, like Number) while m < 2^53 and k ≤ 22, both operands being exact doubles and the
+ * division rounded once; anything else (exponent, sign +, spaces, long mantissa) goes to Number().
+ */
+export function decimal(s: string): number {
+  const n = s.length;
+  let i = 0;
+  const neg = n > 0 && s.charCodeAt(0) === 45; // '-'
+  if (neg) i = 1;
+  const start = i;
+  let m = 0;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) break;
+    m = m * 10 + c;
+  }
+  if (i === start) return Number(s);
+  let k = 0;
+  if (i < n) {
+    if (s.charCodeAt(i) !== 46) return Number(s); // '.'
+    const first = ++i;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) return Number(s);
+      m = m * 10 + c;
+    }
+    k = i - first;
+    if (k === 0 || k > 22) return Number(s);
+  }
+  // every step was exact while below 2^53; once the true value reaches it, so does the rounded one
+  if (m >= MAX_EXACT) return Number(s);
+  const v = m / POW10[k]!;
+  return neg ? -v : v;
+}
+
 // num/str take the value, not (object, key): each call site then reads one known property of one
 // frame shape (a monomorphic load) instead of all sharing one megamorphic keyed load.
 function num(v: unknown, key: string, o: Obj): number {
@@ -52,7 +92,7 @@ function num(v: unknown, key: string, o: Obj): number {
     if (Number.isFinite(v)) return v;
   } else if (typeof v === 'string') {
     // a blank string is the only one Number() turns into 0 that is not a number: trim only then
-    const n = Number(v);
+    const n = decimal(v);
     if (Number.isFinite(n) && (n !== 0 || v.trim() !== '')) return n;
   }
   throw bad('invalid_field', `field ${key} is not a number`, o);
