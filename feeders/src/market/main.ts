@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   // A short flush interval: a symbol added to the watch set must show its first point within a second.
-  const sinkLive = createInfluxSink(influxCfg, { log, registry, flushIntervalMs: 250 });
+  const sinkLive = createInfluxSink(influxCfg, { log, registry, flushIntervalMs: 250, maxBufferPoints: cfg.INFLUX_MAX_BUFFER_POINTS });
   state.sink = sinkLive;
   lifecycle.add('influx-sink', () => sinkLive.close());
   // sample the buffer between scrapes too, so one scrape during a burst does not read as an outage

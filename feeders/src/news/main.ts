@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     await lifecycle.shutdown().catch(() => {});
     process.exit(1);
   }
-  const sinkLive = createInfluxSink(influxCfg, { log, registry });
+  const sinkLive = createInfluxSink(influxCfg, { log, registry, maxBufferPoints: cfg.INFLUX_MAX_BUFFER_POINTS });
   state.sink = sinkLive;
   lifecycle.add('influx-sink', () => sinkLive.close());
 
