@@ -75,10 +75,36 @@ const shaped = fc.dictionary(fc.oneof(fc.constantFrom(...FIELDS), fc.string({ ma
   maxKeys: 8,
 });
 
+// bodies that are valid or one field away from it, so that writes happen and the stored state is worth checking
+const SYMBOLS = ['BTC/USDT', 'btcusdt', 'ETH/USDT', 'AAPL', '^GSPC', 'EUR/USD', 'EURUSD=X', 'eth-usdt', "'; DROP TABLE x; --", ''];
+const nearValid = fc.oneof(
+  fc.record(
+    {
+      name: fc.oneof(fc.string({ minLength: 1, maxLength: 100 }), fc.constantFrom(...INJECTION)),
+      description: fc.option(fc.string({ maxLength: 200 }), { nil: null }),
+      items: fc.array(fc.record({ symbol: fc.constantFrom(...SYMBOLS), asset_type: fc.constantFrom('crypto', 'stock', 'index', 'forex', 'bond') }), { maxLength: 3 }),
+    },
+    { requiredKeys: ['name'] },
+  ),
+  fc.record({ symbol: fc.constantFrom(...SYMBOLS), asset_type: fc.constantFrom('crypto', 'stock', 'index', 'forex') }),
+  fc.record(
+    {
+      symbol: fc.constantFrom(...SYMBOLS),
+      condition: fc.constantFrom('above', 'below', 'pct_change', 'equals'),
+      threshold: fc.oneof(fc.double(), fc.integer()),
+      window_seconds: fc.option(fc.integer({ min: -10, max: 700_000 }), { nil: null }),
+      cooldown_seconds: fc.integer({ min: -10, max: 700_000 }),
+      severity: fc.constantFrom('info', 'warning', 'critical', 'fatal'),
+    },
+    { requiredKeys: ['symbol', 'condition', 'threshold'] },
+  ),
+);
+
 const enc = new TextEncoder();
 const bodyArb: fc.Arbitrary<Uint8Array | undefined> = fc.oneof(
   { weight: 1, arbitrary: fc.constant(undefined) },
   { weight: 4, arbitrary: shaped.map((o) => enc.encode(JSON.stringify(o))) },
+  { weight: 4, arbitrary: nearValid.map((o) => enc.encode(JSON.stringify(o))) },
   { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => enc.encode(JSON.stringify(v) ?? 'null')) },
   // truncated JSON
   { weight: 1, arbitrary: fc.tuple(shaped, fc.nat()).map(([o, n]) => { const s = JSON.stringify(o); return enc.encode(s.slice(0, n % Math.max(1, s.length))); }) },
@@ -90,16 +116,37 @@ const bodyArb: fc.Arbitrary<Uint8Array | undefined> = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 17_000, max: 2_000_000 }).map((n) => enc.encode(JSON.stringify({ name: 'x'.repeat(n) }))) },
 );
 
+type Shape = 'watchlists' | 'watchlist' | 'items' | 'item' | 'rules' | 'rule' | 'other';
+// mostly the methods each route has (so that writes happen), sometimes any method on any route
+const endpointArb: fc.Arbitrary<readonly [string, Shape]> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom<readonly [string, Shape]>(
+      ['POST', 'watchlists'],
+      ['POST', 'items'],
+      ['POST', 'rules'],
+      ['PATCH', 'watchlist'],
+      ['PATCH', 'rule'],
+      ['GET', 'watchlists'],
+      ['GET', 'watchlist'],
+      ['GET', 'rule'],
+      ['DELETE', 'item'],
+      ['DELETE', 'rule'],
+    ),
+  },
+  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('GET', 'POST', 'PATCH', 'DELETE', 'PUT', 'OPTIONS'), fc.constantFrom<Shape>('watchlists', 'watchlist', 'items', 'item', 'rules', 'rule', 'other')) },
+);
+
 /** Percent-encodes every byte of the UTF-8 form (lone surrogates become U+FFFD instead of throwing). */
 const pct = (s: string) => [...enc.encode(s)].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
 
 function requestArb(ids: () => { watchlist?: string; item?: string; rule?: string }): fc.Arbitrary<FuzzRequest> {
   const seg = fc.oneof(
-    fc.constant('known'),
+    { weight: 4, arbitrary: fc.constant('known') },
     fc.uuid(),
-    // path parameters over fastify's maxParamLength (100) are a known gap, tested apart below
-    fc.constantFrom(...INJECTION.filter((x) => pct(x).length <= 100)).map(pct),
-    fc.constantFrom('%00', '..%2F..', '%C3%A9', '%20'),
+    fc.constantFrom(...INJECTION).map(pct),
+    // undecodable (invalid UTF-8, broken escapes) and over-long (> fastify's maxParamLength) segments
+    fc.constantFrom('%00', '..%2F..', '%C3%A9', '%20', '%C3%28', '%FF%FE', '%', '%zz', '%E0%80%80', 'x'.repeat(101)),
     fc.string({ maxLength: 16 }).map(pct),
   );
   const query = fc.option(
@@ -108,8 +155,7 @@ function requestArb(ids: () => { watchlist?: string; item?: string; rule?: strin
   );
   return fc
     .record({
-      method: fc.constantFrom('GET', 'POST', 'PATCH', 'DELETE', 'PUT', 'OPTIONS'),
-      shape: fc.constantFrom('watchlists', 'watchlist', 'items', 'item', 'rules', 'rule', 'other'),
+      endpoint: endpointArb,
       a: seg,
       b: seg,
       query,
@@ -117,7 +163,7 @@ function requestArb(ids: () => { watchlist?: string; item?: string; rule?: strin
       contentType: fc.oneof({ weight: 6, arbitrary: fc.constant('application/json') }, { weight: 1, arbitrary: fc.constantFrom('text/plain', 'application/xml', 'application/json; charset=latin1', 'multipart/form-data', '') }),
       body: bodyArb,
     })
-    .map(({ method, shape, a, b, query, auth, contentType, body }) => {
+    .map(({ endpoint: [method, shape], a, b, query, auth, contentType, body }) => {
       const known = ids();
       const id = (s: string, k?: string) => (s === 'known' && k ? k : s);
       const path = {
@@ -134,7 +180,9 @@ function requestArb(ids: () => { watchlist?: string; item?: string; rule?: strin
       if (auth) headers.authorization = auth;
       if (contentType && body !== undefined) headers['content-type'] = contentType;
       return { method, path: path + qs, headers, body: method === 'GET' || method === 'OPTIONS' ? undefined : body };
-    });
+    })
+    // NUL in a JSON string is a known gap, tested apart below
+    .filter((r) => !(r.body && Buffer.from(r.body).includes('\\u0000')));
 }
 
 interface Outcome {
@@ -148,13 +196,23 @@ async function send(r: FuzzRequest): Promise<Outcome> {
   return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: await res.text() };
 }
 
+function routable(p: string): boolean {
+  try {
+    return p.split('?')[0]!.split('/').every((seg) => decodeURIComponent(seg).length <= 100);
+  } catch {
+    return false;
+  }
+}
+
 const serverErrors = (metrics: string) =>
   Object.fromEntries(['500', '502', '503', '504'].map((code) => [code, metricValue(metrics, 'http_request_duration_seconds_count', { status_code: code })]));
 
 function assertWellFormed(r: FuzzRequest, o: Outcome): void {
   const what = `${r.method} ${r.path.slice(0, 200)} (${r.body?.length ?? 0} bytes) → ${o.status} ${o.body.slice(0, 300)}`;
   assert.ok(o.status < 500, `no 5xx: ${what}`);
-  if (r.headers.authorization !== AUTH) assert.equal(o.status, 401, `no token, no access: ${what}`);
+  // a path the router cannot take apart (undecodable, or an id over 100 characters) is refused before the
+  // token check, with a 400/414 problem: it tells nothing about which routes exist
+  if (r.headers.authorization !== AUTH) assert.ok(o.status === 401 || (!routable(r.path) && (o.status === 400 || o.status === 414)), `no token, no access: ${what}`);
   if (o.status >= 400) {
     assert.match(o.contentType, /^application\/problem\+json/, `problem+json: ${what}`);
     const p = JSON.parse(o.body) as { status?: unknown; title?: unknown };
@@ -181,8 +239,14 @@ test('fuzzed API requests: no crash, no 5xx, every rejection a 4xx problem+json,
       const o = await send(r);
       statuses.set(o.status, (statuses.get(o.status) ?? 0) + 1);
       assertWellFormed(r, o);
-      if (o.status === 201 && r.path.split('?')[0] === '/api/watchlists') created.watchlists.add((JSON.parse(o.body) as { id: string }).id);
-      if (o.status === 201 && r.path.split('?')[0] === '/api/alert-rules') created.rules.add((JSON.parse(o.body) as { id: string }).id);
+      // newly created resources become the "known" targets of later requests
+      if (o.status === 201 && r.path.split('?')[0] === '/api/watchlists') {
+        const w = JSON.parse(o.body) as { id: string; items: { id: string }[] };
+        created.watchlists.add(w.id);
+        known.watchlist = w.id;
+        if (w.items[0]) known.item = w.items[0].id;
+      }
+      if (o.status === 201 && r.path.split('?')[0] === '/api/alert-rules') created.rules.add((known.rule = (JSON.parse(o.body) as { id: string }).id));
       if (o.status === 204 && r.method === 'DELETE') deleted.add(r.path.split('?')[0]!.split('/').pop()!);
     }),
     { numRuns: 1500, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31), verbose: 1 },
@@ -190,6 +254,7 @@ test('fuzzed API requests: no crash, no 5xx, every rejection a 4xx problem+json,
   // the fuzz must have reached past the validators too, not only bounced off the token check
   assert.ok((statuses.get(400) ?? 0) > 50 && (statuses.get(401) ?? 0) > 10 && [...statuses.keys()].some((s) => s < 300), `statuses: ${JSON.stringify([...statuses])}`);
 
+  console.log(JSON.stringify({ scenario: 'api-fuzz', requests: [...statuses.values()].reduce((a, b) => a + b, 0), statuses: Object.fromEntries([...statuses].sort(([a], [b]) => a - b)) }));
   assert.equal(api.proc.child.exitCode, null, 'the API process is still running');
   assert.equal((await fetch(`${api.url}/healthz`)).status, 200);
   // compared with before the fuzz: /readyz answered 503 while the migrations ran
@@ -213,11 +278,9 @@ test('fuzzed API requests: no crash, no 5xx, every rejection a 4xx problem+json,
   for (const r of await list('/api/alert-rules')) assert.ok(created.rules.has(r.id) && !deleted.has(r.id), `stored rule ${r.id} was acknowledged`);
 });
 
-// Kept apart from the fuzz above so that the known gap does not mask everything else the fuzz finds:
-// fastify's router rejects an undecodable path (FST_ERR_BAD_URL, 400) and a path parameter over
-// maxParamLength (FST_ERR_MAX_PARAM_LENGTH, 414) itself, with its own application/json body and before
-// the token check; the fix is fastify's `frameworkErrors` option in watchlist-api/src/app.ts.
-test('an undecodable or over-long path is a 4xx problem+json', { todo: 'watchlist-api answers FST_ERR_BAD_URL / FST_ERR_MAX_PARAM_LENGTH as plain application/json' }, async () => {
+// Found by this suite and fixed in watchlist-api (fastify's `frameworkErrors`): the router's own
+// rejections of an undecodable path (FST_ERR_BAD_URL) and an over-long id (FST_ERR_MAX_PARAM_LENGTH).
+test('an undecodable or over-long path is a 4xx problem+json', async () => {
   for (const seg of ['%C3%28', '%FF%FE', '%', '%zz', '%E0%80%80', 'x'.repeat(101)]) {
     for (const path of [`/api/watchlists/${seg}`, `/api/watchlists/${seg}/items`, `/api/alert-rules/${seg}`]) {
       const r: FuzzRequest = { method: 'GET', path, headers: { authorization: AUTH } };
@@ -225,5 +288,17 @@ test('an undecodable or over-long path is a 4xx problem+json', { todo: 'watchlis
       assert.ok(o.status === 400 || o.status === 414, `${path}: ${o.status}`);
       assertWellFormed(r, o);
     }
+  }
+});
+
+// Found by the fuzz above (kept apart for the same reason): PostgreSQL text cannot hold U+0000, so a NUL in
+// a name or description reaches the database and comes back as a 500 ("invalid byte sequence for encoding
+// UTF8: 0x00"). The fix belongs in watchlist-api/src/schemas.ts (reject or strip \u0000 in strings).
+test('a NUL character in a string field is a 400 problem, not a 500', { todo: 'watchlist-api answers 500 for \\u0000 in name/description' }, async () => {
+  for (const body of ['{"name":"\\u0000"}', '{"name":"a\\u0000b"}', '{"name":"ok","description":"x\\u0000"}']) {
+    const r: FuzzRequest = { method: 'POST', path: '/api/watchlists', headers: { authorization: AUTH, 'content-type': 'application/json' }, body: enc.encode(body) };
+    const o = await send(r);
+    assertWellFormed(r, o);
+    assert.equal(o.status, 400, body);
   }
 });
