@@ -5,8 +5,11 @@ import { ASSET_TYPES, DEFAULT_EXCHANGE, normalizeSymbol, SymbolError } from '@mt
 export const AssetType = z.enum(ASSET_TYPES);
 const EXCHANGES = [...new Set(Object.values(DEFAULT_EXCHANGE))] as [string, ...string[]];
 
-const name = z.string().trim().min(1).max(100).describe('Display name, 1-100 characters');
-const description = z.string().max(1000).nullable().describe('Free text, at most 1000 characters');
+// PostgreSQL text cannot hold U+0000: refuse it here (400) rather than let the insert fail (500)
+const noNul = (s: string) => !s.includes('\u0000');
+const NUL_MESSAGE = 'must not contain the NUL character (U+0000)';
+const name = z.string().trim().min(1).max(100).refine(noNul, NUL_MESSAGE).describe('Display name, 1-100 characters');
+const description = z.string().max(1000).refine(noNul, NUL_MESSAGE).nullable().describe('Free text, at most 1000 characters');
 
 export const IdParams = z.strictObject({ id: z.uuid() });
 export const ItemParams = z.strictObject({ id: z.uuid(), itemId: z.uuid() });
