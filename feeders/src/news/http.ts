@@ -1,6 +1,9 @@
 // GET with conditional-request validators (ETag / Last-Modified → If-None-Match / If-Modified-Since),
 // typed errors carrying the server's Retry-After. Shared by the three news transports.
-import { HttpStatusError, TransportError, parseRetryAfter } from '@mt/common';
+import { HttpStatusError, ParseError, TransportError, parseRetryAfter } from '@mt/common';
+
+/** Real feeds and API pages are well under 1 MB; a larger body is refused before it is buffered whole. */
+export const MAX_BODY_BYTES = 5 * 1024 * 1024;
 
 export type ConditionalResult =
   | { status: 'not_modified' }
@@ -39,7 +42,7 @@ export class ConditionalGet {
       await res.body?.cancel();
       return { status: 'not_modified' };
     }
-    const body = Buffer.from(await res.arrayBuffer());
+    const body = await readCapped(res, this.source);
     if (!res.ok) {
       throw new HttpStatusError(res.status, body.toString('utf8').slice(0, 500), parseRetryAfter(res.headers.get('retry-after')), this.source);
     }
@@ -51,4 +54,23 @@ export class ConditionalGet {
     };
     return { status: 'ok', body, contentType: res.headers.get('content-type') ?? undefined, commit };
   }
+}
+
+async function readCapped(res: Response, source: string): Promise<Buffer> {
+  const declared = Number(res.headers.get('content-length'));
+  if (declared > MAX_BODY_BYTES) {
+    await res.body?.cancel();
+    throw new ParseError(`${source}: body of ${declared} bytes is over ${MAX_BODY_BYTES}`, 'too_large');
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body ?? []) {
+    size += chunk.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await res.body?.cancel().catch(() => {});
+      throw new ParseError(`${source}: body over ${MAX_BODY_BYTES} bytes`, 'too_large');
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }

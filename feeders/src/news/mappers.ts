@@ -5,6 +5,8 @@ import type { Article, MapResult, RejectReason } from './types.js';
 
 /** Publication dates further than this in the future are treated as wrong (time-zone bugs) → receive time. */
 const MAX_FUTURE_MS = 3600_000;
+/** A headline longer than this is garbage or a body pasted into the title; InfluxDB 2.x caps strings at 64 KiB. */
+export const MAX_TITLE_CHARS = 500;
 
 export interface MapOptions {
   receivedAt: number;
@@ -21,8 +23,9 @@ function build(
   p: { source: string; category: string; rawTitle: unknown; rawUrl: unknown; rawDate: unknown; base?: string; assetHints?: string[] },
   o: MapOptions,
 ): MapResult {
-  const title = cleanText(typeof p.rawTitle === 'string' ? p.rawTitle : undefined);
+  let title = cleanText(typeof p.rawTitle === 'string' ? p.rawTitle : undefined);
   if (!title) return reject('missing_title');
+  if (title.length > MAX_TITLE_CHARS) title = `${title.slice(0, MAX_TITLE_CHARS - 1)}…`;
   if (typeof p.rawUrl !== 'string' || !p.rawUrl.trim()) return reject('missing_url');
   const url = canonicalUrl(p.rawUrl, p.base);
   if (!url) return reject('bad_url', p.rawUrl.slice(0, 200));

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fixtureJson, fixtureFeed, toLatin1, removeTag, relativeLinks, htmlTitles, truncated, withTracking } from '@mt/testing';
 import { ParseError } from '@mt/common';
-import { cryptoPanicResults, mapCryptoPanicPost, mapFeedItem, mapNewsApiArticle, newsApiArticles } from '../../src/news/mappers.js';
+import { MAX_TITLE_CHARS, cryptoPanicResults, mapCryptoPanicPost, mapFeedItem, mapNewsApiArticle, newsApiArticles } from '../../src/news/mappers.js';
 import { parseFeed } from '../../src/news/sources/rss.js';
 import { decodeFeed } from '../../src/news/encoding.js';
 import type { Article, MapResult } from '../../src/news/types.js';
@@ -44,6 +44,13 @@ test('CryptoPanic: a malformed post is rejected with a reason, not thrown', () =
   const r2 = mapCryptoPanicPost({ title: 'T', published_at: '2018-01-18T09:45:28Z' }, opts);
   assert.equal(r2.ok ? 'ok' : r2.reason, 'missing_url');
   assert.throws(() => cryptoPanicResults({ detail: 'x' }), TypeError);
+});
+
+test('an over-long title is cut to MAX_TITLE_CHARS (InfluxDB 2.x caps string fields), the article kept', () => {
+  const r = mapCryptoPanicPost({ title: `Bitcoin ${'rally '.repeat(40_000)}`, url: 'https://x.y/long', published_at: '2018-01-18T09:45:28Z' }, opts);
+  assert.ok(r.ok);
+  assert.equal(r.article.title.length, MAX_TITLE_CHARS);
+  assert.ok(r.article.title.startsWith('Bitcoin rally') && r.article.title.endsWith('…'));
 });
 
 test('NewsAPI: recorded top-headlines map; the " - Source" suffix NewsAPI appends is removed', () => {

@@ -7,6 +7,7 @@ import { HttpStatusError, ParseError, TransportError } from '@mt/common';
 import { cryptoPanicFetcher } from '../../src/news/sources/cryptopanic.js';
 import { newsApiFetcher } from '../../src/news/sources/newsapi.js';
 import { rssFetcher } from '../../src/news/sources/rss.js';
+import { MAX_BODY_BYTES } from '../../src/news/http.js';
 
 const maxAgeMs = 20 * 365 * 86400_000;
 const signal = () => AbortSignal.timeout(5000);
@@ -72,4 +73,16 @@ test('RSS: 304 on an unchanged feed (nothing new), full body again once it chang
 
   const dead = rssFetcher({ feedUrl: `http://127.0.0.1:${await freePort()}/x.xml`, maxAgeMs });
   await assert.rejects(dead(signal()), TransportError);
+});
+
+test('RSS: a body over the size cap is refused as a ParseError (too_large) instead of being buffered whole', async () => {
+  const good = fixtureFeed('guardian_rss2.xml');
+  // a real feed padded past the cap with an XML comment: still a feed, just far too big
+  const huge = good.replace('<channel>', `<channel><!--${'x'.repeat(MAX_BODY_BYTES)}-->`);
+  const rss = new RssFake().set('/big.xml', { body: Buffer.from(huge), contentType: 'application/rss+xml' });
+  await rss.listen();
+  fakes.push(rss);
+  await assert.rejects(rssFetcher({ feedUrl: rss.feedUrl('/big.xml'), maxAgeMs })(signal()), (err: unknown) => err instanceof ParseError && err.reason === 'too_large');
+  rss.set('/big.xml', { body: Buffer.from(good), contentType: 'application/rss+xml' });
+  assert.equal((await rssFetcher({ feedUrl: rss.feedUrl('/big.xml'), maxAgeMs })(signal())).results.length, 55, 'the same feed at its real size is read');
 });
