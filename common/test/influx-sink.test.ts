@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Point } from '@influxdata/influxdb-client';
+import { pino } from 'pino';
 import { startInflux, type InfluxServer } from '@mt/testing';
 import { bootstrapInflux, createInfluxQLClient, createInfluxSink, influxConfigFromEnv, InfluxQLError, type InfluxConfig } from '../src/index.js';
 import { freshRegistry, histogramCount, metric, silentLog } from './helpers/influx.js';
@@ -184,7 +185,9 @@ test('close() flushes what is queued, then writes are refused and counted', { ti
 
 test('close() gives up after its deadline while InfluxDB is frozen and counts what was not written', { timeout: 60_000 }, async () => {
   const registry = freshRegistry();
-  const sink = createInfluxSink(cfg, { log: silentLog, registry, closeTimeoutMs: 1500, requestTimeoutMs: 60_000 });
+  const logged: { msg: string; points?: number; inFlight?: number }[] = [];
+  const log = pino({ level: 'error' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+  const sink = createInfluxSink(cfg, { log, registry, closeTimeoutMs: 1500, requestTimeoutMs: 60_000 });
   influx.pause();
   try {
     sink.write('markets/raw', [1, 2, 3].map((i) => new Point('frozen').intField('i', i)));
@@ -193,6 +196,9 @@ test('close() gives up after its deadline while InfluxDB is frozen and counts wh
     assert.ok(Date.now() - started < 5000);
     assert.equal(await metric(registry, 'influx_points_dropped_total', { reason: 'retries_exhausted' }), 3);
     assert.deepEqual(sink.pending(), { 'markets/raw': 0 });
+    // the loss is in the log as well, including the batch that was in flight when the deadline came
+    const lost = logged.find((l) => l.msg === 'influx sink closed with unwritten points');
+    assert.equal(lost?.points, 3, JSON.stringify(logged));
   } finally {
     influx.resume();
   }

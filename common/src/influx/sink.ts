@@ -176,12 +176,15 @@ class BucketWriter {
   abandon(): void {
     this.request?.abort();
     const n = this.q.length;
+    // the batch in flight is counted by drain() once its aborted request returns; the log names it too,
+    // since at a few hundred points/s the whole backlog is that one batch
+    const inFlight = this.inFlight?.left ?? 0;
     if (n > 0) {
       this.q.skip(n);
       this.headSeq += n;
       this.s.m.dropped.inc({ bucket: this.bucket, reason: 'retries_exhausted' }, n);
-      this.s.log.error({ bucket: this.bucket, points: n }, 'influx sink closed with unwritten points');
     }
+    if (n + inFlight > 0) this.s.log.error({ bucket: this.bucket, points: n + inFlight, queued: n, inFlight }, 'influx sink closed with unwritten points');
     this.settle();
   }
 
