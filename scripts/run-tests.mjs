@@ -19,7 +19,7 @@ function walk(dir, out) {
   return out;
 }
 
-const roots = ['common', 'testing', 'feeders', 'watchlist-api', 'grafana', 'influxdb-tasks', 'nginx', 'prometheus', 'alertmanager', 'scripts', 'deploy', 'reliability']
+const roots = ['common', 'testing', 'feeders', 'watchlist-api', 'grafana', 'influxdb-tasks', 'nginx', 'prometheus', 'alertmanager', 'scripts', 'bench', 'reliability']
   .map((d) => path.join(root, d, 'test'))
   .filter((d) => {
     try {
