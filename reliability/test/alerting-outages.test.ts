@@ -80,7 +80,7 @@ function crossingThreshold(): number {
   throw new Error('no upward crossing in the next 500 simulated minutes');
 }
 
-test('PostgreSQL restart, then Alertmanager down at the crossing: the rule still arrives, the alert is queued and delivered once', async () => {
+test('PostgreSQL restart, then Alertmanager down at the crossing: the rule still arrives, the alert is queued and delivered once', { timeout: 200_000 }, async () => {
   const alerts = async (outcome: string) => metricValue(await feeder.metrics(), 'market_price_alerts_total', { outcome });
   await waitFor(async () => metricValue(await feeder.metrics(), 'market_last_tick_age_seconds', { symbol: 'BTC/USDT' }) > 0 || undefined, 30_000, 'BTC/USDT ticks');
   binance.pause();
@@ -90,14 +90,21 @@ test('PostgreSQL restart, then Alertmanager down at the crossing: the rule still
   await pg.stop();
   await new Promise((r) => setTimeout(r, 2000));
   await pg.start();
-  const statuses: number[] = [];
+  const statuses: (number | string)[] = [];
   const created = await waitFor(
     async () => {
+      const t0 = Date.now();
       const res = await fetch(`${api.url}/api/alert-rules`, {
         method: 'POST',
         headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
         body: JSON.stringify({ symbol: 'BTC/USDT', condition: 'above', threshold, cooldown_seconds: 3600, severity: 'critical' }),
+        // a request must be answered (201 or 503), not left hanging while the database restarts
+        signal: AbortSignal.timeout(10_000),
+      }).catch((err: Error) => {
+        statuses.push(`${err.name} after ${Date.now() - t0} ms`);
+        return undefined;
       });
+      if (!res) return undefined;
       statuses.push(res.status);
       return res.status === 201 ? ((await res.json()) as { id: string }) : undefined;
     },
