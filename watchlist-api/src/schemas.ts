@@ -73,14 +73,26 @@ export type Watchlist = z.infer<typeof Watchlist>;
 export const CONDITIONS = ['above', 'below', 'pct_change'] as const;
 export const SEVERITIES = ['info', 'warning', 'critical'] as const;
 
-// A rule names a symbol as the feeders store it; Yahoo-style forex (`EURUSD=X`) is accepted and mapped.
+// A rule names a symbol as the feeders store it. A rule has no asset_type, so the two unambiguous foreign
+// spellings are mapped: Yahoo forex `EURUSD=X` → `EUR/USD`, and a Binance pair written without its slash
+// (`btcusdt`, 6+ characters ending in a quote asset: no stock or index ticker looks like that) → `BTC/USDT`.
+function ruleSymbolOf(s: string): string {
+  if (/^[A-Z]{6}=X$/.test(s)) return normalizeSymbol(s, 'forex');
+  if (/^[A-Z0-9]{6,20}$/.test(s)) {
+    try {
+      return normalizeSymbol(s, 'crypto');
+    } catch {
+      return s; // not a pair: a plain ticker
+    }
+  }
+  return s;
+}
 const ruleSymbol = z
   .string()
   .trim()
   .min(1)
   .max(32)
-  .transform((s) => s.toUpperCase())
-  .transform((s) => (/^[A-Z]{6}=X$/.test(s) ? normalizeSymbol(s, 'forex') : s))
+  .transform((s) => ruleSymbolOf(s.toUpperCase()))
   .pipe(z.string().regex(/^[A-Z0-9^][A-Z0-9./^-]*$/, 'symbol like BTC/USDT, AAPL, ^GSPC or EUR/USD'))
   .describe('Symbol as stored by the feeders: BTC/USDT, AAPL, ^GSPC, EUR/USD');
 const threshold = z.number().finite().describe('Price for above/below, percent for pct_change');

@@ -285,6 +285,15 @@ describe('alert rules', () => {
     assertProblem(await call(app, 'DELETE', `/api/alert-rules/${String(r.id)}`), 404);
   });
 
+  test('a rule symbol is stored as the feeders name it: a Binance pair without its slash becomes BTC/USDT', async () => {
+    for (const [given, stored] of [['btcusdt', 'BTC/USDT'], ['ETHBTC', 'ETH/BTC'], ['GOOGL', 'GOOGL'], ['^GSPC', '^GSPC']]) {
+      const res = await call<{ id: string; symbol: string }>(app, 'POST', '/api/alert-rules', { symbol: given, condition: 'above', threshold: 1 });
+      assert.equal(res.status, 201, given);
+      assert.equal(res.body.symbol, stored, given);
+      assert.equal((await app.inject({ method: 'DELETE', url: `/api/alert-rules/${res.body.id}`, headers: auth })).statusCode, 204);
+    }
+  });
+
   test('a patch that breaks the cross-field rules is a 400 naming the field', async () => {
     const r = await call<{ id: string }>(app, 'POST', '/api/alert-rules', { symbol: 'AAPL', condition: 'pct_change', threshold: 2, window_seconds: 60 });
     const p = assertProblem(await call(app, 'PATCH', `/api/alert-rules/${r.body.id}`, { window_seconds: null }), 400);
