@@ -126,10 +126,12 @@ test('token rotation: SIGTERM while refused, restart with the new token → back
   setAuth(true);
   await influx.start();
   await waitFor(async () => (await metric('influx_write_errors_total', { status: '401' })) > refused0, 15_000, 'a 401 counted');
-  // the last flush cannot succeed: the sink's close deadline ends it (what it gives up is counted in
-  // influx_points_dropped_total, which dies with the process; see docs/RELIABILITY.md, known gaps)
+  // the last flush cannot succeed: the sink's close deadline ends it, and its log says what was given up
+  // (the metric dies with the process), the batch in flight included
   await feeder.proc.stop(30_000);
   assert.notEqual(await feeder.proc.exited, null, 'the feeder exited by itself within its shutdown deadline');
+  const gaveUp = feeder.logs().filter((l) => l.msg === 'influx sink closed with unwritten points');
+  assert.ok(gaveUp.length > 0 && gaveUp.every((l) => Number(l.points) > 0), 'unwritten points logged with their count');
   await influx.stop();
   setAuth(false); // the new token is valid
   await influx.start();
