@@ -9,6 +9,9 @@
 //   swallowed. After that it is re-armed and needs a new crossing.
 // - `pct_change`: change in percent from the oldest price seen within the last `window_seconds` to the
 //   current price. A positive threshold means "rose by at least", a negative one "fell by at least".
+
+/** Every tick of every symbol asks; almost always nothing fires: no array per tick for that. */
+const NONE: readonly Firing[] = Object.freeze([]);
 import type { AlertRule } from '@mt/common';
 
 export interface PricePoint {
@@ -130,12 +133,12 @@ export class RuleEvaluator {
   }
 
   /** Evaluate every rule of the tick's symbol; returns the rules that fire on this tick. */
-  onTick(symbol: string, ts: number, price: number): Firing[] {
+  onTick(symbol: string, ts: number, price: number): readonly Firing[] {
     const rules = this.bySymbol.get(symbol);
-    if (!rules || !Number.isFinite(price)) return [];
+    if (!rules || !Number.isFinite(price)) return NONE;
     const window = this.windows.get(symbol);
     window?.add(ts, price);
-    const out: Firing[] = [];
+    let out: Firing[] | undefined;
     for (const s of rules) {
       const { rule } = s;
       let now: boolean;
@@ -156,9 +159,9 @@ export class RuleEvaluator {
       s.last = now;
       if (!crossed || ts < s.quietUntil) continue;
       s.quietUntil = ts + (rule.cooldown_seconds ?? 0) * 1000;
-      out.push({ rule, symbol, price, ts, ...(changePct !== undefined ? { changePct, reference } : {}) });
+      (out ??= []).push({ rule, symbol, price, ts, ...(changePct !== undefined ? { changePct, reference } : {}) });
     }
-    return out;
+    return out ?? NONE;
   }
 }
 
