@@ -10,8 +10,6 @@
 // - `pct_change`: change in percent from the oldest price seen within the last `window_seconds` to the
 //   current price. A positive threshold means "rose by at least", a negative one "fell by at least".
 
-/** Every tick of every symbol asks; almost always nothing fires: no array per tick for that. */
-const NONE: readonly Firing[] = Object.freeze([]);
 import type { AlertRule } from '@mt/common';
 
 export interface PricePoint {
@@ -30,6 +28,9 @@ export interface Firing {
   changePct?: number;
   reference?: number;
 }
+
+/** Every tick of every symbol asks; almost always nothing fires: no array per tick for that. */
+const NONE: readonly Firing[] = Object.freeze([]);
 
 interface RuleState {
   rule: AlertRule;
