@@ -38,6 +38,9 @@ export interface Sym {
   S: string;
   price: number;
   tradeId: number;
+  /** Ids of the trade and aggTrade streams: consecutive per stream, as on Binance. */
+  tradeSeq: number;
+  aggSeq: number;
   /** Candle being built: open time, OHLC, base/quote volume, first trade id, trade count. */
   minute: number;
   o: number;
@@ -283,7 +286,7 @@ export class ReplayServer {
     const last = this.fake.candle(S, this.fake.lastClosedOpenTime());
     const minute = Math.floor(Date.now() / MINUTE) * MINUTE;
     const price = last.close;
-    s = { S, price, tradeId: last.lastTradeId + 1, minute, o: price, h: price, l: price, v: 0, q: 0, f: last.lastTradeId + 1, n: 0, o24: price, h24: price * 1.01, l24: price * 0.99, v24: 1000 };
+    s = { S, price, tradeId: last.lastTradeId + 1, tradeSeq: last.lastTradeId + 1, aggSeq: 1, minute, o: price, h: price, l: price, v: 0, q: 0, f: last.lastTradeId + 1, n: 0, o24: price, h24: price * 1.01, l24: price * 0.99, v24: 1000 };
     this.syms.set(S, s);
     return s;
   }
@@ -409,9 +412,11 @@ export function frameData(kind: StreamKind, s: Sym, now: number): string {
   const S = s.S;
   switch (kind) {
     case 'trade':
-      return `{"e":"trade","E":${now},"s":"${S}","t":${t},"p":"${p}","q":"${px(qty)}","T":${now},"m":${(t & 1) === 1},"M":true}`;
+      // every frame is a market step, but a trade stream's ids are consecutive on Binance: its own sequence,
+      // so the feeder's trade-id continuity check does not count a gap per frame (a cost real data lacks)
+      return `{"e":"trade","E":${now},"s":"${S}","t":${s.tradeSeq++},"p":"${p}","q":"${px(qty)}","T":${now},"m":${(t & 1) === 1},"M":true}`;
     case 'aggTrade':
-      return `{"e":"aggTrade","E":${now},"s":"${S}","a":${t},"p":"${p}","q":"${px(qty)}","f":${t},"l":${t},"T":${now},"m":${(t & 1) === 1},"M":true}`;
+      return `{"e":"aggTrade","E":${now},"s":"${S}","a":${s.aggSeq++},"p":"${p}","q":"${px(qty)}","f":${t},"l":${t},"T":${now},"m":${(t & 1) === 1},"M":true}`;
     case 'bookTicker': {
       const tick = s.price >= 1 ? 0.01 : 1e-6;
       return `{"u":${t * 3},"s":"${S}","b":"${px(s.price - tick)}","B":"1.25000000","a":"${px(s.price + tick)}","A":"0.75000000"}`;
@@ -443,7 +448,7 @@ export function frameData(kind: StreamKind, s: Sym, now: number): string {
 /** A fresh symbol state for tests. */
 export function newSym(S: string, price: number, now = Date.now()): Sym {
   const minute = now - (now % MINUTE);
-  return { S, price, tradeId: 1, minute, o: price, h: price, l: price, v: 0, q: 0, f: 1, n: 0, o24: price, h24: price, l24: price, v24: 0 };
+  return { S, price, tradeId: 1, tradeSeq: 1, aggSeq: 1, minute, o: price, h: price, l: price, v: 0, q: 0, f: 1, n: 0, o24: price, h24: price, l24: price, v24: 0 };
 }
 
 function px(n: number): string {
