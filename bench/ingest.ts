@@ -10,7 +10,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, metricValue, startInflux, startService, waitFor } from '@mt/testing';
+import { metricValue, startInflux, startService, waitFor, unreachablePolledSources } from '@mt/testing';
 import { BENCH_DIR, machine, median, saveResult, sleep, spread } from './lib.js';
 import { ReplayServer, watchSymbols } from './replay.js';
 
@@ -30,7 +30,6 @@ type Client = 'floor' | 'peer' | 'ours';
 
 const replay = await new ReplayServer({ rate: 0 }).listen();
 const influx = await startInflux();
-const dead = `http://127.0.0.1:${await freePort()}`;
 
 /** CPU seconds (user+sys) of a process, from /proc. */
 function cpuSeconds(pid: number): number {
@@ -62,11 +61,7 @@ async function measure(client: Client, n: number, round: number): Promise<Run> {
       BINANCE_WS_URL: replay.wsUrl,
       BINANCE_REST_URL: replay.restUrl,
       BACKFILL_HOURS: '0',
-      YAHOO_URL: dead,
-      YAHOO_COOKIE_URL: dead,
-      COINGECKO_URL: dead,
-      FEAR_GREED_URL: dead,
-      ALERTMANAGER_URL: dead,
+      ...(await unreachablePolledSources()),
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
     });

@@ -7,7 +7,7 @@
 //
 //   npm run bench -- latency     (or: node --conditions=source --import tsx bench/latency.ts --runs 3 --seconds 30)
 import { parseArgs } from 'node:util';
-import { freePort, startInflux, startService, waitFor } from '@mt/testing';
+import { startInflux, startService, waitFor, unreachablePolledSources } from '@mt/testing';
 import { machine, percentile, saveResult, sleep, spread } from './lib.js';
 import { ReplayServer, watchSymbols } from './replay.js';
 
@@ -22,7 +22,6 @@ const { values } = parseArgs({
 });
 
 const influx = await startInflux();
-const dead = `http://127.0.0.1:${await freePort()}`;
 const info = machine();
 
 interface Run {
@@ -49,11 +48,7 @@ async function once(n: number, rate: number, run: number): Promise<Run> {
     BINANCE_WS_URL: replay.wsUrl,
     BINANCE_REST_URL: replay.restUrl,
     BACKFILL_HOURS: '0',
-    YAHOO_URL: dead,
-    YAHOO_COOKIE_URL: dead,
-    COINGECKO_URL: dead,
-    FEAR_GREED_URL: dead,
-    ALERTMANAGER_URL: dead,
+    ...(await unreachablePolledSources()),
     LOG_LEVEL: 'warn',
     NODE_ENV: 'production',
   });

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, startInflux, waitFor } from '@mt/testing';
+import { startInflux, waitFor, unreachablePolledSources } from '@mt/testing';
 import { bundleService, saveResult, sleep, startBundled } from './lib.js';
 import { ReplayServer, watchSymbols } from './replay.js';
 
@@ -14,7 +14,6 @@ const { values } = parseArgs({ options: { symbols: { type: 'string', default: '5
 const N = Number(values.symbols);
 const replay = await new ReplayServer({ rate: 0 }).listen();
 const influx = await startInflux();
-const dead = `http://127.0.0.1:${await freePort()}`;
 const feeder = await startBundled(
   await bundleService('feeders/src/market/main.ts'),
   {
@@ -25,11 +24,7 @@ const feeder = await startBundled(
     BINANCE_WS_URL: replay.wsUrl,
     BINANCE_REST_URL: replay.restUrl,
     BACKFILL_HOURS: '0',
-    YAHOO_URL: dead,
-    YAHOO_COOKIE_URL: dead,
-    COINGECKO_URL: dead,
-    FEAR_GREED_URL: dead,
-    ALERTMANAGER_URL: dead,
+    ...(await unreachablePolledSources()),
     LOG_LEVEL: 'warn',
     NODE_ENV: 'production',
   },

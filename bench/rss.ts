@@ -5,7 +5,7 @@
 //
 //   npm run bench -- rss     (or: node --conditions=source --import tsx bench/rss.ts --minutes 10)
 import { parseArgs } from 'node:util';
-import { freePort, metricValue, startInflux, waitFor } from '@mt/testing';
+import { metricValue, startInflux, waitFor, unreachablePolledSources } from '@mt/testing';
 import { bundleService, machine, rssMiB, saveResult, sleep, startBundled } from './lib.js';
 import { ReplayServer, watchSymbols } from './replay.js';
 
@@ -23,7 +23,6 @@ const N = Number(values.symbols);
 const info = machine();
 const replay = await new ReplayServer({ rate: Number(values.rate), burstEveryMs: 30_000, burstMs: 1000, burstFactor: 5 }).listen();
 const influx = await startInflux();
-const dead = `http://127.0.0.1:${await freePort()}`;
 const feeder = await startBundled(await bundleService('feeders/src/market/main.ts'), {
   INFLUX_URL: influx.url,
   INFLUX_API: 'v1',
@@ -32,11 +31,7 @@ const feeder = await startBundled(await bundleService('feeders/src/market/main.t
   BINANCE_WS_URL: replay.wsUrl,
   BINANCE_REST_URL: replay.restUrl,
   BACKFILL_HOURS: values.backfill,
-  YAHOO_URL: dead,
-  YAHOO_COOKIE_URL: dead,
-  COINGECKO_URL: dead,
-  FEAR_GREED_URL: dead,
-  ALERTMANAGER_URL: dead,
+  ...(await unreachablePolledSources()),
   LOG_LEVEL: 'warn',
   NODE_ENV: 'production',
 }, values['node-args'].split(',').filter(Boolean));

@@ -4,6 +4,7 @@
 import {
   TelegramFake,
   freePort,
+  unreachablePolledSources,
   renderAlertmanagerConfig,
   startAlertmanager,
   startInflux,
@@ -39,7 +40,6 @@ export async function startStack(opts: { replay: ReplayOptions; alerts?: boolean
   await waitFor(async () => (await fetch(`${api.url}/readyz`)).status === 200, 30_000, 'API migrated');
   let am: AlertmanagerServer | undefined;
   let telegram: TelegramFake | undefined;
-  const dead = `http://127.0.0.1:${await freePort()}`;
   if (opts.alerts) {
     telegram = await new TelegramFake().listen();
     // SMTP is not part of the measured path: an unreachable smarthost only fails the e-mail receiver
@@ -61,11 +61,8 @@ export async function startStack(opts: { replay: ReplayOptions; alerts?: boolean
     INFLUX_API: 'v1',
     BINANCE_WS_URL: replay.wsUrl,
     BINANCE_REST_URL: replay.restUrl,
-    YAHOO_URL: dead,
-    YAHOO_COOKIE_URL: dead,
-    COINGECKO_URL: dead,
-    FEAR_GREED_URL: dead,
-    ALERTMANAGER_URL: am?.url ?? dead,
+    ...(await unreachablePolledSources()),
+    ...(am ? { ALERTMANAGER_URL: am.url } : {}),
     LOG_LEVEL: 'info',
     NODE_ENV: 'production',
     ...opts.feederEnv,

@@ -13,7 +13,7 @@ import {
   HttpFake,
   TelegramFake,
   SmtpSink,
-  freePort,
+  unreachablePolledSources,
   renderAlertmanagerConfig,
   renderPrometheusConfig,
   startAlertmanager,
@@ -57,7 +57,6 @@ before(async () => {
     ),
   );
   [influx, binance] = await Promise.all([startInflux(), new BinanceFake({ symbols: ['BTCUSDT'], historyMinutes: 5 }).listen()]);
-  const dead = `http://127.0.0.1:${await freePort()}`;
   feeder = await startService('market-feeder', {
     DATABASE_URL: '',
     WATCH_SYMBOLS: 'BTC/USDT:crypto',
@@ -66,10 +65,7 @@ before(async () => {
     BINANCE_WS_URL: binance.wsUrl,
     BINANCE_REST_URL: binance.restUrl,
     BACKFILL_HOURS: '0',
-    YAHOO_URL: dead,
-    YAHOO_COOKIE_URL: dead,
-    COINGECKO_URL: dead,
-    FEAR_GREED_URL: dead,
+    ...(await unreachablePolledSources()),
     ALERTMANAGER_URL: am.url,
   });
   prom = await startPrometheus(

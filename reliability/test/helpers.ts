@@ -1,7 +1,7 @@
 // Shared rig for the process-level scenarios: a real InfluxDB 1.x, the local Binance server, the market
 // feeder as a real process, and assertions on what InfluxDB holds compared with what the exchange closed.
 import assert from 'node:assert/strict';
-import { BinanceFake, freePort, type InfluxServer } from '@mt/testing';
+import { BinanceFake, type InfluxServer, unreachablePolledSources } from '@mt/testing';
 
 export const MINUTE = 60_000;
 
@@ -38,7 +38,6 @@ export function binanceFake(symbols: string[], over: ConstructorParameters<typeo
 
 /** Market feeder env: only Binance is live; polled sources and Alertmanager point at a dead port. */
 export async function feederEnv(influx: InfluxServer, fake: BinanceFake, symbols: string[], over: Record<string, string> = {}): Promise<Record<string, string>> {
-  const dead = `http://127.0.0.1:${await freePort()}`;
   return {
     INFLUX_URL: influx.url,
     INFLUX_API: 'v1',
@@ -48,11 +47,7 @@ export async function feederEnv(influx: InfluxServer, fake: BinanceFake, symbols
     BINANCE_REST_URL: fake.restUrl,
     BACKFILL_HOURS: '0.5',
     BINANCE_STALE_MS: '2000',
-    YAHOO_URL: dead,
-    YAHOO_COOKIE_URL: dead,
-    COINGECKO_URL: dead,
-    FEAR_GREED_URL: dead,
-    ALERTMANAGER_URL: dead,
+    ...(await unreachablePolledSources()),
     LOG_LEVEL: 'info',
     ...over,
   };

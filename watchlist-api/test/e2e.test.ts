@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   BinanceFake,
-  freePort,
+  unreachablePolledSources,
   startInflux,
   startPostgres,
   startService,
@@ -28,7 +28,6 @@ before(async () => {
   const databaseUrl = await pg.createDatabase(uniqueDbName('e2e'));
   api = await startService('watchlist-api', { DATABASE_URL: databaseUrl, API_TOKEN: TOKEN }, { waitHealthy: true });
   await waitFor(async () => (await fetch(`${api.url}/readyz`)).status === 200, 20_000, 'API ready (migrated)');
-  const dead = `http://127.0.0.1:${await freePort()}`; // the polled sources fail here, alone
   feeder = await startService('market-feeder', {
     DATABASE_URL: databaseUrl,
     INFLUX_URL: influx.url,
@@ -36,11 +35,7 @@ before(async () => {
     BINANCE_WS_URL: fake.wsUrl,
     BINANCE_REST_URL: fake.restUrl,
     BACKFILL_HOURS: '0.1',
-    YAHOO_URL: dead,
-    YAHOO_COOKIE_URL: dead,
-    COINGECKO_URL: dead,
-    FEAR_GREED_URL: dead,
-    ALERTMANAGER_URL: dead,
+    ...(await unreachablePolledSources()),
   });
 });
 

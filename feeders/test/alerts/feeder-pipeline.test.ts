@@ -8,7 +8,7 @@ import {
   BinanceFake,
   SmtpSink,
   TelegramFake,
-  freePort,
+  unreachablePolledSources,
   metricValue,
   renderAlertmanagerConfig,
   startAlertmanager,
@@ -54,7 +54,6 @@ before(async () => {
   const databaseUrl = await pg.createDatabase(`alerting_${process.pid}`);
   api = await startService('watchlist-api', { DATABASE_URL: databaseUrl, API_TOKEN: TOKEN }, { waitHealthy: true });
   await waitFor(async () => (await fetch(`${api.url}/readyz`)).status === 200, 20_000, 'API migrated');
-  const dead = `http://127.0.0.1:${await freePort()}`;
   feeder = await startService('market-feeder', {
     DATABASE_URL: databaseUrl,
     WATCH_SYMBOLS: 'BTC/USDT:crypto',
@@ -63,10 +62,7 @@ before(async () => {
     BINANCE_WS_URL: binance.wsUrl,
     BINANCE_REST_URL: binance.restUrl,
     BACKFILL_HOURS: '0.1',
-    YAHOO_URL: dead,
-    YAHOO_COOKIE_URL: dead,
-    COINGECKO_URL: dead,
-    FEAR_GREED_URL: dead,
+    ...(await unreachablePolledSources()),
     ALERTMANAGER_URL: am.url,
     GRAFANA_URL: 'https://terminal.example.org',
   });

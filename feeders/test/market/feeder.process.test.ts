@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { IndicatorEngine } from '../../src/market/indicators/index.js';
 import type { Candle } from '../../src/market/types.js';
-import { AlternativeMeFake, BinanceFake, CoinGeckoFake, fixtureJson, freePort, metricValue, startInflux, startService, waitFor, type InfluxServer, type RunningService } from '@mt/testing';
+import { AlternativeMeFake, BinanceFake, CoinGeckoFake, fixtureJson, metricValue, startInflux, startService, waitFor, type InfluxServer, type RunningService, unreachablePolledSources } from '@mt/testing';
 
 const MINUTE = 60_000;
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT'];
@@ -30,7 +30,6 @@ before(async () => {
   // Fear & Greed answers 500 throughout: it must fail alone
   fng = await new AlternativeMeFake().listen();
   fng.fail({ kind: 'status', status: 500 }, { times: 1_000_000 });
-  const dead = `http://127.0.0.1:${await freePort()}`; // Yahoo is unreachable: it fails alone too
   env = {
     INFLUX_URL: influx.url,
     INFLUX_API: 'v1',
@@ -39,13 +38,11 @@ before(async () => {
     BINANCE_WS_URL: fake.wsUrl,
     BINANCE_REST_URL: fake.restUrl,
     BACKFILL_HOURS: '1', // 60 candles over REST at the first start: every indicator is warm at once
-    YAHOO_URL: dead,
-    YAHOO_COOKIE_URL: dead,
+    ...(await unreachablePolledSources()),
     COINGECKO_URL: `${coingecko.url}/api/v3`,
     COINGECKO_POLL_MS: '1000',
     FEAR_GREED_URL: fng.fngUrl,
     FEAR_GREED_POLL_MS: '1000',
-    ALERTMANAGER_URL: dead,
   };
 });
 

@@ -117,3 +117,13 @@ function tail(file: string): string {
     return '(no log)';
   }
 }
+
+/**
+ * The market feeder's polled sources and Alertmanager pointed at a closed port, for runs where the local
+ * Binance server is the only live source: they fail alone, as they would when unreachable. Spread it
+ * first into a feeder's environment; keys after it override (a fake CoinGecko, a real Alertmanager).
+ */
+export async function unreachablePolledSources(): Promise<Record<string, string>> {
+  const dead = `http://127.0.0.1:${await freePort()}`;
+  return { YAHOO_URL: dead, YAHOO_COOKIE_URL: dead, COINGECKO_URL: dead, FEAR_GREED_URL: dead, ALERTMANAGER_URL: dead };
+}
