@@ -9,15 +9,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   BinanceFake,
-  SmtpSink,
-  TelegramFake,
+  type SmtpSink,
+  type TelegramFake,
   metricValue,
-  renderAlertmanagerConfig,
-  startAlertmanager,
+  startAlertDelivery,
   startInflux,
   startPostgres,
   startService,
   waitFor,
+  type AlertDelivery,
   type AlertmanagerServer,
   type InfluxServer,
   type PostgresServer,
@@ -38,23 +38,14 @@ let api: RunningService;
 let feeder: RunningService;
 
 before(async () => {
-  [pg, influx, binance, telegram, smtp] = await Promise.all([
+  let delivery: AlertDelivery;
+  [pg, influx, binance, delivery] = await Promise.all([
     startPostgres(),
     startInflux(),
     new BinanceFake({ symbols: ['BTCUSDT'], historyMinutes: 30 }).listen(),
-    new TelegramFake().listen(),
-    new SmtpSink().listen(),
+    startAlertDelivery(),
   ]);
-  am = await startAlertmanager(
-    renderAlertmanagerConfig({
-      TELEGRAM_API_URL: telegram.url,
-      TELEGRAM_BOT_TOKEN: telegram.token,
-      TELEGRAM_CHAT_ID: '-1001',
-      ALERT_EMAIL_TO: 'trader@example.org',
-      SMTP_SMARTHOST: smtp.hostPort,
-      SMTP_REQUIRE_TLS: 'false',
-    }),
-  );
+  ({ am, telegram, smtp } = delivery);
   gate = await new TcpGate({ host: '127.0.0.1', port: am.port }).open();
   const databaseUrl = await pg.createDatabase(`rel_alerting_${process.pid}`);
   api = await startService('watchlist-api', { DATABASE_URL: databaseUrl, API_TOKEN: TOKEN, LOG_LEVEL: 'info' }, { waitHealthy: true });

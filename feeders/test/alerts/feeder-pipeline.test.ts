@@ -6,16 +6,16 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   BinanceFake,
-  SmtpSink,
-  TelegramFake,
+  type SmtpSink,
+  type TelegramFake,
   unreachablePolledSources,
   metricValue,
-  renderAlertmanagerConfig,
-  startAlertmanager,
+  startAlertDelivery,
   startInflux,
   startPostgres,
   startService,
   waitFor,
+  type AlertDelivery,
   type AlertmanagerServer,
   type InfluxServer,
   type PostgresServer,
@@ -34,23 +34,14 @@ let api: RunningService;
 let feeder: RunningService;
 
 before(async () => {
-  [pg, influx, binance, telegram, smtp] = await Promise.all([
+  let delivery: AlertDelivery;
+  [pg, influx, binance, delivery] = await Promise.all([
     startPostgres(),
     startInflux(),
     new BinanceFake({ symbols: ['BTCUSDT'], historyMinutes: 30 }).listen(),
-    new TelegramFake().listen(),
-    new SmtpSink().listen(),
+    startAlertDelivery(),
   ]);
-  am = await startAlertmanager(
-    renderAlertmanagerConfig({
-      TELEGRAM_API_URL: telegram.url,
-      TELEGRAM_BOT_TOKEN: telegram.token,
-      TELEGRAM_CHAT_ID: '-1001',
-      ALERT_EMAIL_TO: 'trader@example.org',
-      SMTP_SMARTHOST: smtp.hostPort,
-      SMTP_REQUIRE_TLS: 'false',
-    }),
-  );
+  ({ am, telegram, smtp } = delivery);
   const databaseUrl = await pg.createDatabase(`alerting_${process.pid}`);
   api = await startService('watchlist-api', { DATABASE_URL: databaseUrl, API_TOKEN: TOKEN }, { waitHealthy: true });
   await waitFor(async () => (await fetch(`${api.url}/readyz`)).status === 200, 20_000, 'API migrated');

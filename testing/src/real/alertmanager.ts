@@ -8,6 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { freePort, spawnTracked, tmpDir, waitHttp, which, type Tracked } from './proc.js';
+import { SmtpSink } from '../fakes/smtp.js';
+import { TelegramFake } from '../fakes/telegram.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const ALERTMANAGER_DIR = path.join(REPO, 'alertmanager');
@@ -101,6 +103,40 @@ export async function startAlertmanager(configFile: string): Promise<Alertmanage
       const res = await fetch(`${url}/api/v2/alerts?${q}`);
       if (!res.ok) throw new Error(`GET /api/v2/alerts: ${res.status}`);
       return (await res.json()) as GettableAlert[];
+    },
+  };
+}
+
+export interface AlertDelivery {
+  am: AlertmanagerServer;
+  telegram: TelegramFake;
+  smtp: SmtpSink;
+  close(): Promise<void>;
+}
+
+/**
+ * The delivery end of the alerting path: a real Alertmanager on the committed configuration, routing to
+ * the local Telegram Bot API and an SMTP sink. `env` adds to or overrides the rendered settings.
+ */
+export async function startAlertDelivery(env: Record<string, string> = {}): Promise<AlertDelivery> {
+  const [telegram, smtp] = await Promise.all([new TelegramFake().listen(), new SmtpSink().listen()]);
+  const am = await startAlertmanager(
+    renderAlertmanagerConfig({
+      TELEGRAM_API_URL: telegram.url,
+      TELEGRAM_BOT_TOKEN: telegram.token,
+      TELEGRAM_CHAT_ID: '-1001',
+      ALERT_EMAIL_TO: 'trader@example.org',
+      SMTP_SMARTHOST: smtp.hostPort,
+      SMTP_REQUIRE_TLS: 'false',
+      ...env,
+    }),
+  );
+  return {
+    am,
+    telegram,
+    smtp,
+    close: async () => {
+      await Promise.allSettled([am.stop(), telegram.close(), smtp.close()]);
     },
   };
 }
