@@ -47,6 +47,8 @@ const res = spawnSync(
     `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
     // a hung test fails (and names itself) instead of eating CI's time; the longest scenario needs ~1 min
     `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? 300_000}`,
+    // a file whose tests all finished exits even if a client socket of some server lingers
+    '--test-force-exit',
     ...files.map((f) => path.relative(root, f)),
   ],
   { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_ENV: 'test' } },

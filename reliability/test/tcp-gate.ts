@@ -34,8 +34,11 @@ export class TcpGate {
   }
 
   async close(): Promise<void> {
-    for (const s of this.sockets) s.resetAndDestroy();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    const server = this.server;
     this.server = undefined;
+    const closed = new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    // after close() stops accepting: a connection accepted just before would otherwise hold it open
+    for (const s of this.sockets) s.resetAndDestroy();
+    await closed;
   }
 }
