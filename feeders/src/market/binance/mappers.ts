@@ -25,17 +25,8 @@ export type BinanceEvent =
   | { kind: 'result'; id: unknown; result: unknown }
   | { kind: 'error'; id: unknown; code: number; msg: string };
 
-export interface KlineFields {
-  openTime: number;
-  closeTime: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  quoteVolume: number;
-  trades: number;
-}
+/** The numbers of a kline, REST row or stream frame alike: a Candle's without our tags. */
+export type KlineFields = Pick<Candle, 'openTime' | 'closeTime' | 'open' | 'high' | 'low' | 'close' | 'volume' | 'quoteVolume' | 'trades'>;
 
 type Obj = Record<string, unknown>;
 
