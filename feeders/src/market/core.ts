@@ -58,7 +58,7 @@ export class MarketCore {
   metrics: MarketMetrics | undefined;
   /** exchange → symbol → state: two look-ups instead of building an `exchange:symbol` key per tick. */
   private readonly ticks = new Map<string, Map<string, TickState>>();
-  private readonly lastTickAt = new Map<string, number>();
+  private readonly lastTickAt = new Map<string, { at: number; assetType: string }>();
   private readonly marketCaps = new Map<string, number>();
   private readonly candles = new Map<string, CandleState>();
   private readonly warming = new Set<Promise<void>>();
@@ -84,8 +84,8 @@ export class MarketCore {
     };
   }
 
-  /** For market_last_tick_age_seconds: symbol → receive time of its last tick. */
-  lastTicks(): Iterable<[string, number]> {
+  /** For market_last_tick_age_seconds: symbol → receive time of its last tick and its asset type. */
+  lastTicks(): Iterable<[string, { at: number; assetType: string }]> {
     return this.lastTickAt.entries();
   }
 
@@ -135,7 +135,9 @@ export class MarketCore {
       this.contain('alerts', 'tick', err);
     }
     const now = this.now();
-    this.lastTickAt.set(t.symbol, now);
+    const last = this.lastTickAt.get(t.symbol);
+    if (last) last.at = now;
+    else this.lastTickAt.set(t.symbol, { at: now, assetType: t.assetType });
     let bySymbol = this.ticks.get(t.exchange);
     if (!bySymbol) this.ticks.set(t.exchange, (bySymbol = new Map()));
     let st = bySymbol.get(t.symbol);

@@ -2,18 +2,23 @@
 // Source-specific ones (Binance connections, backfill, gaps) live with their source; sink ones in common.
 import { Counter, Gauge, type Registry } from 'prom-client';
 
-export function createMarketMetrics(registry: Registry, lastTicks: () => Iterable<[symbol: string, receivedAtMs: number]>, now: () => number = Date.now) {
+export function createMarketMetrics(
+  registry: Registry,
+  lastTicks: () => Iterable<[symbol: string, last: { at: number; assetType: string }]>,
+  now: () => number = Date.now,
+) {
   return {
     lastTickAge: new Gauge({
       name: 'market_last_tick_age_seconds',
       help: 'Seconds since the last tick of a symbol (computed at scrape)',
-      labelNames: ['symbol'] as const,
+      // asset_type lets the staleness alert tell 24/7 crypto from markets that close at night
+      labelNames: ['symbol', 'asset_type'] as const,
       registers: [registry],
       // computed at scrape time, so a silent symbol's age keeps growing without any timer
       collect() {
         this.reset();
         const t = now();
-        for (const [symbol, at] of lastTicks()) this.set({ symbol }, Math.max(0, (t - at) / 1000));
+        for (const [symbol, last] of lastTicks()) this.set({ symbol, asset_type: last.assetType }, Math.max(0, (t - last.at) / 1000));
       },
     }),
     points: new Counter({

@@ -284,12 +284,12 @@ test('market_last_tick_age_seconds is computed at scrape time and forgets unwatc
   core.out.tick(tick({ symbol: 'AAPL', exchange: 'yahoo', assetType: 'stock', ts: T0 + 2500 }));
   mock.timers.tick(500);
   let text = await registry.metrics();
-  assert.match(text, /market_last_tick_age_seconds\{symbol="BTC\/USDT"\} 3\b/);
-  assert.match(text, /market_last_tick_age_seconds\{symbol="AAPL"\} 0.5\b/);
+  assert.match(text, /market_last_tick_age_seconds\{symbol="BTC\/USDT",asset_type="crypto"\} 3\b/);
+  assert.match(text, /market_last_tick_age_seconds\{symbol="AAPL",asset_type="stock"\} 0.5\b/);
   core.setWatch([{ symbol: 'AAPL', asset_type: 'stock', exchange: 'yahoo' }]);
   text = await registry.metrics();
-  assert.doesNotMatch(text, /market_last_tick_age_seconds\{symbol="BTC\/USDT"\}/);
-  assert.match(text, /market_last_tick_age_seconds\{symbol="AAPL"\}/);
+  assert.doesNotMatch(text, /market_last_tick_age_seconds\{symbol="BTC\/USDT"/);
+  assert.match(text, /market_last_tick_age_seconds\{symbol="AAPL"/);
 });
 
 test('a symbol removed from the watch set and added back warms up from storage again', async () => {
