@@ -10,9 +10,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { metricValue, startInflux, startService, waitFor, unreachablePolledSources } from '@mt/testing';
+import { metricValue, startInflux, startService, waitFor } from '@mt/testing';
 import { BENCH_DIR, machine, median, saveResult, sleep, spread } from './lib.js';
-import { ReplayServer, watchSymbols } from './replay.js';
+import { ReplayServer, replayFeederEnv } from './replay.js';
 
 const { values } = parseArgs({
   options: {
@@ -53,18 +53,7 @@ async function measure(client: Client, n: number, round: number): Promise<Run> {
   let pid: number;
   let stop: () => Promise<unknown>;
   if (client === 'ours') {
-    const svc = await startService('market-feeder', {
-      INFLUX_URL: influx.url,
-      INFLUX_API: 'v1',
-      DATABASE_URL: '',
-      WATCH_SYMBOLS: watchSymbols(n),
-      BINANCE_WS_URL: replay.wsUrl,
-      BINANCE_REST_URL: replay.restUrl,
-      BACKFILL_HOURS: '0',
-      ...(await unreachablePolledSources()),
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'production',
-    });
+    const svc = await startService('market-feeder', await replayFeederEnv(replay, influx.url, n));
     pid = svc.proc.child.pid!;
     stop = () => svc.stop();
     sample = async () => {

@@ -7,9 +7,9 @@
 //
 //   npm run bench -- latency     (or: node --conditions=source --import tsx bench/latency.ts --runs 3 --seconds 30)
 import { parseArgs } from 'node:util';
-import { startInflux, startService, waitFor, unreachablePolledSources } from '@mt/testing';
+import { startInflux, startService, waitFor } from '@mt/testing';
 import { machine, percentile, saveResult, sleep, spread } from './lib.js';
-import { ReplayServer, watchSymbols } from './replay.js';
+import { ReplayServer, replayFeederEnv } from './replay.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,18 +40,7 @@ const runs: Run[] = [];
 
 async function once(n: number, rate: number, run: number): Promise<Run> {
   const replay = await new ReplayServer({ rate, kinds: ['trade'], burstEveryMs: 5000, burstMs: 200, burstFactor: 10 }).listen();
-  const feeder = await startService('market-feeder', {
-    INFLUX_URL: influx.url,
-    INFLUX_API: 'v1',
-    DATABASE_URL: '',
-    WATCH_SYMBOLS: watchSymbols(n),
-    BINANCE_WS_URL: replay.wsUrl,
-    BINANCE_REST_URL: replay.restUrl,
-    BACKFILL_HOURS: '0',
-    ...(await unreachablePolledSources()),
-    LOG_LEVEL: 'warn',
-    NODE_ENV: 'production',
-  });
+  const feeder = await startService('market-feeder', await replayFeederEnv(replay, influx.url, n));
   try {
     await waitFor(() => replay.stats().streams >= 4 * n, 60_000, 'subscribed');
     await sleep(3000);

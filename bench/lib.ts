@@ -58,7 +58,8 @@ export function saveResult(name: string, result: unknown): void {
   writeFileSync(path.join(dir, `${name}.raw.json`), JSON.stringify(result, null, 2));
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+// the one sleep of the project (common/src/backoff.ts), re-exported for the scripts
+export { sleep } from '@mt/common';
 
 /** RSS of a process in MiB, from /proc. */
 export function rssMiB(pid: number): number {

@@ -6,9 +6,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startInflux, waitFor, unreachablePolledSources } from '@mt/testing';
+import { startInflux, waitFor } from '@mt/testing';
 import { bundleService, saveResult, sleep, startBundled } from './lib.js';
-import { ReplayServer, watchSymbols } from './replay.js';
+import { ReplayServer, replayFeederEnv } from './replay.js';
 
 const { values } = parseArgs({ options: { symbols: { type: 'string', default: '50' }, seconds: { type: 'string', default: '15' }, top: { type: 'string', default: '25' } } });
 const N = Number(values.symbols);
@@ -16,18 +16,7 @@ const replay = await new ReplayServer({ rate: 0 }).listen();
 const influx = await startInflux();
 const feeder = await startBundled(
   await bundleService('feeders/src/market/main.ts'),
-  {
-    INFLUX_URL: influx.url,
-    INFLUX_API: 'v1',
-    DATABASE_URL: '',
-    WATCH_SYMBOLS: watchSymbols(N),
-    BINANCE_WS_URL: replay.wsUrl,
-    BINANCE_REST_URL: replay.restUrl,
-    BACKFILL_HOURS: '0',
-    ...(await unreachablePolledSources()),
-    LOG_LEVEL: 'warn',
-    NODE_ENV: 'production',
-  },
+  await replayFeederEnv(replay, influx.url, N),
   ['--cpu-prof'],
 );
 try {

@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
-import { BinanceFake } from '@mt/testing';
+import { BinanceFake, unreachablePolledSources } from '@mt/testing';
 
 const MINUTE = 60_000;
 export const STREAM_KINDS = ['trade', 'aggTrade', 'bookTicker', 'ticker', 'miniTicker', 'kline_1m'] as const;
@@ -468,6 +468,23 @@ export function watchSymbols(n: number): string {
   return benchSymbols(n)
     .map((s) => `${s}:crypto`)
     .join(',');
+}
+
+/** The market feeder's environment for `n` symbols streamed by `replay`, writing to `influxUrl` (1.x). */
+export async function replayFeederEnv(replay: ReplayServer, influxUrl: string, n: number, over: Record<string, string> = {}): Promise<Record<string, string>> {
+  return {
+    INFLUX_URL: influxUrl,
+    INFLUX_API: 'v1',
+    DATABASE_URL: '',
+    WATCH_SYMBOLS: watchSymbols(n),
+    BINANCE_WS_URL: replay.wsUrl,
+    BINANCE_REST_URL: replay.restUrl,
+    BACKFILL_HOURS: '0',
+    ...(await unreachablePolledSources()),
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+    ...over,
+  };
 }
 
 // -------------------------------------------------------------------- CLI

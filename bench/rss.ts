@@ -5,9 +5,9 @@
 //
 //   npm run bench -- rss     (or: node --conditions=source --import tsx bench/rss.ts --minutes 10)
 import { parseArgs } from 'node:util';
-import { metricValue, startInflux, waitFor, unreachablePolledSources } from '@mt/testing';
+import { metricValue, startInflux, waitFor } from '@mt/testing';
 import { bundleService, machine, rssMiB, saveResult, sleep, startBundled } from './lib.js';
-import { ReplayServer, watchSymbols } from './replay.js';
+import { ReplayServer, replayFeederEnv } from './replay.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,18 +23,7 @@ const N = Number(values.symbols);
 const info = machine();
 const replay = await new ReplayServer({ rate: Number(values.rate), burstEveryMs: 30_000, burstMs: 1000, burstFactor: 5 }).listen();
 const influx = await startInflux();
-const feeder = await startBundled(await bundleService('feeders/src/market/main.ts'), {
-  INFLUX_URL: influx.url,
-  INFLUX_API: 'v1',
-  DATABASE_URL: '',
-  WATCH_SYMBOLS: watchSymbols(N),
-  BINANCE_WS_URL: replay.wsUrl,
-  BINANCE_REST_URL: replay.restUrl,
-  BACKFILL_HOURS: values.backfill,
-  ...(await unreachablePolledSources()),
-  LOG_LEVEL: 'warn',
-  NODE_ENV: 'production',
-}, values['node-args'].split(',').filter(Boolean));
+const feeder = await startBundled(await bundleService('feeders/src/market/main.ts'), await replayFeederEnv(replay, influx.url, N, { BACKFILL_HOURS: values.backfill }), values['node-args'].split(',').filter(Boolean));
 const pid = feeder.pid;
 interface Sample {
   atS: number;
