@@ -24,7 +24,7 @@ import {
   type RunningService,
 } from '@mt/testing';
 import { TcpGate } from './tcp-gate.js';
-import { MINUTE, feederEnv } from './helpers.js';
+import { feederEnv } from './helpers.js';
 
 const TOKEN = 'reliability-alerting-token-0123456789';
 let pg: PostgresServer;
@@ -58,24 +58,11 @@ after(async () => {
   await Promise.allSettled([gate?.close(), binance?.close(), influx?.stop(), pg?.stop(), am?.stop(), telegram?.close(), smtp?.close()]);
 });
 
-/** With the clock paused: a threshold above every price until some later candle, which then trades above it. */
-function crossingThreshold(): number {
-  const cur = Math.floor(binance.now() / MINUTE) * MINUTE;
-  let ceiling = -Infinity;
-  for (let k = 0; k <= 2; k++) ceiling = Math.max(ceiling, binance.candle('BTCUSDT', cur + k * MINUTE).high);
-  for (let k = 3; k < 500; k++) {
-    const c = binance.candle('BTCUSDT', cur + k * MINUTE);
-    if (c.high > ceiling * 1.0002) return Number(((ceiling + c.high) / 2).toFixed(2));
-    ceiling = Math.max(ceiling, c.high);
-  }
-  throw new Error('no upward crossing in the next 500 simulated minutes');
-}
-
 test('PostgreSQL restart, then Alertmanager down at the crossing: the rule still arrives, the alert is queued and delivered once', { timeout: 200_000 }, async () => {
   const alerts = async (outcome: string) => metricValue(await feeder.metrics(), 'market_price_alerts_total', { outcome });
   await waitFor(async () => metricValue(await feeder.metrics(), 'market_last_tick_age_seconds', { symbol: 'BTC/USDT' }) > 0 || undefined, 30_000, 'BTC/USDT ticks');
   binance.pause();
-  const threshold = crossingThreshold();
+  const { threshold } = binance.upwardCrossing('BTCUSDT');
 
   // 1. PostgreSQL restart under both processes
   await pg.stop();

@@ -22,7 +22,6 @@ import {
   type RunningService,
 } from '@mt/testing';
 
-const MINUTE = 60_000;
 const TOKEN = 'alerting-pipeline-token-0123456789';
 let pg: PostgresServer;
 let influx: InfluxServer;
@@ -64,27 +63,11 @@ after(async () => {
   await Promise.allSettled([binance?.close(), influx?.stop(), pg?.stop(), am?.stop(), telegram?.close(), smtp?.close()]);
 });
 
-/**
- * With the market clock paused: a threshold above every price until some later candle, which then
- * trades above it (the fake's prices are deterministic, so the future is known).
- */
-function crossingThreshold(): { threshold: number; crossingCandle: number } {
-  const cur = Math.floor(binance.now() / MINUTE) * MINUTE;
-  // the current and the next two candles are slack for the rule to reach the feeder
-  let ceiling = -Infinity;
-  for (let k = 0; k <= 2; k++) ceiling = Math.max(ceiling, binance.candle('BTCUSDT', cur + k * MINUTE).high);
-  for (let k = 3; k < 500; k++) {
-    const c = binance.candle('BTCUSDT', cur + k * MINUTE);
-    if (c.high > ceiling * 1.0002) return { threshold: Number(((ceiling + c.high) / 2).toFixed(2)), crossingCandle: k };
-    ceiling = Math.max(ceiling, c.high);
-  }
-  throw new Error('no upward crossing in the next 500 simulated minutes');
-}
-
 test('a rule from the API + a Binance price crossing → Telegram and e-mail', async () => {
   await waitFor(async () => metricValue(await feeder.metrics(), 'market_last_tick_age_seconds', { symbol: 'BTC/USDT' }) > 0 || undefined, 30_000, 'BTC/USDT ticks');
   binance.pause();
-  const { threshold, crossingCandle } = crossingThreshold();
+  // the current candle and the next two are slack for the rule to reach the feeder
+  const { threshold, crossingCandle } = binance.upwardCrossing('BTCUSDT');
   const res = await fetch(`${api.url}/api/alert-rules`, {
     method: 'POST',
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },

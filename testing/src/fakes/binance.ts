@@ -233,6 +233,23 @@ export class BinanceFake {
     return this.o.startTime - this.o.historyMinutes * MINUTE;
   }
 
+  /**
+   * For price-alert tests (pause the market first): a threshold above every price of the current candle and
+   * the `slack` after it, which a later candle then trades above; prices are deterministic, so the future
+   * is known. `crossingCandle` = how many candles from now that happens.
+   */
+  upwardCrossing(symbol: string, slack = 2): { threshold: number; crossingCandle: number } {
+    const cur = Math.floor(this.now() / MINUTE) * MINUTE;
+    let ceiling = -Infinity;
+    for (let k = 0; k <= slack; k++) ceiling = Math.max(ceiling, this.candle(symbol, cur + k * MINUTE).high);
+    for (let k = slack + 1; k < 500; k++) {
+      const c = this.candle(symbol, cur + k * MINUTE);
+      if (c.high > ceiling * 1.0002) return { threshold: Number(((ceiling + c.high) / 2).toFixed(2)), crossingCandle: k };
+      ceiling = Math.max(ceiling, c.high);
+    }
+    throw new Error(`no upward crossing of ${symbol} in the next 500 simulated minutes`);
+  }
+
   /** The candle (symbol in any case, with or without `/`) as known after `revealed` trades. */
   candle(symbol: string, openTime: number, revealed = this.tradesPerCandle()): FakeCandle {
     const sym = norm(symbol);
