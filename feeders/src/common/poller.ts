@@ -2,7 +2,7 @@
 // fixed interval when healthy; exponential backoff with jitter after a failure, never shorter than the
 // server's Retry-After; one failing source never stops another. Metrics and logs are per source.
 import type { Logger } from 'pino';
-import { Backoff, sleep, isRetryable, type BackoffOptions, type RetryableAwareError } from '@mt/common';
+import { Backoff, ParseError, sleep, isRetryable, type BackoffOptions, type RetryableAwareError } from '@mt/common';
 import { errorKind, type SourceMetrics } from './metrics.js';
 
 export interface PollerOptions<T> {
@@ -41,7 +41,14 @@ export class Poller<T> {
     const { name, log, metrics } = this.o;
     const signal = AbortSignal.any([this.ctrl.signal, AbortSignal.timeout(this.o.timeoutMs ?? 20_000)]);
     try {
-      const data = await this.o.fetch(signal);
+      const data = await this.o.fetch(signal).catch((err: unknown) => {
+        // a body that could not be understood is bad input: counted as such, for every source alike
+        if (err instanceof ParseError) {
+          metrics.parseErrors.inc({ source: name, reason: err.reason });
+          log.warn({ reason: err.reason, sample: err.sample }, err.message);
+        }
+        throw err;
+      });
       await this.o.onData(data);
       this.lastSuccessAt = Date.now();
       this.consecutiveFailures = 0;

@@ -74,14 +74,7 @@ export abstract class PolledSource<T> implements MarketComponent {
       timeoutMs: deps.timeoutMs,
       log: this.log,
       metrics: deps.metrics,
-      fetch: async (signal) => {
-        try {
-          return await this.fetch(signal);
-        } catch (err) {
-          if (err instanceof ParseError) this.parseError(err);
-          throw err;
-        }
-      },
+      fetch: (signal) => this.fetch(signal),
       onData: (d) => this.onData(d),
     });
   }

@@ -3,7 +3,6 @@
 import {
   Backoff,
   Lifecycle,
-  ParseError,
   bootstrapInflux,
   createInfluxQLClient,
   createInfluxSink,
@@ -124,15 +123,8 @@ async function main(): Promise<void> {
       poller: new Poller<SourceBatch>({
         name: s.name,
         intervalMs: s.intervalMs,
-        fetch: async (signal) => {
-          try {
-            return await s.fetch(signal);
-          } catch (err) {
-            // a feed that is not RSS/Atom, a body that is not JSON: bad input, counted as such
-            if (err instanceof ParseError) sourceMetrics.parseErrors.inc({ source: s.name, reason: err.reason });
-            throw err;
-          }
-        },
+        // a feed that is not RSS/Atom, a body that is not JSON: counted as bad input by the Poller
+        fetch: (signal) => s.fetch(signal),
         onData: (batch) => {
           ingest(batch, deps);
         },
