@@ -9,7 +9,7 @@ import type { Config } from './config.js';
 import { dbPlugin } from './plugins/db.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { requireBearer } from './plugins/auth.js';
-import { ApiProblem, problemPlugin, sendProblem } from './problem.js';
+import { ApiProblem, problemPlugin, sendProblem, writeClientErrorProblem } from './problem.js';
 import { alertRuleRoutes } from './routes/alert-rules.js';
 import { healthRoutes } from './routes/health.js';
 import { watchlistRoutes } from './routes/watchlists.js';
@@ -38,6 +38,8 @@ export async function buildApp(opts: BuildOptions) {
     frameworkErrors: (err, req, reply) => {
       sendProblem(reply, req, new ApiProblem(err.statusCode && err.statusCode < 500 ? err.statusCode : 400, err.message));
     },
+    // and a request node's HTTP parser refuses (headers over 16 KB, malformed request line) never reaches fastify
+    clientErrorHandler: writeClientErrorProblem,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -5,6 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { isDbUnavailable } from './db.js';
 import type { Problem } from './schemas.js';
 
@@ -28,6 +29,18 @@ export function sendProblem(reply: FastifyReply, req: FastifyRequest, p: ApiProb
   const body: Problem = { type: 'about:blank', title: p.title, status: p.status, detail: p.message, instance: req.url };
   if (p.errors) body.errors = p.errors;
   return reply.code(p.status).type('application/problem+json').send(body);
+}
+
+/** Raw answer on the socket for requests node's parser refused: no route, no reply object, no token check. */
+export function writeClientErrorProblem(err: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const title = STATUS_CODES[status] ?? 'Error';
+  const body = JSON.stringify({ type: 'about:blank', title, status, detail: status === 431 ? 'request headers are too large' : 'the request could not be parsed' });
+  socket.end(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 function toProblem(err: FastifyError, req: FastifyRequest): ApiProblem {
