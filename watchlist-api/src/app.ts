@@ -7,9 +7,11 @@ import type { Registry } from 'prom-client';
 import { createLogger, createRegistry, type Logger } from '@mt/common';
 import type { Config } from './config.js';
 import { dbPlugin } from './plugins/db.js';
+import { influxPlugin } from './plugins/influx.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { requireBearer } from './plugins/auth.js';
 import { ApiProblem, problemPlugin, sendProblem, writeClientErrorProblem } from './problem.js';
+import { alertEventRoutes } from './routes/alert-events.js';
 import { alertRuleRoutes } from './routes/alert-rules.js';
 import { healthRoutes } from './routes/health.js';
 import { watchlistRoutes } from './routes/watchlists.js';
@@ -55,6 +57,7 @@ export async function buildApp(opts: BuildOptions) {
   await app.register(problemPlugin);
   await app.register(metricsPlugin, { registry: opts.registry ?? createRegistry('watchlist-api') });
   await app.register(dbPlugin, { config, migrate: opts.migrate ?? 'now' });
+  await app.register(influxPlugin, { config });
 
   await app.register(swagger, {
     openapi: {
@@ -84,6 +87,7 @@ export async function buildApp(opts: BuildOptions) {
       });
       await api.register(watchlistRoutes);
       await api.register(alertRuleRoutes);
+      await api.register(alertEventRoutes);
     },
     { prefix: '/api' },
   );

@@ -1,6 +1,9 @@
 // The API's whole configuration, from the environment (names are a contract: ../shared/DESIGN.md).
 import { z } from 'zod';
-import { commonEnv, int, url } from '@mt/common';
+import { commonEnv, influxEnv, int, url } from '@mt/common';
+
+// The API only reads InfluxDB (alert history, backtests): the connection settings, not the sink's buffer
+const { INFLUX_URL, INFLUX_TOKEN, INFLUX_ORG, INFLUX_API } = influxEnv;
 
 const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
 
@@ -20,6 +23,10 @@ export const configSchema = z
     MAX_ITEMS_PER_WATCHLIST: int(200, 1),
     MAX_ALERT_RULES: int(500, 1),
     BODY_LIMIT_BYTES: int(65_536, 1024),
+    INFLUX_URL,
+    INFLUX_TOKEN,
+    INFLUX_ORG,
+    INFLUX_API,
   })
   .refine((c) => c.API_TOKEN !== undefined || c.NODE_ENV === 'test', { path: ['API_TOKEN'], message: 'required (bearer token for /api/*)' })
   .transform((c) => ({ ...c, API_TOKEN: c.API_TOKEN ?? 'test-token-not-for-production' }));

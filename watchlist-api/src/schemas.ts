@@ -177,7 +177,8 @@ const PROBLEM_TEXT: Record<number, string> = {
   404: 'No such resource',
   409: 'Conflict: the item is already in the watchlist',
   422: 'A limit would be exceeded',
-  503: 'PostgreSQL unavailable; retry after Retry-After seconds',
+  502: 'InfluxDB refused the query',
+  503: 'PostgreSQL (or, for alert events and backtests, InfluxDB) unavailable; retry after Retry-After seconds',
 };
 /** OpenAPI responses for the given error statuses, served as application/problem+json. */
 export function problems(...statuses: (keyof typeof PROBLEM_TEXT)[]) {
@@ -185,3 +186,22 @@ export function problems(...statuses: (keyof typeof PROBLEM_TEXT)[]) {
     statuses.map((s) => [s, { description: PROBLEM_TEXT[s]!, content: { 'application/problem+json': { schema: Problem } } }]),
   );
 }
+
+export const AlertEventQuery = z.strictObject({
+  symbol: ruleSymbol.optional().describe('Only this symbol (as stored: BTC/USDT, AAPL, ^GSPC, EUR/USD)'),
+  since: z.iso.datetime({ offset: true }).optional().describe('ISO 8601; default: 7 days ago (the raw retention)'),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('At most this many, newest first (1-1000)'),
+});
+
+export const AlertEvent = z.object({
+  time: z.string().describe('When the rule fired (exchange time of the tick, candle or article), ISO 8601'),
+  symbol: z.string(),
+  rule_id: z.string(),
+  severity: z.string(),
+  condition: z.string(),
+  threshold: z.number().nullable(),
+  price: z.number().nullable().describe('Last price of the symbol when it fired'),
+  value: z.number().nullable().describe('The measured value that fired (RSI, % change, volume ratio, sentiment, …), when not the price'),
+  message: z.string(),
+});
+export type AlertEvent = z.infer<typeof AlertEvent>;

@@ -57,3 +57,32 @@ export function indicatorPoint(c: Pick<Candle, 'exchange' | 'symbol' | 'assetTyp
 export function fearGreedPoint(f: FearGreed): Point {
   return new Point('fear_greed').intField('value', f.value).stringField('classification', f.classification).timestamp(new Date(f.ts));
 }
+
+/** One fired alert (docs/ALERTING.md "History"): the dashboards' annotations and GET /api/alert-events read these. */
+export interface AlertEvent {
+  ts: number;
+  symbol: string;
+  ruleId: string;
+  severity: string;
+  condition: string;
+  /** Absent for conditions without one (macd_cross_up, news_keyword, …). */
+  threshold: number | null;
+  price: number;
+  /** The measured value that fired the rule (RSI, % change, volume ratio, sentiment, …) when it is not the price. */
+  value?: number;
+  message: string;
+}
+
+export function alertEventPoint(e: AlertEvent): Point {
+  const p = new Point('alert_events')
+    .tag('symbol', e.symbol)
+    .tag('rule_id', e.ruleId)
+    .tag('severity', e.severity)
+    .stringField('condition', e.condition)
+    .stringField('message', e.message)
+    .timestamp(new Date(e.ts));
+  if (Number.isFinite(e.price)) p.floatField('price', e.price);
+  if (e.threshold !== null && Number.isFinite(e.threshold)) p.floatField('threshold', e.threshold);
+  if (e.value !== undefined && Number.isFinite(e.value)) p.floatField('value', e.value);
+  return p;
+}

@@ -42,7 +42,7 @@ before(async () => {
   ]);
   ({ am, telegram, smtp } = delivery);
   const databaseUrl = await pg.createDatabase(`alerting_${process.pid}`);
-  api = await startService('watchlist-api', { DATABASE_URL: databaseUrl, API_TOKEN: TOKEN }, { waitHealthy: true });
+  api = await startService('watchlist-api', { DATABASE_URL: databaseUrl, API_TOKEN: TOKEN, INFLUX_URL: influx.url, INFLUX_API: 'v1' }, { waitHealthy: true });
   await waitFor(async () => (await fetch(`${api.url}/readyz`)).status === 200, 20_000, 'API migrated');
   feeder = await startService('market-feeder', {
     DATABASE_URL: databaseUrl,
@@ -93,4 +93,20 @@ test('a rule from the API + a Binance price crossing → Telegram and e-mail', a
   assert.equal(alert!.labels.rule_id, rule.id);
   assert.equal(telegram.messages.filter((m) => m.text.includes('BTC/USDT')).length, 1);
   assert.equal(metricValue(await feeder.metrics(), 'market_price_alerts_total', { outcome: 'sent' }), 1);
+
+  // the history: stored by the feeder in InfluxDB, listed by the API
+  const events = await waitFor(async () => {
+    const r = await fetch(`${api.url}/api/alert-events?symbol=${encodeURIComponent('BTC/USDT')}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(r.status, 200, await r.clone().text());
+    const { data } = (await r.json()) as { data: { time: string; rule_id: string; condition: string; threshold: number; price: number; message: string; severity: string }[] };
+    return data.length ? data : undefined;
+  }, 10_000, 'alert event listed');
+  assert.equal(events.length, 1);
+  assert.equal(events[0]!.rule_id, rule.id);
+  assert.equal(events[0]!.condition, 'above');
+  assert.equal(events[0]!.severity, 'critical');
+  assert.equal(events[0]!.threshold, threshold);
+  assert.equal(events[0]!.price, price, 'the price the message shows');
+  assert.match(events[0]!.message, new RegExp(`crossed above ${thr.replace('.', '\\.')}`));
+  assert.equal(Date.parse(events[0]!.time), Date.parse(alert!.startsAt), 'stored at the crossing time Alertmanager shows');
 });

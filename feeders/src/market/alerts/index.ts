@@ -2,11 +2,12 @@
 // Evaluation is pure and synchronous (evaluate.ts); delivery is asynchronous with a bounded retry
 // queue (alertmanager.ts), so onTick never waits on the network.
 import { Counter, Gauge } from 'prom-client';
-import type { AlertRule } from '@mt/common';
+import { BUCKETS, type AlertRule } from '@mt/common';
 import type { MarketContext } from '../context.js';
 import type { MarketTick } from '../types.js';
 import { RuleEvaluator, invalidRule } from './evaluate.js';
 import { AlertSender, activeForMs, toPostableAlert } from './alertmanager.js';
+import { alertEventPoint } from '../points.js';
 
 export { RuleEvaluator, PriceWindow, type Firing } from './evaluate.js';
 export { AlertSender, postAlerts, toPostableAlert, grafanaLink, type PostableAlert } from './alertmanager.js';
@@ -18,7 +19,11 @@ export interface PriceAlerts {
   close(): Promise<void>;
 }
 
-export function createPriceAlerts(ctx: Pick<MarketContext, 'cfg' | 'log' | 'registry'>, opts: { closeDeadlineMs?: number } = {}): PriceAlerts {
+/** `sink` stores every fired alert as an `alert_events` point (history, dashboards, GET /api/alert-events). */
+export function createPriceAlerts(
+  ctx: Pick<MarketContext, 'cfg' | 'log' | 'registry'> & Partial<Pick<MarketContext, 'sink'>>,
+  opts: { closeDeadlineMs?: number } = {},
+): PriceAlerts {
   const log = ctx.log.child({ component: 'price-alerts' });
   const total = new Counter({
     name: 'market_price_alerts_total',
@@ -55,6 +60,17 @@ export function createPriceAlerts(ctx: Pick<MarketContext, 'cfg' | 'log' | 'regi
         const alert = toPostableAlert(f, { grafanaUrl: ctx.cfg.GRAFANA_URL });
         log.info({ rule_id: f.rule.id, symbol: f.symbol, price: f.price, threshold: f.rule.threshold }, 'price alert fired');
         sender.send(alert, activeForMs(f));
+        ctx.sink?.write(BUCKETS.marketsRaw, alertEventPoint({
+          ts: f.ts,
+          symbol: f.symbol,
+          ruleId: f.rule.id,
+          severity: f.rule.severity,
+          condition: f.rule.condition,
+          threshold: f.rule.threshold,
+          price: f.price,
+          value: f.changePct,
+          message: alert.annotations.description ?? alert.annotations.summary ?? '',
+        }));
       }
     },
     close: () => sender.close(opts.closeDeadlineMs),

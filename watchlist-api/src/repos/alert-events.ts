@@ -1,0 +1,64 @@
+// Fired alerts, as the market feeder stores them in InfluxDB (`alert_events` in `markets`, docs/INFLUXDB.md).
+// Read with InfluxQL like every other read (1.x natively, 2.x through its DBRP mapping).
+import { BUCKETS, type InfluxQLClient } from '@mt/common';
+import { ApiProblem } from '../problem.js';
+import type { AlertEvent } from '../schemas.js';
+
+const MARKETS_DB = BUCKETS.marketsRaw.split('/')[0]!;
+const COLUMNS = ['symbol', 'rule_id', 'severity', 'condition', 'threshold', 'price', 'value', 'message'] as const;
+
+/** InfluxQL string literal. */
+export function influxString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** An InfluxDB that cannot be reached is the client's "retry later", not our internal error. */
+export function influxUnavailable(err: unknown): ApiProblem {
+  const retryable = (err as { retryable?: boolean }).retryable;
+  return new ApiProblem(retryable === false ? 502 : 503, `InfluxDB could not answer: ${(err as Error).message}`);
+}
+
+export class AlertEventRepo {
+  constructor(private readonly influx: InfluxQLClient) {}
+
+  /** Newest first. */
+  async list(q: { symbol?: string; since: Date; limit: number; ruleId?: string }): Promise<AlertEvent[]> {
+    let where = `time >= ${q.since.getTime()}ms`;
+    if (q.symbol) where += ` AND "symbol" = ${influxString(q.symbol)}`;
+    if (q.ruleId) where += ` AND "rule_id" = ${influxString(q.ruleId)}`;
+    const sql = `SELECT ${COLUMNS.map((c) => `"${c}"`).join(', ')} FROM "alert_events" WHERE ${where} ORDER BY time DESC LIMIT ${q.limit}`;
+    let series;
+    try {
+      series = await this.influx.query(MARKETS_DB, sql);
+    } catch (err) {
+      throw influxUnavailable(err);
+    }
+    const out: AlertEvent[] = [];
+    for (const s of series) {
+      const at = (name: string) => s.columns.indexOf(name);
+      for (const v of s.values) {
+        const str = (name: string) => {
+          const x = v[at(name)];
+          return x === null || x === undefined ? null : String(x);
+        };
+        const num = (name: string) => {
+          const x = v[at(name)];
+          return typeof x === 'number' && Number.isFinite(x) ? x : null;
+        };
+        out.push({
+          time: new Date(Number(v[at('time')])).toISOString(),
+          symbol: str('symbol') ?? '',
+          rule_id: str('rule_id') ?? '',
+          severity: str('severity') ?? '',
+          condition: str('condition') ?? '',
+          threshold: num('threshold'),
+          price: num('price'),
+          value: num('value'),
+          message: str('message') ?? '',
+        });
+      }
+    }
+    // one series without GROUP BY; sorted again in case a server splits it
+    return out.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0)).slice(0, q.limit);
+  }
+}

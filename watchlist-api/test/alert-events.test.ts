@@ -1,0 +1,131 @@
+// GET /api/alert-events against a real InfluxDB 1.x holding alert_events points written as line protocol
+// (the layout of docs/INFLUXDB.md), and a real PostgreSQL for the rest of the app.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startInflux, startPostgres, type InfluxServer, type PostgresServer } from '@mt/testing';
+import type { App } from '../src/app.js';
+import { call, testApp, uniqueDbName } from './helpers.js';
+
+let pg: PostgresServer;
+let influx: InfluxServer;
+let app: App;
+const T0 = Date.UTC(2026, 10, 25, 9, 0, 0);
+
+interface Event {
+  time: string;
+  symbol: string;
+  rule_id: string;
+  severity: string;
+  condition: string;
+  threshold: number | null;
+  price: number | null;
+  value: number | null;
+  message: string;
+}
+
+before(async () => {
+  [pg, influx] = await Promise.all([startPostgres(), startInflux()]);
+  await influx.query('CREATE DATABASE "markets"');
+  const lines = [
+    `alert_events,rule_id=r1,severity=warning,symbol=BTC/USDT condition="above",threshold=65000,price=65012.5,message="BTC/USDT crossed above 65000.00" ${T0}`,
+    `alert_events,rule_id=r2,severity=critical,symbol=ETH/USDT condition="rsi_above",threshold=70,price=3012.25,value=71.5,message="ETH/USDT RSI \\"hot\\"" ${T0 + 60_000}`,
+    `alert_events,rule_id=r3,severity=info,symbol=BTC/USDT condition="news_keyword",price=65100,message="BTC/USDT news: ETF" ${T0 + 120_000}`,
+  ];
+  const res = await fetch(`${influx.url}/write?db=markets&precision=ms`, { method: 'POST', body: lines.join('\n') });
+  assert.equal(res.status, 204, await res.text());
+  app = await testApp(await pg.createDatabase(uniqueDbName('events')), { INFLUX_URL: influx.url, INFLUX_API: 'v1' });
+});
+after(async () => {
+  await app?.close();
+  await Promise.allSettled([influx?.stop(), pg?.stop()]);
+});
+
+test('lists fired alerts newest first with every stored field', async () => {
+  const res = await call<{ data: Event[] }>(app, 'GET', `/api/alert-events?since=${new Date(T0 - 1000).toISOString()}`);
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.deepEqual(
+    res.body.data.map((e) => e.rule_id),
+    ['r3', 'r2', 'r1'],
+  );
+  assert.deepEqual(res.body.data[1], {
+    time: new Date(T0 + 60_000).toISOString(),
+    symbol: 'ETH/USDT',
+    rule_id: 'r2',
+    severity: 'critical',
+    condition: 'rsi_above',
+    threshold: 70,
+    price: 3012.25,
+    value: 71.5,
+    message: 'ETH/USDT RSI "hot"',
+  });
+  assert.equal(res.body.data[0]!.threshold, null, 'a condition without threshold');
+});
+
+test('symbol (any accepted spelling), since and limit filter', async () => {
+  const since = new Date(T0 - 1000).toISOString();
+  const btc = await call<{ data: Event[] }>(app, 'GET', `/api/alert-events?symbol=btcusdt&since=${since}`);
+  assert.deepEqual(
+    btc.body.data.map((e) => e.rule_id),
+    ['r3', 'r1'],
+  );
+  const later = await call<{ data: Event[] }>(app, 'GET', `/api/alert-events?since=${encodeURIComponent(new Date(T0 + 60_000).toISOString())}`);
+  assert.deepEqual(
+    later.body.data.map((e) => e.rule_id),
+    ['r3', 'r2'],
+  );
+  const one = await call<{ data: Event[] }>(app, 'GET', `/api/alert-events?since=${since}&limit=1`);
+  assert.deepEqual(
+    one.body.data.map((e) => e.rule_id),
+    ['r3'],
+  );
+  const injected = await call<{ data: Event[] }>(app, 'GET', `/api/alert-events?since=${since}&symbol=${encodeURIComponent("X' OR symbol='BTC/USDT")}`);
+  assert.equal(injected.status, 400, 'not a symbol');
+});
+
+test('invalid parameters are 400 problems naming the field', async () => {
+  for (const [q, field] of [
+    ['since=yesterday', 'since'],
+    ['limit=0', 'limit'],
+    ['limit=5000', 'limit'],
+    ['colour=red', 'colour'],
+  ] as const) {
+    const res = await call<{ errors: { field: string }[] }>(app, 'GET', `/api/alert-events?${q}`);
+    assert.equal(res.status, 400, q);
+    assert.match(String(res.headers['content-type']), /problem\+json/);
+    assert.ok(
+      res.body.errors.some((e) => e.field === field),
+      `${q}: ${JSON.stringify(res.body)}`,
+    );
+  }
+});
+
+test('the default window is the raw retention (7 days): old events are not listed', async () => {
+  // T0 is a fixed date; "now" is later than T0 + 7 days only when the clock says so
+  const res = await call<{ data: Event[] }>(app, 'GET', '/api/alert-events');
+  assert.equal(res.status, 200);
+  const expected = Date.now() - 7 * 86_400_000 <= T0 ? 3 : 0;
+  assert.equal(res.body.data.length, expected);
+});
+
+test('InfluxDB down → 503 problem with Retry-After, and it answers again when InfluxDB is back', async () => {
+  await influx.stop();
+  try {
+    const res = await call(app, 'GET', `/api/alert-events?since=${new Date(T0 - 1000).toISOString()}`);
+    assert.equal(res.status, 503, JSON.stringify(res.body));
+    assert.match(String(res.headers['content-type']), /problem\+json/);
+    assert.equal(res.headers['retry-after'], '2');
+  } finally {
+    await influx.start();
+  }
+  const res = await call<{ data: Event[] }>(app, 'GET', `/api/alert-events?since=${new Date(T0 - 1000).toISOString()}`);
+  assert.equal(res.status, 200);
+  assert.equal(res.body.data.length, 3);
+});
+
+test('the route is in the OpenAPI document', async () => {
+  const res = await app.inject({ method: 'GET', url: '/openapi.json' });
+  const doc = JSON.parse(res.body) as { paths: Record<string, Record<string, { parameters?: { name: string }[] }>> };
+  const get = doc.paths['/api/alert-events']?.get;
+  assert.ok(get, 'documented');
+  assert.deepEqual(get.parameters?.map((p) => p.name).sort(), ['limit', 'since', 'symbol']);
+});
