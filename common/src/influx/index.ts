@@ -1,4 +1,4 @@
 export { influxConfigFromEnv, createInfluxTransport, toV1Path } from './transport.js';
 export { createInfluxSink, partialWriteBad, type InfluxSinkOptions } from './sink.js';
-export { createInfluxQLClient, InfluxQLError } from './query.js';
+export { createInfluxQLClient, influxQLString, InfluxQLError } from './query.js';
 export { bootstrapInflux, type BootstrapOptions } from './bootstrap.js';

@@ -17,6 +17,11 @@ export class InfluxQLError extends RetryableAwareError {
   }
 }
 
+/** An InfluxQL string literal: `it's` → `'it\\'s'` (backslash and quote escaped). */
+export function influxQLString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
 interface QueryResponse {
   results?: { statement_id?: number; series?: InfluxQLSeries[]; error?: string }[];
   error?: string;

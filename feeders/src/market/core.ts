@@ -2,7 +2,7 @@
 // alerts on every tick, throttles market_data to one point per second per symbol, stores each closed
 // candle once and computes indicators on closed candles in open-time order.
 import type { Logger } from 'pino';
-import { BUCKETS, watchItemKey, type InfluxQLClient, type InfluxSink, type WatchItem } from '@mt/common';
+import { BUCKETS, influxQLString, watchItemKey, type InfluxQLClient, type InfluxSink, type WatchItem } from '@mt/common';
 import type { Point } from '@influxdata/influxdb-client';
 import type { MarketContext } from './context.js';
 import type { Candle, MarketTick } from './types.js';
@@ -220,7 +220,7 @@ export class MarketCore {
   private async readHistory(c: Candle): Promise<Candle[]> {
     const q =
       `SELECT ${CANDLE_FIELDS.map((f) => `"${f}"`).join(',')} FROM "candles"` +
-      ` WHERE "exchange"=${quote(c.exchange)} AND "symbol"=${quote(c.symbol)} AND "interval"=${quote(c.interval)}` +
+      ` WHERE "exchange"=${influxQLString(c.exchange)} AND "symbol"=${influxQLString(c.symbol)} AND "interval"=${influxQLString(c.interval)}` +
       ` ORDER BY time DESC LIMIT ${this.historyCandles}`;
     const series = await this.o.influxql.query(MARKETS_DB, q);
     const rows = series.flatMap((s) => {
@@ -370,9 +370,4 @@ function merge(h: MarketTick, t: MarketTick): void {
   if (t.low24h !== undefined) h.low24h = t.low24h;
   if (t.marketCap !== undefined) h.marketCap = t.marketCap;
   h.ts = ts;
-}
-
-/** InfluxQL string literal. */
-function quote(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }

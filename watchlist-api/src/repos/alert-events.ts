@@ -1,16 +1,11 @@
 // Fired alerts, as the market feeder stores them in InfluxDB (`alert_events` in `markets`, docs/INFLUXDB.md).
 // Read with InfluxQL like every other read (1.x natively, 2.x through its DBRP mapping).
-import { BUCKETS, type InfluxQLClient } from '@mt/common';
+import { BUCKETS, influxQLString, type InfluxQLClient } from '@mt/common';
 import { ApiProblem } from '../problem.js';
 import type { AlertEvent } from '../schemas.js';
 
 const MARKETS_DB = BUCKETS.marketsRaw.split('/')[0]!;
 const COLUMNS = ['symbol', 'rule_id', 'severity', 'condition', 'threshold', 'price', 'value', 'message'] as const;
-
-/** InfluxQL string literal. */
-export function influxString(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
 
 /** An InfluxDB that cannot be reached is the client's "retry later", not our internal error. */
 export function influxUnavailable(err: unknown): ApiProblem {
@@ -24,8 +19,8 @@ export class AlertEventRepo {
   /** Newest first. */
   async list(q: { symbol?: string; since: Date; limit: number; ruleId?: string }): Promise<AlertEvent[]> {
     let where = `time >= ${q.since.getTime()}ms`;
-    if (q.symbol) where += ` AND "symbol" = ${influxString(q.symbol)}`;
-    if (q.ruleId) where += ` AND "rule_id" = ${influxString(q.ruleId)}`;
+    if (q.symbol) where += ` AND "symbol" = ${influxQLString(q.symbol)}`;
+    if (q.ruleId) where += ` AND "rule_id" = ${influxQLString(q.ruleId)}`;
     const sql = `SELECT ${COLUMNS.map((c) => `"${c}"`).join(', ')} FROM "alert_events" WHERE ${where} ORDER BY time DESC LIMIT ${q.limit}`;
     let series;
     try {
