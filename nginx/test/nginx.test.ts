@@ -1,14 +1,18 @@
 // The real nginx (Debian) running our nginx/ config in front of stand-in upstreams: config valid,
-// HTTP → HTTPS, routing between Grafana and the watchlist API, Grafana Live websockets, security
-// headers, and the per-IP rate limit.
+// HTTP → HTTPS (also on a non-443 public port), routing between Grafana and the watchlist API, Grafana Live
+// websockets, security headers, Grafana's /metrics kept private, the TLS suites (openssl s_client), the
+// per-address rate limits (a Grafana page load and a desk's refresh pass, the API and logins are limited),
+// and upstreams that move to a new address (a local DNS server) followed without a restart.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
-import { startNginx, type NginxServer } from '@mt/testing';
+import { DnsFake, freePort, startNginx, type NginxServer } from '@mt/testing';
 
 interface Answer {
   status: number;
@@ -16,12 +20,15 @@ interface Answer {
   body: string;
 }
 
-function upstream(name: string): Promise<http.Server> {
+function upstream(name: string, host = '127.0.0.1', port = 0): Promise<http.Server> {
   const srv = http.createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ upstream: name, url: req.url, xff: req.headers['x-forwarded-for'], proto: req.headers['x-forwarded-proto'] }));
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ upstream: name, url: req.url, xff: req.headers['x-forwarded-for'], proto: req.headers['x-forwarded-proto'] }));
+    });
   });
-  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve(srv)));
+  return new Promise((resolve) => srv.listen(port, host, () => resolve(srv)));
 }
 const addr = (s: http.Server) => `127.0.0.1:${(s.address() as AddressInfo).port}`;
 
@@ -75,10 +82,26 @@ after(async () => {
   await Promise.all([grafana, api].map((s) => s && new Promise((r) => s.close(r))));
 });
 
-test('plain HTTP redirects to HTTPS, keeping the path', async () => {
+test('plain HTTP redirects to HTTPS, keeping the path and naming a non-443 public port', async () => {
+  // this nginx's public HTTPS port is the one it listens on (not 443): the redirect must name it
   const r = await get('/d/markets-overview?orgId=1', { tls: false });
   assert.equal(r.status, 301);
-  assert.equal(r.headers.location, 'https://localhost/d/markets-overview?orgId=1');
+  assert.equal(r.headers.location, `https://localhost:${nginx.httpsPort}/d/markets-overview?orgId=1`);
+  // ...and that address answers
+  const followed = new URL(r.headers.location!);
+  assert.equal((await get(`${followed.pathname}${followed.search}`)).status, 200);
+  // published on 443 (compose's default): no port in the redirect
+  const on443 = await startNginx({ grafanaUpstream: addr(grafana), apiUpstream: addr(api), publicHttpsPort: 443 });
+  try {
+    const r443 = await new Promise<http.IncomingMessage>((resolve, reject) =>
+      http.get({ host: '127.0.0.1', port: on443.httpPort, path: '/api/watchlists?x=1', headers: { host: 'terminal.example.org:8080' } }, resolve).on('error', reject),
+    );
+    r443.resume();
+    assert.equal(r443.statusCode, 301);
+    assert.equal(r443.headers.location, 'https://terminal.example.org/api/watchlists?x=1');
+  } finally {
+    await on443.stop();
+  }
 });
 
 test('the healthcheck path answers on plain HTTP without a redirect', async () => {
@@ -157,4 +180,238 @@ test('rate limit: a burst beyond 10 r/s + 20 gets 429 (with the headers), then r
   await new Promise((r) => setTimeout(r, 1_200));
   assert.equal((await get('/api/watchlists', { agent: a })).status, 200, 'recovers after a pause');
   a.destroy();
+});
+
+// ---- Grafana's own endpoints that must stay private -------------------------------------------------------
+
+test('Grafana’s /metrics is not reachable through nginx, however it is spelled', async () => {
+  for (const path of ['/metrics', '/metrics?name[]=go_goroutines', '/metrics/', '//metrics', '/./metrics', '/%6Detrics', '/METRICS', '/public/../metrics']) {
+    const r = await get(path);
+    assert.equal(r.status, 404, path);
+    assert.doesNotMatch(r.body, /"upstream"/, `${path} never reaches Grafana`);
+  }
+  // a neighbour that only starts with the word is Grafana's
+  assert.equal(JSON.parse((await get('/metrics-dashboard')).body).upstream, 'grafana');
+});
+
+// ---- TLS: Mozilla's intermediate configuration, checked with openssl s_client --------------------------------
+
+interface Handshake {
+  ok: boolean;
+  protocol: string;
+  cipher: string;
+  out: string;
+}
+function sClient(args: string[]): Promise<Handshake> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      'openssl',
+      ['s_client', '-connect', `127.0.0.1:${nginx.httpsPort}`, '-servername', 'localhost', ...args],
+      { timeout: 15_000 },
+      (_err, stdout, stderr) => {
+        const out = `${stdout}\n${stderr}`;
+        const cipher = /Cipher is (\S+)/.exec(out)?.[1] ?? '';
+        resolve({ ok: cipher !== '' && cipher !== '(NONE)', protocol: /Protocol\s*:\s*(\S+)/.exec(out)?.[1] ?? /New, (TLSv[\d.]+)/.exec(out)?.[1] ?? '', cipher, out });
+      },
+    );
+    child.stdin?.end('Q\n');
+  });
+}
+
+test('TLS: ECDHE + AEAD suites on TLS 1.2 and TLS 1.3 are accepted', async () => {
+  for (const suite of ['ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-RSA-CHACHA20-POLY1305']) {
+    const h = await sClient(['-tls1_2', '-cipher', suite]);
+    assert.ok(h.ok, `${suite} accepted: ${h.out.slice(-400)}`);
+    assert.equal(h.cipher, suite);
+  }
+  for (const suite of ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256']) {
+    const h = await sClient(['-tls1_3', '-ciphersuites', suite]);
+    assert.ok(h.ok, `${suite} accepted: ${h.out.slice(-400)}`);
+    assert.equal(h.cipher, suite);
+  }
+});
+
+test('TLS: non-forward-secret, CBC and old-protocol handshakes are refused by the server', async () => {
+  // SECLEVEL=0 so the client really offers what it is asked to; the refusal must come from nginx (an alert)
+  for (const suite of ['AES128-SHA', 'AES256-GCM-SHA384', 'AES128-GCM-SHA256', 'ECDHE-RSA-AES128-SHA', 'ECDHE-RSA-AES256-SHA384', 'DHE-RSA-AES128-GCM-SHA256']) {
+    const h = await sClient(['-tls1_2', '-cipher', `${suite}:@SECLEVEL=0`]);
+    assert.ok(!h.ok, `${suite} refused, got ${h.cipher}`);
+    assert.match(h.out, /alert handshake failure|handshake failure/i, `${suite}: a server alert, not a client-side refusal: ${h.out.slice(-400)}`);
+  }
+  for (const proto of ['-tls1', '-tls1_1']) {
+    const h = await sClient([proto, '-cipher', 'DEFAULT:@SECLEVEL=0']);
+    assert.ok(!h.ok, `${proto} refused, got ${h.protocol} ${h.cipher}`);
+    assert.match(h.out, /alert protocol version|unsupported protocol|no protocols available|wrong version number/i, `${proto}: ${h.out.slice(-400)}`);
+  }
+});
+
+// ---- Rate limits: Grafana is usable from one address, the API and logins are limited --------------------------
+
+function h2Session(): http2.ClientHttp2Session {
+  return http2.connect(`https://127.0.0.1:${nginx.httpsPort}`, { ca, servername: 'localhost' });
+}
+function h2Request(session: http2.ClientHttp2Session, path: string, method = 'GET', body?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const headers: http2.OutgoingHttpHeaders = { ':path': path, ':method': method, ':authority': 'localhost' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const req = session.request(headers);
+    let status = 0;
+    req.on('response', (h) => (status = Number(h[':status'])));
+    req.on('error', reject);
+    req.on('end', () => resolve(status));
+    req.resume();
+    req.end(body);
+  });
+}
+const countBy = (statuses: number[]) => statuses.reduce<Record<number, number>>((m, s) => ({ ...m, [s]: (m[s] ?? 0) + 1 }), {});
+
+/** What a browser asks for when it opens a dashboard with an empty cache (Grafana 12.3): the page, its
+ *  build chunks, fonts and images, the user/org/preferences/plugins API, the dashboard, and its panel queries. */
+function coldPageLoad(): [string, string][] {
+  const reqs: [string, string][] = [['GET', '/d/markets-overview/markets-overview?orgId=1&refresh=5s']];
+  for (let i = 0; i < 48; i++) reqs.push(['GET', `/public/build/${i}.chunk.${(0x9f3a1 + i * 7919).toString(16)}.js`]);
+  for (const f of ['grafana.dark.css', 'fonts/inter/Inter-Regular.woff2', 'fonts/inter/Inter-Medium.woff2', 'fonts/roboto/RxZJdnzeo3R5zSexge8UUVtXRa8TVwTICgirnJhmVJw.woff2', 'img/grafana_icon.svg', 'img/fav32.png', 'img/apple-touch-icon.png'])
+    reqs.push(['GET', `/public/${f}`]);
+  for (const p of [
+    '/api/user', '/api/user/orgs', '/api/user/preferences', '/api/org/preferences', '/api/user/stars', '/api/access-control/user/actions?reloadcache=true',
+    '/api/plugins?embedded=0&enabled=1', '/api/plugins/influxdb/settings', '/api/plugins/prometheus/settings', '/api/datasources/uid/influxdb',
+    '/api/datasources/uid/prometheus', '/apis/dashboard.grafana.app/v1beta1/namespaces/default/dashboards/markets-overview/dto',
+    '/api/dashboards/uid/markets-overview', '/api/search?limit=30&starred=true', '/api/search/sorting', '/api/folders?limit=1000',
+    '/api/annotations?from=1764100000000&to=1764121600000&limit=100&matchAny=false&dashboardUID=markets-overview',
+    '/api/prometheus/grafana/api/v1/rules?dashboard_uid=markets-overview', '/api/frontend-metrics', '/api/usage/dashboard/markets-overview',
+    '/avatar/46d229b033af06a191ff2267bca9ae56', '/api/news', '/api/live/list',
+  ])
+    reqs.push(['GET', p]);
+  while (reqs.length < 100) reqs.push(['POST', `/api/ds/query?ds_type=influxdb&requestId=SQR${reqs.length}`]);
+  return reqs;
+}
+
+test('a cold Grafana page load (100 requests at once over HTTP/2) gets no 429', async () => {
+  await new Promise((r) => setTimeout(r, 6_500)); // the Grafana budget is full again after the earlier tests
+  const load = coldPageLoad();
+  assert.equal(load.length, 100);
+  const s = h2Session();
+  const statuses = await Promise.all(load.map(([m, p]) => h2Request(s, p, m, m === 'POST' ? '{"queries":[{"refId":"A"}]}' : undefined)));
+  s.close();
+  console.log(JSON.stringify({ scenario: 'cold-page-load-h2', requests: statuses.length, statuses: countBy(statuses) }));
+  assert.deepEqual(countBy(statuses), { 200: 100 });
+  // the same over HTTP/1.1 (a browser's six connections)
+  await new Promise((r) => setTimeout(r, 2_000));
+  const a = new https.Agent({ ca, servername: 'localhost', keepAlive: true, maxSockets: 6 });
+  const h1 = await Promise.all(load.map(([, p]) => get(p, { agent: a }).then((x) => x.status)));
+  a.destroy();
+  console.log(JSON.stringify({ scenario: 'cold-page-load-h1', requests: h1.length, statuses: countBy(h1) }));
+  assert.deepEqual(countBy(h1), { 200: 100 });
+});
+
+test('a desk behind one address refreshing dashboards (25 panel queries/s for 8 s) gets no 429', async () => {
+  await new Promise((r) => setTimeout(r, 2_000));
+  const traders = Array.from({ length: 5 }, () => h2Session());
+  const statuses: number[] = [];
+  const t0 = Date.now();
+  for (let second = 0; second < 8; second++) {
+    // every second each of 5 traders' dashboards fires 5 panel queries at once
+    const wave = traders.flatMap((s, t) => Array.from({ length: 5 }, (_, q) => h2Request(s, `/api/ds/query?ds_type=influxdb&requestId=SQR${second}${t}${q}`, 'POST', '{"queries":[{"refId":"A","query":"SELECT last(price) FROM market_data"}]}')));
+    statuses.push(...(await Promise.all(wave)));
+    await new Promise((r) => setTimeout(r, Math.max(0, t0 + (second + 1) * 1000 - Date.now())));
+  }
+  traders.forEach((s) => s.close());
+  console.log(JSON.stringify({ scenario: 'desk-refresh', requests: statuses.length, seconds: (Date.now() - t0) / 1000, statuses: countBy(statuses) }));
+  assert.deepEqual(countBy(statuses), { 200: 200 });
+});
+
+test('POST /login is limited to a burst of 10 (+10/min) per address; loading the login page is not', async () => {
+  const s = h2Session();
+  const pages = await Promise.all(Array.from({ length: 20 }, () => h2Request(s, '/login')));
+  assert.deepEqual(countBy(pages), { 200: 20 }, 'GET /login');
+  const posts = await Promise.all(Array.from({ length: 30 }, (_, i) => h2Request(s, '/login', 'POST', JSON.stringify({ user: 'admin', password: `guess-${i}` }))));
+  s.close();
+  console.log(JSON.stringify({ scenario: 'login-guesses', requests: posts.length, statuses: countBy(posts) }));
+  const ok = posts.filter((x) => x === 200).length;
+  assert.ok(ok >= 10 && ok <= 12, `${ok} password posts reached Grafana`);
+  assert.equal(ok + posts.filter((x) => x === 429).length, 30, 'the rest is 429');
+});
+
+test('Grafana’s budget still has an end: 600 requests at once from one address are cut at burst + rate', async () => {
+  await new Promise((r) => setTimeout(r, 6_500));
+  const s = h2Session();
+  const t0 = Date.now();
+  const statuses = await Promise.all(Array.from({ length: 600 }, (_, i) => h2Request(s, `/api/search?query=${i}`)));
+  const seconds = (Date.now() - t0) / 1000;
+  s.close();
+  const ok = statuses.filter((x) => x === 200).length;
+  console.log(JSON.stringify({ scenario: 'grafana-flood', requests: 600, seconds, statuses: countBy(statuses) }));
+  assert.ok(ok >= 301, `the burst of 300 (+1) passes: ${ok}`);
+  assert.ok(ok <= 301 + Math.ceil(seconds * 50) + 1, `${ok} passed in ${seconds} s`);
+  assert.equal(ok + statuses.filter((x) => x === 429).length, 600);
+});
+
+// ---- Upstreams that move: a recreated container gets a new address ------------------------------------------
+
+test('nginx follows Grafana and the API to new addresses (local DNS) without a restart', async () => {
+  const port = await freePort();
+  // two "containers" per service on the same port, at different loopback addresses
+  const [g1, g2, a1, a2] = await Promise.all([
+    upstream('grafana-1', '127.0.0.2', port),
+    upstream('grafana-2', '127.0.0.3', port),
+    upstream('api-1', '127.0.0.4', port),
+    upstream('api-2', '127.0.0.5', port),
+  ]);
+  const dns = await new DnsFake().set('grafana', '127.0.0.2').set('watchlist-api', '127.0.0.4').listen();
+  const moving = await startNginx({ grafanaUpstream: `grafana:${port}`, apiUpstream: `watchlist-api:${port}`, resolver: dns.address });
+  const agentM = new https.Agent({ ca: readFileSync(moving.cert), servername: 'localhost' });
+  const ask = (path: string) =>
+    new Promise<{ status: number; upstream?: string }>((resolve, reject) => {
+      https
+        .get({ host: '127.0.0.1', port: moving.httpsPort, path, agent: agentM, headers: { host: 'localhost' } }, (res) => {
+          let b = '';
+          res.on('data', (c: Buffer) => (b += String(c)));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, upstream: res.statusCode === 200 ? (JSON.parse(b) as { upstream: string }).upstream : undefined }));
+        })
+        .on('error', reject);
+    });
+  try {
+    assert.deepEqual(await ask('/d/markets-overview'), { status: 200, upstream: 'grafana-1' });
+    assert.deepEqual(await ask('/api/watchlists'), { status: 200, upstream: 'api-1' });
+    // recreate both: the old containers are gone, the names answer with new addresses
+    dns.set('grafana', '127.0.0.3').set('watchlist-api', '127.0.0.5');
+    g1.closeAllConnections();
+    a1.closeAllConnections();
+    await Promise.all([g1, a1].map((s) => new Promise((r) => s.close(r))));
+    const t0 = Date.now();
+    const seen: { ms: number; g: string; a: string }[] = [];
+    for (;;) {
+      const [g, a] = await Promise.all([ask('/d/markets-overview'), ask('/api/watchlists')]);
+      seen.push({ ms: Date.now() - t0, g: g.upstream ?? String(g.status), a: a.upstream ?? String(a.status) });
+      if (g.upstream === 'grafana-2' && a.upstream === 'api-2') break;
+      assert.ok(Date.now() - t0 < 20_000, `followed within resolver valid=10s (+ timeout): ${JSON.stringify(seen.slice(-3))}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const followedMs = Date.now() - t0;
+    // and it stays there
+    for (let i = 0; i < 5; i++) assert.deepEqual(await ask('/api/alert-rules'), { status: 200, upstream: 'api-2' });
+    const reQueried = dns.queries.filter((q) => q.name === 'grafana' && q.type === 1).length;
+    assert.ok(reQueried >= 2, `nginx asked the DNS again (${reQueried} A queries for grafana)`);
+    console.log(JSON.stringify({ scenario: 'upstream-moved', followedMs, badAnswers: seen.filter((x) => x.g !== 'grafana-2' || x.a !== 'api-2').length, dnsQueries: dns.queries.length }));
+  } finally {
+    agentM.destroy();
+    await moving.stop();
+    await dns.close();
+    for (const s of [g2, a2]) s.closeAllConnections();
+    await Promise.all([g2, a2].map((s) => new Promise((r) => s.close(r))));
+  }
+});
+
+test('the image defines every variable the template uses (its envsubst replaces only those)', () => {
+  const template = readFileSync(new URL('../templates/terminal.conf.template', import.meta.url), 'utf8');
+  const used = new Set([...template.matchAll(/\$\{([A-Z_][A-Z0-9_]*)\}/g)].map((m) => m[1]!));
+  const dockerfile = readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8').replace(/\\\n\s*/g, ' ');
+  const env = new Set([...dockerfile.matchAll(/^ENV (.*)$/gm)].flatMap((m) => [...m[1]!.matchAll(/([A-Z_][A-Z0-9_]*)=/g)].map((x) => x[1]!)));
+  assert.deepEqual([...used].filter((v) => !env.has(v)), []);
+  assert.equal(readFileSync(`${nginx.dir}/terminal.conf`, 'utf8').match(/\$\{[A-Z_]+\}/), null, 'the launcher rendered every one');
+});
+
+test('the image drops the stock default.conf, which would otherwise take port 80 for localhost', () => {
+  const dockerfile = readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8');
+  assert.match(dockerfile, /rm -f \/etc\/nginx\/conf\.d\/default\.conf/);
 });

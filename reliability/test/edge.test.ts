@@ -1,7 +1,8 @@
 // The outside edge as deployed: the real nginx with our config in front of the real watchlist API process
 // (real PostgreSQL). What a client on the network gets: no token or a wrong one → 401 problem+json, also
 // for guessed routes; a body far over the limit → 413, never a 5xx; a burst of token-guessing requests is
-// cut by nginx's rate limit, so the API sees at most burst + rate of them.
+// cut by nginx's rate limit, so the API sees at most burst + rate of them, while Grafana's traffic from the same
+// address (its own budget) passes untouched.
 // (Only nginx publishing ports in compose is scripts/test/compose.test.ts; headers/TLS/routing are nginx/test.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -86,8 +87,29 @@ test('a burst of 300 token guesses: nginx lets at most burst + rate through to t
   const by = (s: number) => answers.filter((a) => a.status === s).length;
   assert.equal(by(401) + by(429), 300, `only 401 and 429: ${JSON.stringify(answers.map((a) => a.status).filter((s) => s !== 401 && s !== 429))}`);
   assert.equal(passed, by(401), 'every request the API saw was refused by it');
-  // nginx/nginx.conf: 10 r/s with a burst of 20 per client address
+  // nginx/templates/terminal.conf.template: the API's 10 r/s with a burst of 20 per client address
   assert.ok(passed <= 21 + Math.ceil(seconds * 10) + 1, `${passed} reached the API in ${seconds.toFixed(1)} s`);
   assert.ok(by(429) >= 300 - passed, 'the rest was limited');
   console.log(JSON.stringify({ scenario: 'edge-burst', requests: 300, reachedApi: passed, limited: by(429), seconds }));
+});
+
+test('token guessing on the API does not spill onto Grafana: a desk refreshing from the same address gets no 429', async () => {
+  await pause(2500);
+  const guesses: Promise<Answer>[] = [];
+  const panels: Promise<Answer>[] = [];
+  for (let second = 0; second < 4; second++) {
+    // each second: 100 token guesses and 25 panel queries (Grafana's upstream is the API process here: 404s)
+    guesses.push(...Array.from({ length: 100 }, (_, i) => call('GET', '/api/alert-rules', { authorization: `Bearer guess-${second}-${i}-0123456789abcdef` })));
+    panels.push(...Array.from({ length: 25 }, (_, i) => call('POST', `/api/ds/query?requestId=SQR${second}${i}`, { 'content-type': 'application/json' }, Buffer.from('{"queries":[]}'))));
+    await pause(1000);
+  }
+  const g = await Promise.all(guesses);
+  const p = await Promise.all(panels);
+  const passed = g.filter((a) => a.status === 401).length;
+  const limited = g.filter((a) => a.status === 429).length;
+  console.log(JSON.stringify({ scenario: 'edge-guesses-and-desk', guesses: g.length, guessesReachedApi: passed, guessesLimited: limited, panelQueries: p.length, panel429: p.filter((a) => a.status === 429).length }));
+  assert.equal(passed + limited, 400);
+  assert.ok(passed <= 21 + 4 * 10 + 2, `${passed} guesses reached the API in ~4 s`);
+  assert.deepEqual(p.filter((a) => a.status === 429).length, 0, 'no panel query was limited');
+  assert.ok(p.every((a) => a.status < 500), 'Grafana’s route reached its upstream');
 });

@@ -16,3 +16,4 @@ export * from './real/prometheus.js';
 export * from './real/alertmanager.js';
 export * from './fakes/telegram.js';
 export * from './fakes/smtp.js';
+export * from './fakes/dns.js';

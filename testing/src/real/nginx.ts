@@ -32,7 +32,18 @@ export function selfSignedCert(dir: string, serverName = 'localhost'): { cert: s
   return { cert, key };
 }
 
-export async function startNginx(opts: { grafanaUpstream: string; apiUpstream: string; serverName?: string }): Promise<NginxServer> {
+export interface NginxOptions {
+  /** `host:port` of Grafana and of the watchlist API: an address, or a name the resolver answers. */
+  grafanaUpstream: string;
+  apiUpstream: string;
+  serverName?: string;
+  /** DNS server for upstream names (`address[:port]`); the image uses Docker's 127.0.0.11. */
+  resolver?: string;
+  /** The HTTPS port clients see (redirects name it unless 443); default: the port nginx listens on. */
+  publicHttpsPort?: number;
+}
+
+export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
   const bin = which('nginx');
   const dir = tmpDir('nginx');
   const httpPort = await freePort();
@@ -46,6 +57,8 @@ export async function startNginx(opts: { grafanaUpstream: string; apiUpstream: s
     TLS_KEY: key,
     GRAFANA_UPSTREAM: opts.grafanaUpstream,
     API_UPSTREAM: opts.apiUpstream,
+    RESOLVER: opts.resolver ?? '127.0.0.1',
+    PUBLIC_HTTPS_PORT: String(opts.publicHttpsPort ?? httpsPort),
   });
   const sitePath = path.join(dir, 'terminal.conf');
   writeFileSync(sitePath, site);
