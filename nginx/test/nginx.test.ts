@@ -9,7 +9,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
 import { DnsFake, freePort, startNginx, type NginxServer } from '@mt/testing';
@@ -121,6 +121,7 @@ test('watchlist API routes go to the API, everything else (including Grafana’s
     ['/api/watchlists/42/items', 'watchlist-api'],
     ['/api/alert-rules', 'watchlist-api'],
     ['/api/alert-rules/7', 'watchlist-api'],
+    ['/api/alert-events?symbol=BTC%2FUSDT', 'watchlist-api'],
     ['/docs', 'watchlist-api'],
     ['/docs/static/index.html', 'watchlist-api'],
     ['/openapi.json', 'watchlist-api'],
@@ -414,4 +415,17 @@ test('the image defines every variable the template uses (its envsubst replaces 
 test('the image drops the stock default.conf, which would otherwise take port 80 for localhost', () => {
   const dockerfile = readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8');
   assert.match(dockerfile, /rm -f \/etc\/nginx\/conf\.d\/default\.conf/);
+});
+
+test('every route the watchlist API registers under /api is routed to it (nginx’s list follows the API)', async () => {
+  const routesDir = new URL('../../watchlist-api/src/routes/', import.meta.url);
+  const prefixes = new Set(
+    readdirSync(routesDir)
+      .filter((f) => f.endsWith('.ts') && f !== 'health.ts')
+      .flatMap((f) => [...readFileSync(new URL(f, routesDir), 'utf8').matchAll(/app\.(?:get|post|put|patch|delete)\('\/([a-z-]+)/g)].map((m) => m[1]!)),
+  );
+  assert.ok(prefixes.size >= 3, [...prefixes].join(','));
+  for (const p of prefixes) {
+    for (const path of [`/api/${p}`, `/api/${p}/x?y=1`]) assert.equal(JSON.parse((await get(path)).body).upstream, 'watchlist-api', path);
+  }
 });
