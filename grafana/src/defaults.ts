@@ -20,7 +20,7 @@ import {
   type Panel,
   type GridPos,
 } from '@grafana/grafana-foundation-sdk/dashboard';
-import { RP_VARIABLE_QUERY } from '@mt/influxdb-tasks';
+import { RP_VARIABLE_QUERY, TF_VARIABLE_QUERY } from '@mt/influxdb-tasks';
 
 /** Provisioned datasource uids (grafana/provisioning/datasources/datasources.yml). */
 export const DS = {
@@ -101,6 +101,21 @@ export function rpVariable(): QueryVariableBuilder {
     .datasource(DS.markets)
     .query(RP_VARIABLE_QUERY)
     .definition(RP_VARIABLE_QUERY)
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .hide(VariableHide.HideVariable);
+}
+
+/**
+ * Hidden `$tf`: the candle timeframe (`1m`, `5m`, `1h`, `1d`) the chart shows for the selected range, from
+ * the same `rp_config` row as `$rp` (docs/INFLUXDB.md, "Timeframes"). Panels filter `"interval" = '$tf'`
+ * and group by `time($tf)`, so each bar is one stored candle and the indicators are that timeframe's.
+ */
+export function tfVariable(): QueryVariableBuilder {
+  return new QueryVariableBuilder('tf')
+    .label('timeframe')
+    .datasource(DS.markets)
+    .query(TF_VARIABLE_QUERY)
+    .definition(TF_VARIABLE_QUERY)
     .refresh(VariableRefresh.OnTimeRangeChanged)
     .hide(VariableHide.HideVariable);
 }

@@ -8,7 +8,7 @@ import { bootstrapInflux, createLogger } from '@mt/common';
 import { startInflux, type InfluxServer } from '@mt/testing';
 import { apply, continuousQueries, cqStatementFor } from '@mt/influxdb-tasks';
 import { allTargets, committedDashboards, type DashboardJson, type Variable } from './helpers.js';
-import { autoInterval, interpolate, variableValues, type Range } from './grafana-interpolate.js';
+import { autoInterval, durationMs, interpolate, variableValues, type Range } from './grafana-interpolate.js';
 
 const log = createLogger('grafana-test', 'silent');
 const MIN = 60_000;
@@ -47,6 +47,33 @@ function marketLines(end: number): string[] {
     }
   }
   for (let d = 0; d < 7; d++) out.push(`fear_greed value=${40 + d}i,classification="Fear" ${end - d * 86400_000 - MIN}`);
+  return out;
+}
+
+/**
+ * The 5m, 1h and 1d candles and indicators the market feeder writes straight into the policy that keeps
+ * them (docs/INFLUXDB.md, "Timeframes"), ending at `end`: rp → lines.
+ */
+function timeframeLines(end: number): Record<string, string[]> {
+  const out: Record<string, string[]> = { '5m': [], '1h': [] };
+  const frames: [string, string, number, number][] = [
+    ['5m', '5m', 5 * MIN, 7 * 86400_000],
+    ['1h', '1h', HOUR, 60 * 86400_000],
+    ['1d', '1h', 24 * HOUR, 360 * 86400_000],
+  ];
+  for (const [i, s] of SYMBOLS.entries()) {
+    for (const [interval, rp, step, span] of frames) {
+      const c = tags({ exchange: s.exchange, symbol: s.symbol, asset_type: s.asset_type, interval });
+      for (let t = Math.floor((end - span) / step) * step, k = 0; t < end; t += step, k++) {
+        const px = s.px * (1 + 0.05 * Math.sin(k / 20 + i));
+        out[rp]!.push(`candles${c} open=${px},high=${px * 1.01},low=${px * 0.99},close=${px * 1.002},volume=${10 + (k % 7)},quote_volume=${px * 10},trades=${100 + k}i ${t}`);
+        out[rp]!.push(
+          `indicators${c} sma_20=${px},ema_50=${px * 0.999},rsi_14=${50 + 20 * Math.sin(k / 9)},macd=${Math.sin(k / 15)},macd_signal=${Math.sin(k / 17)},` +
+            `macd_hist=${Math.sin(k / 15) - Math.sin(k / 17)},bb_upper=${px * 1.01},bb_middle=${px},bb_lower=${px * 0.99} ${t}`,
+        );
+      }
+    }
+  }
   return out;
 }
 
@@ -90,6 +117,7 @@ describe('InfluxQL panel queries on a real InfluxDB', () => {
     // the real installer: CQs and the rp_config points the $rp variable reads
     await apply({ url: influx.url, token: '', org: '', api: 'v1' }, log);
     await write(influx, 'markets', 'raw', marketLines(end));
+    for (const [rp, lines] of Object.entries(timeframeLines(end))) await write(influx, 'markets', rp, lines);
     await write(influx, 'news', 'raw', newsLines(end));
     // the installed CQ text over the closed windows fills 5m, then 1h
     const closed = Math.floor(end / HOUR) * HOUR;
@@ -115,10 +143,11 @@ describe('InfluxQL panel queries on a real InfluxDB', () => {
     return vars;
   }
 
-  const ranges: [string, number, string][] = [
-    ['6 h', 6 * HOUR, 'raw'],
-    ['7 d', 7 * 86400_000, '5m'],
-    ['1 y', 365 * 86400_000, '1h'],
+  const ranges: [string, number, string, string][] = [
+    ['6 h', 6 * HOUR, 'raw', '1m'],
+    ['7 d', 7 * 86400_000, '5m', '5m'],
+    ['60 d', 60 * 86400_000, '1h', '1h'],
+    ['1 y', 365 * 86400_000, '1h', '1d'],
   ];
   const scenarios: [string, Record<string, string>][] = [
     ['markets-overview', {}],
@@ -128,12 +157,13 @@ describe('InfluxQL panel queries on a real InfluxDB', () => {
   ];
 
   for (const [uid, pick] of scenarios) {
-    for (const [label, span, wantRp] of ranges) {
-      it(`${uid} ${JSON.stringify(pick)} over ${label}: $rp = ${wantRp}, every panel query returns its columns`, async () => {
+    for (const [label, span, wantRp, wantTf] of ranges) {
+      it(`${uid} ${JSON.stringify(pick)} over ${label}: $rp = ${wantRp}, $tf = ${wantTf}, every panel query returns its columns`, async () => {
         const d = committedDashboards()[uid]!;
         const range = { fromMs: end - span, toMs: end };
         const vars = await resolveVariables(d, range, pick);
         if (vars.has('rp')) assert.deepEqual(vars.get('rp')!.values, [wantRp]);
+        if (vars.has('tf')) assert.deepEqual(vars.get('tf')!.values, [wantTf]);
         const targets = allTargets(d).filter(({ target, panel }) => DB_OF[(target.datasource ?? panel.datasource)!.uid]);
         assert.ok(targets.length > 0);
         for (const { panel, target } of targets) {
@@ -153,6 +183,12 @@ describe('InfluxQL panel queries on a real InfluxDB', () => {
               series.some((s) => s.values.some((row) => row[i] !== null)),
               `column ${col} has no values: ${where}`,
             );
+          }
+          if (q.includes(`"interval" = '${wantTf}' GROUP BY time(${wantTf})`)) {
+            // the chart's timeframe: one bar per stored candle of $tf, never a regrouping of them
+            const times = series[0]!.values.map((row) => Number(row[0]));
+            const step = durationMs(wantTf);
+            assert.ok(times.length > 1 && times.every((t, k) => t % step === 0 && (k === 0 || t - times[k - 1]! === step)), `bars ${step} ms apart: ${where}`);
           }
           const groupTags = [...(/GROUP BY (.+?)(?: fill\(|$| ORDER)/.exec(q)?.[1] ?? '').matchAll(/"(\w+)"/g)].map((m) => m[1]!);
           for (const t of groupTags) assert.ok(series.every((s) => s.tags?.[t] !== undefined), `series tagged ${t}: ${where}`);

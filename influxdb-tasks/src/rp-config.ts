@@ -2,10 +2,10 @@
 // policy for the selected time range (docs/DASHBOARDS.md). Written by the installer next to the tasks.
 import { RP_BY_RANGE, RP_CONFIG } from './spec.js';
 
-/** Line protocol, one point per policy (tagged, so points written at the same instant stay distinct). */
+/** Line protocol, one point per range row (tagged, so points written at the same instant stay distinct). */
 export function rpConfigLines(nowMs: number): string {
   return RP_BY_RANGE.map(
-    (r) => `${RP_CONFIG.measurement},policy=${r.rp} rp="${r.rp}",min_range_s=${r.minRangeS}i,max_range_s=${r.maxRangeS}i ${nowMs}`,
+    (r) => `${RP_CONFIG.measurement},policy=${r.rp},tf=${r.interval} rp="${r.rp}",interval="${r.interval}",min_range_s=${r.minRangeS}i,max_range_s=${r.maxRangeS}i ${nowMs}`,
   ).join('\n');
 }
 
@@ -16,3 +16,6 @@ export function rpConfigLines(nowMs: number): string {
 export const RP_VARIABLE_QUERY =
   `SELECT "rp" FROM "${RP_CONFIG.rp}"."${RP_CONFIG.measurement}" ` +
   'WHERE "min_range_s" < (${__to} - ${__from}) / 1000 AND "max_range_s" >= (${__to} - ${__from}) / 1000';
+
+/** The `$tf` variable query: the same row as `$rp`, its candle timeframe (docs/INFLUXDB.md, "Timeframes"). */
+export const TF_VARIABLE_QUERY = RP_VARIABLE_QUERY.replace('SELECT "rp"', 'SELECT "interval"');

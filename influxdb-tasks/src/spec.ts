@@ -82,12 +82,15 @@ export function sourceField(rule: FieldRule, stage: Stage): string {
 /**
  * Which retention policy a dashboard reads for a time range (`rp_config` points, see grafana/ and
  * docs/DASHBOARDS.md): raw up to 2 days (≤ 2880 one-minute candles), 5m up to 30 days (its retention), 1h beyond.
+ * `interval`: the candle timeframe the asset-detail chart shows for that range, stored in that policy by
+ * the market feeder (docs/INFLUXDB.md, "Timeframes"); the 1h policy holds both 1-hour and daily bars.
  */
-export const RP_BY_RANGE: { rp: string; minRangeS: number; maxRangeS: number }[] = [
-  { rp: 'raw', minRangeS: 0, maxRangeS: 2 * 86400 },
-  { rp: '5m', minRangeS: 2 * 86400, maxRangeS: 30 * 86400 },
+export const RP_BY_RANGE: { rp: string; interval: string; minRangeS: number; maxRangeS: number }[] = [
+  { rp: 'raw', interval: '1m', minRangeS: 0, maxRangeS: 2 * 86400 },
+  { rp: '5m', interval: '5m', minRangeS: 2 * 86400, maxRangeS: 30 * 86400 },
+  { rp: '1h', interval: '1h', minRangeS: 30 * 86400, maxRangeS: 90 * 86400 },
   // upper bound: far beyond any range a dashboard offers (a 100-year window)
-  { rp: '1h', minRangeS: 30 * 86400, maxRangeS: 100 * 365 * 86400 },
+  { rp: '1h', interval: '1d', minRangeS: 90 * 86400, maxRangeS: 100 * 365 * 86400 },
 ];
 
 /** Retention policy that holds the `rp_config` points: the longest one, so they outlive the others. */

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startInflux, type InfluxServer } from '@mt/testing';
-import { continuousQueries } from '../src/index.js';
+import { continuousQueries, RP_BY_RANGE } from '../src/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -35,6 +35,6 @@ describe('install entry point', () => {
     const cqs = (await influx.query('SHOW CONTINUOUS QUERIES')).results[0]!.series!.find((s) => s.name === 'markets')!;
     assert.deepEqual(cqs.values.map((v) => v[0]).sort(), continuousQueries().map((c) => c.name).sort());
     const rc = await influx.query('SELECT count("rp") FROM "1h"."rp_config"', 'markets');
-    assert.equal(rc.results[0]!.series![0]!.values[0]![1], 3);
+    assert.equal(rc.results[0]!.series![0]!.values[0]![1], RP_BY_RANGE.length);
   });
 });

@@ -1,15 +1,28 @@
 // The feeder core: every source hands normalised ticks and candles to `out`; the core evaluates price
 // alerts on every tick, throttles market_data to one point per second per symbol, stores each closed
-// candle once and computes indicators on closed candles in open-time order.
+// candle once (in its timeframe's bucket, docs/INFLUXDB.md "Timeframes"), builds 5m / 1h / 1d candles
+// from streamed 1-minute ones, and computes indicators per timeframe on closed candles in open-time order.
 import type { Logger } from 'pino';
 import { BUCKETS, influxQLString, watchItemKey, type InfluxQLClient, type InfluxSink, type WatchItem } from '@mt/common';
 import type { Point } from '@influxdata/influxdb-client';
 import type { MarketContext } from './context.js';
-import type { Candle, MarketTick } from './types.js';
+import type { Candle, IndicatorValues, MarketTick } from './types.js';
 import type { IndicatorEngine } from './indicators/index.js';
 import type { PriceAlerts } from './alerts/index.js';
 import type { MarketMetrics } from './metrics.js';
 import { candlePoint, indicatorPoint, marketDataPoint } from './points.js';
+import { TIMEFRAMES, TimeframeAggregator } from './timeframes.js';
+
+/**
+ * One closed candle of one timeframe with its indicator values, in open-time order per series.
+ * `recomputed`: the values of an already announced candle, recomputed because an older candle (a
+ * backfilled gap) arrived after it.
+ */
+export type ClosedCandleListener = (c: Candle, values: IndicatorValues, info: { recomputed: boolean }) => void;
+
+/** Venues that serve every timeframe themselves (their 1-minute candles are not aggregated). */
+const SELF_TIMEFRAMED = new Set(['yahoo']);
+const MINUTES_PER_DAY = 1440;
 
 export interface MarketCoreOptions {
   sink: InfluxSink;
@@ -62,6 +75,8 @@ export class MarketCore {
   private readonly marketCaps = new Map<string, number>();
   private readonly candles = new Map<string, CandleState>();
   private readonly warming = new Set<Promise<void>>();
+  private readonly aggregator = new TimeframeAggregator();
+  private readonly closedListeners: ClosedCandleListener[] = [];
   private readonly now: () => number;
   private readonly throttleMs: number;
   private readonly historyCandles: number;
@@ -81,6 +96,15 @@ export class MarketCore {
       marketCap: (symbol, cap) => {
         if (Number.isFinite(cap)) this.marketCaps.set(symbol, cap);
       },
+    };
+  }
+
+  /** Subscribe to every closed candle of every timeframe with its indicators; returns the unsubscribe. */
+  onClosedCandle(listener: ClosedCandleListener): () => void {
+    this.closedListeners.push(listener);
+    return () => {
+      const i = this.closedListeners.indexOf(listener);
+      if (i >= 0) this.closedListeners.splice(i, 1);
     };
   }
 
@@ -109,6 +133,7 @@ export class MarketCore {
       if (keys.has(key.slice(0, key.lastIndexOf(':')))) continue;
       this.candles.delete(key);
       this.o.indicators.drop(key);
+      this.aggregator.drop(key.slice(0, key.lastIndexOf(':')));
     }
   }
 
@@ -207,6 +232,8 @@ export class MarketCore {
       st.history = stored.slice(-this.historyCandles);
       for (const h of stored) st.seen.add(h.openTime);
       this.o.indicators.seed(key, st.history);
+      // the open 5m / 1h / 1d buckets continue from the minutes stored before this process started
+      if (aggregates(first)) this.aggregator.seed(seriesKey(first), stored);
     } catch (err) {
       // without history the candles are still stored; indicators start cold
       this.o.log.warn({ err, key }, 'could not read stored candles for indicator warm-up');
@@ -217,11 +244,17 @@ export class MarketCore {
     for (const c of queued) this.store(key, st, c);
   }
 
+  /**
+   * The latest stored candles of c's series: `historyCandles`, or for a 1-minute series that the higher
+   * timeframes are built from, at least a day's worth (every minute of the open daily bucket).
+   */
   private async readHistory(c: Candle): Promise<Candle[]> {
+    const tf = TIMEFRAMES[c.interval];
+    const rp = tf.bucket.split('/')[1]!;
     const q =
-      `SELECT ${CANDLE_FIELDS.map((f) => `"${f}"`).join(',')} FROM "candles"` +
+      `SELECT ${CANDLE_FIELDS.map((f) => `"${f}"`).join(',')} FROM "${rp}"."candles"` +
       ` WHERE "exchange"=${influxQLString(c.exchange)} AND "symbol"=${influxQLString(c.symbol)} AND "interval"=${influxQLString(c.interval)}` +
-      ` ORDER BY time DESC LIMIT ${this.historyCandles}`;
+      ` ORDER BY time DESC LIMIT ${aggregates(c) ? Math.max(this.historyCandles, MINUTES_PER_DAY) : this.historyCandles}`;
     const series = await this.o.influxql.query(MARKETS_DB, q);
     const rows = series.flatMap((s) => {
       const idx = (name: string) => s.columns.indexOf(name);
@@ -234,7 +267,7 @@ export class MarketCore {
           assetType: c.assetType,
           interval: c.interval,
           openTime,
-          closeTime: openTime + 59_999,
+          closeTime: openTime + tf.ms - 1,
           open: num('open'),
           high: num('high'),
           low: num('low'),
@@ -257,14 +290,22 @@ export class MarketCore {
     }
     st.seen.add(c.openTime);
     this.pruneSeen(st, c.openTime);
-    this.write('candles', candlePoint(c));
+    const bucket = TIMEFRAMES[c.interval].bucket;
+    this.write('candles', candlePoint(c), bucket);
+    if (aggregates(c)) {
+      try {
+        for (const higher of this.aggregator.add(seriesKey(c), c)) this.onCandle(higher);
+      } catch (err) {
+        this.contain('timeframes', 'candle', err);
+      }
+    }
 
     const h = st.history;
     const last = h[h.length - 1];
     if (!last || c.openTime > last.openTime) {
       h.push(c);
       if (h.length > this.historyCandles) h.shift();
-      this.indicators(key, c);
+      this.indicators(key, c, false);
       return;
     }
     // An older candle (a backfilled gap) after newer ones: insert it and recompute the indicators of
@@ -280,15 +321,25 @@ export class MarketCore {
       this.contain('indicators', 'seed', err);
       return;
     }
-    for (const x of h.slice(from)) this.indicators(key, x);
+    for (const x of h.slice(from)) this.indicators(key, x, x !== c);
   }
 
-  private indicators(key: string, c: Candle): void {
+  private indicators(key: string, c: Candle, recomputed: boolean): void {
+    let values: IndicatorValues;
     try {
-      const p = indicatorPoint(c, this.o.indicators.onClosedCandle(key, c));
-      if (p) this.write('indicators', p);
+      values = this.o.indicators.onClosedCandle(key, c);
+      const p = indicatorPoint(c, values);
+      if (p) this.write('indicators', p, TIMEFRAMES[c.interval].bucket);
     } catch (err) {
       this.contain('indicators', 'candle', err);
+      return;
+    }
+    for (const l of this.closedListeners) {
+      try {
+        l(c, values, { recomputed });
+      } catch (err) {
+        this.contain('closed-candle-listener', 'candle', err);
+      }
     }
   }
 
@@ -299,8 +350,8 @@ export class MarketCore {
     for (const t of st.seen) if (t < cutoff) st.seen.delete(t);
   }
 
-  private write(measurement: string, p: Point): void {
-    this.o.sink.write(BUCKETS.marketsRaw, p);
+  private write(measurement: string, p: Point, bucket: string = BUCKETS.marketsRaw): void {
+    this.o.sink.write(bucket, p);
     this.metrics?.points.inc({ measurement });
   }
 
@@ -312,6 +363,15 @@ export class MarketCore {
 
 function candleKey(c: Pick<Candle, 'exchange' | 'symbol' | 'interval'>): string {
   return `${c.exchange}:${c.symbol}:${c.interval}`;
+}
+
+function seriesKey(c: Pick<Candle, 'exchange' | 'symbol'>): string {
+  return `${c.exchange}:${c.symbol}`;
+}
+
+/** Whether c is a streamed 1-minute candle that the higher timeframes are built from. */
+function aggregates(c: Candle): boolean {
+  return c.interval === '1m' && !SELF_TIMEFRAMED.has(c.exchange);
 }
 
 /**

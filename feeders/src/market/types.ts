@@ -20,11 +20,14 @@ export interface MarketTick {
   marketCap?: number;
 }
 
+/** Timeframes of candles and indicators (docs/INFLUXDB.md, "Timeframes"). */
+export type Interval = '1m' | '5m' | '1h' | '1d';
+
 export interface Candle {
   exchange: string;
   symbol: string;
   assetType: AssetType;
-  interval: '1m';
+  interval: Interval;
   /** Candle open time, epoch ms (the point's timestamp). */
   openTime: number;
   closeTime: number;

@@ -230,7 +230,7 @@ test('candles: warm-up reads stored history once per symbol, seeds indicators an
   await core.flush();
   assert.equal(queries.length, 1);
   assert.equal(queries[0]!.db, 'markets');
-  assert.match(queries[0]!.q, /FROM "candles" WHERE "exchange"='binance' AND "symbol"='BTC\/USDT' AND "interval"='1m' ORDER BY time DESC LIMIT \d+/);
+  assert.match(queries[0]!.q, /FROM "raw"."candles" WHERE "exchange"='binance' AND "symbol"='BTC\/USDT' AND "interval"='1m' ORDER BY time DESC LIMIT \d+/);
   assert.deepEqual(engine.seeds[0]!.openTimes.map((t) => (t - T0) / m), [0, 1, 2], 'seeded oldest first');
   assert.deepEqual(
     sink.of('candles').map((l) => (l.ts - T0) / m),

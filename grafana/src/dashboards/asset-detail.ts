@@ -17,9 +17,11 @@ import {
   ReduceDataOptionsBuilder,
   TableCellDisplayMode,
 } from '@grafana/grafana-foundation-sdk/common';
-import { COLOR, DS, Grid, finish, InfluxQL, changeThresholds, fixedColor, rpVariable, steps, tagVariable, terminalDashboard } from '../defaults.js';
+import { COLOR, DS, Grid, finish, InfluxQL, changeThresholds, fixedColor, rpVariable, steps, tagVariable, terminalDashboard, tfVariable } from '../defaults.js';
 
 const SYMBOL = `"symbol" = '$symbol'`;
+// the chart's timeframe: one bar per stored candle of $tf, and that timeframe's indicators (docs/INFLUXDB.md)
+const TF = `"interval" = '$tf' GROUP BY time($tf) fill(none)`;
 const fixed = (c: string) => ({ id: 'color', value: { mode: 'fixed', fixedColor: c } });
 
 export function assetDetail(): Dashboard {
@@ -44,14 +46,13 @@ export function assetDetail(): Dashboard {
     .gridPos(g.at(24, 3));
 
   const candles = new Candles()
-    .title('$symbol — candles')
+    .title('$symbol — $tf candles')
     .datasource(DS.markets)
-    .interval('1m') // never split the stored 1 m candles
     .withTarget(
       new InfluxQL(
         DS.markets,
         'SELECT first("open") AS "open", max("high") AS "high", min("low") AS "low", last("close") AS "close", sum("volume") AS "volume" ' +
-          `FROM "$rp"."candles" WHERE $timeFilter AND ${SYMBOL} GROUP BY time($__interval) fill(none)`,
+          `FROM "$rp"."candles" WHERE $timeFilter AND ${SYMBOL} AND ${TF}`,
         'A',
       ).alias('$col'),
     )
@@ -59,7 +60,7 @@ export function assetDetail(): Dashboard {
       new InfluxQL(
         DS.markets,
         'SELECT last("sma_20") AS "SMA 20", last("ema_50") AS "EMA 50", last("bb_upper") AS "BB upper", last("bb_middle") AS "BB middle", ' +
-          `last("bb_lower") AS "BB lower" FROM "$rp"."indicators" WHERE $timeFilter AND ${SYMBOL} GROUP BY time($__interval) fill(none)`,
+          `last("bb_lower") AS "BB lower" FROM "$rp"."indicators" WHERE $timeFilter AND ${SYMBOL} AND ${TF}`,
         'B',
       ).alias('$col'),
     )
@@ -75,10 +76,9 @@ export function assetDetail(): Dashboard {
     .gridPos(g.at(24, 12));
 
   const rsi = new TimeSeries()
-    .title('RSI 14')
+    .title('RSI 14 ($tf)')
     .datasource(DS.markets)
-    .interval('1m')
-    .withTarget(new InfluxQL(DS.markets, `SELECT last("rsi_14") AS "RSI 14" FROM "$rp"."indicators" WHERE $timeFilter AND ${SYMBOL} GROUP BY time($__interval) fill(none)`).alias('$col'))
+    .withTarget(new InfluxQL(DS.markets, `SELECT last("rsi_14") AS "RSI 14" FROM "$rp"."indicators" WHERE $timeFilter AND ${SYMBOL} AND ${TF}`).alias('$col'))
     .min(0)
     .max(100)
     .colorScheme(fixedColor(COLOR.amber))
@@ -87,14 +87,13 @@ export function assetDetail(): Dashboard {
     .gridPos(g.at(12, 7));
 
   const macd = new TimeSeries()
-    .title('MACD (12, 26, 9)')
+    .title('MACD (12, 26, 9) — $tf')
     .datasource(DS.markets)
-    .interval('1m')
     .withTarget(
       new InfluxQL(
         DS.markets,
         'SELECT last("macd") AS "MACD", last("macd_signal") AS "signal", last("macd_hist") AS "histogram" ' +
-          `FROM "$rp"."indicators" WHERE $timeFilter AND ${SYMBOL} GROUP BY time($__interval) fill(none)`,
+          `FROM "$rp"."indicators" WHERE $timeFilter AND ${SYMBOL} AND ${TF}`,
       ).alias('$col'),
     )
     .overrideByName('MACD', [fixed(COLOR.amber)])
@@ -139,6 +138,7 @@ export function assetDetail(): Dashboard {
         .refresh(VariableRefresh.OnTimeRangeChanged)
         .hide(VariableHide.HideVariable),
     )
-    .withVariable(rpVariable());
+    .withVariable(rpVariable())
+    .withVariable(tfVariable());
   return finish(d, [quote, candles, rsi, macd, news]);
 }
