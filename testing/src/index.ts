@@ -17,3 +17,4 @@ export * from './real/alertmanager.js';
 export * from './fakes/telegram.js';
 export * from './fakes/smtp.js';
 export * from './fakes/dns.js';
+export * from './fakes/grafana-live.js';
