@@ -24,8 +24,20 @@ export const marketSchema = z.object({
   FEAR_GREED_URL: url('https://api.alternative.me/fng/'),
   FEAR_GREED_POLL_MS: int(3_600_000, 1_000),
   ALERTMANAGER_URL: url('http://alertmanager:9093'),
-  /** Base URL of Grafana for links in alerts. */
+  /** Base URL of Grafana for links in alerts, and for Grafana Live pushes unless GRAFANA_LIVE_URL is set. */
   GRAFANA_URL: url('http://localhost:3000'),
+  // Grafana Live (docs/GRAFANA_LIVE.md): no token = Live off, dashboards poll InfluxDB only.
+  GRAFANA_LIVE_TOKEN: optionalString,
+  /** A file holding the service-account token (read at start and again after a 401/403). */
+  GRAFANA_LIVE_TOKEN_FILE: optionalString,
+  /** Where the feeder reaches Grafana for pushes (compose: the internal http://grafana:3000); default GRAFANA_URL. */
+  GRAFANA_LIVE_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
+  /** Stream id: panels subscribe to `stream/<stream>/<measurement>`. */
+  GRAFANA_LIVE_STREAM: z.preprocess((v) => (v === '' ? undefined : v), z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('markets')),
+  /** Live updates per symbol per second (per measurement). */
+  GRAFANA_LIVE_MAX_HZ: num(4, 0.1),
+  /** Lines held while Grafana is slow or away; beyond it the oldest are dropped (grafana_live_dropped_total). */
+  GRAFANA_LIVE_MAX_QUEUE: int(10_000, 100),
 });
 
 export type MarketConfig = z.infer<typeof marketSchema>;

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { BUCKETS, influxQLString, watchItemKey, type InfluxQLClient, type InfluxSink, type WatchItem } from '@mt/common';
 import type { Point } from '@influxdata/influxdb-client';
 import type { MarketContext } from './context.js';
-import type { Candle, IndicatorValues, MarketTick } from './types.js';
+import type { Candle, IndicatorValues, MarketSink, MarketTick } from './types.js';
 import type { IndicatorEngine } from './indicators/index.js';
 import type { PriceAlerts } from './alerts/index.js';
 import type { MarketMetrics } from './metrics.js';
@@ -30,6 +30,11 @@ export interface MarketCoreOptions {
   indicators: Pick<IndicatorEngine, 'seed' | 'onClosedCandle' | 'drop'>;
   /** Set after construction when alerts need the context the core is part of. */
   alerts?: Pick<PriceAlerts, 'onTick'>;
+  /**
+   * A second, push-only sink beside InfluxDB (Grafana Live, docs/GRAFANA_LIVE.md): every tick and every
+   * stored closed candle, unthrottled (it coalesces itself). It must never block or throw into ingest.
+   */
+  live?: MarketSink;
   log: Logger;
   /** Built with `core.lastTicks()` as its tick-age source. */
   metrics?: MarketMetrics;
@@ -158,6 +163,13 @@ export class MarketCore {
       this.alerts?.onTick(t);
     } catch (err) {
       this.contain('alerts', 'tick', err);
+    }
+    if (this.o.live) {
+      try {
+        this.o.live.tick(t);
+      } catch (err) {
+        this.contain('live', 'tick', err);
+      }
     }
     const now = this.now();
     const last = this.lastTickAt.get(t.symbol);
@@ -292,6 +304,13 @@ export class MarketCore {
     this.pruneSeen(st, c.openTime);
     const bucket = TIMEFRAMES[c.interval].bucket;
     this.write('candles', candlePoint(c), bucket);
+    if (this.o.live) {
+      try {
+        this.o.live.candle(c);
+      } catch (err) {
+        this.contain('live', 'candle', err);
+      }
+    }
     if (aggregates(c)) {
       try {
         for (const higher of this.aggregator.add(seriesKey(c), c)) this.onCandle(higher);

@@ -15,6 +15,7 @@ import {
   type InfluxSink,
   type Logger,
   type WatchSet,
+  watchItemKey,
 } from '@mt/common';
 import { createSourceMetrics, type SourceMetrics } from '../common/metrics.js';
 import { createPriceAlerts } from './alerts/index.js';
@@ -23,6 +24,7 @@ import { marketSchema } from './config.js';
 import type { MarketComponent, MarketContext } from './context.js';
 import { MarketCore } from './core.js';
 import { IndicatorEngine } from './indicators/index.js';
+import { createGrafanaLive } from './live/index.js';
 import { createMarketMetrics, type MarketMetrics } from './metrics.js';
 import { createPolledSources } from './polled.js';
 
@@ -64,8 +66,12 @@ async function main(): Promise<void> {
   const sourceMetrics = createSourceMetrics(registry);
   state.sourceMetrics = sourceMetrics;
   const metrics = createMarketMetrics(registry, () => core.lastTicks());
+  // Grafana Live beside InfluxDB: its own queue and retries; closed after the core has flushed.
+  const live = createGrafanaLive(cfg, log.child({ component: 'grafana-live' }), registry);
+  if (live) lifecycle.add('grafana-live', () => live.close());
   const core: MarketCore = new MarketCore({
     sink: sinkLive,
+    live,
     influxql,
     indicators: new IndicatorEngine(),
     log: log.child({ component: 'core' }),
@@ -98,6 +104,7 @@ async function main(): Promise<void> {
   const onWatch = (set: WatchSet) => {
     log.info({ items: set.items.length, rules: set.rules.length }, 'watch set');
     core.setWatch(set.items);
+    live?.setWatch(new Set(set.items.map(watchItemKey)));
     for (const c of components) void guard(log, metrics, c.name, 'setWatch', () => c.setWatch(set.items));
     void guard(log, metrics, 'price-alerts', 'setRules', () => alerts.setRules(set.rules));
   };

@@ -1,0 +1,48 @@
+// What the market feeder pushes to Grafana Live, as Influx line protocol (docs/GRAFANA_LIVE.md). Grafana
+// 12.3 converts each request into one frame per measurement whose schema is the union of the fields in
+// that request (pkg/services/live/telemetry/telegraf/convert.go), and a subscribed panel drops its buffer
+// whenever the schema changes (public/app/features/live/data/StreamingDataFrame.ts). So every
+// measurement here always carries the same fields: `ticker` (price + 24 h change), `book` (bid + ask),
+// `candles` (closed 1 m OHLCV). Field names are the InfluxDB ones, so one panel override fits both.
+// Timestamps are nanoseconds: the push endpoint takes no precision parameter.
+import type { Candle } from '../types.js';
+
+export const LIVE_MEASUREMENTS = {
+  ticker: ['change_pct_24h', 'price'],
+  book: ['ask', 'bid'],
+  candles: ['close', 'high', 'low', 'open', 'volume'],
+} as const;
+export type LiveMeasurement = keyof typeof LIVE_MEASUREMENTS;
+
+/** Tag keys/values: escape comma, equals, space (line protocol); our symbols never contain them, but be exact. */
+const tag = (s: string) => (/[ ,=\\]/.test(s) ? s.replace(/[ ,=\\]/g, (c) => `\\${c}`) : s);
+
+/** Line-protocol float: JS shortest round-trip form; exponent form is valid line protocol too. */
+const f = (n: number) => String(n);
+
+const ns = (ms: number) => `${Math.round(ms)}000000`;
+
+export interface SeriesKey {
+  exchange: string;
+  symbol: string;
+  assetType: string;
+}
+
+/** `measurement,asset_type=…,exchange=…,symbol=…` — tags sorted, as Grafana's labels string will be. */
+export function seriesHead(measurement: LiveMeasurement, k: SeriesKey, extra = ''): string {
+  return `${measurement},asset_type=${tag(k.assetType)},exchange=${tag(k.exchange)}${extra},symbol=${tag(k.symbol)}`;
+}
+
+export function tickerLine(head: string, price: number, changePct24h: number, tsMs: number): string {
+  return `${head} change_pct_24h=${f(changePct24h)},price=${f(price)} ${ns(tsMs)}`;
+}
+
+export function bookLine(head: string, bid: number, ask: number, tsMs: number): string {
+  return `${head} ask=${f(ask)},bid=${f(bid)} ${ns(tsMs)}`;
+}
+
+/** Closed candle (any timeframe: 1m, 5m, 1h, 1d) at its open time, as stored in InfluxDB; `interval` sorts between exchange and symbol. */
+export function candleLine(c: Candle): string {
+  const head = seriesHead('candles', c, `,interval=${tag(c.interval)}`);
+  return `${head} close=${f(c.close)},high=${f(c.high)},low=${f(c.low)},open=${f(c.open)},volume=${f(c.volume)} ${ns(c.openTime)}`;
+}

@@ -1,0 +1,216 @@
+// The Grafana Live sink against the protocol-true push fake (testing/src/fakes/grafana-live.ts, read from
+// Grafana 12.3's source): what a panel subscribed to `stream/markets/<measurement>` receives (field names,
+// types, labels, a schema that does not change), the per-symbol rate bound, closed candles, and the
+// failure modes: 401 with a token written late, Grafana down, slow, a full queue.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Registry } from 'prom-client';
+import { pino } from 'pino';
+import { GrafanaLiveFake, panelSeries, waitFor } from '@mt/testing';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { GrafanaLiveSink, liveTokenSource, type GrafanaLiveOptions } from '../../src/market/live/index.js';
+import { candle, tick } from './helpers.js';
+
+const log = pino({ level: 'silent' });
+const TOKEN = 'glsa_live_test';
+
+function sink(g: GrafanaLiveFake, over: Partial<GrafanaLiveOptions> = {}): GrafanaLiveSink {
+  return new GrafanaLiveSink({ url: g.url, token: () => TOKEN, log, registry: new Registry(), maxHz: 5, ...over });
+}
+const counter = async (s: GrafanaLiveSink, name: keyof GrafanaLiveSink['metrics'], labels: Record<string, string> = {}) =>
+  ((await s.metrics[name].get()).values.find((v) => Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x))?.value ?? 0);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('ticks arrive as the frames a panel reads: ticker (price, change_pct_24h) and book (bid, ask), labelled per symbol', async () => {
+  const g = await new GrafanaLiveFake({ tokens: [TOKEN] }).listen();
+  const s = sink(g);
+  try {
+    const t0 = Date.now();
+    // a Binance symbol: trade, then 24 h ticker, then book; a Yahoo stock: price and change only
+    s.tick(tick({ ts: t0, price: 100 }));
+    s.tick(tick({ ts: t0 + 1, price: 101, changePct24h: 2.5 }));
+    s.tick(tick({ ts: t0 + 2, price: 101, bid: 100.9, ask: 101.1 }));
+    s.tick({ exchange: 'yahoo', symbol: 'AAPL', assetType: 'stock', ts: t0, receivedAt: t0, price: 190.5, changePct24h: -0.4 });
+    await waitFor(async () => g.on('stream/markets/book').length > 0 && g.on('stream/markets/ticker').length > 0, 5000, 'pushed');
+    await sleep(400);
+    const ticker = g.on('stream/markets/ticker');
+    assert.deepEqual(
+      ticker[0]!.json.schema!.fields.map((f) => [f.name, f.type, f.typeInfo.frame]),
+      [
+        ['labels', 'string', 'string'],
+        ['time', 'time', 'time.Time'],
+        ['change_pct_24h', 'number', 'float64'],
+        ['price', 'number', 'float64'],
+      ],
+    );
+    const series = panelSeries(ticker);
+    const btc = series.get('asset_type=crypto, exchange=binance, symbol=BTC/USDT')!;
+    assert.deepEqual(btc.labels, { asset_type: 'crypto', exchange: 'binance', symbol: 'BTC/USDT' });
+    assert.equal(btc.fields.get('price')!.at(-1), 101);
+    assert.equal(btc.fields.get('change_pct_24h')!.at(-1), 2.5);
+    assert.equal(btc.fields.get('time')!.at(-1), t0 + 2, 'exchange time, in ms');
+    const aapl = series.get('asset_type=stock, exchange=yahoo, symbol=AAPL')!;
+    assert.deepEqual([aapl.fields.get('price')!.at(-1), aapl.fields.get('change_pct_24h')!.at(-1)], [190.5, -0.4]);
+    const book = panelSeries(g.on('stream/markets/book'));
+    assert.deepEqual([...book.keys()], ['asset_type=crypto, exchange=binance, symbol=BTC/USDT'], 'no book for a symbol without bid/ask');
+    const b = book.values().next().value!;
+    assert.deepEqual([b.fields.get('bid')!.at(-1), b.fields.get('ask')!.at(-1)], [100.9, 101.1]);
+    assert.ok(g.requests.every((r) => r.headers.authorization === `Bearer ${TOKEN}`));
+    assert.equal(g.schemaChanges.size, 0, 'no schema change on any channel: panels keep their buffers');
+  } finally {
+    await s.close();
+    await g.close();
+  }
+});
+
+test('at most maxHz pushes per symbol per second under a flood, the last value always delivered, schema stable', async () => {
+  const g = await new GrafanaLiveFake({ tokens: [TOKEN] }).listen();
+  const s = sink(g, { maxHz: 5 });
+  try {
+    const t0 = Date.now();
+    let last = 0;
+    // 2 s of 1000 ticks/s for one symbol, changing field sets (trade / ticker / book) as Binance sends them
+    for (let i = 0; i < 2000; i++) {
+      last = 100 + i / 100;
+      s.tick(tick({ ts: t0 + i, price: last, ...(i % 3 === 1 ? { changePct24h: i / 1000 } : {}), ...(i % 3 === 2 ? { bid: last - 0.01, ask: last + 0.01 } : {}) }));
+      if (i % 50 === 49) await sleep(50);
+    }
+    await sleep(600);
+    const prices = panelSeries(g.on('stream/markets/ticker')).values().next().value!.fields.get('price')!;
+    const elapsedS = (Date.now() - t0) / 1000;
+    assert.ok(prices.length <= Math.ceil(elapsedS * 5) + 1, `${prices.length} ticker updates in ${elapsedS.toFixed(1)} s at 5 Hz`);
+    assert.ok(prices.length >= 5, `${prices.length} updates: the stream keeps moving`);
+    assert.equal(prices.at(-1), last, 'the trailing update carries the last price');
+    assert.equal(g.schemaChanges.size, 0);
+  } finally {
+    await s.close();
+    await g.close();
+  }
+});
+
+test('closed candles go to stream/markets/candles; backfilled old candles and open candles do not', async () => {
+  const g = await new GrafanaLiveFake({ tokens: [TOKEN] }).listen();
+  const s = sink(g);
+  try {
+    const open = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+    s.candle(candle(open - 3600_000)); // an hour old: backfill
+    s.candle(candle(open + 60_000, { closed: false }));
+    s.candle(candle(open));
+    await waitFor(async () => g.on('stream/markets/candles').length > 0, 5000, 'candle pushed');
+    await sleep(200);
+    const pubs = g.on('stream/markets/candles');
+    assert.deepEqual(
+      pubs[0]!.json.schema!.fields.map((f) => f.name),
+      ['labels', 'time', 'close', 'high', 'low', 'open', 'volume'],
+    );
+    const series = panelSeries(pubs);
+    assert.deepEqual([...series.keys()], ['asset_type=crypto, exchange=binance, interval=1m, symbol=BTC/USDT']);
+    const c = candle(open);
+    const f = series.values().next().value!.fields;
+    assert.deepEqual(['time', 'open', 'high', 'low', 'close', 'volume'].map((k) => f.get(k)), [[open], [c.open], [c.high], [c.low], [c.close], [c.volume]]);
+  } finally {
+    await s.close();
+    await g.close();
+  }
+});
+
+test('401: counted, retried with backoff, and a token written to the file later is picked up', async () => {
+  const g = await new GrafanaLiveFake({ tokens: ['the-real-token'] }).listen();
+  let file = 'stale-token';
+  let reads = 0;
+  let current = file;
+  const s = sink(g, {
+    token: () => current,
+    onAuthFailure: () => {
+      reads++;
+      current = file;
+    },
+    backoff: { initialMs: 100, maxMs: 300, jitter: 0 },
+  });
+  try {
+    const t0 = Date.now();
+    for (let i = 0; i < 20; i++) {
+      s.tick(tick({ ts: t0 + i, price: 200 + i, changePct24h: 1 }));
+      await sleep(50);
+    }
+    assert.ok((await counter(s, 'requests', { status: '401' })) >= 2, 'refusals counted');
+    assert.equal(g.publications.length, 0);
+    assert.ok(s.queued <= 2, `one line per series waits, not one per tick (${s.queued})`);
+    const before = (await counter(s, 'requests', { status: '401' }));
+    await sleep(700);
+    assert.ok((await counter(s, 'requests', { status: '401' })) - before <= 4, 'backoff: no hammering');
+    file = 'the-real-token';
+    await waitFor(async () => g.publications.length > 0, 5000, 'delivered with the new token');
+    assert.ok(reads >= 1);
+    assert.equal(panelSeries(g.on('stream/markets/ticker')).values().next().value!.fields.get('price')!.at(-1), 219);
+    assert.equal(await counter(s, 'up'), 1);
+  } finally {
+    await s.close();
+    await g.close();
+  }
+});
+
+test('Grafana down: ticks keep being accepted, the queue holds one line per series, stale lines are dropped, fresh ones delivered after', async () => {
+  const g = await new GrafanaLiveFake({ tokens: [TOKEN] }).listen();
+  const s = sink(g, { staleMs: 1500, backoff: { initialMs: 100, maxMs: 400 } });
+  try {
+    const port = await g.stop();
+    const t0 = Date.now();
+    const symbols = Array.from({ length: 50 }, (_, i) => `S${i}/USDT`);
+    for (let k = 0; k < 20; k++) {
+      for (const symbol of symbols) s.tick(tick({ symbol, ts: t0 + k * 100, price: 10 + k, changePct24h: 0.1, bid: 9 + k, ask: 11 + k }));
+      await sleep(100);
+    }
+    assert.ok(s.queued <= symbols.length * 2, `bounded by series: ${s.queued}`);
+    assert.ok((await counter(s, 'requests', { status: 'transport' })) >= 2, 'connection refusals counted');
+    await sleep(1600); // everything queued is now older than staleMs
+    await g.listen(port);
+    for (const symbol of symbols.slice(0, 3)) s.tick(tick({ symbol, ts: Date.now(), price: 99, changePct24h: 0.2, bid: 98, ask: 100 }));
+    await waitFor(async () => g.on('stream/markets/ticker').length > 0, 5000, 'delivered after the outage');
+    await sleep(300);
+    assert.ok((await counter(s, 'dropped', { reason: 'stale' })) >= 90, 'what went stale during the outage is not sent');
+    const delivered = panelSeries(g.on('stream/markets/ticker'));
+    assert.deepEqual([...delivered.keys()].length, 3, 'only fresh lines after recovery');
+    assert.ok([...delivered.values()].every((x) => x.fields.get('price')!.at(-1) === 99));
+  } finally {
+    await s.close();
+    await g.close();
+  }
+});
+
+test('Grafana slow (5 s answers): requests time out and are counted, one request at a time, the queue stays bounded', async () => {
+  const g = await new GrafanaLiveFake({ tokens: [TOKEN] }).listen();
+  g.fail({ kind: 'stall', ms: 5000 }, { times: 1000 });
+  const s = sink(g, { timeoutMs: 500, maxQueue: 40, backoff: { initialMs: 100, maxMs: 200 } });
+  try {
+    const t0 = Date.now();
+    for (let k = 0; k < 15; k++) {
+      for (let i = 0; i < 30; i++) s.tick(tick({ symbol: `S${i}/USDT`, ts: t0 + k * 100, price: 1 + k, changePct24h: 0, bid: 1, ask: 2 }));
+      await sleep(100);
+    }
+    await sleep(800);
+    assert.ok((await counter(s, 'requests', { status: 'timeout' })) >= 1, 'timeouts counted');
+    assert.ok(s.queued <= 40, `queue within maxQueue: ${s.queued}`);
+    assert.ok((await counter(s, 'dropped', { reason: 'overflow' })) > 0, 'overflow counted (60 series, room for 40)');
+    const inFlightAtOnce = Math.max(...g.requests.map((r) => g.requests.filter((x) => Math.abs(x.at - r.at) < 400).length));
+    assert.ok(inFlightAtOnce <= 2, 'no pile-up of concurrent requests');
+  } finally {
+    g.clearFaults();
+    await s.close();
+    await g.close();
+  }
+});
+
+test('token: GRAFANA_LIVE_TOKEN wins; GRAFANA_LIVE_TOKEN_FILE is read (trimmed) on each call, missing = none yet; neither = Live off', () => {
+  assert.equal(liveTokenSource({ GRAFANA_LIVE_TOKEN: undefined, GRAFANA_LIVE_TOKEN_FILE: undefined }, log), undefined);
+  assert.equal(liveTokenSource({ GRAFANA_LIVE_TOKEN: 'direct', GRAFANA_LIVE_TOKEN_FILE: '/nonexistent' }, log)!(), 'direct');
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'live-token-')), 'grafana_live_token');
+  const read = liveTokenSource({ GRAFANA_LIVE_TOKEN: undefined, GRAFANA_LIVE_TOKEN_FILE: file }, log)!;
+  assert.equal(read(), undefined, 'not written yet (bootstrap creates it after Grafana is up)');
+  writeFileSync(file, 'glsa_first\n');
+  assert.equal(read(), 'glsa_first');
+  writeFileSync(file, 'glsa_rotated\n');
+  assert.equal(read(), 'glsa_rotated');
+});
