@@ -430,6 +430,7 @@ describe('operations', () => {
       '/api/watchlists/{id}/items/{itemId}': ['delete'],
       '/api/alert-rules': ['get', 'post'],
       '/api/alert-rules/{id}': ['get', 'patch', 'delete'],
+      '/api/alert-events': ['get'],
     };
     assert.deepEqual(Object.keys(doc.paths).sort(), Object.keys(expected).sort());
     for (const [p, methods] of Object.entries(expected)) {
