@@ -57,7 +57,7 @@ test('.env values override the defaults', () => {
   const cfg = resolvedConfig({ API_TOKEN: 'from-env', INFLUX_TOKEN: 'tok-2', SERVER_NAME: 'terminal.example.org' });
   assert.equal(cfg.services['watchlist-api']!.environment!.API_TOKEN, 'from-env');
   assert.equal(cfg.services['news-feeder']!.environment!.INFLUX_TOKEN, 'tok-2');
-  assert.equal(cfg.services.grafana!.environment!.GF_SERVER_ROOT_URL, 'https://terminal.example.org/');
+  assert.equal(cfg.services.grafana!.environment!.GF_SERVER_ROOT_URL, 'https://terminal.example.org:443/');
 });
 
 test('only nginx publishes ports; one private network; named volumes only for data', () => {
@@ -109,4 +109,24 @@ test('the app image is multi-stage and runs as a non-root user; secrets never en
   assert.ok(ignore.includes('.env'), '.env is not sent to the build');
   const gitignore = readFileSync(path.join(ROOT, '.gitignore'), 'utf8').split('\n');
   assert.ok(gitignore.includes('.env'), '.env is never committed');
+});
+
+test('a non-443 HTTPS_PORT is carried to the redirect, Grafana’s root URL (Live’s websocket origin) and alert links', () => {
+  const cfg = resolvedConfig({ SERVER_NAME: 'desk.example.org', HTTPS_PORT: '8443', HTTP_PORT: '8080' });
+  const nginx = cfg.services.nginx!;
+  const published = (nginx.ports ?? []).map((p) => (typeof p === 'string' ? p : `${(p as { published: string }).published}:${(p as { target: number }).target}`));
+  assert.deepEqual(published.sort(), ['8080:80', '8443:443']);
+  assert.equal(nginx.environment!.PUBLIC_HTTPS_PORT, '8443', 'nginx names the port in its redirect (nginx/test: redirect)');
+  assert.equal(cfg.services.grafana!.environment!.GF_SERVER_ROOT_URL, 'https://desk.example.org:8443/');
+  assert.equal(cfg.services['market-feeder']!.environment!.GRAFANA_URL, 'https://desk.example.org:8443');
+  assert.equal(cfg.services.alertmanager!.environment!.GRAFANA_URL, 'https://desk.example.org:8443');
+});
+
+test('images built here are never pulled: every service with a build has pull_policy: build', () => {
+  const cfg = resolvedConfig();
+  const built = Object.entries(cfg.services).filter(([, s]) => s.build);
+  assert.ok(built.length >= 5, `${built.length} built services`);
+  for (const [name, s] of built) assert.equal((s as { pull_policy?: string }).pull_policy, 'build', name);
+  // and our own image names are only used by built services
+  for (const [name, s] of Object.entries(cfg.services)) if (s.image?.startsWith('market-terminal/')) assert.ok(s.build, `${name} builds ${s.image}`);
 });

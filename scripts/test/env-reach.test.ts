@@ -1,0 +1,123 @@
+// Every setting in `.env.example` reaches the container that reads it. docker-compose resolves the file with a
+// `.env` in which every variable has its own unique value; each one must then show up in the environment (or
+// the published ports) of every service whose configuration reads it — the services' zod schemas, the
+// Alertmanager config renderer, and the images' documented variables (InfluxDB, PostgreSQL, Grafana, nginx).
+// A few variables are internal wiring that compose sets itself (PORT, INFLUX_URL, …): `.env.example` marks them
+// `[compose sets]`, and they must then be set in the reading service by compose.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { commonEnv, influxEnv } from '@mt/common';
+import { marketSchema } from '../../feeders/src/market/config.ts';
+import { newsSchema } from '../../feeders/src/news/config.ts';
+import { configSchema as apiSchema } from '../../watchlist-api/src/config.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** `.env.example` as keys with the comment lines right above each. */
+function readExample(): Map<string, string> {
+  const out = new Map<string, string>();
+  let comments: string[] = [];
+  for (const line of readFileSync(path.join(ROOT, '.env.example'), 'utf8').split('\n')) {
+    if (line.startsWith('#')) comments.push(line);
+    else if (/^[A-Z][A-Z0-9_]*=/.test(line)) {
+      out.set(line.slice(0, line.indexOf('=')), comments.join('\n'));
+      comments = [];
+    } else comments = [];
+  }
+  return out;
+}
+const example = readExample();
+const composeSets = (k: string) => /\[compose sets\]/.test(example.get(k) ?? '');
+
+const keysOf = (schema: z.ZodType): string[] => {
+  let s = schema as unknown as { shape?: Record<string, unknown>; def?: { in?: unknown; schema?: unknown } };
+  while (!s.shape && (s.def?.in || s.def?.schema)) s = (s.def.in ?? s.def.schema) as typeof s;
+  assert.ok(s.shape, 'an object schema');
+  return Object.keys(s.shape);
+};
+
+/** Who reads each variable, from the readers' own definitions. */
+function readers(): Map<string, Set<string>> {
+  const r = new Map<string, Set<string>>();
+  const add = (keys: Iterable<string>, service: string) => {
+    for (const k of keys) r.set(k, (r.get(k) ?? new Set()).add(service));
+  };
+  add(keysOf(marketSchema), 'market-feeder');
+  add(keysOf(newsSchema), 'news-feeder');
+  add(keysOf(apiSchema), 'watchlist-api');
+  add([...Object.keys(influxEnv), ...Object.keys(commonEnv)], 'influxdb-tasks'); // influxdb-tasks/src/install.ts
+  // Alertmanager's container renders its config from these (alertmanager/render-config.sh)
+  const render = readFileSync(path.join(ROOT, 'alertmanager', 'render-config.sh'), 'utf8');
+  add(new Set([...render.matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!)), 'alertmanager');
+  // the images' own variables, fed from these settings (docker-compose.yml)
+  add(['SERVER_NAME', 'HTTP_PORT', 'HTTPS_PORT'], 'nginx');
+  add(['SERVER_NAME', 'GRAFANA_ADMIN_USER', 'GRAFANA_ADMIN_PASSWORD', 'HTTPS_PORT'], 'grafana');
+  // Grafana interpolates ${VAR} in its provisioning files from its environment
+  const ds = readFileSync(path.join(ROOT, 'grafana', 'provisioning', 'datasources', 'datasources.yml'), 'utf8');
+  add(new Set([...ds.matchAll(/\$\{([A-Z][A-Z0-9_]*)\}/g)].map((m) => m[1]!)), 'grafana');
+  add(['INFLUX_ADMIN_USER', 'INFLUX_ADMIN_PASSWORD', 'INFLUX_ORG', 'INFLUX_TOKEN'], 'influxdb');
+  add(['POSTGRES_PASSWORD'], 'postgres');
+  return r;
+}
+
+interface Service {
+  environment?: Record<string, string | null>;
+  ports?: (string | { published?: number | string; target?: number })[];
+}
+
+/** docker-compose config with a `.env` giving every `.env.example` variable a value of its own. */
+function resolvedWithUniqueValues(): { values: Map<string, string>; services: Record<string, Service> } {
+  const values = new Map<string, string>();
+  let port = 18001;
+  for (const k of example.keys()) values.set(k, /_PORT$/.test(k) ? String(port++) : `v-${k.toLowerCase().replace(/_/g, '-')}-7f3`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mt-env-reach-'));
+  const envFile = path.join(dir, '.env');
+  writeFileSync(envFile, [...values].map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  const out = execFileSync('docker-compose', ['-f', path.join(ROOT, 'docker-compose.yml'), '--project-directory', ROOT, '--env-file', envFile, 'config'], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' },
+    encoding: 'utf8',
+  });
+  return { values, services: (parseYaml(out) as { services: Record<string, Service> }).services };
+}
+
+test('every .env.example setting has a service that reads it', () => {
+  const r = readers();
+  assert.deepEqual([...example.keys()].filter((k) => !r.has(k)), []);
+});
+
+test('every .env.example setting reaches every container that reads it (docker-compose config)', () => {
+  const r = readers();
+  const { values, services } = resolvedWithUniqueValues();
+  const missing: string[] = [];
+  for (const key of example.keys()) {
+    for (const svc of r.get(key) ?? []) {
+      const s = services[svc];
+      assert.ok(s, `service ${svc}`);
+      const env = s.environment ?? {};
+      if (composeSets(key)) {
+        if (!env[key]) missing.push(`${key} → ${svc} (marked [compose sets], but compose does not set it)`);
+        continue;
+      }
+      const v = values.get(key)!;
+      // a schema reads the variable by its own name; an image by its own (GF_*, DOCKER_INFLUXDB_INIT_*, …)
+      const schemaReader = ['market-feeder', 'news-feeder', 'watchlist-api', 'influxdb-tasks', 'alertmanager'].includes(svc);
+      const reached = schemaReader
+        ? env[key] === v
+        : Object.values(env).some((x) => String(x ?? '').includes(v)) ||
+          (s.ports ?? []).some((p) => (typeof p === 'string' ? p.startsWith(`${v}:`) || p.includes(`:${v}:`) : String(p.published) === v));
+      if (!reached) missing.push(`${key} → ${svc}`);
+    }
+  }
+  assert.deepEqual(missing, []);
+});
+
+test('variables marked [compose sets] say what compose sets them to', () => {
+  for (const [k, comments] of example) if (composeSets(k)) assert.match(comments, /\[compose sets\][^\n]*\S/, k);
+});
