@@ -130,3 +130,36 @@ test('images built here are never pulled: every service with a build has pull_po
   // and our own image names are only used by built services
   for (const [name, s] of Object.entries(cfg.services)) if (s.image?.startsWith('market-terminal/')) assert.ok(s.build, `${name} builds ${s.image}`);
 });
+
+test('least privilege: no-new-privileges everywhere, all capabilities dropped but the few an entrypoint needs, read-only roots', () => {
+  const cfg = resolvedConfig();
+  type Hardened = Service & { security_opt?: string[]; cap_drop?: string[]; cap_add?: string[]; read_only?: boolean; privileged?: boolean; tmpfs?: string[] | string };
+  // what each image's entrypoint does as root before dropping to its user (comments in docker-compose.yml)
+  const allowedCaps: Record<string, string[]> = {
+    influxdb: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SETGID'],
+    postgres: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SETGID'],
+    nginx: ['CHOWN', 'SETUID', 'SETGID', 'NET_BIND_SERVICE'],
+  };
+  const writableRoot = ['influxdb']; // its first-start setup writes outside its volumes
+  for (const [name, s] of Object.entries(cfg.services) as [string, Hardened][]) {
+    assert.ok(s.security_opt?.includes('no-new-privileges:true'), `${name}: no-new-privileges`);
+    if (s.privileged) assert.equal(name, 'cadvisor', 'only cAdvisor runs privileged');
+    else assert.deepEqual(s.cap_drop, ['ALL'], `${name}: cap_drop ALL`);
+    assert.deepEqual([...(s.cap_add ?? [])].sort(), [...(allowedCaps[name] ?? [])].sort(), `${name}: capabilities added back`);
+    assert.equal(s.read_only ?? false, !writableRoot.includes(name), `${name}: read-only root filesystem`);
+  }
+  const nginxTmpfs = ([] as string[]).concat((cfg.services.nginx as Hardened).tmpfs ?? []);
+  assert.ok(nginxTmpfs.includes('/etc/nginx/conf.d'), 'the entrypoint renders the template into a tmpfs');
+});
+
+test('the market feeder’s heap flags leave room for a full outage buffer', () => {
+  const cfg = resolvedConfig();
+  const f = cfg.services['market-feeder']!;
+  const opts = String(f.environment!.NODE_OPTIONS);
+  assert.match(opts, /--max-semi-space-size=4\b/);
+  const oldSpace = Number(/--max-old-space-size=(\d+)/.exec(opts)?.[1]);
+  // docs/BENCHMARKS.md: live heap ≤ 42 MiB at 500 symbols; bench/buffer-heap.ts: ≈ 230 B of heap per buffered point
+  const bufferMiB = (Number(f.environment!.INFLUX_MAX_BUFFER_POINTS) * 230) / 2 ** 20;
+  assert.ok(oldSpace >= 42 + bufferMiB + 32, `old space ${oldSpace} MiB ≥ live heap + buffer ${bufferMiB.toFixed(0)} MiB + 32 MiB headroom`);
+  assert.ok(memBytes(String(f.deploy!.resources!.limits!.memory)) >= (oldSpace + 160) * 2 ** 20, 'the container limit holds the heap cap plus code, young space and buffers');
+});
