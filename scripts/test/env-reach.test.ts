@@ -58,7 +58,7 @@ function readers(): Map<string, Set<string>> {
   add(new Set([...render.matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!)), 'alertmanager');
   // the images' own variables, fed from these settings (docker-compose.yml)
   add(['SERVER_NAME', 'HTTP_PORT', 'HTTPS_PORT'], 'nginx');
-  add(['SERVER_NAME', 'GRAFANA_ADMIN_USER', 'GRAFANA_ADMIN_PASSWORD', 'HTTPS_PORT'], 'grafana');
+  add(['SERVER_NAME', 'GRAFANA_ADMIN_USER', 'GRAFANA_ADMIN_PASSWORD', 'HTTPS_PORT', 'GRAFANA_LIVE_MAX_CONNECTIONS', 'GRAFANA_LIVE_ALLOWED_ORIGINS'], 'grafana');
   // Grafana interpolates ${VAR} in its provisioning files from its environment
   const ds = readFileSync(path.join(ROOT, 'grafana', 'provisioning', 'datasources', 'datasources.yml'), 'utf8');
   add(new Set([...ds.matchAll(/\$\{([A-Z][A-Z0-9_]*)\}/g)].map((m) => m[1]!)), 'grafana');
