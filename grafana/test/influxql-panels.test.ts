@@ -77,15 +77,21 @@ function timeframeLines(end: number): Record<string, string[]> {
   return out;
 }
 
+/** The news layout (docs/INFLUXDB.md): one point per article, per story, per story and asset. */
 function newsLines(end: number): string[] {
   const out: string[] = [];
   const sources = ['cryptopanic', 'newsapi', 'rss:www.coindesk.com'];
-  const assets = ['BTC', 'ETH', 'AAPL', 'none'];
+  const assets = ['BTC', 'ETH', 'AAPL', 'none', 'BTC,ETH'];
+  const q = (v: string) => `"${v.replace(/"/g, '\\"')}"`;
   for (let k = 0; k < 60; k++) {
     const id = `a${k.toString(16).padStart(8, '0')}`;
     const t = end - k * 13 * MIN;
-    const tg = tags({ source: sources[k % 3]!, category: k % 2 ? 'crypto' : 'markets', related_asset: assets[k % 4]! });
-    out.push(`news_articles${tg} title="Headline ${k} about \\"markets\\"",url="https://example.org/${id}",sentiment_score=${Math.sin(k)},id="${id}" ${t}`);
+    const a = assets[k % 5]!;
+    const title = q(`Headline ${k} about "markets"`);
+    out.push(`news_articles${tags({ source: sources[k % 3]!, category: k % 2 ? 'crypto' : 'markets', lang: 'en' })} title=${title},url="https://example.org/${id}",sentiment_score=${Math.sin(k)},id="${id}",story="${id}",assets="${a}" ${t}`);
+    const story = `story="${id}",title=${title},url="https://example.org/${id}",sources="${sources[k % 3]},${sources[(k + 1) % 3]}",publishers="example.org, example.com",outlets=2i,articles=2i,assets="${a}",rank=${1000 + k},sentiment_score=${Math.sin(k)}`;
+    out.push(`news_stories${tags({ category: 'crypto', lang: 'en' })} ${story} ${t}`);
+    for (const x of a.split(',')) out.push(`news_story_assets${tags({ related_asset: x })} ${story} ${t}`);
   }
   return out;
 }

@@ -21,7 +21,8 @@ import { createSourceMetrics } from '../common/metrics.js';
 import { Poller } from '../common/poller.js';
 import { newsSchema } from './config.js';
 import { createNewsMetrics } from './metrics.js';
-import { ingest, KnownIds, loadKnownIds, type PipelineDeps } from './pipeline.js';
+import { ingest, KnownIds, loadKnownIds, loadStories, type PipelineDeps } from './pipeline.js';
+import { STORY_WINDOW_MS, StoryBook } from './stories.js';
 import { sourceSpecs } from './sources/index.js';
 import { AssetTagger } from './tagger.js';
 import type { SourceBatch } from './types.js';
@@ -29,12 +30,13 @@ import type { SourceBatch } from './types.js';
 const SERVICE = 'news-feeder';
 
 /** Load stored ids before polling; bounded retries, then start anyway (same-source repeats still overwrite). */
-async function warmKnownIds(ql: InfluxQLClient, known: KnownIds, maxAgeMs: number, log: Logger, signal: AbortSignal): Promise<void> {
+async function warmKnownIds(ql: InfluxQLClient, known: KnownIds, stories: StoryBook, maxAgeMs: number, log: Logger, signal: AbortSignal): Promise<void> {
   const backoff = new Backoff({ initialMs: 500, maxMs: 5_000 });
   for (let attempt = 1; !signal.aborted; attempt++) {
     try {
       const n = await loadKnownIds(ql, known, maxAgeMs);
-      log.info({ ids: n }, 'known article ids loaded from InfluxDB');
+      const s = await loadStories(ql, stories, STORY_WINDOW_MS);
+      log.info({ ids: n, stories: s }, 'known article ids and open stories loaded from InfluxDB');
       return;
     } catch (err) {
       if (attempt >= 6) {
@@ -93,13 +95,16 @@ async function main(): Promise<void> {
   const sourceMetrics = createSourceMetrics(registry);
   const maxAgeMs = cfg.NEWS_MAX_AGE_HOURS * 3600_000;
   const known = new KnownIds(maxAgeMs);
+  const stories = new StoryBook();
   const startup = new AbortController();
   lifecycle.add('startup', () => startup.abort());
-  await warmKnownIds(createInfluxQLClient(influxCfg), known, maxAgeMs, log, startup.signal);
+  await warmKnownIds(createInfluxQLClient(influxCfg), known, stories, maxAgeMs, log, startup.signal);
   metrics.knownIds.set(known.size);
   const pruner = setInterval(() => {
     known.prune();
+    stories.prune();
     metrics.knownIds.set(known.size);
+    metrics.stories.set(stories.size);
   }, 3600_000).unref();
   lifecycle.add('pruner', () => clearInterval(pruner));
 
@@ -115,7 +120,7 @@ async function main(): Promise<void> {
     log.error({ err }, 'watch set unavailable: tagging with the built-in asset list only');
   }
 
-  const deps: PipelineDeps = { sink: sinkLive, tagger, known, metrics, sourceMetrics, log: log.child({ component: 'pipeline' }) };
+  const deps: PipelineDeps = { sink: sinkLive, tagger, known, stories, metrics, sourceMetrics, log: log.child({ component: 'pipeline' }) };
   const specs = sourceSpecs(cfg, log);
   specs.forEach((s, i) => {
     pollers.push({

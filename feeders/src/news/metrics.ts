@@ -27,6 +27,19 @@ export function createNewsMetrics(registry: Registry) {
       labelNames: ['source'] as const,
       registers: [registry],
     }),
+    unscored: new Counter({
+      name: 'news_unscored_total',
+      help: 'Stored articles without a sentiment score: their language (lang) is one the scorer cannot read',
+      labelNames: ['lang'] as const,
+      registers: [registry],
+    }),
+    storyJoins: new Counter({
+      name: 'news_story_joins_total',
+      help: 'Stored articles that joined the story of another article (same or near-identical headline) instead of opening one',
+      labelNames: ['source'] as const,
+      registers: [registry],
+    }),
+    stories: new Gauge({ name: 'news_stories_open', help: 'Stories held in memory that new articles can still join', registers: [registry] }),
     knownIds: new Gauge({ name: 'news_known_ids', help: 'Article ids held for deduplication', registers: [registry] }),
   };
 }

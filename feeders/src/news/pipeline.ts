@@ -1,30 +1,36 @@
 // Every mapped item ends here: rejected (counted by reason), duplicate (id already stored, by any source,
-// in this process or — via loadKnownIds — before a restart), or scored, tagged and written.
+// in this process or — via loadKnownIds — before a restart), or scored, tagged, grouped into its story
+// (stories.ts) and written: one news_articles point per article, the story's points rewritten.
 import type { Logger } from 'pino';
 import { BUCKETS, type InfluxQLClient, type InfluxSink } from '@mt/common';
 import type { SourceMetrics } from '../common/metrics.js';
+import { detectLanguage, SCORED_LANGUAGES } from './lang.js';
 import type { NewsMetrics } from './metrics.js';
-import { articlePoints, NEWS_MEASUREMENT } from './points.js';
+import { articlePoint, NEWS_MEASUREMENT, pointTime, storyPoints, STORIES_MEASUREMENT } from './points.js';
 import { scoreHeadline } from './sentiment.js';
+import { storyKey, storyRank, storySentiment, storyWords, type Story, StoryBook } from './stories.js';
 import type { AssetTagger } from './tagger.js';
 import type { SourceBatch } from './types.js';
 
-/** Ids seen within the retention window of the dedupe memory, with their publication time for pruning. */
+/** Ids seen within the retention window of the dedupe memory, with their publication time and story. */
 export class KnownIds {
-  private ids = new Map<string, number>();
+  private ids = new Map<string, { t: number; story: string }>();
   constructor(private readonly maxAgeMs: number) {}
   has(id: string): boolean {
     return this.ids.has(id);
   }
-  add(id: string, publishedAt: number): void {
-    this.ids.set(id, publishedAt);
+  storyOf(id: string): string | undefined {
+    return this.ids.get(id)?.story;
+  }
+  add(id: string, publishedAt: number, story = id): void {
+    this.ids.set(id, { t: publishedAt, story });
   }
   get size(): number {
     return this.ids.size;
   }
   /** Forget ids older than the window: items that old are rejected as `too_old` before dedupe anyway. */
   prune(now = Date.now()): void {
-    for (const [id, t] of this.ids) if (t < now - this.maxAgeMs) this.ids.delete(id);
+    for (const [id, { t }] of this.ids) if (t < now - this.maxAgeMs) this.ids.delete(id);
   }
 }
 
@@ -32,6 +38,7 @@ export interface PipelineDeps {
   sink: InfluxSink;
   tagger: AssetTagger;
   known: KnownIds;
+  stories: StoryBook;
   metrics: NewsMetrics;
   sourceMetrics: SourceMetrics;
   log: Logger;
@@ -41,14 +48,18 @@ export interface IngestCounts {
   stored: number;
   duplicate: number;
   rejected: number;
+  /** Stored articles that joined an existing story. */
+  joined: number;
   points: number;
 }
 
 export function ingest(batch: SourceBatch, d: PipelineDeps): IngestCounts {
-  const c: IngestCounts = { stored: 0, duplicate: 0, rejected: 0, points: 0 };
+  const c: IngestCounts = { stored: 0, duplicate: 0, rejected: 0, joined: 0, points: 0 };
   const source = batch.source;
   if (batch.notModified) d.metrics.notModified.inc({ source });
   d.sourceMetrics.messages.inc({ source }, batch.results.length);
+  // stories changed by this batch: their points are written once, after the batch
+  const touched = new Map<string, Story>();
   for (const r of batch.results) {
     if (!r.ok) {
       c.rejected++;
@@ -61,39 +72,92 @@ export function ingest(batch: SourceBatch, d: PipelineDeps): IngestCounts {
     if (d.known.has(a.id)) {
       c.duplicate++;
       d.metrics.items.inc({ source, outcome: 'duplicate' });
+      // the same article through another source (CryptoPanic's original_url = the feed's link): one article,
+      // but its story now lists that source too
+      const s = d.stories.addSource(d.known.storyOf(a.id)!, source);
+      if (s) touched.set(s.id, s);
       continue;
     }
-    const points = articlePoints({ ...a, sentiment: scoreHeadline(a.title).score, assets: d.tagger.tag(a.title, a.assetHints) });
-    d.sink.write(BUCKETS.newsRaw, points);
-    d.known.add(a.id, a.publishedAt);
+    const lang = detectLanguage(a.title);
+    const sentiment = SCORED_LANGUAGES.has(lang) ? scoreHeadline(a.title).score : undefined;
+    if (sentiment === undefined) d.metrics.unscored.inc({ lang });
+    const assets = d.tagger.tag(a.title, a.assetHints);
+    const time = pointTime(a);
+    const story = d.stories.add({ id: a.id, title: a.title, url: a.url, source, category: a.category, lang, time, assets, sentiment });
+    d.sink.write(BUCKETS.newsRaw, [articlePoint({ ...a, lang, sentiment, assets, story: story.id })]);
+    touched.set(story.id, story);
+    d.known.add(a.id, a.publishedAt, story.id);
     c.stored++;
-    c.points += points.length;
+    c.points++;
     d.metrics.items.inc({ source, outcome: 'stored' });
+    if (story.id !== a.id) {
+      c.joined++;
+      d.metrics.storyJoins.inc({ source });
+    }
     if (a.dateFallback) d.metrics.dateFallback.inc({ source });
   }
+  for (const s of touched.values()) {
+    const points = storyPoints(s, storyRank({ ...s, sentiment: storySentiment(s) }, (x) => d.tagger.isWatched(x)));
+    d.sink.write(BUCKETS.newsRaw, points);
+    c.points += points.length;
+  }
   d.metrics.knownIds.set(d.known.size);
+  d.metrics.stories.set(d.stories.size);
   if (c.stored || c.rejected) d.log.info({ source, ...c }, 'news batch');
   return c;
 }
 
+const [DB, RP] = BUCKETS.newsRaw.split('/') as [string, string];
+
+function rowsOf(series: { columns: string[]; values: unknown[][] }[]): Record<string, unknown>[] {
+  return series.flatMap((s) => s.values.map((row) => Object.fromEntries(s.columns.map((c, i) => [c, row[i]]))));
+}
+
 /**
  * Restart-safe dedupe: the ids stored in the last `maxAgeMs` (by publication time) are read back with
- * InfluxQL before any source is polled.
+ * InfluxQL before any source is polled, with the story each belongs to.
  */
 export async function loadKnownIds(ql: InfluxQLClient, known: KnownIds, maxAgeMs: number): Promise<number> {
-  const [db, rp] = BUCKETS.newsRaw.split('/') as [string, string];
-  const series = await ql.query(db, `SELECT "id" FROM "${rp}"."${NEWS_MEASUREMENT}" WHERE time > now() - ${Math.ceil(maxAgeMs / 1000)}s`);
+  const series = await ql.query(DB, `SELECT "id", "story" FROM "${RP}"."${NEWS_MEASUREMENT}" WHERE time > now() - ${Math.ceil(maxAgeMs / 1000)}s`);
   let n = 0;
-  for (const s of series) {
-    const ti = s.columns.indexOf('time');
-    const ii = s.columns.indexOf('id');
-    for (const row of s.values) {
-      const id = row[ii];
-      if (typeof id === 'string' && !known.has(id)) {
-        known.add(id, Number(row[ti]));
-        n++;
-      }
+  for (const r of rowsOf(series)) {
+    if (typeof r.id === 'string' && !known.has(r.id)) {
+      known.add(r.id, Number(r.time), typeof r.story === 'string' ? r.story : r.id);
+      n++;
     }
+  }
+  return n;
+}
+
+/** The stories still open to new articles, read back at start-up so a restart does not split them. */
+export async function loadStories(ql: InfluxQLClient, book: StoryBook, windowMs: number): Promise<number> {
+  const series = await ql.query(DB, `SELECT * FROM "${RP}"."${STORIES_MEASUREMENT}" WHERE time > now() - ${Math.ceil(windowMs / 1000)}s`);
+  let n = 0;
+  for (const r of rowsOf(series)) {
+    if (typeof r.story !== 'string' || typeof r.title !== 'string') continue;
+    const list = (v: unknown, sep: string) => new Set(typeof v === 'string' && v ? v.split(sep) : []);
+    const assets = list(r.assets, ',');
+    assets.delete('none');
+    const articles = Number(r.articles) || 1;
+    const sentiment = typeof r.sentiment_score === 'number' ? r.sentiment_score : undefined;
+    book.restore({
+      id: r.story,
+      title: r.title,
+      url: String(r.url ?? ''),
+      category: String(r.category ?? 'news'),
+      lang: String(r.lang ?? 'en'),
+      time: Number(r.time),
+      articles,
+      sources: list(r.sources, ','),
+      publishers: list(r.publishers, ', '),
+      assets,
+      // the mean is stored; as many scored articles as articles is the best guess for re-weighting it
+      sentimentSum: sentiment === undefined ? 0 : sentiment * articles,
+      sentimentN: sentiment === undefined ? 0 : articles,
+      words: storyWords(r.title),
+      key: storyKey(r.title),
+    });
+    n++;
   }
   return n;
 }

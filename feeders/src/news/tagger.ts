@@ -87,9 +87,16 @@ export function watchItemAsset(item: WatchItem): AssetDef {
 
 export class AssetTagger {
   private matchers: Matcher[] = compile(BUILTIN_ASSETS);
+  private watched = new Set<string>();
+
+  /** Whether an asset (as `tag` returns it) is in the watch set: a story about it ranks higher. */
+  isWatched(asset: string): boolean {
+    return this.watched.has(asset);
+  }
 
   /** Replace the watch-set part (called at start and on every NOTIFY). */
   setWatch(items: WatchItem[]): void {
+    this.watched = new Set(items.map((it) => watchItemAsset(it).asset));
     const byAsset = new Map(BUILTIN_ASSETS.map((d) => [d.asset, { ...d, tickers: [...d.tickers] }]));
     for (const it of items) {
       const d = watchItemAsset(it);

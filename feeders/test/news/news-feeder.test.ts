@@ -24,6 +24,7 @@ import {
   type RunningService,
 } from '@mt/testing';
 import { scoreHeadline } from '../../src/news/sentiment.js';
+import { STORY_WINDOW_MS } from '../../src/news/stories.js';
 
 const NOW = Date.now();
 let influx: InfluxServer;
@@ -34,15 +35,17 @@ let svc: RunningService | undefined;
 let guardian: string;
 
 // the Guardian feed holds 55 items, one of them 54 days older than the rest: beyond NEWS_MAX_AGE_HOURS (7 d)
-const UNIQUE = { cryptopanic: 10, newsapi: 3, guardian: 54, heise: 15 };
-const TOTAL = UNIQUE.cryptopanic + UNIQUE.newsapi + UNIQUE.guardian + UNIQUE.heise;
+// the Guardian's items republished by another outlet (its links on another host): new articles, same stories
+const UNIQUE = { cryptopanic: 10, newsapi: 3, guardian: 54, copy: 54, heise: 15 };
+const TOTAL = UNIQUE.cryptopanic + UNIQUE.newsapi + UNIQUE.guardian + UNIQUE.copy + UNIQUE.heise;
 
-type Row = { time: number; source: string; category: string; related_asset: string; title: string; url: string; sentiment_score: number; id: string };
-async function rows(): Promise<Row[]> {
-  const res = await influx.query('SELECT * FROM "raw"."news_articles"', 'news');
+type Row = { time: number; source: string; category: string; lang: string; assets: string; story: string; title: string; url: string; sentiment_score: number | null; id: string };
+type StoryRow = { time: number; story: string; title: string; url: string; sources: string; publishers: string; outlets: number; articles: number; assets: string; rank: number; sentiment_score: number | null };
+async function rows<T = Row>(measurement = 'news_articles'): Promise<T[]> {
+  const res = await influx.query(`SELECT * FROM "raw"."${measurement}"`, 'news');
   const s = res.results[0]?.series?.[0];
   if (!s) return [];
-  return s.values.map((v) => Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) as Row);
+  return s.values.map((v) => Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) as T);
 }
 const stored = (m: string, source?: string) => metricValue(m, 'news_items_total', { outcome: 'stored', ...(source ? { source } : {}) });
 
@@ -57,6 +60,8 @@ before(async () => {
     .set('/guardian.xml', { body: Buffer.from(guardian), contentType: 'application/rss+xml; charset=UTF-8' })
     // the same articles syndicated with utm_* links: duplicates across sources
     .set('/guardian-syndicated.xml', { body: Buffer.from(withTracking(guardian)), contentType: 'application/rss+xml' })
+    // republished by another outlet: other URLs, the same headlines → other articles of the same stories
+    .set('/guardian-copy.xml', { body: Buffer.from(guardian.replaceAll('https://www.theguardian.com/', 'https://uk.news.yahoo.com/guardian/')), contentType: 'application/rss+xml' })
     // no charset in Content-Type: only the XML declaration says ISO-8859-1
     .set('/heise-latin1.xml', { body: toLatin1(replayFeed(fixtureFeed('heise_developer_atom.xml'), NOW - 3600_000)), contentType: 'application/atom+xml' })
     .set('/broken.xml', { body: Buffer.from(truncated(guardian)), contentType: 'application/rss+xml' });
@@ -72,7 +77,7 @@ before(async () => {
     NEWSAPI_URL: na.url,
     NEWSAPI_KEY: 'na-key',
     NEWSAPI_POLL_MS: '1000',
-    RSS_FEEDS: ['/guardian.xml', '/guardian-syndicated.xml', '/heise-latin1.xml', '/broken.xml'].map((p) => rss.feedUrl(p)).join(','),
+    RSS_FEEDS: ['/guardian.xml', '/guardian-syndicated.xml', '/heise-latin1.xml', '/broken.xml', '/guardian-copy.xml'].map((p) => rss.feedUrl(p)).join(','),
     RSS_POLL_MS: '1000',
   });
 });
@@ -91,7 +96,7 @@ test('every unique article is stored once, as the news_articles contract says', 
   assert.equal(stored(m), TOTAL);
   assert.equal(stored(m, 'cryptopanic'), UNIQUE.cryptopanic);
   assert.equal(stored(m, 'newsapi'), UNIQUE.newsapi);
-  assert.equal(stored(m, 'rss:127.0.0.1'), UNIQUE.guardian + UNIQUE.heise);
+  assert.equal(stored(m, 'rss:127.0.0.1'), UNIQUE.guardian + UNIQUE.copy + UNIQUE.heise);
   // the syndicated copy of the Guardian feed and NewsAPI's second endpoint only produced duplicates
   assert.ok(metricValue(m, 'news_items_total', { outcome: 'duplicate', source: 'rss:127.0.0.1' }) >= UNIQUE.guardian);
   assert.ok(metricValue(m, 'news_items_total', { outcome: 'duplicate', source: 'newsapi' }) >= UNIQUE.newsapi);
@@ -102,33 +107,69 @@ test('every unique article is stored once, as the news_articles contract says', 
     return new Set(r.map((x) => x.id)).size >= TOTAL && r;
   }, 10_000, 'points in InfluxDB');
   assert.equal(new Set(rs.map((r) => r.id)).size, TOTAL);
+  // one point per article
+  assert.equal(rs.length, TOTAL);
   for (const r of rs) {
     assert.match(r.id, /^[0-9a-f]{16}$/);
-    assert.ok(r.sentiment_score >= -1 && r.sentiment_score <= 1);
+    // scored when the scorer reads the language, else no score at all
+    if (r.lang === 'en') assert.ok(r.sentiment_score! >= -1 && r.sentiment_score! <= 1, r.title);
+    else assert.equal(r.sentiment_score, null, r.title);
     assert.ok(r.title && !/[<>]/.test(r.title), r.title);
     assert.match(r.url, /^https?:\/\//);
     assert.ok(['cryptopanic', 'newsapi', 'rss:127.0.0.1'].includes(r.source), r.source);
-    assert.ok(r.category && r.related_asset);
+    assert.ok(r.category && r.assets && r.story && r.lang);
     assert.ok(!/utm_|wt_mc/.test(r.url), r.url);
   }
-  // one point per (article, asset): never two points for the same article and asset
-  const keys = rs.map((r) => `${r.id}|${r.related_asset}`);
-  assert.equal(new Set(keys).size, keys.length);
 
   // timestamp = publication time (to the second; the id-derived milliseconds keep same-second articles apart)
   const neo = rs.find((r) => r.title === 'NEO ($NEO) price is up 20.99%')!;
   const neoPublished = Date.parse(cp.body.results[0]!.published_at!);
   assert.equal(Math.floor(neo.time / 1000), Math.floor(neoPublished / 1000));
-  assert.equal(neo.related_asset, 'NEO');
+  assert.equal(neo.assets, 'NEO');
   assert.equal(neo.category, 'crypto');
   assert.equal(neo.sentiment_score, scoreHeadline(neo.title).score);
   assert.ok(neo.sentiment_score > 0);
   // CryptoPanic's BTC-tagged post, a headline with no asset, the Latin-1 feed decoded
-  assert.ok(rs.some((r) => r.title.startsWith('South Korean Officials Caught Trading') && r.related_asset === 'BTC'));
-  assert.ok(rs.some((r) => r.title === 'Trump sues over property tax bill for Florida golf club' && r.related_asset === 'none' && r.sentiment_score < 0));
+  assert.ok(rs.some((r) => r.title.startsWith('South Korean Officials Caught Trading') && r.assets.split(',').includes('BTC')));
+  assert.ok(rs.some((r) => r.title === 'Trump sues over property tax bill for Florida golf club' && r.assets === 'none' && r.sentiment_score! < 0));
   const heise = rs.filter((r) => r.url.includes('heise.de'));
   assert.equal(new Set(heise.map((r) => r.id)).size, UNIQUE.heise);
   assert.ok(heise.some((r) => /[äöüß]/.test(r.title)) && !heise.some((r) => /Ã|\uFFFD/.test(r.title)));
+  // the German feed is tagged as German and left unscored (the lexicon is English)
+  assert.ok(heise.filter((r) => r.lang === 'de').length >= UNIQUE.heise / 2, JSON.stringify(heise.map((r) => [r.lang, r.title])));
+  assert.ok(rs.filter((r) => r.url.includes('theguardian.com')).every((r) => r.lang === 'en'));
+});
+
+test('one story once: the Guardian headline and its republished copy are one story listing both outlets', async () => {
+  const articles = await rows();
+  const stories = await waitFor(async () => {
+    const st = await rows<StoryRow>('news_stories');
+    return st.filter((s) => s.outlets === 2).length >= UNIQUE.guardian - 1 && st;
+  }, 10_000, 'stories with two outlets');
+  // every article belongs to a stored story; stories are fewer than articles by exactly the copies
+  const ids = new Set(stories.map((s) => s.story));
+  assert.ok(articles.every((a) => ids.has(a.story)));
+  // …and one more: the Guardian's own video and article on one event (a real pair in the recorded feed)
+  const stormy = articles.filter((a) => a.title.includes('Stormy Daniels') && a.url.includes('theguardian.com'));
+  assert.equal(stormy.length, 2);
+  assert.equal(stormy[0]!.story, stormy[1]!.story);
+  assert.equal(stories.length, TOTAL - UNIQUE.copy - 1);
+  const copies = articles.filter((a) => a.url.startsWith('https://uk.news.yahoo.com/'));
+  assert.equal(copies.length, UNIQUE.copy);
+  for (const c of copies) {
+    const s = stories.find((x) => x.story === c.story)!;
+    assert.equal(s.title, articles.find((a) => a.id === s.story)!.title);
+    assert.equal(s.publishers, 'theguardian.com, uk.news.yahoo.com');
+    assert.equal(s.articles, articles.filter((a) => a.story === s.story).length);
+    assert.ok(s.url.startsWith('https://www.theguardian.com/'), s.url);
+  }
+  // one row per story and asset: a headline is listed once per asset, never once per outlet
+  const perAsset = await rows<StoryRow & { related_asset: string }>('news_story_assets');
+  const keys = perAsset.map((r) => `${r.story}|${r.related_asset}`);
+  assert.equal(new Set(keys).size, keys.length);
+  assert.equal(new Set(perAsset.map((r) => r.story)).size, stories.length);
+  // ranked: among equally recent stories, two outlets outrank one
+  assert.ok(stories.every((s) => Number.isFinite(s.rank)));
 });
 
 test('a 429 (CryptoPanic with Retry-After, NewsAPI without) and a malformed feed are survived and counted', async () => {
@@ -159,11 +200,13 @@ test('after SIGTERM and a restart, nothing is stored again (ids loaded back from
   assert.equal(await svc!.stop(), 0);
   await svc!.restart();
   await waitFor(async () => metricValue(await svc!.metrics(), 'news_items_total', { outcome: 'duplicate', source: 'cryptopanic' }) >= UNIQUE.cryptopanic, 20_000, 'polls after restart');
-  await waitFor(async () => metricValue(await svc!.metrics(), 'news_items_total', { outcome: 'duplicate', source: 'rss:127.0.0.1' }) >= UNIQUE.guardian + UNIQUE.heise, 20_000, 'feeds after restart');
+  await waitFor(async () => metricValue(await svc!.metrics(), 'news_items_total', { outcome: 'duplicate', source: 'rss:127.0.0.1' }) >= UNIQUE.guardian + UNIQUE.copy + UNIQUE.heise, 20_000, 'feeds after restart');
   const m = await svc!.metrics();
   assert.equal(stored(m), 0);
-  const loaded = svc!.logs().filter((l) => l.msg === 'known article ids loaded from InfluxDB').at(-1);
-  assert.ok(loaded && Number(loaded.ids) >= TOTAL, JSON.stringify(loaded));
+  const loaded = svc!.logs().filter((l) => l.msg === 'known article ids and open stories loaded from InfluxDB').at(-1);
+  // the stories still open to new articles: those of the last 48 h
+  const open = (await rows<StoryRow>('news_stories')).filter((s) => s.time > Date.now() - STORY_WINDOW_MS).length;
+  assert.ok(loaded && Number(loaded.ids) >= TOTAL && Number(loaded.stories) === open, `${open} ${JSON.stringify(loaded)}`);
   const after = await rows();
   assert.equal(after.length, before);
   assert.equal(new Set(after.map((r) => r.id)).size, TOTAL);
@@ -180,4 +223,9 @@ test('a new edition with relative links: resolved against the feed URL, stored, 
   const added = (await rows()).filter((r) => !before.has(r.id));
   assert.equal(new Set(added.map((r) => r.id)).size, UNIQUE.guardian, `pending at SIGTERM: ${JSON.stringify(pending.pending)}`);
   assert.ok(added.every((r) => r.url.startsWith(`${rss.url}/`)), added[0]?.url);
+  // same headlines as before the restart: they joined the stories read back from InfluxDB, no new story
+  const storyIds = new Set((await rows<StoryRow>('news_stories')).map((s) => s.story));
+  // (a story is open to new articles for 48 h after its first one; the feed's oldest items are older)
+  const alone = added.filter((r) => r.time > Date.now() - STORY_WINDOW_MS + 60_000).filter((r) => r.story === r.id || !storyIds.has(r.story));
+  assert.deepEqual(alone.map((r) => r.title), []);
 });

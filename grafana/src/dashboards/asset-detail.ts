@@ -107,15 +107,19 @@ export function assetDetail(): Dashboard {
     .gridPos(g.at(12, 7));
 
   const news = new Table()
-    .title('Latest news — $symbol')
+    .title('Top news — $symbol')
     .datasource(DS.news)
     .withTarget(
       new InfluxQL(
         DS.news,
-        'SELECT "title", "sentiment_score", "source", "url" FROM "raw"."news_articles" ' +
+        // one point per story and asset (docs/INFLUXDB.md): each story once, with the outlets that ran it
+        'SELECT "title", "sentiment_score", "publishers", "rank", "url" FROM "raw"."news_story_assets" ' +
           `WHERE time > now() - 30d AND ("related_asset" = '$symbol' OR "related_asset" = '$base') ORDER BY time DESC LIMIT 50`,
       ).table(),
     )
+    .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'rank', desc: true }] } })
+    .overrideByName('rank', [{ id: 'custom.hidden', value: true }])
+    .overrideByName('publishers', [{ id: 'displayName', value: 'sources' }, { id: 'custom.width', value: 200 }])
     .cellHeight('sm' as never)
     .overrideByName('url', [{ id: 'custom.hidden', value: true }])
     .overrideByName('title', [{ id: 'links', value: [{ title: 'Open article', url: '${__data.fields.url}', targetBlank: true }] }])
