@@ -7,11 +7,10 @@
 //
 //   npm run bench -- ingest            (or: node --conditions=source --import tsx bench/ingest.ts --rounds 3 --window 8)
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { metricValue, startInflux, startService, waitFor } from '@mt/testing';
-import { BENCH_DIR, machine, median, saveResult, sleep, spread } from './lib.js';
+import { BENCH_DIR, cpuSeconds, machine, median, saveResult, sleep, spread } from './lib.js';
 import { ReplayServer, replayFeederEnv } from './replay.js';
 
 const { values } = parseArgs({
@@ -30,12 +29,6 @@ type Client = 'floor' | 'peer' | 'ours';
 
 const replay = await new ReplayServer({ rate: 0 }).listen();
 const influx = await startInflux();
-
-/** CPU seconds (user+sys) of a process, from /proc. */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
 interface Run {
   client: Client;

@@ -8,7 +8,7 @@
 //   npm run bench -- latency     (or: node --conditions=source --import tsx bench/latency.ts --runs 3 --seconds 30)
 import { parseArgs } from 'node:util';
 import { startInflux, startService, waitFor } from '@mt/testing';
-import { machine, percentile, saveResult, sleep, spread } from './lib.js';
+import { influxPointLatencies, machine, percentile, saveResult, sleep, spread } from './lib.js';
 import { ReplayServer, replayFeederEnv } from './replay.js';
 
 const { values } = parseArgs({
@@ -44,28 +44,8 @@ async function once(n: number, rate: number, run: number): Promise<Run> {
   try {
     await waitFor(() => replay.stats().streams >= 4 * n, 60_000, 'subscribed');
     await sleep(3000);
-    const seen = new Set<string>();
-    const lat: number[] = [];
-    const start = Date.now();
     const sent0 = replay.stats();
-    let first = true;
-    while (Date.now() - start < Number(values.seconds) * 1000) {
-      const t = Date.now();
-      const res = await fetch(`${influx.url}/query?${new URLSearchParams({ db: 'markets', epoch: 'ms', q: 'SELECT "price" FROM "market_data" WHERE time > now() - 5s GROUP BY "symbol"' })}`);
-      const body = (await res.json()) as { results: { series?: { tags: { symbol: string }; values: [number, number][] }[] }[] };
-      const at = Date.now();
-      for (const s of body.results[0]?.series ?? []) {
-        for (const [time] of s.values) {
-          const key = `${s.tags.symbol}@${time}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
-          // points already there at the first poll, or from before the window, have no known first-seen time
-          if (!first && time >= start) lat.push(at - time);
-        }
-      }
-      first = false;
-      await sleep(Math.max(0, Number(values.poll) - (Date.now() - t)));
-    }
+    const lat = await influxPointLatencies(influx.url, Number(values.seconds) * 1000, Number(values.poll));
     const sent1 = replay.stats();
     return {
       symbols: n,

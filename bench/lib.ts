@@ -59,7 +59,8 @@ export function saveResult(name: string, result: unknown): void {
 }
 
 // the one sleep of the project (common/src/backoff.ts), re-exported for the scripts
-export { sleep } from '@mt/common';
+import { sleep } from '@mt/common';
+export { sleep };
 
 /** RSS of a process in MiB, from /proc. */
 export function rssMiB(pid: number): number {
@@ -124,4 +125,40 @@ export async function startBundled(file: string, env: Record<string, string>, no
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/healthz`, 30_000, [200, 503]);
   return { url, pid: proc.child.pid!, dir, logFile, metrics: async () => (await fetch(`${url}/metrics`)).text(), stop: () => proc.stop() };
+}
+
+/** CPU seconds (user+sys) of a process, from /proc. */
+export function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/**
+ * For `ms`: poll InfluxDB (1.x at `url`) every `pollMs` for market_data points of the last 5 s and return,
+ * per new point, (end of the first query that returned it) − (its timestamp, the newest trade merged into
+ * it = the frame's send time in the replay): frame → queryable, an upper bound by up to one poll.
+ */
+export async function influxPointLatencies(url: string, ms: number, pollMs: number): Promise<number[]> {
+  const seen = new Set<string>();
+  const lat: number[] = [];
+  const start = Date.now();
+  let first = true;
+  while (Date.now() - start < ms) {
+    const t = Date.now();
+    const res = await fetch(`${url}/query?${new URLSearchParams({ db: 'markets', epoch: 'ms', q: 'SELECT "price" FROM "market_data" WHERE time > now() - 5s GROUP BY "symbol"' })}`);
+    const body = (await res.json()) as { results: { series?: { tags: { symbol: string }; values: [number, number][] }[] }[] };
+    const at = Date.now();
+    for (const s of body.results[0]?.series ?? []) {
+      for (const [time] of s.values) {
+        const key = `${s.tags.symbol}@${time}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        // points already there at the first poll, or from before the window, have no known first-seen time
+        if (!first && time >= start) lat.push(at - time);
+      }
+    }
+    first = false;
+    await sleep(Math.max(0, pollMs - (Date.now() - t)));
+  }
+  return lat;
 }

@@ -10,7 +10,9 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { Backoff, HttpStatusError, TransportError, isRetryable, parseRetryAfter, type BackoffOptions } from '@mt/common';
 import type { Candle, MarketSink, MarketTick } from '../types.js';
-import { bookLine, candleLine, seriesHead, tickerLine, type LiveMeasurement } from './lines.js';
+import { LIVE_MEASUREMENTS, bookLine, candleLine, seriesHead, tickerLine, type LiveMeasurement } from './lines.js';
+
+const LIVE_MEASUREMENT_NAMES = Object.keys(LIVE_MEASUREMENTS) as LiveMeasurement[];
 
 export interface GrafanaLiveOptions {
   /** Grafana's base URL (reachable from the feeder; in compose the internal one). */
@@ -290,7 +292,9 @@ export class GrafanaLiveSink implements MarketSink {
       this.metrics.requests.inc({ status: '200' });
       this.metrics.up.set(1);
       this.backoff.reset();
-      for (const [, q] of batch) this.metrics.lines.inc({ measurement: q.measurement });
+      const n = { ticker: 0, book: 0, candles: 0 };
+      for (const [, q] of batch) n[q.measurement]++;
+      for (const m of LIVE_MEASUREMENT_NAMES) if (n[m]) this.metrics.lines.inc({ measurement: m }, n[m]);
     } catch (err) {
       end();
       const status = err instanceof HttpStatusError ? String(err.status) : /: timeout after/.test(String(err)) ? 'timeout' : 'transport';

@@ -1,0 +1,187 @@
+// Grafana Live (docs/GRAFANA_LIVE.md), side by side in the same runs:
+//   latency — a frame leaving the replay server → the push request carrying its price received by the
+//             Grafana Live push fake (testing/src/fakes/grafana-live.ts), beside the same run's frame →
+//             point queryable in InfluxDB (polled every --poll ms, an upper bound; bench/latency.ts's method);
+//             each ticker line carries the time of the newest frame merged into it = that frame's send time;
+//   CPU     — the feeder at --cpu-symbols symbols, same replay load, Live on vs off, alternating rounds;
+//   burst   — frames sent per second vs push requests and lines received per second while the replay
+//             multiplies its rate ×10 for 1 s every 5 s: what reaches Grafana stays bounded by
+//             symbols × GRAFANA_LIVE_MAX_HZ × 2 measurements (+ closed candles).
+//
+//   npm run bench -- live      (or: node --conditions=source --import tsx bench/live.ts --runs 2 --seconds 20)
+import { parseArgs } from 'node:util';
+import { GrafanaLiveFake, metricValue, startInflux, startService, waitFor, type RunningService } from '@mt/testing';
+import { cpuSeconds, influxPointLatencies, machine, median, percentile, saveResult, sleep, spread } from './lib.js';
+import { ReplayServer, replayFeederEnv } from './replay.js';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '2' },
+    seconds: { type: 'string', default: '20' },
+    poll: { type: 'string', default: '50' },
+    // symbols:frames per second (trade + 24 h ticker + book frames, ×10 bursts)
+    loads: { type: 'string', default: '50:2000,500:5000' },
+    'cpu-symbols': { type: 'string', default: '500' },
+    'cpu-rate': { type: 'string', default: '5000' },
+    'cpu-rounds': { type: 'string', default: '3' },
+    'max-hz': { type: 'string', default: '4' },
+  },
+});
+const SECONDS = Number(values.seconds);
+const TOKEN = 'glsa_bench_live';
+const KINDS = ['trade', 'ticker', 'bookTicker'] as const;
+
+const influx = await startInflux();
+const grafana = await new GrafanaLiveFake({ tokens: [TOKEN] }).listen();
+const info = machine();
+
+function feeder(replay: ReplayServer, n: number, liveOn: boolean): Promise<RunningService> {
+  return replayFeederEnv(replay, influx.url, n, liveOn ? { GRAFANA_LIVE_URL: grafana.url, GRAFANA_LIVE_TOKEN: TOKEN, GRAFANA_LIVE_MAX_HZ: values['max-hz'] } : {}).then((env) =>
+    startService('market-feeder', env),
+  );
+}
+
+async function warm(replay: ReplayServer, n: number): Promise<void> {
+  await waitFor(() => replay.stats().streams >= 4 * n, 60_000, 'subscribed');
+  await sleep(3000);
+}
+
+interface LatencyRun {
+  symbols: number;
+  rate: number;
+  run: number;
+  live: { n: number; p50: number; p99: number; max: number };
+  influx: { n: number; p50: number; p99: number; max: number };
+  burst: { maxFramesPerSec: number; maxPushesPerSec: number; maxLinesPerSec: number; bound: number };
+  dropped: number;
+}
+
+const stats = (xs: number[]) => ({ n: xs.length, p50: percentile(xs, 50), p99: percentile(xs, 99), max: Math.max(...xs) });
+
+async function latencyRun(n: number, rate: number, run: number): Promise<LatencyRun> {
+  const replay = await new ReplayServer({ rate, kinds: KINDS, burstEveryMs: 5000, burstMs: 1000, burstFactor: 10 }).listen();
+  const svc = await feeder(replay, n, true);
+  try {
+    await warm(replay, n);
+    const from = grafana.publications.length;
+    const pushesFrom = grafana.pushes.length;
+    const start = Date.now();
+    // frames sent per second, sampled beside the pushes
+    const sent: [number, number][] = [];
+    const sampler = setInterval(() => sent.push([Date.now(), replay.stats().sent]), 1000);
+    const influxLat = await influxPointLatencies(influx.url, SECONDS * 1000, Number(values.poll));
+    clearInterval(sampler);
+    const liveLat: number[] = [];
+    for (const p of grafana.publications.slice(from)) {
+      if (!p.channel.endsWith('/ticker')) continue;
+      for (const t of p.frame.fields[1]!.values as number[]) if (t >= start) liveLat.push(p.at - t);
+    }
+    const perSec = new Map<number, { pushes: number; lines: number }>();
+    for (const p of grafana.pushes.slice(pushesFrom)) {
+      const s = Math.floor(p.at / 1000);
+      const e = perSec.get(s) ?? { pushes: 0, lines: 0 };
+      e.pushes++;
+      e.lines += p.lines;
+      perSec.set(s, e);
+    }
+    const framesPerSec = sent.slice(1).map(([, v], i) => v - sent[i]![1]);
+    const m = await svc.metrics();
+    return {
+      symbols: n,
+      rate,
+      run,
+      live: stats(liveLat),
+      influx: stats(influxLat),
+      burst: {
+        maxFramesPerSec: Math.max(...framesPerSec),
+        maxPushesPerSec: Math.max(...[...perSec.values()].map((e) => e.pushes)),
+        maxLinesPerSec: Math.max(...[...perSec.values()].map((e) => e.lines)),
+        bound: n * Number(values['max-hz']) * 2,
+      },
+      dropped: metricValue(m, 'grafana_live_dropped_total'),
+    };
+  } finally {
+    await svc.stop();
+    await replay.close();
+  }
+}
+
+interface CpuRun {
+  live: boolean;
+  round: number;
+  cpu: number;
+  framesPerSec: number;
+  loadavg: string;
+}
+
+async function cpuRun(live: boolean, round: number): Promise<CpuRun> {
+  const n = Number(values['cpu-symbols']);
+  const replay = await new ReplayServer({ rate: Number(values['cpu-rate']), kinds: KINDS }).listen();
+  const svc = await feeder(replay, n, live);
+  try {
+    await warm(replay, n);
+    const pid = svc.proc.child.pid!;
+    const m0 = metricValue(await svc.metrics(), 'feeder_messages_total', { source: 'binance_ws' });
+    const c0 = cpuSeconds(pid);
+    const t0 = performance.now();
+    await sleep(SECONDS * 1000);
+    const secs = (performance.now() - t0) / 1000;
+    const c1 = cpuSeconds(pid);
+    const m1 = metricValue(await svc.metrics(), 'feeder_messages_total', { source: 'binance_ws' });
+    return { live, round, cpu: (c1 - c0) / secs, framesPerSec: (m1 - m0) / secs, loadavg: (await import('node:os')).loadavg()[0]!.toFixed(2) };
+  } finally {
+    await svc.stop();
+    await replay.close();
+  }
+}
+
+const latency: LatencyRun[] = [];
+const cpu: CpuRun[] = [];
+try {
+  for (let run = 1; run <= Number(values.runs); run++) {
+    for (const load of values.loads.split(',')) {
+      const [n, rate] = load.split(':').map(Number) as [number, number];
+      const r = await latencyRun(n, rate, run);
+      latency.push(r);
+      process.stdout.write(
+        `run ${run} ${n} symbols ${rate} frames/s: live p50 ${r.live.p50} p99 ${r.live.p99} ms (${r.live.n}), influx p50 ${r.influx.p50} p99 ${r.influx.p99} ms (${r.influx.n}); ` +
+          `max ${r.burst.maxFramesPerSec} frames/s → ${r.burst.maxPushesPerSec} pushes/s, ${r.burst.maxLinesPerSec} lines/s (bound ${r.burst.bound}); dropped ${r.dropped}\n`,
+      );
+    }
+  }
+  for (let round = 1; round <= Number(values['cpu-rounds']); round++) {
+    for (const live of round % 2 ? [false, true] : [true, false]) {
+      const r = await cpuRun(live, round);
+      cpu.push(r);
+      process.stdout.write(`cpu round ${round} live ${live ? 'on' : 'off'}: ${(r.cpu * 100).toFixed(1)} % of a core at ${r.framesPerSec.toFixed(0)} frames/s (load ${r.loadavg})\n`);
+    }
+  }
+} finally {
+  await grafana.close();
+  await influx.stop();
+}
+
+const rows = [
+  '| symbols | frames/s (×10 bursts) | Live: frame → push received p50 / p99 ms | InfluxDB: frame → queryable p50 / p99 ms | max frames/s sent | max pushes/s | max lines/s (bound) |',
+  '|---|---|---|---|---|---|---|',
+];
+for (const load of values.loads.split(',')) {
+  const [n, rate] = load.split(':').map(Number) as [number, number];
+  const rs = latency.filter((r) => r.symbols === n && r.rate === rate);
+  rows.push(
+    `| ${n} | ${rate} | ${spread(rs.map((r) => r.live.p50))} / ${spread(rs.map((r) => r.live.p99))} | ${spread(rs.map((r) => r.influx.p50))} / ${spread(rs.map((r) => r.influx.p99))} | ` +
+      `${spread(rs.map((r) => r.burst.maxFramesPerSec))} | ${spread(rs.map((r) => r.burst.maxPushesPerSec))} | ${spread(rs.map((r) => r.burst.maxLinesPerSec))} (${rs[0]!.burst.bound}) |`,
+  );
+}
+const on = cpu.filter((r) => r.live).map((r) => r.cpu);
+const off = cpu.filter((r) => !r.live).map((r) => r.cpu);
+rows.push(
+  '',
+  `| feeder CPU at ${values['cpu-symbols']} symbols, ${values['cpu-rate']} frames/s | Live off | Live on | on / off (medians) |`,
+  '|---|---|---|---|',
+  `| % of one core | ${spread(off.map((x) => x * 100), 1)} | ${spread(on.map((x) => x * 100), 1)} | ${(median(on) / median(off)).toFixed(3)} |`,
+);
+const table = rows.join('\n');
+process.stdout.write(`\n${table}\n`);
+saveResult('live', { machine: info, maxHz: Number(values['max-hz']), pollMs: Number(values.poll), latency, cpu, table });
+process.exit(0);
