@@ -83,13 +83,33 @@ export function terminalDashboard(uid: string, title: string, from = 'now-6h'): 
     .link(new DashboardLinkBuilder('Terminal').type(DashboardLinkType.Dashboards).tags([TAG]).asDropdown(false).includeVars(false).keepTime(true));
 }
 
-/** Build, numbering panels 1…n in layout order (Grafana needs ids unique within a dashboard). */
+/**
+ * Build, numbering panels 1…n in layout order (Grafana needs ids unique within a dashboard). Links lose
+ * the SDK's default `placement: "inControlsMenu"`: Grafana 12.3's top bar shows only links without a
+ * placement, and its controls menu skips `dashboards` links, so the "Terminal" links showed nowhere.
+ * Hidden variables are not synced to the URL (`skipUrlSync`; the v1 builders have no setter for it).
+ */
 export function finish(d: DashboardBuilder, panels: Builder<Panel>[]): Dashboard {
   for (const p of panels) d.withPanel(p);
   const built = d.build();
   built.panels?.forEach((p, i) => (p.id = i + 1));
+  for (const l of built.links ?? []) delete (l as { placement?: string }).placement;
+  for (const v of built.templating?.list ?? []) if (v.hide === VariableHide.HideVariable) (v as { skipUrlSync?: boolean }).skipUrlSync = true;
   return built;
 }
+
+/** A data link to the asset-detail page for the row's symbol, keeping the time range. */
+export const assetDetailLink = (field = 'symbol') => ({
+  title: 'Asset detail',
+  url: `/d/asset-detail/asset-detail?var-symbol=\${__data.fields.${field}:percentencode}&\${__url_time_range}`,
+});
+
+/** Field override properties that make a column a clickable symbol (amber, links to asset detail). */
+export const symbolCell = () => [
+  { id: 'color', value: { mode: 'fixed', fixedColor: COLOR.amber } },
+  { id: 'custom.cellOptions', value: { type: 'color-text' } },
+  { id: 'links', value: [assetDetailLink()] },
+];
 
 /**
  * Hidden `$rp`: the retention policy for the selected range, read from the `rp_config` points that the

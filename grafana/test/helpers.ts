@@ -42,6 +42,8 @@ export interface DashboardJson {
   panels: Panel[];
   templating: { list?: Variable[] };
   time: { from: string; to: string };
+  annotations?: { list?: { name: string; datasource?: { type: string; uid: string }; target?: Target }[] };
+  links?: { title: string; type: string; tags?: string[]; placement?: string }[];
 }
 
 export function committedDashboards(): Record<string, DashboardJson> {
@@ -66,6 +68,10 @@ export function provisionedDatasources(): ProvisionedDatasource[] {
   return (parse(readFileSync(file, 'utf8')) as { datasources: ProvisionedDatasource[] }).datasources;
 }
 
+/** Every query: the panels' targets and the annotation queries (as a pseudo panel named after the annotation). */
 export function allTargets(d: DashboardJson): { panel: Panel; target: Target }[] {
-  return d.panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel, target })));
+  const annotations = (d.annotations?.list ?? [])
+    .filter((a) => a.target?.query)
+    .map((a) => ({ panel: { type: 'annotation', title: `annotation ${a.name}`, datasource: a.datasource }, target: a.target! }));
+  return [...d.panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel, target }))), ...annotations];
 }

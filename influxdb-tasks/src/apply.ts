@@ -6,7 +6,7 @@ import { HttpStatusError } from '@mt/common';
 import { DATABASE, RP_CONFIG } from './spec.js';
 import { continuousQueries, CQ_PREFIX } from './influxql.js';
 import { fluxTasks, TASK_PREFIX } from './flux.js';
-import { rpConfigLines } from './rp-config.js';
+import { RP_CONFIG_DELETE_STOP, rpConfigLines } from './rp-config.js';
 
 export interface ApplyResult {
   created: string[];
@@ -28,10 +28,10 @@ function client(cfg: InfluxConfig): Fetch {
   };
 }
 
-export async function apply(cfg: InfluxConfig, log: Logger, nowMs = Date.now()): Promise<ApplyResult> {
+export async function apply(cfg: InfluxConfig, log: Logger): Promise<ApplyResult> {
   const http = client(cfg);
   const result = cfg.api === 'v2' ? await applyV2(http, cfg.org) : await applyV1(http);
-  await writeRpConfig(http, cfg, nowMs);
+  await writeRpConfig(http, cfg);
   log.info({ ...result, api: cfg.api }, 'downsampling installed');
   return result;
 }
@@ -106,15 +106,15 @@ async function applyV2(http: Fetch, org: string): Promise<ApplyResult> {
   return result;
 }
 
-async function writeRpConfig(http: Fetch, cfg: InfluxConfig, nowMs: number): Promise<void> {
-  const body = rpConfigLines(nowMs);
+async function writeRpConfig(http: Fetch, cfg: InfluxConfig): Promise<void> {
+  const body = rpConfigLines();
   if (cfg.api === 'v2') {
     const bucket = `${DATABASE}/${RP_CONFIG.rp}`;
     const q = `org=${encodeURIComponent(cfg.org)}&bucket=${encodeURIComponent(bucket)}`;
     // drop older copies, whose thresholds may differ from the spec's
     await http(`/api/v2/delete?${q}`, {
       method: 'POST',
-      body: JSON.stringify({ start: '1970-01-01T00:00:00Z', stop: new Date(nowMs).toISOString(), predicate: `_measurement="${RP_CONFIG.measurement}"` }),
+      body: JSON.stringify({ start: '1970-01-01T00:00:00Z', stop: RP_CONFIG_DELETE_STOP, predicate: `_measurement="${RP_CONFIG.measurement}"` }),
       headers: { 'Content-Type': 'application/json' },
     });
     await http(`/api/v2/write?${q}&precision=ms`, { method: 'POST', body });

@@ -81,16 +81,19 @@ export function sourceField(rule: FieldRule, stage: Stage): string {
 
 /**
  * Which retention policy a dashboard reads for a time range (`rp_config` points, see grafana/ and
- * docs/DASHBOARDS.md): raw up to 2 days (≤ 2880 one-minute candles), 5m up to 30 days (its retention), 1h beyond.
+ * docs/DASHBOARDS.md): the finest row whose policy still holds the range's START (`maxAgeS`: within its
+ * retention) and whose resolution suits the range's length (`maxRangeS`): raw for ≤ 2 days (≤ 2880
+ * one-minute candles) starting within 7 d, 5m for ≤ 30 days starting within 30 d, 1h for ≤ 90 days
+ * starting within 365 d, else 1h with daily bars (the fallback: any length, any age).
  * `interval`: the candle timeframe the asset-detail chart shows for that range, stored in that policy by
  * the market feeder (docs/INFLUXDB.md, "Timeframes"); the 1h policy holds both 1-hour and daily bars.
  */
-export const RP_BY_RANGE: { rp: string; interval: string; minRangeS: number; maxRangeS: number }[] = [
-  { rp: 'raw', interval: '1m', minRangeS: 0, maxRangeS: 2 * 86400 },
-  { rp: '5m', interval: '5m', minRangeS: 2 * 86400, maxRangeS: 30 * 86400 },
-  { rp: '1h', interval: '1h', minRangeS: 30 * 86400, maxRangeS: 90 * 86400 },
-  // upper bound: far beyond any range a dashboard offers (a 100-year window)
-  { rp: '1h', interval: '1d', minRangeS: 90 * 86400, maxRangeS: 100 * 365 * 86400 },
+export const RP_BY_RANGE: { rp: string; interval: string; maxRangeS: number; maxAgeS: number }[] = [
+  { rp: 'raw', interval: '1m', maxRangeS: 2 * 86400, maxAgeS: 7 * 86400 },
+  { rp: '5m', interval: '5m', maxRangeS: 30 * 86400, maxAgeS: 30 * 86400 },
+  { rp: '1h', interval: '1h', maxRangeS: 90 * 86400, maxAgeS: 365 * 86400 },
+  // bounds far beyond any range a dashboard offers (100 years): always matches, so `$rp` is never empty
+  { rp: '1h', interval: '1d', maxRangeS: 100 * 365 * 86400, maxAgeS: 100 * 365 * 86400 },
 ];
 
 /** Retention policy that holds the `rp_config` points: the longest one, so they outlive the others. */

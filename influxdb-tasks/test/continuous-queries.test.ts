@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootstrapInflux, createLogger } from '@mt/common';
 import { startInflux, type InfluxServer } from '@mt/testing';
-import { apply, continuousQueries, cqStatementFor, CQ_PREFIX, RP_BY_RANGE, RP_VARIABLE_QUERY } from '../src/index.js';
+import { apply, continuousQueries, cqStatementFor, CQ_PREFIX, RP_BY_RANGE, RP_VARIABLE_QUERY, TF_VARIABLE_QUERY } from '../src/index.js';
 
 const log = createLogger('influxdb-tasks-test', 'silent');
 const MIN = 60_000;
@@ -158,19 +158,34 @@ describe('continuous queries on a real InfluxDB 1.x', () => {
     assert.deepEqual(rc.results[0]!.series![0]!.values.map((v) => v[1]).sort(), RP_BY_RANGE.map((r) => r.rp).sort());
   });
 
-  it('the $rp variable query picks exactly one policy for any range', async () => {
-    const to = Date.now();
-    for (const [rangeMs, want] of [
-      [HOUR, 'raw'],
-      [2 * 86400_000, 'raw'],
-      [7 * 86400_000, '5m'],
-      [30 * 86400_000, '5m'],
-      [90 * 86400_000, '1h'],
-      [365 * 86400_000, '1h'],
+  it('the $rp / $tf variable queries pick the finest row that holds the range start, for any range', async () => {
+    const now = Date.now();
+    const DAY = 86400_000;
+    // [length, age of the range's end, policy, timeframe]: length picks the resolution, the start's age the retention
+    for (const [rangeMs, endAgeMs, rp, tf] of [
+      [HOUR, 0, 'raw', '1m'],
+      [2 * DAY, 0, 'raw', '1m'],
+      [HOUR, 3 * DAY, 'raw', '1m'],
+      [HOUR, 21 * DAY, '5m', '5m'], // raw keeps 7 d: a short window three weeks back reads 5m
+      [DAY, 6.5 * DAY, '5m', '5m'], // starts 7.5 d ago: just beyond raw
+      [7 * DAY, 0, '5m', '5m'],
+      [30 * DAY, -DAY, '5m', '5m'], // ends in the future (now+1d): starts 29 d ago
+      [30 * DAY, 0, '1h', '1h'], // starts a hair over 30 d ago by the time InfluxDB runs it
+      [HOUR, 60 * DAY, '1h', '1h'],
+      [60 * DAY, 0, '1h', '1h'],
+      [365 * DAY, 0, '1h', '1d'],
+      [HOUR, 400 * DAY, '1h', '1d'], // older than 1h's retention: still a row, never an empty $rp
+      [5 * 365 * DAY, 0, '1h', '1d'],
     ] as const) {
-      const q = RP_VARIABLE_QUERY.replaceAll('${__to}', String(to)).replaceAll('${__from}', String(to - rangeMs));
-      const res = await influx.query(q, 'markets');
-      assert.deepEqual(res.results[0]!.series![0]!.values.map((v) => v[1]), [want], `range ${rangeMs} ms`);
+      const to = now - endAgeMs;
+      const sub = (q: string) => q.replaceAll('${__to}', String(to)).replaceAll('${__from}', String(to - rangeMs));
+      const got = [];
+      for (const q of [RP_VARIABLE_QUERY, TF_VARIABLE_QUERY]) {
+        const res = await influx.query(sub(q), 'markets');
+        assert.equal(res.results[0]!.error, undefined, sub(q));
+        got.push(...res.results[0]!.series![0]!.values.map((v) => v[1]));
+      }
+      assert.deepEqual(got, [rp, tf], `range ${rangeMs / HOUR} h ending ${endAgeMs / HOUR} h ago`);
     }
   });
 

@@ -87,13 +87,13 @@ describe('installer against the InfluxDB 2.x API', () => {
     tasks.push({ id: 'x1', orgID: 'org1', name: 'someone_elses_task', flux: 'x', status: 'active' });
     tasks.push({ id: 'x2', orgID: 'org1', name: `${TASK_PREFIX}retired_5m`, flux: 'x', status: 'active' });
     const cfg = { url: fake.url, token: 'tok', org: 'mt', api: 'v2' as const };
-    const r1 = await apply(cfg, log, 1_700_000_000_000);
+    const r1 = await apply(cfg, log);
     assert.equal(r1.created.length, 8);
     assert.deepEqual(r1.deleted, [`${TASK_PREFIX}retired_5m`]);
     assert.ok(tasks.some((t) => t.name === 'someone_elses_task'));
 
     const before2 = fake.requests.length;
-    const r2 = await apply(cfg, log, 1_700_000_000_000);
+    const r2 = await apply(cfg, log);
     assert.deepEqual([r2.created, r2.updated, r2.deleted], [[], [], []]);
     assert.equal(r2.unchanged.length, 8);
     const writes = fake.requests.slice(before2).filter((q: RecordedRequest) => q.method !== 'GET');

@@ -7,7 +7,8 @@ import { PanelBuilder as StateTimeline } from '@grafana/grafana-foundation-sdk/s
 import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
 import { DataqueryBuilder as Prom, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
 import { BigValueColorMode, BigValueGraphMode, GraphDrawStyle, ReduceDataOptionsBuilder, StackingConfigBuilder, StackingMode } from '@grafana/grafana-foundation-sdk/common';
-import { COLOR, DS, Grid, finish, steps, terminalDashboard } from '../defaults.js';
+import { COLOR, DS, Grid, finish, InfluxQL, steps, symbolCell, terminalDashboard } from '../defaults.js';
+import { TableCellDisplayMode } from '@grafana/grafana-foundation-sdk/common';
 
 export function alerts(): Dashboard {
   const g = new Grid();
@@ -53,6 +54,43 @@ export function alerts(): Dashboard {
     .withTarget(new Prom().expr('sum by (integration) (increase(alertmanager_notifications_failed_total[$__rate_interval]))').legendFormat('failed {{integration}}').refId('B'))
     .gridPos(g.at(12, 8));
 
+  // ALRT: the user's own price alerts that fired (`alert_events`, stored by the market feeder): when,
+  // symbol, rule, level, the price that fired it, severity, message. Newest first.
+  const fired = new Table()
+    .title('Price alerts fired')
+    .description('Every firing of your alert rules (rule, level, price, when), from the market feeder.')
+    .datasource(DS.markets)
+    .withTarget(
+      new InfluxQL(
+        DS.markets,
+        'SELECT "condition", "threshold", "price", "message" FROM "raw"."alert_events" WHERE $timeFilter GROUP BY "symbol", "rule_id", "severity" ORDER BY time DESC LIMIT 500',
+      ).table(),
+    )
+    .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'Time', desc: true }] } })
+    .withTransformation({
+      id: 'organize',
+      options: { indexByName: { Time: 0, symbol: 1, condition: 2, threshold: 3, price: 4, severity: 5, message: 6, rule_id: 7 } },
+    })
+    .cellHeight('sm' as never)
+    .overrideByName('Time', [{ id: 'displayName', value: 'Fired' }, { id: 'unit', value: 'time:YYYY-MM-DD HH:mm:ss' }, { id: 'custom.width', value: 170 }])
+    .overrideByName('symbol', [{ id: 'displayName', value: 'Symbol' }, ...symbolCell()])
+    .overrideByName('condition', [{ id: 'displayName', value: 'Rule' }])
+    // one row per firing of any symbol: the level and price as stored (the source's own digits), since a
+    // column has one decimals setting and EUR/USD and BTC need different ones
+    .overrideByName('threshold', [{ id: 'displayName', value: 'Level' }, { id: 'unit', value: 'string' }, { id: 'noValue', value: '—' }])
+    .overrideByName('price', [{ id: 'displayName', value: 'Price' }, { id: 'unit', value: 'string' }])
+    .overrideByName('rule_id', [{ id: 'displayName', value: 'Rule id' }])
+    .overrideByName('message', [{ id: 'displayName', value: 'Message' }])
+    .overrideByName('severity', [
+      { id: 'displayName', value: 'Severity' },
+      { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorBackground } },
+      {
+        id: 'mappings',
+        value: [{ type: 'value', options: { critical: { text: 'CRITICAL', color: COLOR.down, index: 0 }, warning: { text: 'WARNING', color: COLOR.orange, index: 1 }, info: { text: 'INFO', color: COLOR.blue, index: 2 } } }],
+      },
+    ])
+    .gridPos(g.at(24, 10));
+
   const d = terminalDashboard('alerts', 'Alerts', 'now-24h');
-  return finish(d, [activeInAm, firing, history, priceAlerts, notifications]);
+  return finish(d, [activeInAm, firing, fired, history, priceAlerts, notifications]);
 }

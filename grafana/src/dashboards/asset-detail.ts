@@ -1,7 +1,7 @@
 // uid asset-detail: one symbol — quote, candlesticks with volume and SMA/EMA/Bollinger overlays, RSI,
 // MACD, and the latest news about the asset with sentiment.
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { QueryVariableBuilder, VariableHide, VariableRefresh } from '@grafana/grafana-foundation-sdk/dashboard';
+import { AnnotationQueryBuilder, QueryVariableBuilder, VariableHide, VariableRefresh } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as Candles, VizDisplayMode, CandleStyle, ColorStrategy, CandlestickFieldMapBuilder, CandlestickColorsBuilder } from '@grafana/grafana-foundation-sdk/candlestick';
 import { PanelBuilder as TimeSeries } from '@grafana/grafana-foundation-sdk/timeseries';
 import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
@@ -18,32 +18,66 @@ import {
   TableCellDisplayMode,
 } from '@grafana/grafana-foundation-sdk/common';
 import { COLOR, DS, Grid, finish, InfluxQL, changeThresholds, fixedColor, rpVariable, steps, tagVariable, terminalDashboard, tfVariable } from '../defaults.js';
+import { MARKET_STATE_TEXT, PRICE_DECIMALS, STALE_AFTER_S } from '../quotes.js';
 
 const SYMBOL = `"symbol" = '$symbol'`;
+/** Fired price alerts (`alert_events`, written by the market feeder) as markers on the chart. */
+export const ALERT_ANNOTATION_QUERY = `SELECT "message" AS "text", "condition", "threshold", "price" FROM "raw"."alert_events" WHERE $timeFilter AND ${SYMBOL} GROUP BY "rule_id", "severity"`;
+/** Headlines about the asset (its base ticker for crypto pairs) as markers. */
+export const NEWS_ANNOTATION_QUERY = `SELECT "title" AS "text", "sentiment_score", "publishers" FROM "raw"."news_story_assets" WHERE $timeFilter AND ("related_asset" = '$symbol' OR "related_asset" = '$base')`;
 // the chart's timeframe: one bar per stored candle of $tf, and that timeframe's indicators (docs/INFLUXDB.md)
 const TF = `"interval" = '$tf' GROUP BY time($tf) fill(none)`;
 const fixed = (c: string) => ({ id: 'color', value: { mode: 'fixed', fixedColor: c } });
 
 export function assetDetail(): Dashboard {
   const g = new Grid();
+  // One stored quote (the latest full one: every value from the same moment, see quotes.ts) and its
+  // time. Field names carry the hidden $asset_type so that the price takes that class's precision.
+  const priceName = (n: string) => `${n} $asset_type`;
   const quote = new Stat()
     .title('$symbol')
     .datasource(DS.markets)
     .withTarget(
       new InfluxQL(
         DS.markets,
-        'SELECT last("price") AS "Last", last("change_pct_24h") AS "24h %", last("high_24h") AS "24h high", last("low_24h") AS "24h low", ' +
-          `last("volume_24h") AS "24h volume" FROM "raw"."market_data" WHERE time > now() - 7d AND ${SYMBOL}`,
+        `SELECT last("change_pct_24h") AS "24h %", "price" AS "${priceName('Last')}", "bid" AS "${priceName('Bid')}", "ask" AS "${priceName('Ask')}", ` +
+          `"high_24h" AS "${priceName('24h high')}", "low_24h" AS "${priceName('24h low')}", "volume_24h" AS "24h volume", "market_state" AS "state" ` +
+          `FROM "raw"."market_data" WHERE time > now() - 7d AND ${SYMBOL}`,
       ).table(),
     )
-    .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('/^(Last|24h.*)$/'))
+    .withTransformation({
+      id: 'calculateField',
+      options: { mode: 'binary', alias: 'Age', binary: { left: { fixed: '${__to}' }, operator: '-', right: { matcher: { id: 'byName', options: 'Time' } } } },
+    })
+    .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('/^(Last|Bid|Ask|24h|Age|state).*$/'))
     .colorMode(BigValueColorMode.Value)
     .graphMode(BigValueGraphMode.None)
     .textMode(BigValueTextMode.ValueAndName)
     .colorScheme(fixedColor(COLOR.amber))
+    .noValue('—')
     .overrideByName('24h %', [{ id: 'unit', value: 'percent' }, { id: 'decimals', value: 2 }, { id: 'thresholds', value: changeThresholds().build() }, { id: 'color', value: { mode: 'thresholds' } }])
-    .overrideByName('24h volume', [{ id: 'unit', value: 'short' }])
-    .gridPos(g.at(24, 3));
+    .overrideByName('24h volume', [{ id: 'unit', value: 'short' }, { id: 'decimals', value: 2 }])
+    .overrideByName('Age', [
+      { id: 'unit', value: 'ms' },
+      { id: 'decimals', value: 0 },
+      { id: 'color', value: { mode: 'thresholds' } },
+      { id: 'thresholds', value: steps(COLOR.up, [STALE_AFTER_S.crypto * 1000, COLOR.down]).build() },
+    ])
+    .overrideByName('state', [
+      { id: 'displayName', value: 'Market' },
+      {
+        id: 'mappings',
+        value: [
+          { type: 'value', options: Object.fromEntries(Object.entries(MARKET_STATE_TEXT).map(([k, [text, color]], index) => [k, { text, color, index }])) },
+          { type: 'special', options: { match: 'null+nan', result: { text: '24/7', color: COLOR.up, index: 99 } } },
+        ],
+      },
+    ]);
+  // byRegexp takes `/…/`; a bare pattern is anchored whole (Grafana's stringToJsRegex)
+  for (const [assetType, decimals] of Object.entries(PRICE_DECIMALS))
+    quote.overrideByRegexp(`/^(Last|Bid|Ask|24h high|24h low) ${assetType}$/`, [{ id: 'decimals', value: decimals }]);
+  for (const n of ['Last', 'Bid', 'Ask', '24h high', '24h low']) quote.overrideByRegexp(`/^${n} /`, [{ id: 'displayName', value: n }]);
+  quote.gridPos(g.at(24, 3));
 
   const candles = new Candles()
     .title('$symbol — $tf candles')
@@ -72,7 +106,7 @@ export function assetDetail(): Dashboard {
     .includeAllFields(true)
     .overrideByName('SMA 20', [fixed(COLOR.amber)])
     .overrideByName('EMA 50', [fixed(COLOR.blue)])
-    .overrideByRegexp('^BB ', [fixed(COLOR.neutral), { id: 'custom.lineStyle', value: new LineStyleBuilder().fill('dash').dash([6, 4]).build() }])
+    .overrideByRegexp('/^BB /', [fixed(COLOR.neutral), { id: 'custom.lineStyle', value: new LineStyleBuilder().fill('dash').dash([6, 4]).build() }])
     .gridPos(g.at(24, 12));
 
   const rsi = new TimeSeries()
@@ -101,6 +135,8 @@ export function assetDetail(): Dashboard {
     .overrideByName('histogram', [
       { id: 'custom.drawStyle', value: GraphDrawStyle.Bars },
       { id: 'custom.fillOpacity', value: 80 },
+      // bars coloured per value by the thresholds (without `scheme` a series takes one colour)
+      { id: 'custom.gradientMode', value: 'scheme' },
       { id: 'color', value: { mode: 'thresholds' } },
       { id: 'thresholds', value: changeThresholds().build() },
     ])
@@ -142,7 +178,31 @@ export function assetDetail(): Dashboard {
         .refresh(VariableRefresh.OnTimeRangeChanged)
         .hide(VariableHide.HideVariable),
     )
+    .withVariable(
+      new QueryVariableBuilder('asset_type')
+        .datasource(DS.markets)
+        .query(`SHOW TAG VALUES FROM "raw"."market_data" WITH KEY = "asset_type" WHERE ${SYMBOL}`)
+        .refresh(VariableRefresh.OnTimeRangeChanged)
+        .hide(VariableHide.HideVariable),
+    )
     .withVariable(rpVariable())
-    .withVariable(tfVariable());
+    .withVariable(tfVariable())
+    // GP markers: the user's price alerts that fired, and headlines about the asset
+    .annotation(
+      new AnnotationQueryBuilder()
+        .name('Price alerts')
+        .datasource(DS.markets)
+        .enable(true)
+        .iconColor(COLOR.orange)
+        .target(new InfluxQL(DS.markets, ALERT_ANNOTATION_QUERY, 'Alerts').table()),
+    )
+    .annotation(
+      new AnnotationQueryBuilder()
+        .name('News')
+        .datasource(DS.news)
+        .enable(true)
+        .iconColor(COLOR.blue)
+        .target(new InfluxQL(DS.news, NEWS_ANNOTATION_QUERY, 'News').table()),
+    );
   return finish(d, [quote, candles, rsi, macd, news]);
 }

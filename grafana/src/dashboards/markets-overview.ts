@@ -1,110 +1,71 @@
-// uid markets-overview: the watch set at a glance — last price, 24 h change, volume, market cap and a
-// sparkline; crypto heat map; world indices; FX; Fear & Greed; top movers.
+// uid markets-overview: the watch set at a glance, one table per instrument class (each at its own
+// precision: see quotes.ts) with age and market state; world indices with net and % change (WEI); FX;
+// Fear & Greed; crypto heat map; movers by % and by volume (MOST); 24 h % over the range; top stories (TOP).
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PanelBuilder as Table } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as Gauge } from '@grafana/grafana-foundation-sdk/gauge';
+import { PanelBuilder as TimeSeries } from '@grafana/grafana-foundation-sdk/timeseries';
 import { ReduceDataOptionsBuilder, BigValueColorMode, BigValueTextMode, BigValueGraphMode, TableCellDisplayMode } from '@grafana/grafana-foundation-sdk/common';
-import { TableSortByFieldStateBuilder } from '@grafana/grafana-foundation-sdk/common';
-import { COLOR, DS, Grid, finish, InfluxQL, changeThresholds, rpVariable, steps, tagIn, tagVariable, terminalDashboard } from '../defaults.js';
+import { COLOR, DS, Grid, finish, InfluxQL, changeThresholds, rpVariable, steps, symbolCell, tagIn, tagVariable, terminalDashboard } from '../defaults.js';
+import { quoteTable } from '../quotes.js';
+import { topStoriesTable } from './news.js';
 
-const SYMBOL_CELL = [
-  { id: 'color', value: { mode: 'fixed', fixedColor: COLOR.amber } },
-  { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorText } },
-];
-const LAST = (fields: [string, string][]) => fields.map(([f, as]) => `last("${f}") AS "${as}"`).join(', ');
+const WATCH = tagIn('symbol', 'symbol');
+const typeIs = (t: string) => `"asset_type" = '${t}'`;
 
-/** Latest values per symbol of one asset type; `time > now() - 7d`: the raw rp's retention, whatever range is shown. */
-function quotesTable(title: string, assetType: string, extra: [string, string][] = []): Table {
-  return new Table()
+/** MOST: the day's movers. Gainers only above 0, losers only below, most active by (crypto quote) volume. */
+function movers(title: string, kind: 'gainers' | 'losers' | 'volume'): Table {
+  const t = new Table()
     .title(title)
     .datasource(DS.markets)
     .withTarget(
       new InfluxQL(
         DS.markets,
-        `SELECT ${LAST([['price', 'price'], ['change_pct_24h', 'change_24h'], ...extra])} FROM "raw"."market_data" ` +
-          `WHERE time > now() - 7d AND "asset_type" = '${assetType}' GROUP BY "symbol"`,
+        `SELECT last("change_pct_24h") AS "change_24h", "volume_24h" FROM "raw"."market_data" WHERE time > now() - 1d${kind === 'volume' ? ` AND ${typeIs('crypto')}` : ''} GROUP BY "symbol"`,
       ).table(),
-    )
-    .withTransformation({ id: 'organize', options: { excludeByName: { Time: true }, indexByName: { symbol: 0, price: 1, change_24h: 2 } } })
-    .cellHeight('sm' as never)
-    .overrideByName('change_24h', [
-      { id: 'unit', value: 'percent' },
-      { id: 'decimals', value: 2 },
-      { id: 'displayName', value: '24h %' },
-      { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorText } },
-      { id: 'thresholds', value: changeThresholds().build() },
-    ])
-    .overrideByName('symbol', SYMBOL_CELL);
-}
-
-function movers(title: string, desc: boolean): Table {
-  return new Table()
-    .title(title)
-    .datasource(DS.markets)
-    .withTarget(
-      new InfluxQL(DS.markets, `SELECT ${LAST([['change_pct_24h', 'change_24h'], ['price', 'price']])} FROM "raw"."market_data" WHERE time > now() - 1d GROUP BY "symbol"`).table(),
-    )
-    .withTransformation({ id: 'organize', options: { excludeByName: { Time: true } } })
-    .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'change_24h', desc }] } })
+    );
+  if (kind !== 'volume')
+    t.withTransformation({
+      id: 'filterByValue',
+      options: { type: 'include', match: 'all', filters: [{ fieldName: 'change_24h', config: { id: kind === 'gainers' ? 'greater' : 'lower', options: { value: 0 } } }] },
+    });
+  const sortField = kind === 'volume' ? 'volume_24h' : 'change_24h';
+  return t
+    .withTransformation({ id: 'sortBy', options: { sort: [{ field: sortField, desc: kind !== 'losers' }] } })
     .withTransformation({ id: 'limit', options: { limitField: 5 } })
+    .withTransformation({ id: 'organize', options: { excludeByName: { Time: true, ...(kind === 'volume' ? {} : { volume_24h: true }) }, indexByName: { symbol: 0, change_24h: 1, volume_24h: 2 } } })
     .cellHeight('sm' as never)
+    .overrideByName('symbol', [{ id: 'displayName', value: 'Symbol' }, ...symbolCell()])
+    .overrideByName('volume_24h', [{ id: 'displayName', value: 'Volume 24h (USD)' }, { id: 'unit', value: 'currencyUSD' }, { id: 'decimals', value: 2 }])
     .overrideByName('change_24h', [
+      { id: 'displayName', value: '24h %' },
       { id: 'unit', value: 'percent' },
       { id: 'decimals', value: 2 },
-      { id: 'displayName', value: '24h %' },
-      { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorBackground } },
+      { id: 'custom.cellOptions', value: { type: kind === 'volume' ? TableCellDisplayMode.ColorText : TableCellDisplayMode.ColorBackground } },
       { id: 'thresholds', value: changeThresholds().build() },
     ]);
 }
 
 export function marketsOverview(): Dashboard {
   const g = new Grid();
-  const watchSet = new Table()
-    .title('Watch set')
-    .description('Last price, 24 h change, volume and market cap per symbol, sparkline over the selected range.')
-    .datasource(DS.markets)
-    .withTarget(
-      new InfluxQL(
-        DS.markets,
-        `SELECT ${LAST([['price', 'price'], ['change_pct_24h', 'change_24h'], ['volume_24h', 'volume_24h'], ['market_cap', 'market_cap']])} ` +
-          `FROM "raw"."market_data" WHERE time > now() - 7d AND ${tagIn('symbol', 'symbol')} GROUP BY "symbol", "asset_type"`,
-        'A',
-      ).table(),
-    )
-    .withTarget(
-      new InfluxQL(
-        DS.markets,
-        `SELECT mean("price") AS "price" FROM "$rp"."market_data" WHERE $timeFilter AND ${tagIn('symbol', 'symbol')} GROUP BY time($__interval), "symbol" fill(none)`,
-        'B',
-      ).alias('$tag_symbol'),
-    )
-    // B's series become one row per symbol with a `trend` field (the sparkline), joined onto A's rows
-    .withTransformation({ id: 'timeSeriesTable', options: { B: { stat: 'lastNotNull' } } })
-    .withTransformation({ id: 'joinByField', options: { byField: 'symbol', mode: 'outer' } })
-    .withTransformation({ id: 'organize', options: { excludeByName: { Time: true }, indexByName: { symbol: 0, asset_type: 1, price: 2, change_24h: 3 } } })
-    .cellHeight('sm' as never)
-    .sortBy([new TableSortByFieldStateBuilder().displayName('24h %').desc(true)])
-    .overrideByName('change_24h', [
-      { id: 'unit', value: 'percent' },
-      { id: 'decimals', value: 2 },
-      { id: 'displayName', value: '24h %' },
-      { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorText } },
-      { id: 'thresholds', value: changeThresholds().build() },
-    ])
-    .overrideByName('volume_24h', [{ id: 'unit', value: 'short' }, { id: 'displayName', value: 'Volume 24h' }])
-    .overrideByName('market_cap', [{ id: 'unit', value: 'currencyUSD' }, { id: 'decimals', value: 0 }, { id: 'displayName', value: 'Mkt cap' }])
-    .overrideByName('symbol', [...SYMBOL_CELL, { id: 'links', value: [{ title: 'Asset detail', url: '/d/asset-detail/asset-detail?var-symbol=${__value.raw}&${__url_time_range}' }] }])
-    .overrideByName('Trend #B', [{ id: 'custom.cellOptions', value: { type: TableCellDisplayMode.Sparkline } }, { id: 'color', value: { mode: 'fixed', fixedColor: COLOR.amber } }])
-    .gridPos(g.at(16, 12));
+  const crypto = quoteTable({
+    title: 'Crypto',
+    description: 'Watch set, crypto priced at 1 USD or more: last, bid/ask, 24 h change, quote volume, market cap, quote age; STALE after 60 s without a quote.',
+    where: `${typeIs('crypto')} AND ${WATCH}`,
+    decimals: 2,
+    priceRange: { min: 1 },
+    bidAsk: true,
+    volume: true,
+    marketCap: true,
+    source: 'crypto',
+  }).gridPos(g.at(14, 9));
 
   const heat = new Stat()
     .title('Crypto heat map (24 h %)')
     .datasource(DS.markets)
     .withTarget(
-      new InfluxQL(DS.markets, `SELECT last("change_pct_24h") FROM "raw"."market_data" WHERE time > now() - 1d AND "asset_type" = 'crypto' GROUP BY "symbol"`).alias(
-        '$tag_symbol',
-      ),
+      new InfluxQL(DS.markets, `SELECT last("change_pct_24h") FROM "raw"."market_data" WHERE time > now() - 1d AND ${typeIs('crypto')} GROUP BY "symbol"`).alias('$tag_symbol'),
     )
     .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false))
     .colorMode(BigValueColorMode.BackgroundSolid)
@@ -113,7 +74,7 @@ export function marketsOverview(): Dashboard {
     .unit('percent')
     .decimals(2)
     .thresholds(steps('#8B0000', [-5, '#C4162A'], [-2, '#E0474C'], [0, '#37872D'], [2, '#56A64B'], [5, '#00D26A']))
-    .gridPos(g.at(8, 12));
+    .gridPos(g.at(6, 9));
 
   const fearGreed = new Gauge()
     .title('Fear & Greed')
@@ -123,16 +84,69 @@ export function marketsOverview(): Dashboard {
     .min(0)
     .max(100)
     .thresholds(steps('#C4162A', [25, COLOR.orange], [45, COLOR.amber], [55, '#73BF69'], [75, COLOR.up]))
-    .gridPos(g.at(4, 8));
+    .gridPos(g.at(4, 9));
+
+  const stocks = quoteTable({
+    title: 'Stocks',
+    where: `${typeIs('stock')} AND ${WATCH}`,
+    decimals: 2,
+    volume: true,
+    marketCap: true,
+    source: 'yahoo',
+  }).gridPos(g.at(12, 8));
+  const indices = quoteTable({
+    title: 'World indices',
+    description: 'WEI: last, net and % change against the previous close, quote age, market state.',
+    where: typeIs('index'),
+    decimals: 2,
+    netChange: true,
+    source: 'yahoo',
+  }).gridPos(g.at(12, 8));
+  const fx = quoteTable({
+    title: 'FX cross rates',
+    where: `${typeIs('forex')} AND "symbol" !~ /JPY/`,
+    decimals: 5,
+    bidAsk: true,
+    source: 'yahoo',
+  }).gridPos(g.at(10, 7));
+  const fxJpy = quoteTable({ title: 'FX — JPY pairs', where: `${typeIs('forex')} AND "symbol" =~ /JPY/`, decimals: 3, bidAsk: true, source: 'yahoo' }).gridPos(g.at(7, 7));
+  const smallCrypto = quoteTable({
+    title: 'Crypto under 1 USD',
+    description: 'Sub-dollar coins at their significant digits.',
+    where: `${typeIs('crypto')} AND ${WATCH}`,
+    decimals: undefined,
+    priceRange: { max: 1 },
+    source: 'crypto',
+  }).gridPos(g.at(7, 7));
+
+  const change = new TimeSeries()
+    .title('24 h % change — watch set')
+    .datasource(DS.markets)
+    .withTarget(
+      new InfluxQL(DS.markets, `SELECT last("change_pct_24h") FROM "$rp"."market_data" WHERE $timeFilter AND ${WATCH} GROUP BY time($__interval), "symbol" fill(none)`).alias(
+        '$tag_symbol',
+      ),
+    )
+    .unit('percent')
+    .decimals(2)
+    .gridPos(g.at(14, 9));
+
+  const news = topStoriesTable('Top stories', 'WHERE time > now() - 1d', 200, 15).gridPos(g.at(10, 9));
 
   const panels = [
-    watchSet,
+    crypto,
     heat,
     fearGreed,
-    quotesTable('World indices', 'index').gridPos(g.at(10, 8)),
-    quotesTable('FX cross rates', 'forex', [['bid', 'bid'], ['ask', 'ask']]).gridPos(g.at(10, 8)),
-    movers('Top gainers (24 h)', true).gridPos(g.at(12, 7)),
-    movers('Top losers (24 h)', false).gridPos(g.at(12, 7)),
+    stocks,
+    indices,
+    fx,
+    fxJpy,
+    smallCrypto,
+    movers('Top gainers (24 h)', 'gainers').gridPos(g.at(8, 7)),
+    movers('Top losers (24 h)', 'losers').gridPos(g.at(8, 7)),
+    movers('Most active (24 h volume)', 'volume').gridPos(g.at(8, 7)),
+    change,
+    news,
   ];
   const d = terminalDashboard('markets-overview', 'Markets overview')
     .withVariable(tagVariable('symbol', DS.markets, 'SHOW TAG VALUES FROM "raw"."market_data" WITH KEY = "symbol"', { multi: true }))

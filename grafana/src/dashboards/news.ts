@@ -11,20 +11,23 @@ const listHas = (field: string, variable: string) => `"${field}" =~ /(^|,)$${var
 const STORY_FILTER = `${listHas('assets', 'asset')} AND ${listHas('sources', 'source')}`;
 export const SENTIMENT_STEPS = () => steps(COLOR.down, [-0.2, COLOR.neutral], [0.2, COLOR.up]);
 
-export function news(): Dashboard {
-  const g = new Grid();
-  const headlines = new Table()
-    .title('Top stories')
+/**
+ * TOP: one row per story (the same headline from several outlets is one story), ranked (docs/SENTIMENT.md
+ * "Rank"), sentiment coloured, title linking to the article. `where`: the InfluxQL WHERE clause.
+ */
+export function topStoriesTable(title: string, where: string, limit: number, show?: number): Table {
+  const t = new Table()
+    .title(title)
     .description('One row per story (the same headline from several outlets is one story), ranked by recency, outlets, relevance to the watch set and strength of sentiment.')
     .datasource(DS.news)
     .withTarget(
-      new InfluxQL(
-        DS.news,
-        `SELECT "title", "sentiment_score", "assets", "publishers", "outlets", "rank", "url" FROM "raw"."news_stories" WHERE $timeFilter AND ${STORY_FILTER} ORDER BY time DESC LIMIT 200`,
-      ).table(),
+      new InfluxQL(DS.news, `SELECT "title", "sentiment_score", "assets", "publishers", "outlets", "rank", "url" FROM "raw"."news_stories" ${where} ORDER BY time DESC LIMIT ${limit}`).table(),
     )
     // rank is comparable across stories of any age (docs/SENTIMENT.md "Rank"): the highest first
-    .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'rank', desc: true }] } })
+    .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'rank', desc: true }] } });
+  // the newest `limit` stories, the `show` best ranked of them
+  if (show !== undefined) t.withTransformation({ id: 'limit', options: { limitField: show } });
+  return t
     .cellHeight('sm' as never)
     .overrideByName('Time', [{ id: 'custom.width', value: 150 }, { id: 'unit', value: 'dateTimeAsIso' }])
     .overrideByName('url', [{ id: 'custom.hidden', value: true }])
@@ -39,8 +42,12 @@ export function news(): Dashboard {
       { id: 'decimals', value: 2 },
       { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorBackground } },
       { id: 'thresholds', value: SENTIMENT_STEPS().build() },
-    ])
-    .gridPos(g.at(24, 14));
+    ]);
+}
+
+export function news(): Dashboard {
+  const g = new Grid();
+  const headlines = topStoriesTable('Top stories', `WHERE $timeFilter AND ${STORY_FILTER}`, 200).gridPos(g.at(24, 14));
 
   const sentiment = new TimeSeries()
     .title('Sentiment per asset')

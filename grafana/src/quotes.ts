@@ -1,0 +1,158 @@
+// Quote tables: one row per symbol, every value from ONE stored point (the latest full quote), with its
+// age and market state. Shared by the overview's watch tables and asset detail.
+//
+// Precision: Grafana's field config is per column, not per row, so a column of EUR/USD 1.08423 next to
+// BTC 67 012.35 cannot show both right. Each table therefore holds one instrument class, whose prices
+// share a precision (docs/DASHBOARDS.md, "Prices at the instrument's precision"):
+//   FX 5 decimals, JPY pairs 3, stocks and indices 2, crypto ≥ $1 2, crypto < $1 Grafana's automatic
+//   decimals (significant digits: 0.00001234 → 0.0000123).
+import { PanelBuilder as Table } from '@grafana/grafana-foundation-sdk/table';
+import { TableCellDisplayMode } from '@grafana/grafana-foundation-sdk/common';
+import { COLOR, DS, changeThresholds, steps, symbolCell } from './defaults.js';
+import { InfluxQL } from './defaults.js';
+
+/** Price decimals per `asset_type` where one number fits the class (asset detail; crypto ≥ $1). */
+export const PRICE_DECIMALS: Record<string, number> = { crypto: 2, stock: 2, index: 2, forex: 5 };
+
+/** Seconds without a new quote after which an open market's quote counts as stale. */
+export const STALE_AFTER_S = { crypto: 60, yahoo: 15 * 60 } as const;
+
+/** Yahoo's `marketState` (stored as `market_state`) → what the table shows, coloured. */
+export const MARKET_STATE_TEXT: Record<string, [string, string]> = {
+  REGULAR: ['OPEN', COLOR.up],
+  PRE: ['PRE', COLOR.amber],
+  PREPRE: ['CLOSED', COLOR.neutral],
+  POST: ['POST', COLOR.amber],
+  POSTPOST: ['CLOSED', COLOR.neutral],
+  CLOSED: ['CLOSED', COLOR.neutral],
+};
+
+export interface QuoteTableOptions {
+  title: string;
+  description?: string;
+  /** InfluxQL condition selecting the instruments (asset type, symbol filter). */
+  where: string;
+  /** Decimals of price, bid, ask; undefined = Grafana's automatic (significant digits). */
+  decimals: number | undefined;
+  /** Keep only rows whose price is ≥ (`min`) or < (`max`) this, e.g. crypto under $1 apart. */
+  priceRange?: { min?: number; max?: number };
+  bidAsk?: boolean;
+  volume?: boolean;
+  marketCap?: boolean;
+  /** Net change (price − previous close) beside the % change: world indices. */
+  netChange?: boolean;
+  /** Crypto trades 24/7: its state is OPEN or STALE from the quote's age alone. */
+  source: 'crypto' | 'yahoo';
+}
+
+const priceProps = (decimals: number | undefined) => (decimals === undefined ? [] : [{ id: 'decimals', value: decimals }]);
+
+/**
+ * The latest full quote per symbol: `last("change_pct_24h")` picks the newest point that carries the
+ * 24 h change (Binance's ticker, Yahoo's quote: full quotes), and the other fields selected beside the
+ * selector come from that same point, with its time (not 0): price, change and volume can never be from
+ * different moments, and the row's time is the quote's age.
+ */
+export function quoteQuery(where: string, source: 'crypto' | 'yahoo', bidAsk = false): string {
+  const fields = ['price', ...(bidAsk ? ['bid', 'ask'] : []), 'volume_24h', ...(source === 'yahoo' ? ['market_state'] : [])].map((f) => `"${f}"`).join(', ');
+  return `SELECT last("change_pct_24h") AS "change_24h", ${fields} FROM "raw"."market_data" WHERE time > now() - 7d AND ${where} GROUP BY "symbol"`;
+}
+
+export function quoteTable(o: QuoteTableOptions): Table {
+  const t = new Table()
+    .title(o.title)
+    .datasource(DS.markets)
+    .withTarget(new InfluxQL(DS.markets, quoteQuery(o.where, o.source, o.bidAsk), 'A').table());
+  if (o.marketCap)
+    t.withTarget(
+      new InfluxQL(DS.markets, `SELECT last("market_cap") AS "market_cap" FROM "raw"."market_data" WHERE time > now() - 7d AND ${o.where} GROUP BY "symbol"`, 'B').table(),
+    ).withTransformation({ id: 'joinByField', options: { byField: 'symbol', mode: 'outer' } });
+  if (o.description) t.description(o.description);
+
+  if (o.priceRange) {
+    const { min, max } = o.priceRange;
+    const conditions = [
+      ...(min !== undefined ? [{ fieldName: 'price', config: { id: 'greaterOrEqual', options: { value: min } } }] : []),
+      ...(max !== undefined ? [{ fieldName: 'price', config: { id: 'lower', options: { value: max } } }] : []),
+    ];
+    t.withTransformation({ id: 'filterByValue', options: { type: 'include', match: 'all', filters: conditions } });
+  }
+  // age = the dashboard's "to" (now, for the usual relative range) − the quote's time
+  t.withTransformation({
+    id: 'calculateField',
+    options: { mode: 'binary', alias: 'age', binary: { left: { fixed: '${__to}' }, operator: '-', right: { matcher: { id: 'byName', options: 'Time' } } } },
+  });
+  if (o.source === 'crypto')
+    t.withTransformation({
+      id: 'calculateField',
+      options: { mode: 'binary', alias: 'state', binary: { left: { matcher: { id: 'byName', options: 'age' } }, operator: '*', right: { fixed: '1' } } },
+    });
+  if (o.netChange) {
+    // net change = price × chg / (100 + chg): the previous close is price / (1 + chg/100)
+    t.withTransformation({ id: 'calculateField', options: { mode: 'binary', alias: 'nc_num', binary: { left: { matcher: { id: 'byName', options: 'price' } }, operator: '*', right: { matcher: { id: 'byName', options: 'change_24h' } } } } })
+      .withTransformation({ id: 'calculateField', options: { mode: 'binary', alias: 'nc_den', binary: { left: { matcher: { id: 'byName', options: 'change_24h' } }, operator: '+', right: { fixed: '100' } } } })
+      .withTransformation({ id: 'calculateField', options: { mode: 'binary', alias: 'net_change', binary: { left: { matcher: { id: 'byName', options: 'nc_num' } }, operator: '/', right: { matcher: { id: 'byName', options: 'nc_den' } } } } });
+  }
+  const exclude: Record<string, boolean> = { nc_num: true, nc_den: true, Time: true, 'Time 1': true, 'Time 2': true };
+  if (!o.bidAsk) Object.assign(exclude, { bid: true, ask: true });
+  if (!o.volume) exclude.volume_24h = true;
+  if (o.source === 'crypto') exclude.market_state = true;
+  const order = ['symbol', 'price', 'bid', 'ask', 'net_change', 'change_24h', 'volume_24h', 'market_cap', 'age', 'state', 'market_state'];
+  t.withTransformation({ id: 'organize', options: { excludeByName: exclude, indexByName: Object.fromEntries(order.map((n, i) => [n, i])) } })
+    .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'change_24h', desc: true }] } })
+    .cellHeight('sm' as never)
+    .overrideByName('symbol', [{ id: 'displayName', value: 'Symbol' }, ...symbolCell()])
+    .overrideByName('price', [{ id: 'displayName', value: 'Last' }, ...priceProps(o.decimals)])
+    .overrideByName('bid', [{ id: 'displayName', value: 'Bid' }, ...priceProps(o.decimals)])
+    .overrideByName('ask', [{ id: 'displayName', value: 'Ask' }, ...priceProps(o.decimals)])
+    .overrideByName('net_change', [
+      { id: 'displayName', value: 'Net chg' },
+      ...priceProps(o.decimals),
+      { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorText } },
+      { id: 'thresholds', value: changeThresholds().build() },
+    ])
+    .overrideByName('change_24h', [
+      { id: 'displayName', value: '24h %' },
+      { id: 'unit', value: 'percent' },
+      { id: 'decimals', value: 2 },
+      { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorText } },
+      { id: 'thresholds', value: changeThresholds().build() },
+    ])
+    .overrideByName('volume_24h', [{ id: 'displayName', value: 'Volume 24h' }, { id: 'unit', value: 'short' }, { id: 'decimals', value: 2 }])
+    .overrideByName('market_cap', [{ id: 'displayName', value: 'Mkt cap' }, { id: 'unit', value: 'currencyUSD' }, { id: 'decimals', value: 2 }])
+    .overrideByName('age', [
+      { id: 'displayName', value: 'Age' },
+      { id: 'unit', value: 'ms' },
+      { id: 'decimals', value: 0 },
+      { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorText } },
+      { id: 'thresholds', value: steps(COLOR.up, [STALE_AFTER_S[o.source] * 1000, COLOR.down]).build() },
+    ]);
+  if (o.source === 'crypto')
+    t.overrideByName('state', [
+      { id: 'displayName', value: 'State' },
+      { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorBackground } },
+      {
+        id: 'mappings',
+        value: [
+          { type: 'range', options: { from: -1e15, to: STALE_AFTER_S.crypto * 1000 - 1, result: { text: 'OPEN', color: COLOR.up, index: 0 } } },
+          { type: 'range', options: { from: STALE_AFTER_S.crypto * 1000, to: 1e15, result: { text: 'STALE', color: COLOR.down, index: 1 } } },
+        ],
+      },
+    ]);
+  else
+    t.overrideByName('market_state', [
+      { id: 'displayName', value: 'State' },
+      { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorBackground } },
+      {
+        id: 'mappings',
+        value: [
+          {
+            type: 'value',
+            options: Object.fromEntries(Object.entries(MARKET_STATE_TEXT).map(([k, [text, color]], index) => [k, { text, color, index }])),
+          },
+          { type: 'special', options: { match: 'null+nan', result: { text: 'NO STATE', color: COLOR.neutral, index: 99 } } },
+        ],
+      },
+    ]);
+  return t;
+}

@@ -1,0 +1,155 @@
+// A real InfluxDB holding data in the contract layout (DESIGN.md) for the dashboard tests, its rollups
+// made by the installed continuous queries, and the dashboards' variables resolved against it the way
+// Grafana does. Shared by influxql-panels.test.ts (every query runs) and panels-render.test.ts (what
+// the panels show).
+import assert from 'node:assert/strict';
+import { bootstrapInflux, createLogger } from '@mt/common';
+import { startInflux, type InfluxServer } from '@mt/testing';
+import { apply, continuousQueries, cqStatementFor } from '@mt/influxdb-tasks';
+import type { DashboardJson, Variable } from './helpers.js';
+import { interpolate, variableValues, type Range } from './grafana-interpolate.js';
+
+const log = createLogger('grafana-test', 'silent');
+export const MIN = 60_000;
+export const HOUR = 60 * MIN;
+export const DB_OF: Record<string, string> = { 'influxdb-markets': 'markets', 'influxdb-news': 'news' };
+
+export interface SeedSymbol {
+  symbol: string;
+  exchange: string;
+  asset_type: string;
+  px: number;
+  extra: boolean;
+  marketState?: string;
+}
+
+export const SYMBOLS: SeedSymbol[] = [
+  { symbol: 'BTC/USDT', exchange: 'binance', asset_type: 'crypto', px: 60000, extra: true },
+  { symbol: 'ETH/USDT', exchange: 'binance', asset_type: 'crypto', px: 3000, extra: true },
+  { symbol: 'AAPL', exchange: 'yahoo', asset_type: 'stock', px: 200, extra: true, marketState: 'REGULAR' },
+  { symbol: '^GSPC', exchange: 'yahoo', asset_type: 'index', px: 5000, extra: false, marketState: 'CLOSED' },
+  { symbol: 'EUR/USD', exchange: 'yahoo', asset_type: 'forex', px: 1.08, extra: true, marketState: 'REGULAR' },
+  { symbol: 'USD/JPY', exchange: 'yahoo', asset_type: 'forex', px: 154.2, extra: true, marketState: 'REGULAR' },
+  { symbol: 'SHIB/USDT', exchange: 'binance', asset_type: 'crypto', px: 0.00001234, extra: true },
+];
+
+const esc = (v: string) => v.replace(/([ ,=])/g, '\\$1');
+export const tags = (t: Record<string, string>) => Object.entries(t).map(([k, v]) => `,${k}=${esc(v)}`).join('');
+
+/** Six hours of 1 m data in the contract layout (DESIGN.md), ending at `end`. */
+export function marketLines(end: number, symbols = SYMBOLS): string[] {
+  const out: string[] = [];
+  const start = end - 6 * HOUR;
+  for (const [i, s] of symbols.entries()) {
+    const t0 = tags({ exchange: s.exchange, symbol: s.symbol, asset_type: s.asset_type });
+    for (let t = start, k = 0; t < end; t += MIN, k++) {
+      const px = s.px * (1 + 0.01 * Math.sin(k / 20 + i));
+      const chg = 5 * Math.sin(k / 50 + i * 2);
+      const extra = s.extra ? `,bid=${px * 0.9999},ask=${px * 1.0001}${s.asset_type === 'crypto' || s.asset_type === 'stock' ? `,market_cap=${px * 19e6}` : ''}` : '';
+      const state = s.marketState ? `,market_state="${s.marketState}"` : '';
+      out.push(`market_data${t0} price=${px},change_pct_24h=${chg},volume_24h=${1000 + k},high_24h=${px * 1.02},low_24h=${px * 0.98}${extra}${state} ${t}`);
+      const c = `${t0},interval=1m`;
+      out.push(`candles${c} open=${px},high=${px * 1.001},low=${px * 0.999},close=${px * 1.0002},volume=${10 + (k % 7)},quote_volume=${px * 10},trades=${100 + k}i ${t}`);
+      out.push(
+        `indicators${c} sma_20=${px},ema_50=${px * 0.999},rsi_14=${50 + 20 * Math.sin(k / 9)},macd=${Math.sin(k / 15)},macd_signal=${Math.sin(k / 17)},` +
+          `macd_hist=${Math.sin(k / 15) - Math.sin(k / 17)},bb_upper=${px * 1.01},bb_middle=${px},bb_lower=${px * 0.99} ${t}`,
+      );
+    }
+  }
+  for (let d = 0; d < 7; d++) out.push(`fear_greed value=${40 + d}i,classification="Fear" ${end - d * 86400_000 - MIN}`);
+  // fired price alerts as the market feeder stores them (alert_events contract, docs/ALERTING.md)
+  out.push(
+    `alert_events${tags({ symbol: 'BTC/USDT', rule_id: 'r-above', severity: 'warning' })} condition="above",threshold=60500,price=60512.5,message="BTC/USDT above 60500" ${end - 2 * HOUR}`,
+    `alert_events${tags({ symbol: 'AAPL', rule_id: 'r-below', severity: 'critical' })} condition="below",threshold=199,price=198.75,message="AAPL below 199" ${end - HOUR}`,
+    `alert_events${tags({ symbol: 'BTC/USDT', rule_id: 'r-macd', severity: 'info' })} condition="macd_cross_up",price=60100,message="BTC/USDT MACD crossed up" ${end - 30 * MIN}`,
+  );
+  return out;
+}
+
+/**
+ * The 5m, 1h and 1d candles and indicators the market feeder writes straight into the policy that keeps
+ * them (docs/INFLUXDB.md, "Timeframes"), ending at `end`: rp → lines.
+ */
+export function timeframeLines(end: number, symbols = SYMBOLS): Record<string, string[]> {
+  const out: Record<string, string[]> = { '5m': [], '1h': [] };
+  const frames: [string, string, number, number][] = [
+    ['5m', '5m', 5 * MIN, 7 * 86400_000],
+    ['1h', '1h', HOUR, 60 * 86400_000],
+    ['1d', '1h', 24 * HOUR, 360 * 86400_000],
+  ];
+  for (const [i, s] of symbols.entries()) {
+    for (const [interval, rp, step, span] of frames) {
+      const c = tags({ exchange: s.exchange, symbol: s.symbol, asset_type: s.asset_type, interval });
+      for (let t = Math.floor((end - span) / step) * step, k = 0; t < end; t += step, k++) {
+        const px = s.px * (1 + 0.05 * Math.sin(k / 20 + i));
+        out[rp]!.push(`candles${c} open=${px},high=${px * 1.01},low=${px * 0.99},close=${px * 1.002},volume=${10 + (k % 7)},quote_volume=${px * 10},trades=${100 + k}i ${t}`);
+        out[rp]!.push(
+          `indicators${c} sma_20=${px},ema_50=${px * 0.999},rsi_14=${50 + 20 * Math.sin(k / 9)},macd=${Math.sin(k / 15)},macd_signal=${Math.sin(k / 17)},` +
+            `macd_hist=${Math.sin(k / 15) - Math.sin(k / 17)},bb_upper=${px * 1.01},bb_middle=${px},bb_lower=${px * 0.99} ${t}`,
+        );
+      }
+    }
+  }
+  return out;
+}
+
+/** The news layout (docs/INFLUXDB.md): one point per article, per story, per story and asset. */
+export function newsLines(end: number): string[] {
+  const out: string[] = [];
+  const sources = ['cryptopanic', 'newsapi', 'rss:www.coindesk.com'];
+  const assets = ['BTC', 'ETH', 'AAPL', 'none', 'BTC,ETH'];
+  const q = (v: string) => `"${v.replace(/"/g, '\\"')}"`;
+  for (let k = 0; k < 60; k++) {
+    const id = `a${k.toString(16).padStart(8, '0')}`;
+    const t = end - k * 13 * MIN;
+    const a = assets[k % 5]!;
+    const title = q(`Headline ${k} about "markets"`);
+    out.push(`news_articles${tags({ source: sources[k % 3]!, category: k % 2 ? 'crypto' : 'markets', lang: 'en' })} title=${title},url="https://example.org/${id}",sentiment_score=${Math.sin(k)},id="${id}",story="${id}",assets="${a}" ${t}`);
+    // rank: not the recency order (docs/SENTIMENT.md "Rank" weighs outlets, relevance, sentiment too)
+    const story = `story="${id}",title=${title},url="https://example.org/${id}",sources="${sources[k % 3]},${sources[(k + 1) % 3]}",publishers="example.org, example.com",outlets=2i,articles=2i,assets="${a}",rank=${1000 + ((k * 37) % 60)},sentiment_score=${Math.sin(k)}`;
+    out.push(`news_stories${tags({ category: 'crypto', lang: 'en' })} ${story} ${t}`);
+    for (const x of a.split(',')) out.push(`news_story_assets${tags({ related_asset: x })} ${story} ${t}`);
+  }
+  return out;
+}
+
+export async function write(influx: InfluxServer, db: string, rp: string, lines: string[]): Promise<void> {
+  const res = await fetch(`${influx.url}/write?db=${db}&rp=${rp}&precision=ms`, { method: 'POST', body: lines.join('\n') });
+  assert.equal(res.status, 204, await res.text());
+}
+
+/** influxd with the contract's databases, the real installer's CQs and rp_config, seeded data and its rollups. */
+export async function startDashboardInflux(end: number, symbols = SYMBOLS): Promise<InfluxServer> {
+  const influx = await startInflux({ cqRunInterval: '1h' });
+  await bootstrapInflux({ url: influx.url, token: '', org: '', api: 'v1' }, log);
+  await apply({ url: influx.url, token: '', org: '', api: 'v1' }, log);
+  await write(influx, 'markets', 'raw', marketLines(end, symbols));
+  for (const [rp, lines] of Object.entries(timeframeLines(end, symbols))) await write(influx, 'markets', rp, lines);
+  await write(influx, 'news', 'raw', newsLines(end));
+  // the installed CQ text over the closed windows fills 5m, then 1h
+  const closed = Math.floor(end / HOUR) * HOUR;
+  for (const target of ['5m', '1h'])
+    for (const cq of continuousQueries().filter((c) => c.name.endsWith(`_${target}`))) {
+      const r = await influx.query(cqStatementFor(cq.create, end - 7 * HOUR, closed), 'markets');
+      assert.equal(r.results[0]!.error, undefined);
+    }
+  return influx;
+}
+
+export type Vars = Map<string, { def: Variable; values: string[] }>;
+
+/** Each variable's query interpolated and run as Grafana does, in order; `pick` chooses a value. */
+export async function resolveVariables(influx: InfluxServer, d: DashboardJson, range: Range, pick: Record<string, string | string[]>): Promise<Vars> {
+  const vars: Vars = new Map();
+  for (const def of d.templating.list ?? []) {
+    const q = interpolate(def.query!, vars, range, 60_000);
+    const res = await influx.query(q, DB_OF[def.datasource!.uid]);
+    assert.equal(res.results[0]!.error, undefined, `${d.uid} $${def.name}: ${q}`);
+    const values = variableValues(def, res.results[0]!.series ?? []);
+    const want = pick[def.name] === undefined ? undefined : ([] as string[]).concat(pick[def.name]!);
+    const chosen = want ?? (def.includeAll ? values : values.slice(0, 1));
+    for (const w of want ?? []) if (w !== '') assert.ok(values.includes(w), `${d.uid} $${def.name} offers ${w}: ${values}`);
+    vars.set(def.name, { def, values: chosen });
+  }
+  return vars;
+}

@@ -1,0 +1,318 @@
+// What a trader reads on the dashboards, computed with Grafana 12.3.0's own frontend code: every panel
+// below runs its interpolated queries on a real InfluxDB 1.6, the answers become data frames as
+// Grafana's InfluxQL backend makes them, then the panel's transformations, field config, overrides and
+// display processors from @grafana/data 12.3.0 (grafana-frontend.ts) produce the strings asserted here.
+// A panel change that breaks what is shown (a lost column, a wrong precision, a link to nowhere) fails.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { InfluxServer } from '@mt/testing';
+import { startInflux } from '@mt/testing';
+import { bootstrapInflux, createLogger } from '@mt/common';
+import { apply } from '@mt/influxdb-tasks';
+import type { Field } from '@grafana/data';
+import { committedDashboards, type DashboardJson } from './helpers.js';
+import { HOUR, MIN, startDashboardInflux, tags, write } from './dashboard-influx.js';
+import { panelByTitle, queryFrames, resolve, rowOf, runPanel, runTable } from './panel-data.js';
+import { cellLinks, gd, show } from './grafana-frontend.js';
+
+const SEC = 1000;
+const log = createLogger('grafana-test', 'silent');
+const line = (m: string, t: Record<string, string>, fields: Record<string, number | string>, ts: number) =>
+  `${m}${tags(t)} ${Object.entries(fields)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? `"${v}"` : v}`)
+    .join(',')} ${ts}`;
+const md = (symbol: string, exchange: string, asset_type: string, fields: Record<string, number | string>, ts: number) =>
+  line('market_data', { exchange, symbol, asset_type }, fields, ts);
+
+/**
+ * The latest quotes, at known values and times (`end` − 5 s), over the six hours of generated data.
+ * BTC's full quote (Binance ticker) is followed by a trade tick (price only) and its market cap by a
+ * later CoinGecko-joined point: the table must keep the quote's own fields together.
+ */
+function quoteLines(end: number): string[] {
+  const t = end - 5 * SEC;
+  return [
+    md('BTC/USDT', 'binance', 'crypto', { price: 101573.52, bid: 101573.5, ask: 101573.53, change_pct_24h: 2.51, volume_24h: 3.21e10, high_24h: 102000.1, low_24h: 99000.2 }, t),
+    md('BTC/USDT', 'binance', 'crypto', { price: 101580.01 }, t + 2 * SEC),
+    md('BTC/USDT', 'binance', 'crypto', { price: 101573.52, market_cap: 1.93e12 }, t - 20 * SEC),
+    md('EUR/USD', 'yahoo', 'forex', { price: 1.08423, bid: 1.08421, ask: 1.08425, change_pct_24h: -0.12, high_24h: 1.08601, low_24h: 1.08202, market_state: 'REGULAR' }, t),
+    md('USD/JPY', 'yahoo', 'forex', { price: 154.237, bid: 154.235, ask: 154.239, change_pct_24h: 0.31, market_state: 'REGULAR' }, t),
+    md('AAPL', 'yahoo', 'stock', { price: 228.5, change_pct_24h: 1.27, volume_24h: 40896227, market_cap: 3.47e12, market_state: 'REGULAR' }, t),
+    md('^GSPC', 'yahoo', 'index', { price: 5012.3, change_pct_24h: 0.85, market_state: 'CLOSED' }, t),
+    md('SHIB/USDT', 'binance', 'crypto', { price: 0.00001234, bid: 0.00001233, ask: 0.00001235, change_pct_24h: -3.4 }, t),
+    // a feed that died ten minutes ago
+    md('DEAD/USDT', 'binance', 'crypto', { price: 12.5, bid: 12.49, ask: 12.51, change_pct_24h: 0.5, volume_24h: 1000 }, end - 10 * MIN),
+  ];
+}
+
+describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on real InfluxDB answers)', () => {
+  let influx: InfluxServer;
+  const end = Date.now();
+  const range = { fromMs: end - 6 * HOUR, toMs: end };
+  let ds: Record<string, DashboardJson>;
+
+  before(async () => {
+    influx = await startDashboardInflux(end);
+    await write(influx, 'markets', 'raw', quoteLines(end));
+    ds = committedDashboards();
+  });
+  after(async () => influx?.stop());
+
+  describe('markets overview', () => {
+    it('Crypto: a consistent quote row at 2 decimals, market cap $1.93T, age, OPEN; a dead feed is STALE', async () => {
+      const d = ds['markets-overview']!;
+      const t = await runTable(influx, panelByTitle(d, 'Crypto'), await resolve(influx, d, range), range);
+      assert.deepEqual(t.columns, ['Symbol', 'Last', 'Bid', 'Ask', '24h %', 'Volume 24h', 'Mkt cap', 'Age', 'State']);
+      // the ticker's own price, not the later trade tick's 101580.01: one point, one moment
+      assert.deepEqual(rowOf(t, 'Symbol', 'BTC/USDT'), {
+        Symbol: 'BTC/USDT',
+        Last: '101573.52',
+        Bid: '101573.50',
+        Ask: '101573.53',
+        '24h %': '2.51%',
+        'Volume 24h': '32.10 Bil',
+        'Mkt cap': '$1.93T',
+        Age: '5 s',
+        State: 'OPEN',
+      });
+      const dead = rowOf(t, 'Symbol', 'DEAD/USDT');
+      assert.equal(dead.State, 'STALE');
+      assert.equal(dead.Age, '10 mins');
+      const c = t.columns.indexOf('State');
+      const deadRow = t.rows.findIndex((r) => r[0] === 'DEAD/USDT');
+      assert.equal(t.colors[deadRow]![c], '#FF3B3B', 'STALE is drawn red');
+      assert.equal(t.colors[deadRow]![t.columns.indexOf('Age')], '#FF3B3B');
+      assert.ok(!t.rows.some((r) => r[0] === 'SHIB/USDT'), 'sub-dollar coins have their own table');
+      // sorted by 24 h % descending
+      const pct = t.rows.map((r) => parseFloat(r[4]!));
+      assert.deepEqual(pct, [...pct].sort((a, b) => b - a));
+      // click-through to asset detail, time range kept
+      assert.deepEqual(cellLinks(t.frame, 'Symbol', t.rows.findIndex((r) => r[0] === 'BTC/USDT')), [
+        { title: 'Asset detail', href: `/d/asset-detail/asset-detail?var-symbol=BTC%2FUSDT&from=${range.fromMs}&to=${range.toMs}` },
+      ]);
+    });
+
+    it('Crypto under 1 USD: significant digits', async () => {
+      const d = ds['markets-overview']!;
+      const t = await runTable(influx, panelByTitle(d, 'Crypto under 1 USD'), await resolve(influx, d, range), range);
+      assert.deepEqual(t.rows.map((r) => r.slice(0, 3)), [['SHIB/USDT', '0.0000123', '-3.40%']]);
+    });
+
+    it('FX at 5 decimals (bid ≠ ask on screen), JPY pairs at 3, market state', async () => {
+      const d = ds['markets-overview']!;
+      const vars = await resolve(influx, d, range);
+      const fx = await runTable(influx, panelByTitle(d, 'FX cross rates'), vars, range);
+      assert.deepEqual(fx.columns, ['Symbol', 'Last', 'Bid', 'Ask', '24h %', 'Age', 'State']);
+      assert.deepEqual(rowOf(fx, 'Symbol', 'EUR/USD'), { Symbol: 'EUR/USD', Last: '1.08423', Bid: '1.08421', Ask: '1.08425', '24h %': '-0.12%', Age: '5 s', State: 'OPEN' });
+      assert.ok(!fx.rows.some((r) => r[0] === 'USD/JPY'));
+      const jpy = await runTable(influx, panelByTitle(d, 'FX — JPY pairs'), vars, range);
+      assert.deepEqual(rowOf(jpy, 'Symbol', 'USD/JPY'), { Symbol: 'USD/JPY', Last: '154.237', Bid: '154.235', Ask: '154.239', '24h %': '0.31%', Age: '5 s', State: 'OPEN' });
+      assert.equal(cellLinks(fx.frame, 'Symbol', 0)[0]!.href.split('?')[0], '/d/asset-detail/asset-detail');
+    });
+
+    it('Stocks at 2 decimals with market cap; World indices with net and % change, CLOSED', async () => {
+      const d = ds['markets-overview']!;
+      const vars = await resolve(influx, d, range);
+      const st = await runTable(influx, panelByTitle(d, 'Stocks'), vars, range);
+      assert.deepEqual(rowOf(st, 'Symbol', 'AAPL'), { Symbol: 'AAPL', Last: '228.50', '24h %': '1.27%', 'Volume 24h': '40.90 Mil', 'Mkt cap': '$3.47T', Age: '5 s', State: 'OPEN' });
+      const wei = await runTable(influx, panelByTitle(d, 'World indices'), vars, range);
+      assert.deepEqual(wei.columns, ['Symbol', 'Last', 'Net chg', '24h %', 'Age', 'State']);
+      // previous close 5012.3 / 1.0085 = 4970.05: net +42.2452
+      assert.deepEqual(rowOf(wei, 'Symbol', '^GSPC'), { Symbol: '^GSPC', Last: '5012.30', 'Net chg': '42.25', '24h %': '0.85%', Age: '5 s', State: 'CLOSED' });
+      assert.match(cellLinks(wei.frame, 'Symbol', 0)[0]!.href, /^\/d\/asset-detail\/asset-detail\?var-symbol=%5EGSPC&from=/);
+    });
+
+    it('MOST: gainers only up, losers only down, most active by volume; each row links to asset detail', async () => {
+      const d = ds['markets-overview']!;
+      const vars = await resolve(influx, d, range);
+      const up = await runTable(influx, panelByTitle(d, 'Top gainers (24 h)'), vars, range);
+      const down = await runTable(influx, panelByTitle(d, 'Top losers (24 h)'), vars, range);
+      const active = await runTable(influx, panelByTitle(d, 'Most active (24 h volume)'), vars, range);
+      assert.ok(up.rows.length > 0 && down.rows.length > 0);
+      for (const r of up.rows) assert.ok(!r[1]!.startsWith('-') && r[1] !== '0.00%', `gainer ${r}`);
+      for (const r of down.rows) assert.ok(r[1]!.startsWith('-'), `loser ${r}`);
+      assert.ok(up.rows.length <= 5 && down.rows.length <= 5);
+      assert.deepEqual(active.columns, ['Symbol', '24h %', 'Volume 24h (USD)']);
+      assert.deepEqual(active.rows[0], ['BTC/USDT', '2.51%', '$32.10B']);
+      for (const t of [up, down, active]) assert.match(cellLinks(t.frame, 'Symbol', 0)[0]!.href, /^\/d\/asset-detail\/asset-detail\?var-symbol=/);
+    });
+
+    it('TOP: one row per story (a story about two assets lists both), best ranked first, sentiment coloured', async () => {
+      const d = ds['markets-overview']!;
+      const t = await runTable(influx, panelByTitle(d, 'Top stories'), await resolve(influx, d, range), range);
+      assert.deepEqual(t.columns, ['Time', 'title', 'sentiment', 'assets', 'sources', 'outlets']);
+      assert.equal(t.rows.length, 15);
+      assert.equal(new Set(t.rows.map((r) => r[1])).size, t.rows.length, 'each story once');
+      // seeded rank = 1000 + (37 k mod 60): the best are k = 47 (59), 34 (58), 21 (57) — not the newest
+      assert.deepEqual(t.rows.slice(0, 3).map((r) => r[1]), ['Headline 47 about "markets"', 'Headline 34 about "markets"', 'Headline 21 about "markets"']);
+      assert.equal(rowOf(t, 'title', 'Headline 34 about "markets"').assets, 'BTC,ETH');
+      assert.equal(t.rows[0]![0], new Date(end - 47 * 13 * MIN).toISOString().replace('T', ' ').slice(0, 19));
+      const s = t.columns.indexOf('sentiment');
+      const positive = t.rows.findIndex((r) => parseFloat(r[s]!) >= 0.2);
+      const negative = t.rows.findIndex((r) => parseFloat(r[s]!) <= -0.2);
+      assert.equal(t.colors[positive]![s], '#00D26A');
+      assert.equal(t.colors[negative]![s], '#FF3B3B');
+      assert.deepEqual(cellLinks(t.frame, 'title', 0), [{ title: 'Open article', href: 'https://example.org/a0000002f' }]);
+    });
+
+    it('the overview has a chart of the watch set over the range', async () => {
+      const d = ds['markets-overview']!;
+      const { frames } = await runPanel(influx, panelByTitle(d, '24 h % change — watch set'), await resolve(influx, d, range), range);
+      const names = frames.map((f) => gd.getFieldDisplayName(f.fields[1]!, f, frames));
+      for (const s of ['BTC/USDT', 'EUR/USD', 'AAPL', '^GSPC']) assert.ok(names.includes(s), `${s} in ${names}`);
+      const btc = frames.find((f) => gd.getFieldDisplayName(f.fields[1]!, f, frames) === 'BTC/USDT')!;
+      assert.ok(btc.length > 100, `a point per interval: ${btc.length}`);
+      assert.equal(show(btc.fields[1]!, 2.5123), '2.51%');
+    });
+  });
+
+  describe('watch set size', () => {
+    it('one symbol: every column, one row (no time-series fold)', async () => {
+      const d = ds['markets-overview']!;
+      const t = await runTable(influx, panelByTitle(d, 'Crypto'), await resolve(influx, d, range, { symbol: 'BTC/USDT' }), range);
+      assert.deepEqual(t.columns, ['Symbol', 'Last', 'Bid', 'Ask', '24h %', 'Volume 24h', 'Mkt cap', 'Age', 'State']);
+      assert.deepEqual(t.rows, [['BTC/USDT', '101573.52', '101573.50', '101573.53', '2.51%', '32.10 Bil', '$1.93T', '5 s', 'OPEN']]);
+    });
+
+    it('five and fifty symbols: every column, a full row each', async () => {
+      const big = await startInflux({ cqRunInterval: '1h' });
+      try {
+        await bootstrapInflux({ url: big.url, token: '', org: '', api: 'v1' }, log);
+        await apply({ url: big.url, token: '', org: '', api: 'v1' }, log);
+        const syms = Array.from({ length: 50 }, (_, i) => `C${String(i).padStart(2, '0')}/USDT`);
+        await write(
+          big,
+          'markets',
+          'raw',
+          syms.flatMap((s, i) => [
+            md(s, 'binance', 'crypto', { price: 10 + i + 0.125, bid: 10 + i, ask: 10 + i + 0.25, change_pct_24h: i - 25, volume_24h: 1e6 * (i + 1), market_cap: 1e9 * (i + 1) }, end - 3 * SEC),
+          ]),
+        );
+        const d = ds['markets-overview']!;
+        const panel = panelByTitle(d, 'Crypto');
+        for (const n of [5, 50]) {
+          const t = await runTable(big, panel, await resolve(big, d, range, { symbol: syms.slice(0, n) }), range);
+          assert.equal(t.columns.length, 9, `${n}: ${t.columns}`);
+          assert.equal(t.rows.length, n);
+          for (const r of t.rows) assert.ok(r.every((cell) => cell !== ''), `${n}: full row ${r}`);
+          assert.deepEqual(rowOf(t, 'Symbol', 'C03/USDT'), { Symbol: 'C03/USDT', Last: '13.13', Bid: '13.00', Ask: '13.25', '24h %': '-22.00%', 'Volume 24h': '4.00 Mil', 'Mkt cap': '$4.00B', Age: '3 s', State: 'OPEN' });
+        }
+      } finally {
+        await big.stop();
+      }
+    });
+  });
+
+  describe('asset detail', () => {
+    const stat = async (symbol: string) => {
+      const d = ds['asset-detail']!;
+      const { frames } = await runPanel(influx, panelByTitle(d, '$symbol'), await resolve(influx, d, range, { symbol, base: '' }), range);
+      const f = frames[0]!;
+      const re = /^(Last|Bid|Ask|24h|Age|state).*$/; // the panel's reduceOptions.fields
+      return Object.fromEntries(
+        f.fields.filter((x) => re.test(x.name)).map((x: Field) => [gd.getFieldDisplayName(x, f), show(x, x.values.filter((v) => v !== null).at(-1) ?? null)]),
+      );
+    };
+
+    it('quote at the instrument precision, with age and market state: EUR/USD 1.08423, BTC 101573.52 (24/7), AAPL 228.50', async () => {
+      assert.deepEqual(await stat('EUR/USD'), {
+        '24h %': '-0.12%',
+        Last: '1.08423',
+        Bid: '1.08421',
+        Ask: '1.08425',
+        '24h high': '1.08601',
+        '24h low': '1.08202',
+        '24h volume': '—', // currencies have none
+        Market: 'OPEN',
+        Age: '5 s',
+      });
+      const btc = await stat('BTC/USDT');
+      assert.equal(btc.Last, '101573.52');
+      assert.equal(btc['24h high'], '102000.10');
+      assert.equal(btc.Market, '24/7');
+      assert.equal((await stat('AAPL')).Last, '228.50');
+    });
+
+    it("a stock's candles and indicators, the MACD histogram coloured by sign", async () => {
+      const d = ds['asset-detail']!;
+      const vars = await resolve(influx, d, range, { symbol: 'AAPL', base: '' });
+      const candles = await runPanel(influx, panelByTitle(d, '$symbol — $tf candles'), vars, range);
+      const byName = new Map(candles.frames.map((f) => [gd.getFieldDisplayName(f.fields[1]!, f, candles.frames), f]));
+      for (const n of ['open', 'high', 'low', 'close', 'volume', 'SMA 20', 'EMA 50', 'BB upper']) assert.ok(byName.get(n)?.length, `${n} in ${[...byName.keys()]}`);
+      const bb = byName.get('BB upper')!.fields[1]!;
+      assert.equal(bb.config.custom?.lineStyle?.fill, 'dash', 'Bollinger bands dashed');
+      const macd = await runPanel(influx, panelByTitle(d, 'MACD (12, 26, 9) — $tf'), vars, range);
+      const hist = macd.frames.find((f) => gd.getFieldDisplayName(f.fields[1]!, f) === 'histogram')!.fields[1]!;
+      assert.equal(hist.config.custom?.gradientMode, 'scheme', 'bars take their colour per value');
+      assert.equal(hist.display!(-0.4).color, '#FF3B3B');
+      assert.equal(hist.display!(0.4).color, '#00D26A');
+    });
+
+    it('fired price alerts and headlines are chart annotations', async () => {
+      const d = ds['asset-detail']!;
+      const vars = await resolve(influx, d, range, { symbol: 'BTC/USDT', base: 'BTC' });
+      const list = (d as unknown as { annotations: { list: { name: string; datasource: { uid: string }; target: { query: string; refId: string; resultFormat: string } }[] } }).annotations.list;
+      const alerts = list.find((a) => a.name === 'Price alerts')!;
+      const frames = await queryFrames(influx, { type: 'annotation', title: 'alerts', datasource: alerts.datasource as never, targets: [alerts.target] }, vars, range);
+      const text = frames[0]!.fields.find((f) => f.name === 'text')!;
+      assert.deepEqual([...text.values].sort(), ['BTC/USDT MACD crossed up', 'BTC/USDT above 60500']);
+      const news = list.find((a) => a.name === 'News')!;
+      const nf = await queryFrames(influx, { type: 'annotation', title: 'news', datasource: news.datasource as never, targets: [news.target] }, vars, range);
+      assert.ok(nf[0]!.fields.find((f) => f.name === 'text')!.values.includes('Headline 0 about "markets"'));
+    });
+  });
+
+  it('ALRT: the price alerts that fired — when, symbol, rule, level, price, severity — newest first', async () => {
+    const d = ds.alerts!;
+    const t = await runTable(influx, panelByTitle(d, 'Price alerts fired'), await resolve(influx, d, range), range);
+    assert.deepEqual(t.columns, ['Fired', 'Symbol', 'Rule', 'Level', 'Price', 'Severity', 'Message', 'Rule id']);
+    const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+    assert.deepEqual(t.rows, [
+      [iso(end - 30 * MIN), 'BTC/USDT', 'macd_cross_up', '—', '60100', 'INFO', 'BTC/USDT MACD crossed up', 'r-macd'],
+      [iso(end - HOUR), 'AAPL', 'below', '199', '198.75', 'CRITICAL', 'AAPL below 199', 'r-below'],
+      [iso(end - 2 * HOUR), 'BTC/USDT', 'above', '60500', '60512.5', 'WARNING', 'BTC/USDT above 60500', 'r-above'],
+    ]);
+    assert.equal(t.colors[1]![5], '#FF3B3B', 'critical in red');
+    assert.match(cellLinks(t.frame, 'Symbol', 1)[0]!.href, /var-symbol=AAPL&/);
+  });
+});
+
+describe('links', () => {
+  const ds = committedDashboards();
+  it('dashboard links carry no placement (Grafana 12.3 shows only those in the top bar)', () => {
+    for (const d of Object.values(ds)) {
+      assert.ok(d.links?.length, `${d.uid} has links`);
+      for (const l of d.links!) assert.equal(l.placement, undefined, `${d.uid}: ${JSON.stringify(l)}`);
+      assert.ok(d.links!.some((l) => l.type === 'dashboards' && l.tags?.includes('market-terminal')));
+      for (const other of Object.values(ds)) assert.ok((other as unknown as { tags: string[] }).tags.includes('market-terminal'), `${other.uid} is listed by the links`);
+    }
+  });
+
+  it("every data link's target dashboard and variables exist", () => {
+    let n = 0;
+    for (const d of Object.values(ds))
+      for (const p of d.panels as unknown as { title: string; fieldConfig?: { defaults?: { links?: { url: string }[] }; overrides?: { properties: { id: string; value: { url: string }[] }[] }[] } }[]) {
+        const links = [
+          ...(p.fieldConfig?.defaults?.links ?? []),
+          ...(p.fieldConfig?.overrides ?? []).flatMap((o) => o.properties.filter((x) => x.id === 'links').flatMap((x) => x.value)),
+        ];
+        for (const l of links) {
+          if (/^https?:|^\$\{__data/.test(l.url)) continue; // article links: the stored URL
+          n++;
+          const m = /^\/d\/([\w-]+)\/[\w-]+\?(.*)$/.exec(l.url);
+          assert.ok(m, `${d.uid}/${p.title}: ${l.url}`);
+          const target = ds[m[1]!];
+          assert.ok(target, `${d.uid}/${p.title}: dashboard ${m[1]} exists`);
+          for (const v of [...m[2]!.matchAll(/var-(\w+)=/g)].map((x) => x[1]!))
+            assert.ok(target.templating.list?.some((x) => x.name === v), `${d.uid}/${p.title}: $${v} exists on ${m[1]}`);
+        }
+      }
+    assert.ok(n >= 10, `${n} links checked`);
+  });
+
+  it('hidden variables are not synced to the URL', () => {
+    for (const d of Object.values(ds))
+      for (const v of (d.templating.list ?? []) as { name: string; hide?: number; skipUrlSync?: boolean }[])
+        if (v.hide === 2) assert.equal(v.skipUrlSync, true, `${d.uid} $${v.name}`);
+  });
+});
