@@ -1,6 +1,7 @@
 // Market feeder configuration: every variable, validated once (names are a contract: ../shared/DESIGN.md).
 import { z } from 'zod';
-import { influxEnv, commonEnv, watchEnv, url, int, num, optionalString } from '@mt/common';
+import { influxEnv, commonEnv, watchEnv, url, int, num, optionalString, csv } from '@mt/common';
+import type { Interval } from './types.js';
 
 export const marketSchema = z.object({
   ...commonEnv,
@@ -18,6 +19,10 @@ export const marketSchema = z.object({
   YAHOO_POLL_MS: int(15_000, 1_000),
   /** Where Yahoo hands out the session cookie that its crumb is tied to (a 404 page with Set-Cookie). */
   YAHOO_COOKIE_URL: url('https://fc.yahoo.com'),
+  /** Timeframes of candles (and indicators) taken from Yahoo's chart; `none` for quotes only. */
+  YAHOO_CANDLE_INTERVALS: csv(['1m', '5m', '1h', '1d'])
+    .refine((v) => v.every((i) => i === 'none' || ['1m', '5m', '1h', '1d'].includes(i)), 'a comma-separated list of 1m, 5m, 1h, 1d (or none)')
+    .transform((v) => v.filter((i): i is Interval => i !== 'none')),
   COINGECKO_URL: url('https://api.coingecko.com/api/v3'),
   COINGECKO_API_KEY: optionalString,
   COINGECKO_POLL_MS: int(60_000, 1_000),

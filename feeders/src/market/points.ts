@@ -27,7 +27,7 @@ export function marketDataPoint(t: MarketTick): Point {
 }
 
 export function candlePoint(c: Candle): Point {
-  return new Point('candles')
+  const p = new Point('candles')
     .tag('exchange', c.exchange)
     .tag('symbol', c.symbol)
     .tag('asset_type', c.assetType)
@@ -37,9 +37,11 @@ export function candlePoint(c: Candle): Point {
     .floatField('low', c.low)
     .floatField('close', c.close)
     .floatField('volume', c.volume)
-    .floatField('quote_volume', c.quoteVolume)
-    .intField('trades', c.trades)
     .timestamp(new Date(c.openTime));
+  // a source without them (Yahoo) leaves them out rather than storing zeros
+  if (Number.isFinite(c.quoteVolume)) p.floatField('quote_volume', c.quoteVolume);
+  if (Number.isFinite(c.trades)) p.intField('trades', c.trades);
+  return p;
 }
 
 export function indicatorPoint(c: Pick<Candle, 'exchange' | 'symbol' | 'assetType' | 'interval' | 'openTime'>, v: IndicatorValues): Point | undefined {

@@ -8,7 +8,15 @@ import { FearGreedSource } from './feargreed/index.js';
 export function createPolledSources(ctx: MarketContext): MarketComponent[] {
   const { cfg, log, sourceMetrics: metrics } = ctx;
   return [
-    new YahooSource({ baseUrl: cfg.YAHOO_URL, cookieUrl: cfg.YAHOO_COOKIE_URL, intervalMs: cfg.YAHOO_POLL_MS, log, metrics, out: ctx.out }),
+    new YahooSource({
+      baseUrl: cfg.YAHOO_URL,
+      cookieUrl: cfg.YAHOO_COOKIE_URL,
+      intervalMs: cfg.YAHOO_POLL_MS,
+      candleIntervals: cfg.YAHOO_CANDLE_INTERVALS,
+      log,
+      metrics,
+      out: ctx.out,
+    }),
     new CoinGeckoSource({ baseUrl: cfg.COINGECKO_URL, apiKey: cfg.COINGECKO_API_KEY, intervalMs: cfg.COINGECKO_POLL_MS, log, metrics, out: ctx.out }),
     new FearGreedSource({ url: cfg.FEAR_GREED_URL, intervalMs: cfg.FEAR_GREED_POLL_MS, log, metrics, sink: ctx.sink }),
   ];

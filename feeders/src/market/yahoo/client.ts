@@ -39,9 +39,13 @@ export class YahooClient {
     return expectJson(res, SOURCE);
   }
 
-  /** v8 chart (one day) for one Yahoo symbol: HTTP status and raw body, since a 404 is an answer here. */
-  async chart(symbol: string, signal: AbortSignal): Promise<{ status: number; body: unknown }> {
-    const res = await httpGet(`${this.base}/v8/finance/chart/${encodeURIComponent(symbol)}?range=1d&interval=1d`, { signal, headers: this.headers() });
+  /**
+   * v8 chart for one Yahoo symbol: HTTP status and raw body, since a 404 is an answer here. Without `bars`
+   * one daily bar (for its meta); with, the regular session's bars of `interval` over `range`, with splits.
+   */
+  async chart(symbol: string, signal: AbortSignal, bars?: { interval: string; range: string }): Promise<{ status: number; body: unknown }> {
+    const q = new URLSearchParams(bars ? { ...bars, includePrePost: 'false', events: 'div,splits' } : { range: '1d', interval: '1d' });
+    const res = await httpGet(`${this.base}/v8/finance/chart/${encodeURIComponent(symbol)}?${q}`, { signal, headers: this.headers() });
     // 404 carries a chart body {"chart":{"result":null,"error":{"code":"Not Found",…}}}; other errors throw
     if (res.status === 404) {
       try {

@@ -2,17 +2,22 @@
 // v7 quote per poll; symbols the quote leaves out are asked of the v8 chart, which says whether a symbol
 // exists (404 → logged once, counted, skipped for a while; the others go on). When the quote endpoint is
 // refused outright (crumb renewed and still 401, or 403) every symbol goes through the chart instead.
+// Candles: each symbol's v8 chart per timeframe (`candleIntervals`), a history range the first time and a
+// short one when that timeframe's refresh is due; closed bars newer than the last handed on go to the
+// core, which stores each once (docs/INFLUXDB.md, "Timeframes").
 import { HttpStatusError, ParseError, toYahooSymbol, type WatchItem } from '@mt/common';
 import { errorKind } from '../../common/metrics.js';
 import { PolledSource, type PolledSourceDeps } from '../polled-source.js';
-import type { MarketSink, MarketTick } from '../types.js';
+import type { Candle, Interval, MarketSink, MarketTick } from '../types.js';
 import { YahooClient } from './client.js';
-import { chartToTick, quoteResults, quoteToTick } from './mapper.js';
+import { chartToCandles, chartToTick, quoteResults, quoteToTick } from './mapper.js';
 
 export interface YahooSourceOptions extends PolledSourceDeps {
   baseUrl: string;
   cookieUrl: string;
-  out: Pick<MarketSink, 'tick'>;
+  out: Pick<MarketSink, 'tick'> & Partial<Pick<MarketSink, 'candle'>>;
+  /** Timeframes of candles taken from the chart (default none: quotes only). */
+  candleIntervals?: Interval[];
   /** How long an unknown (404) symbol, or a quote endpoint that refuses our crumb, is left alone (default 15 min). */
   unknownRetryMs?: number;
 }
@@ -20,7 +25,20 @@ export interface YahooSourceOptions extends PolledSourceDeps {
 const QUOTE_BATCH = 50;
 const CHART_CONCURRENCY = 4;
 
-export class YahooSource extends PolledSource<MarketTick[]> {
+/** Yahoo's `interval`, the range asked the first time (indicator warm-up: ≥ 100 bars), and after. */
+const CHART_BARS: Record<Interval, { interval: string; history: string; recent: string; refreshMs: number }> = {
+  '1m': { interval: '1m', history: '1d', recent: '1d', refreshMs: 60_000 },
+  '5m': { interval: '5m', history: '5d', recent: '1d', refreshMs: 5 * 60_000 },
+  '1h': { interval: '1h', history: '3mo', recent: '5d', refreshMs: 15 * 60_000 },
+  '1d': { interval: '1d', history: '1y', recent: '5d', refreshMs: 60 * 60_000 },
+};
+
+interface YahooPoll {
+  ticks: MarketTick[];
+  candles: Candle[];
+}
+
+export class YahooSource extends PolledSource<YahooPoll> {
   readonly client: YahooClient;
   /** Yahoo symbol (`EURUSD=X`) → watch item (`EUR/USD`, forex). */
   private items = new Map<string, WatchItem>();
@@ -32,11 +50,17 @@ export class YahooSource extends PolledSource<MarketTick[]> {
   private quoteBlockedUntil = 0;
   private quoteRefusedLogged = false;
   private readonly unknownRetryMs: number;
+  private readonly candleIntervals: Interval[];
+  /** `yahooSymbol|interval` → when its chart is due next (absent: never fetched, history range). */
+  private readonly barsDue = new Map<string, number>();
+  /** `symbol|interval` → open time of the newest closed bar handed on. */
+  private readonly lastBar = new Map<string, number>();
 
   constructor(private readonly o: YahooSourceOptions) {
     super('yahoo', o);
     this.client = new YahooClient({ baseUrl: o.baseUrl, cookieUrl: o.cookieUrl, log: this.log });
     this.unknownRetryMs = o.unknownRetryMs ?? 15 * 60_000;
+    this.candleIntervals = o.candleIntervals ?? [];
   }
 
   override setWatch(items: WatchItem[]): void {
@@ -44,13 +68,15 @@ export class YahooSource extends PolledSource<MarketTick[]> {
     for (const s of this.unknown.keys()) if (!this.items.has(s)) this.unknown.delete(s);
     const ours = new Set([...this.items.values()].map((i) => i.symbol));
     for (const s of this.lastSent.keys()) if (!ours.has(s)) this.lastSent.delete(s);
+    for (const k of this.barsDue.keys()) if (!this.items.has(k.slice(0, k.lastIndexOf('|')))) this.barsDue.delete(k);
+    for (const k of this.lastBar.keys()) if (!ours.has(k.slice(0, k.lastIndexOf('|')))) this.lastBar.delete(k);
   }
 
-  protected async fetch(signal: AbortSignal): Promise<MarketTick[]> {
+  protected async fetch(signal: AbortSignal): Promise<YahooPoll> {
     const receivedAt = Date.now();
     const items = this.items; // setWatch may swap the map while this poll awaits
     const symbols = [...items.keys()].filter((s) => (this.unknown.get(s) ?? 0) <= receivedAt);
-    if (!symbols.length) return [];
+    if (!symbols.length) return { ticks: [], candles: [] };
     const ticks: MarketTick[] = [];
     const missing = new Set(symbols);
 
@@ -97,15 +123,52 @@ export class YahooSource extends PolledSource<MarketTick[]> {
     for (const err of errors) this.metrics.sourceErrors.inc({ source: this.name, kind: errorKind(err) });
     if (errors.length) this.log.debug({ err: errors[0], failed: errors.length }, 'some chart requests failed');
     this.metrics.messages.inc({ source: this.name }, ticks.length);
-    return ticks;
+    const candles = await this.fetchBars(symbols, items, signal);
+    return { ticks, candles };
   }
 
-  protected onData(ticks: MarketTick[]): void {
+  /** The closed bars of every timeframe whose refresh is due; a failing chart is counted and retried next poll. */
+  private async fetchBars(symbols: string[], items: Map<string, WatchItem>, signal: AbortSignal): Promise<Candle[]> {
+    if (!this.candleIntervals.length || !this.o.out.candle) return [];
+    const now = Date.now();
+    const due = symbols.flatMap((ys) => this.candleIntervals.filter((iv) => (this.barsDue.get(`${ys}|${iv}`) ?? 0) <= now).map((iv) => [ys, iv] as const));
+    const candles: Candle[] = [];
+    let failed = 0;
+    await forEachLimit(due, CHART_CONCURRENCY, async ([ys, interval]) => {
+      if ((this.unknown.get(ys) ?? 0) > now) return; // found unknown by an earlier request of this poll
+      const item = items.get(ys)!;
+      const bars = CHART_BARS[interval];
+      const key = `${ys}|${interval}`;
+      try {
+        const { body } = await this.client.chart(ys, signal, { interval: bars.interval, range: this.barsDue.has(key) ? bars.recent : bars.history });
+        const out = this.mapItem(() => chartToCandles(body, item, interval, Date.now()));
+        if (out?.kind === 'not_found') return this.notFound(ys, out.description, now);
+        this.barsDue.set(key, now + bars.refreshMs);
+        if (out) candles.push(...out.candles);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        failed++;
+        this.metrics.sourceErrors.inc({ source: this.name, kind: errorKind(err) });
+        if (failed === 1) this.log.debug({ err, symbol: ys, interval }, 'chart bars request failed');
+      }
+    });
+    return candles;
+  }
+
+  protected onData({ ticks, candles }: YahooPoll): void {
     for (const t of ticks) {
       const sig = `${t.ts}|${t.price}`;
       if (this.lastSent.get(t.symbol) === sig) continue;
       this.lastSent.set(t.symbol, sig);
       this.o.out.tick(t);
+    }
+    // oldest first per series, each bar once per process (the core drops those stored before a restart)
+    candles.sort((a, b) => a.openTime - b.openTime);
+    for (const c of candles) {
+      const key = `${c.symbol}|${c.interval}`;
+      if (c.openTime <= (this.lastBar.get(key) ?? -Infinity)) continue;
+      this.lastBar.set(key, c.openTime);
+      this.o.out.candle?.(c);
     }
   }
 
