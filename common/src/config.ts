@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { config as loadDotenv } from 'dotenv';
 import { parseWatchSymbols } from './watchset/index.js';
+import { parseShardSpec } from './watchset/shard.js';
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
@@ -45,8 +46,22 @@ export const num = (def: number, min = 0) => z.preprocess(emptyToUndefined, z.co
 export const bool = (def: boolean) =>
   z.preprocess(emptyToUndefined, z.enum(['true', 'false', '1', '0']).default(def ? 'true' : 'false')).transform((v) => v === 'true' || v === '1');
 /** Comma-separated list; blanks dropped. */
-export const csv = (def: string[]) =>
-  z.preprocess(emptyToUndefined, z.string().optional()).transform((v) => (v === undefined ? def : v.split(',').map((s) => s.trim()).filter(Boolean)));
+export const csv = (def: string[]) => z.preprocess(emptyToUndefined, z.string().optional()).transform((v) => (v === undefined ? def : splitList(v)));
+
+/** The elements of a comma-separated list, trimmed, blanks dropped. */
+export function splitList(v: string): string[] {
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * One URL or a comma-separated list of them (the Alertmanager peers of an HA cluster), kept as the string
+ * it was given — `splitList` it where it is used — with every element checked to be a URL.
+ */
+export const urlList = (def: string) =>
+  z.preprocess(emptyToUndefined, z.string().default(def)).superRefine((v, ctx) => {
+    const bad = splitList(v).filter((u) => !URL.canParse(u));
+    if (bad.length || !splitList(v).length) ctx.addIssue({ code: 'custom', message: `not a URL or a comma-separated list of URLs: ${bad.join(', ') || '(empty)'}` });
+  });
 
 export const logLevel = z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'));
 
@@ -74,4 +89,21 @@ export const watchEnv = {
       ctx.addIssue({ code: 'custom', message: (err as Error).message });
     }
   }),
+};
+
+/**
+ * Sharded feeders (docs/DEPLOYMENT.md): `FEEDER_SHARD=i/N` (0-based), or `FEEDER_SHARDS=N` with the index
+ * from a StatefulSet pod's HOSTNAME (`market-feeder-2`). Unset: one feeder collects the whole watch set.
+ */
+export const shardEnv = {
+  FEEDER_SHARD: optionalString.superRefine((v, ctx) => {
+    if (v === undefined) return;
+    try {
+      parseShardSpec(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  }),
+  FEEDER_SHARDS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(1024).optional()),
+  HOSTNAME: optionalString,
 };

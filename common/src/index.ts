@@ -9,4 +9,5 @@ export * from './symbols.js';
 export * from './watchset/types.js';
 export * from './influx/types.js';
 export * from './watchset/index.js';
+export * from './watchset/shard.js';
 export * from './influx/index.js';

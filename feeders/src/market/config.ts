@@ -1,6 +1,6 @@
 // Market feeder configuration: every variable, validated once (names are a contract: ../shared/DESIGN.md).
 import { z } from 'zod';
-import { influxEnv, commonEnv, watchEnv, url, int, num, optionalString, csv } from '@mt/common';
+import { urlList, influxEnv, commonEnv, watchEnv, shardEnv, resolveShard, url, int, num, optionalString, csv } from '@mt/common';
 import type { Interval } from './types.js';
 
 export const marketSchema = z.object({
@@ -8,6 +8,7 @@ export const marketSchema = z.object({
   ...influxEnv,
   METRICS_PORT: int(9464, 0, 65535),
   ...watchEnv,
+  ...shardEnv,
   BINANCE_WS_URL: url('wss://stream.binance.com:9443'),
   BINANCE_REST_URL: url('https://api.binance.com'),
   /** Reconnect when a connection has delivered nothing for this long. */
@@ -28,7 +29,8 @@ export const marketSchema = z.object({
   COINGECKO_POLL_MS: int(60_000, 1_000),
   FEAR_GREED_URL: url('https://api.alternative.me/fng/'),
   FEAR_GREED_POLL_MS: int(3_600_000, 1_000),
-  ALERTMANAGER_URL: url('http://alertmanager:9093'),
+  /** Alertmanager peers: one URL, or a comma-separated list (HA cluster); every alert goes to each. */
+  ALERTMANAGER_URL: urlList('http://alertmanager:9093'),
   /** Base URL of Grafana for links in alerts, and for Grafana Live pushes unless GRAFANA_LIVE_URL is set. */
   GRAFANA_URL: url('http://localhost:3000'),
   // Grafana Live (docs/GRAFANA_LIVE.md): no token = Live off, dashboards poll InfluxDB only.
@@ -43,6 +45,12 @@ export const marketSchema = z.object({
   GRAFANA_LIVE_MAX_HZ: num(4, 0.1),
   /** Lines held while Grafana is slow or away; beyond it the oldest are dropped (grafana_live_dropped_total). */
   GRAFANA_LIVE_MAX_QUEUE: int(10_000, 100),
+}).superRefine((cfg, ctx) => {
+  try {
+    resolveShard(cfg);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', path: [cfg.FEEDER_SHARD ? 'FEEDER_SHARD' : 'FEEDER_SHARDS'], message: (err as Error).message });
+  }
 });
 
 export type MarketConfig = z.infer<typeof marketSchema>;

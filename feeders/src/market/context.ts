@@ -1,7 +1,7 @@
 // What every market component receives from the feeder core (main.ts).
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { InfluxQLClient, InfluxSink, WatchItem } from '@mt/common';
+import type { InfluxQLClient, InfluxSink, Shard, WatchItem } from '@mt/common';
 import type { MarketConfig } from './config.js';
 import type { SourceMetrics } from '../common/metrics.js';
 import type { MarketSink } from './types.js';
@@ -19,12 +19,14 @@ export interface MarketContext {
     /** CoinGecko market cap, joined onto the crypto symbol's next market_data point. */
     marketCap(symbol: string, marketCap: number): void;
   };
+  /** This replica's shard (FEEDER_SHARD / FEEDER_SHARDS); undefined = the only feeder. */
+  shard?: Shard;
 }
 
 /** A source or service the core starts, feeds the watch set to, and stops. */
 export interface MarketComponent {
   readonly name: string;
-  /** The full current watch set (all asset types); called at start and on every change. */
+  /** The current watch set (all asset types; this shard's items when sharded); at start and on every change. */
   setWatch(items: WatchItem[]): void;
   start(): Promise<void> | void;
   stop(): Promise<void>;

@@ -10,6 +10,8 @@ import {
   createWatchSetSource,
   influxConfigFromEnv,
   loadConfig,
+  resolveShard,
+  shardItems,
   startOpsServer,
   type Health,
   type InfluxSink,
@@ -37,6 +39,9 @@ async function main(): Promise<void> {
   const lifecycle = new Lifecycle(log);
   lifecycle.installSignalHandlers();
   containStrayErrors(log);
+  // validated by the schema already; undefined = this feeder collects the whole watch set
+  const shard = resolveShard(cfg);
+  if (shard) log.info({ shard: `${shard.index}/${shard.count}` }, 'sharded: collecting the watch-set items that hash to this shard');
 
   // Closers run in reverse order of registration: watch set, sources (intake), core, alerts, sink, ops server.
   const state: State = { phase: 'starting', sink: undefined, sourceMetrics: undefined, watchsetOk: false, components: [], failed: new Map() };
@@ -78,7 +83,7 @@ async function main(): Promise<void> {
     metrics,
   });
   // Components make their own child loggers (`source` / `component`), so they get the root one.
-  const ctx: MarketContext = { cfg, log, registry, sink: sinkLive, influxql, sourceMetrics, out: core.out };
+  const ctx: MarketContext = { cfg, log, registry, sink: sinkLive, influxql, sourceMetrics, out: core.out, shard };
 
   const alerts = createPriceAlerts(ctx);
   core.alerts = alerts;
@@ -102,10 +107,14 @@ async function main(): Promise<void> {
   });
 
   const onWatch = (set: WatchSet) => {
-    log.info({ items: set.items.length, rules: set.rules.length }, 'watch set');
-    core.setWatch(set.items);
-    live?.setWatch(new Set(set.items.map(watchItemKey)));
-    for (const c of components) void guard(log, metrics, c.name, 'setWatch', () => c.setWatch(set.items));
+    // Rules go to every shard whole: a rule only ever sees the ticks of the symbols its shard collects.
+    const items = shardItems(set.items, shard);
+    metrics.watchItems.set({ scope: 'all' }, set.items.length);
+    metrics.watchItems.set({ scope: 'owned' }, items.length);
+    log.info({ items: items.length, ...(shard ? { allItems: set.items.length } : {}), rules: set.rules.length }, 'watch set');
+    core.setWatch(items);
+    live?.setWatch(new Set(items.map(watchItemKey)));
+    for (const c of components) void guard(log, metrics, c.name, 'setWatch', () => c.setWatch(items));
     void guard(log, metrics, 'price-alerts', 'setRules', () => alerts.setRules(set.rules));
   };
   const watchset = createWatchSetSource({ databaseUrl: cfg.DATABASE_URL || undefined, watchSymbols: cfg.WATCH_SYMBOLS, log });

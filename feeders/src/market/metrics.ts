@@ -33,6 +33,12 @@ export function createMarketMetrics(
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    watchItems: new Gauge({
+      name: 'market_watch_items',
+      help: 'Watch-set items: all of them (scope="all") and those this feeder collects (scope="owned"; fewer when sharded)',
+      labelNames: ['scope'] as const,
+      registers: [registry],
+    }),
     componentErrors: new Counter({
       name: 'market_component_errors_total',
       help: 'Errors thrown by a market component (source, alerts, indicators) and contained by the core',

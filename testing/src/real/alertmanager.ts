@@ -1,5 +1,5 @@
-// A real Alertmanager (Debian's `prometheus-alertmanager`, 0.25) on loopback with its own data dir, no
-// clustering. Its config is the repository's alertmanager/alertmanager.yml.tmpl rendered by
+// A real Alertmanager (Debian's `prometheus-alertmanager`, 0.25) on loopback with its own data dir, alone
+// or as one peer of an HA cluster gossiping on loopback (startAlertmanagerCluster). Its config is the repository's alertmanager/alertmanager.yml.tmpl rendered by
 // alertmanager/render-config.sh — the same path the container takes — pointed at local fakes, with
 // group timings shortened for tests.
 import { execFileSync } from 'node:child_process';
@@ -68,11 +68,24 @@ export interface GettableAlert {
   status: { state: 'active' | 'suppressed' | 'unprocessed'; inhibitedBy: string[]; silencedBy: string[] };
 }
 
-export async function startAlertmanager(configFile: string): Promise<AlertmanagerServer> {
+export interface ClusterOptions {
+  /** Gossip address of this peer (`127.0.0.1:port`). */
+  listen: string;
+  /** Gossip addresses of the other peers (`--cluster.peer`). */
+  peers: string[];
+  /**
+   * `--cluster.peer-timeout`: the peer at position k of the cluster waits k × this before notifying, and
+   * skips what an earlier peer has already notified (Alertmanager's default 15 s; shorter in tests).
+   */
+  peerTimeout?: string;
+}
+
+export async function startAlertmanager(configFile: string, opts: { cluster?: ClusterOptions } = {}): Promise<AlertmanagerServer> {
   const bin = which('prometheus-alertmanager', 'alertmanager');
   const dir = tmpDir('alertmanager');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const { cluster } = opts;
   const proc = spawnTracked(
     bin,
     [
@@ -80,8 +93,18 @@ export async function startAlertmanager(configFile: string): Promise<Alertmanage
       `--storage.path=${dir}`,
       `--web.listen-address=127.0.0.1:${port}`,
       `--web.external-url=${url}`,
-      // no HA gossip: it would bind a fixed port (9094) and wait for peers
-      '--cluster.listen-address=',
+      // alone: no HA gossip, which would bind a fixed port (9094) and wait for peers
+      ...(cluster
+        ? [
+            `--cluster.listen-address=${cluster.listen}`,
+            `--cluster.advertise-address=${cluster.listen}`,
+            ...cluster.peers.map((p) => `--cluster.peer=${p}`),
+            `--cluster.peer-timeout=${cluster.peerTimeout ?? '15s'}`,
+            // loopback only: no public address to find, nothing to wait for on a slow network
+            '--cluster.probe-timeout=200ms',
+            '--cluster.probe-interval=500ms',
+          ]
+        : ['--cluster.listen-address=']),
       '--log.level=debug',
     ],
     { logFile: path.join(dir, 'alertmanager.log') },
@@ -107,6 +130,47 @@ export async function startAlertmanager(configFile: string): Promise<Alertmanage
   };
 }
 
+export interface AlertmanagerCluster {
+  peers: AlertmanagerServer[];
+  /** The peers' API URLs, comma-separated: the feeder's ALERTMANAGER_URL for an HA cluster. */
+  urls: string;
+  stop(): Promise<void>;
+}
+
+/** `n` Alertmanager peers on one config, gossiping on loopback; resolves once all of them see the whole cluster. */
+export async function startAlertmanagerCluster(configFile: string, n = 3, opts: { peerTimeout?: string; timeoutMs?: number } = {}): Promise<AlertmanagerCluster> {
+  const gossip: string[] = [];
+  for (let i = 0; i < n; i++) gossip.push(`127.0.0.1:${await freePort()}`);
+  const peers = await Promise.all(
+    gossip.map((listen) => startAlertmanager(configFile, { cluster: { listen, peers: gossip.filter((g) => g !== listen), peerTimeout: opts.peerTimeout } })),
+  );
+  const cluster: AlertmanagerCluster = {
+    peers,
+    urls: peers.map((p) => p.url).join(','),
+    stop: async () => {
+      await Promise.allSettled(peers.map((p) => p.stop()));
+    },
+  };
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  for (;;) {
+    const sizes = await Promise.all(peers.map((p) => clusterPeers(p.url).catch(() => 0)));
+    if (sizes.every((s) => s === n)) return cluster;
+    if (Date.now() > deadline) {
+      await cluster.stop();
+      throw new Error(`alertmanager cluster did not form: peers see ${sizes.join(', ')} of ${n}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** How many peers (itself included) an Alertmanager sees in its cluster (GET /api/v2/status). */
+export async function clusterPeers(url: string): Promise<number> {
+  const res = await fetch(`${url}/api/v2/status`);
+  if (!res.ok) throw new Error(`GET /api/v2/status: ${res.status}`);
+  const status = (await res.json()) as { cluster?: { peers?: unknown[] } };
+  return status.cluster?.peers?.length ?? 0;
+}
+
 export interface AlertDelivery {
   am: AlertmanagerServer;
   telegram: TelegramFake;
@@ -120,17 +184,7 @@ export interface AlertDelivery {
  */
 export async function startAlertDelivery(env: Record<string, string> = {}): Promise<AlertDelivery> {
   const [telegram, smtp] = await Promise.all([new TelegramFake().listen(), new SmtpSink().listen()]);
-  const am = await startAlertmanager(
-    renderAlertmanagerConfig({
-      TELEGRAM_API_URL: telegram.url,
-      TELEGRAM_BOT_TOKEN: telegram.token,
-      TELEGRAM_CHAT_ID: '-1001',
-      ALERT_EMAIL_TO: 'trader@example.org',
-      SMTP_SMARTHOST: smtp.hostPort,
-      SMTP_REQUIRE_TLS: 'false',
-      ...env,
-    }),
-  );
+  const am = await startAlertmanager(deliveryConfig(telegram, smtp, env));
   return {
     am,
     telegram,
@@ -139,4 +193,37 @@ export async function startAlertDelivery(env: Record<string, string> = {}): Prom
       await Promise.allSettled([am.stop(), telegram.close(), smtp.close()]);
     },
   };
+}
+
+export interface HaAlertDelivery {
+  cluster: AlertmanagerCluster;
+  telegram: TelegramFake;
+  smtp: SmtpSink;
+  close(): Promise<void>;
+}
+
+/** startAlertDelivery with an HA cluster of `n` real Alertmanager peers on the committed configuration. */
+export async function startHaAlertDelivery(n = 3, opts: { env?: Record<string, string>; peerTimeout?: string } = {}): Promise<HaAlertDelivery> {
+  const [telegram, smtp] = await Promise.all([new TelegramFake().listen(), new SmtpSink().listen()]);
+  const cluster = await startAlertmanagerCluster(deliveryConfig(telegram, smtp, opts.env ?? {}), n, { peerTimeout: opts.peerTimeout });
+  return {
+    cluster,
+    telegram,
+    smtp,
+    close: async () => {
+      await Promise.allSettled([cluster.stop(), telegram.close(), smtp.close()]);
+    },
+  };
+}
+
+function deliveryConfig(telegram: TelegramFake, smtp: SmtpSink, env: Record<string, string>): string {
+  return renderAlertmanagerConfig({
+    TELEGRAM_API_URL: telegram.url,
+    TELEGRAM_BOT_TOKEN: telegram.token,
+    TELEGRAM_CHAT_ID: '-1001',
+    ALERT_EMAIL_TO: 'trader@example.org',
+    SMTP_SMARTHOST: smtp.hostPort,
+    SMTP_REQUIRE_TLS: 'false',
+    ...env,
+  });
 }

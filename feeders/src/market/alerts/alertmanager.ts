@@ -1,6 +1,9 @@
 // Delivery of price alerts to Alertmanager (`POST /api/v2/alerts`, body = postableAlerts, a JSON array)
 // with a bounded in-memory queue: while Alertmanager is down or answers 5xx, alerts wait and are
 // retried with backoff, so a crossing during an Alertmanager restart is delivered late, not lost.
+// An HA cluster (ALERTMANAGER_URL = comma-separated peers) gets every alert at every peer, each peer with
+// its own queue: Alertmanager peers gossip silences and what they notified, not alerts, and deduplicate
+// the notification among themselves (docs/ALERTING.md, "Alertmanager in HA").
 import type { Logger } from 'pino';
 import { Backoff, HttpStatusError, TransportError, isRetryable, parseRetryAfter, sleep } from '@mt/common';
 import { DEFAULT_WINDOW_SECONDS, type Firing } from './evaluate.js';
@@ -20,7 +23,7 @@ export interface AlertSenderOptions {
   url: string;
   log: Logger;
   /** Called once per alert and outcome (`queued` when the first attempt failed, then `sent` or `failed`). */
-  onOutcome(severity: string, outcome: Outcome): void;
+  onOutcome(severity: string, outcome: Outcome, alert: PostableAlert): void;
   onQueueSize?(n: number): void;
   maxQueue?: number;
   timeoutMs?: number;
@@ -70,13 +73,13 @@ export class AlertSender {
   send(alert: PostableAlert, ttlMs: number): void {
     if (this.abort.signal.aborted) {
       // a tick that raced the shutdown: nobody is left to deliver it
-      this.o.onOutcome(alert.labels.severity ?? '', 'failed');
+      this.o.onOutcome(alert.labels.severity ?? '', 'failed', alert);
       return;
     }
     if (this.queue.length >= this.maxQueue) {
       // the oldest alert is the least useful one to deliver late
       const dropped = this.queue.shift()!;
-      this.o.onOutcome(dropped.alert.labels.severity ?? '', 'failed');
+      this.o.onOutcome(dropped.alert.labels.severity ?? '', 'failed', dropped.alert);
       this.o.log.warn({ labels: dropped.alert.labels }, 'price alert queue full: dropped the oldest alert');
     }
     this.queue.push({ alert, ttlMs, queued: false });
@@ -90,7 +93,7 @@ export class AlertSender {
     await this.running;
     clearTimeout(t);
     this.abort.abort();
-    for (const p of this.queue.splice(0)) this.o.onOutcome(p.alert.labels.severity ?? '', 'failed');
+    for (const p of this.queue.splice(0)) this.o.onOutcome(p.alert.labels.severity ?? '', 'failed', p.alert);
     this.o.onQueueSize?.(0);
   }
 
@@ -104,20 +107,20 @@ export class AlertSender {
         await postAlerts(this.o.url, alerts, this.o.timeoutMs);
         this.queue.splice(0, batch.length);
         this.backoff.reset();
-        for (const p of batch) this.o.onOutcome(p.alert.labels.severity ?? '', 'sent');
-        this.o.log.info({ alerts: batch.map((p) => p.alert.labels) }, 'price alerts delivered to alertmanager');
+        for (const p of batch) this.o.onOutcome(p.alert.labels.severity ?? '', 'sent', p.alert);
+        this.o.log.info({ alerts: batch.map((p) => p.alert.labels), alertmanager: this.o.url }, 'price alerts delivered to alertmanager');
       } catch (err) {
         if (!isRetryable(err)) {
           // 4xx: the same body will be refused again
           this.queue.splice(0, batch.length);
-          for (const p of batch) this.o.onOutcome(p.alert.labels.severity ?? '', 'failed');
+          for (const p of batch) this.o.onOutcome(p.alert.labels.severity ?? '', 'failed', p.alert);
           this.o.log.error({ err, alerts: batch.map((p) => p.alert.labels) }, 'alertmanager refused price alerts');
           continue;
         }
         for (const p of batch) {
           if (p.queued) continue;
           p.queued = true;
-          this.o.onOutcome(p.alert.labels.severity ?? '', 'queued');
+          this.o.onOutcome(p.alert.labels.severity ?? '', 'queued', p.alert);
         }
         const delay = this.backoff.next((err as HttpStatusError).retryAfterMs);
         this.o.log.warn({ err: (err as Error).message, queued: this.queue.length, retryInMs: delay }, 'alertmanager unreachable: price alerts queued');
@@ -126,6 +129,68 @@ export class AlertSender {
         this.o.onQueueSize?.(this.queue.length);
       }
     }
+  }
+}
+
+export interface AlertFanOutOptions extends Omit<AlertSenderOptions, 'url' | 'backoff' | 'onOutcome' | 'onQueueSize'> {
+  /** Every Alertmanager peer of the cluster (one for a single Alertmanager). */
+  urls: string[];
+  /**
+   * Once per alert: `sent` when the first peer accepted it, `queued` when the first attempt failed at every
+   * peer, `failed` when every peer gave up on it. With one URL, exactly AlertSender's outcomes.
+   */
+  onOutcome(severity: string, outcome: Outcome): void;
+  /** Per peer and alert, for seeing a peer that is down while the others deliver. */
+  onPeerOutcome?(peer: string, outcome: Outcome): void;
+  /** The longest peer queue: alerts that some peer has not received yet. */
+  onQueueSize?(n: number): void;
+  backoff?: () => Backoff;
+}
+
+/** One AlertSender per Alertmanager peer, fed the same alerts; outcomes folded into one per alert. */
+export class AlertFanOut {
+  private readonly senders: AlertSender[];
+  private readonly state = new WeakMap<PostableAlert, { sent: boolean; firstFailures: number; failures: number }>();
+
+  constructor(private readonly o: AlertFanOutOptions) {
+    if (!o.urls.length) throw new Error('AlertFanOut needs at least one Alertmanager URL');
+    const peers = o.urls.length;
+    this.senders = o.urls.map(
+      (url) =>
+        new AlertSender({
+          ...o,
+          url,
+          backoff: o.backoff?.(),
+          onQueueSize: () => o.onQueueSize?.(this.queued),
+          onOutcome: (severity, outcome, alert) => {
+            o.onPeerOutcome?.(url, outcome);
+            const st = this.state.get(alert);
+            if (!st) return;
+            if (outcome === 'sent' && !st.sent) {
+              st.sent = true;
+              o.onOutcome(severity, 'sent');
+            } else if (outcome === 'queued' && ++st.firstFailures === peers && !st.sent) {
+              o.onOutcome(severity, 'queued');
+            } else if (outcome === 'failed' && ++st.failures === peers && !st.sent) {
+              o.onOutcome(severity, 'failed');
+            }
+          },
+        }),
+    );
+  }
+
+  get queued(): number {
+    return Math.max(...this.senders.map((s) => s.queued));
+  }
+
+  send(alert: PostableAlert, ttlMs: number): void {
+    this.state.set(alert, { sent: false, firstFailures: 0, failures: 0 });
+    for (const s of this.senders) s.send(alert, ttlMs);
+  }
+
+  /** Every peer gets the same deadline, in parallel. */
+  async close(deadlineMs?: number): Promise<void> {
+    await Promise.all(this.senders.map((s) => s.close(deadlineMs)));
   }
 }
 

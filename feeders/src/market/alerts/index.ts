@@ -2,15 +2,15 @@
 // Evaluation is pure and synchronous (evaluate.ts); delivery is asynchronous with a bounded retry
 // queue (alertmanager.ts), so onTick never waits on the network.
 import { Counter, Gauge } from 'prom-client';
-import { BUCKETS, type AlertRule } from '@mt/common';
+import { BUCKETS, splitList, type AlertRule } from '@mt/common';
 import type { MarketContext } from '../context.js';
 import type { MarketTick } from '../types.js';
 import { RuleEvaluator, invalidRule } from './evaluate.js';
-import { AlertSender, activeForMs, toPostableAlert } from './alertmanager.js';
+import { AlertFanOut, activeForMs, toPostableAlert } from './alertmanager.js';
 import { alertEventPoint } from '../points.js';
 
 export { RuleEvaluator, PriceWindow, type Firing } from './evaluate.js';
-export { AlertSender, postAlerts, toPostableAlert, grafanaLink, type PostableAlert } from './alertmanager.js';
+export { AlertSender, AlertFanOut, postAlerts, toPostableAlert, grafanaLink, type PostableAlert } from './alertmanager.js';
 
 export interface PriceAlerts {
   setRules(rules: AlertRule[]): void;
@@ -34,11 +34,19 @@ export function createPriceAlerts(
   const queueSize = new Gauge({ name: 'market_price_alerts_queued', help: 'Price alerts waiting for Alertmanager', registers: [ctx.registry] });
   const rulesGauge = new Gauge({ name: 'market_price_alert_rules', help: 'Price alert rules being evaluated', registers: [ctx.registry] });
 
+  const deliveries = new Counter({
+    name: 'market_alertmanager_deliveries_total',
+    help: 'Price alerts by Alertmanager peer and outcome (each alert goes to every peer of ALERTMANAGER_URL)',
+    labelNames: ['peer', 'outcome'] as const,
+    registers: [ctx.registry],
+  });
+
   const evaluator = new RuleEvaluator();
-  const sender = new AlertSender({
-    url: ctx.cfg.ALERTMANAGER_URL,
+  const sender = new AlertFanOut({
+    urls: splitList(ctx.cfg.ALERTMANAGER_URL),
     log,
     onOutcome: (severity, outcome) => total.inc({ severity, outcome }),
+    onPeerOutcome: (peer, outcome) => deliveries.inc({ peer: new URL(peer).host, outcome }),
     onQueueSize: (n) => queueSize.set(n),
   });
 
