@@ -137,7 +137,7 @@ export interface AlertmanagerCluster {
   stop(): Promise<void>;
 }
 
-/** `n` Alertmanager peers on one config, gossiping on loopback; resolves once all of them see the whole cluster. */
+/** `n` Alertmanager peers on one config, gossiping on loopback; resolves once every one sees the whole cluster, settled. */
 export async function startAlertmanagerCluster(configFile: string, n = 3, opts: { peerTimeout?: string; timeoutMs?: number } = {}): Promise<AlertmanagerCluster> {
   const gossip: string[] = [];
   for (let i = 0; i < n; i++) gossip.push(`127.0.0.1:${await freePort()}`);
@@ -153,22 +153,22 @@ export async function startAlertmanagerCluster(configFile: string, n = 3, opts: 
   };
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   for (;;) {
-    const sizes = await Promise.all(peers.map((p) => clusterPeers(p.url).catch(() => 0)));
-    if (sizes.every((s) => s === n)) return cluster;
+    const states = await Promise.all(peers.map((p) => clusterStatus(p.url).catch(() => ({ status: 'down', peers: 0 }))));
+    if (states.every((s) => s.peers === n && s.status === 'ready')) return cluster;
     if (Date.now() > deadline) {
       await cluster.stop();
-      throw new Error(`alertmanager cluster did not form: peers see ${sizes.join(', ')} of ${n}`);
+      throw new Error(`alertmanager cluster did not form: ${states.map((s) => `${s.status} with ${s.peers} of ${n} peers`).join('; ')}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
-/** How many peers (itself included) an Alertmanager sees in its cluster (GET /api/v2/status). */
-export async function clusterPeers(url: string): Promise<number> {
+/** An Alertmanager's view of its cluster (GET /api/v2/status): `ready` once gossip has settled, and the peers it sees, itself included. */
+export async function clusterStatus(url: string): Promise<{ name: string; status: string; peers: number }> {
   const res = await fetch(`${url}/api/v2/status`);
   if (!res.ok) throw new Error(`GET /api/v2/status: ${res.status}`);
-  const status = (await res.json()) as { cluster?: { peers?: unknown[] } };
-  return status.cluster?.peers?.length ?? 0;
+  const { cluster } = (await res.json()) as { cluster?: { name?: string; status?: string; peers?: unknown[] } };
+  return { name: cluster?.name ?? '', status: cluster?.status ?? 'disabled', peers: cluster?.peers?.length ?? 0 };
 }
 
 export interface AlertDelivery {
