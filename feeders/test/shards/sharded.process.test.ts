@@ -120,7 +120,7 @@ async function caughtUp(minCandles: number): Promise<number> {
 const candlePoints = async (fs: RunningService[]) => (await Promise.all(fs.map(async (f) => metricValue(await f.metrics(), 'market_points_total', { measurement: 'candles' })))).reduce((a, b) => a + b, 0);
 
 test('three sharded feeders: each symbol on exactly one, every candle stored once, a killed shard backfills, 3 → 4 moves only what the new shard takes', async (t) => {
-  const shardEnvs = [{ FEEDER_SHARD: '0/3' }, { FEEDER_SHARD: '1/3' }, { FEEDER_SHARDS: '3', HOSTNAME: 'market-feeder-2' }];
+  const shardEnvs: Record<string, string>[] = [{ FEEDER_SHARD: '0/3' }, { FEEDER_SHARD: '1/3' }, { FEEDER_SHARDS: '3', HOSTNAME: 'market-feeder-2' }];
   feeders.push(...(await Promise.all(shardEnvs.map((e) => startService('market-feeder', { ...baseEnv, ...e })))));
 
   let before3: Map<string, number[]>;
