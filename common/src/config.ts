@@ -93,7 +93,7 @@ export const watchEnv = {
 
 /**
  * Sharded feeders (docs/DEPLOYMENT.md): `FEEDER_SHARD=i/N` (0-based), or `FEEDER_SHARDS=N` with the index
- * from a StatefulSet pod's HOSTNAME (`market-feeder-2`). Unset: one feeder collects the whole watch set.
+ * from a StatefulSet pod's hostname (`market-feeder-2`; resolveShard). Unset: one feeder collects everything.
  */
 export const shardEnv = {
   FEEDER_SHARD: optionalString.superRefine((v, ctx) => {
@@ -105,5 +105,4 @@ export const shardEnv = {
     }
   }),
   FEEDER_SHARDS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(1024).optional()),
-  HOSTNAME: optionalString,
 };

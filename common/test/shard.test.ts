@@ -36,10 +36,10 @@ test('INDEX/COUNT is parsed 0-based; bad specs are refused with the reason', () 
 test('the shard comes from FEEDER_SHARD, or from FEEDER_SHARDS and a StatefulSet hostname', () => {
   assert.equal(resolveShard({}), undefined);
   assert.deepEqual(resolveShard({ FEEDER_SHARD: '1/4' }), { index: 1, count: 4 });
-  assert.deepEqual(resolveShard({ FEEDER_SHARDS: 3, HOSTNAME: 'market-feeder-2' }), { index: 2, count: 3 });
-  assert.deepEqual(resolveShard({ FEEDER_SHARD: '0/3', FEEDER_SHARDS: 3, HOSTNAME: 'market-feeder-2' }), { index: 0, count: 3 }, 'FEEDER_SHARD wins');
-  assert.throws(() => resolveShard({ FEEDER_SHARDS: 3, HOSTNAME: 'market-feeder-3' }), /ordinal 3, not below FEEDER_SHARDS=3/);
-  assert.throws(() => resolveShard({ FEEDER_SHARDS: 3, HOSTNAME: 'feeder' }), /needs FEEDER_SHARD, or a StatefulSet hostname/);
+  assert.deepEqual(resolveShard({ FEEDER_SHARDS: 3 }, 'market-feeder-2'), { index: 2, count: 3 });
+  assert.deepEqual(resolveShard({ FEEDER_SHARD: '0/3', FEEDER_SHARDS: 3 }, 'market-feeder-2'), { index: 0, count: 3 }, 'FEEDER_SHARD wins');
+  assert.throws(() => resolveShard({ FEEDER_SHARDS: 3 }, 'market-feeder-3'), /ordinal 3, not below FEEDER_SHARDS=3/);
+  assert.throws(() => resolveShard({ FEEDER_SHARDS: 3 }, 'feeder'), /needs FEEDER_SHARD, or a StatefulSet hostname/);
   assert.throws(() => resolveShard({ FEEDER_SHARDS: 3 }), /needs FEEDER_SHARD/);
   assert.throws(() => resolveShard({ FEEDER_SHARD: '1/4', FEEDER_SHARDS: 3 }), /disagree/);
 });

@@ -23,10 +23,10 @@ export function parseShardSpec(spec: string): Shard {
 }
 
 /**
- * The shard from the environment: `FEEDER_SHARD=i/N`, or `FEEDER_SHARDS=N` with the index taken from a
+ * The shard from the configuration: `FEEDER_SHARD=i/N`, or `FEEDER_SHARDS=N` with the index taken from a
  * StatefulSet pod's hostname (`market-feeder-2` → 2). Neither set: undefined, one feeder collects all.
  */
-export function resolveShard(env: { FEEDER_SHARD?: string; FEEDER_SHARDS?: number; HOSTNAME?: string }): Shard | undefined {
+export function resolveShard(env: { FEEDER_SHARD?: string; FEEDER_SHARDS?: number }, hostname?: string): Shard | undefined {
   if (env.FEEDER_SHARD) {
     const s = parseShardSpec(env.FEEDER_SHARD);
     if (env.FEEDER_SHARDS !== undefined && env.FEEDER_SHARDS !== s.count) {
@@ -35,10 +35,10 @@ export function resolveShard(env: { FEEDER_SHARD?: string; FEEDER_SHARDS?: numbe
     return s;
   }
   if (env.FEEDER_SHARDS === undefined) return undefined;
-  const m = /-(\d+)$/.exec(env.HOSTNAME ?? '');
-  if (!m) throw new Error(`FEEDER_SHARDS=${env.FEEDER_SHARDS} needs FEEDER_SHARD, or a StatefulSet hostname ending in -<ordinal> (HOSTNAME="${env.HOSTNAME ?? ''}")`);
+  const m = /-(\d+)$/.exec(hostname ?? '');
+  if (!m) throw new Error(`FEEDER_SHARDS=${env.FEEDER_SHARDS} needs FEEDER_SHARD, or a StatefulSet hostname ending in -<ordinal> (hostname "${hostname ?? ''}")`);
   const index = Number(m[1]);
-  if (index >= env.FEEDER_SHARDS) throw new Error(`HOSTNAME ${env.HOSTNAME} is ordinal ${index}, not below FEEDER_SHARDS=${env.FEEDER_SHARDS}`);
+  if (index >= env.FEEDER_SHARDS) throw new Error(`hostname ${hostname} is ordinal ${index}, not below FEEDER_SHARDS=${env.FEEDER_SHARDS}`);
   return { index, count: env.FEEDER_SHARDS };
 }
 

@@ -46,10 +46,12 @@ export const marketSchema = z.object({
   /** Lines held while Grafana is slow or away; beyond it the oldest are dropped (grafana_live_dropped_total). */
   GRAFANA_LIVE_MAX_QUEUE: int(10_000, 100),
 }).superRefine((cfg, ctx) => {
+  // FEEDER_SHARD and FEEDER_SHARDS must agree; an index from the hostname is checked at start (main.ts)
+  if (!cfg.FEEDER_SHARD) return;
   try {
     resolveShard(cfg);
   } catch (err) {
-    ctx.addIssue({ code: 'custom', path: [cfg.FEEDER_SHARD ? 'FEEDER_SHARD' : 'FEEDER_SHARDS'], message: (err as Error).message });
+    ctx.addIssue({ code: 'custom', path: ['FEEDER_SHARD'], message: (err as Error).message });
   }
 });
 

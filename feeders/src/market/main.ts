@@ -1,5 +1,6 @@
 // The market feeder process (`npm run market-feeder`): config, InfluxDB, the watch set, the sources,
 // the core (throttle, candles, indicators, alerts), /metrics + /healthz, and an orderly SIGTERM.
+import { hostname } from 'node:os';
 import {
   Lifecycle,
   bootstrapInflux,
@@ -12,6 +13,7 @@ import {
   loadConfig,
   resolveShard,
   shardItems,
+  type Shard,
   startOpsServer,
   type Health,
   type InfluxSink,
@@ -39,8 +41,14 @@ async function main(): Promise<void> {
   const lifecycle = new Lifecycle(log);
   lifecycle.installSignalHandlers();
   containStrayErrors(log);
-  // validated by the schema already; undefined = this feeder collects the whole watch set
-  const shard = resolveShard(cfg);
+  // undefined = this feeder collects the whole watch set; a StatefulSet pod's ordinal is in its hostname
+  let shard: Shard | undefined;
+  try {
+    shard = resolveShard(cfg, process.env.HOSTNAME || hostname());
+  } catch (err) {
+    process.stderr.write(`config error: FEEDER_SHARDS: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
   if (shard) log.info({ shard: `${shard.index}/${shard.count}` }, 'sharded: collecting the watch-set items that hash to this shard');
 
   // Closers run in reverse order of registration: watch set, sources (intake), core, alerts, sink, ops server.
