@@ -411,6 +411,7 @@ const EMPTY_TICK: MarketTick = {
   high24h: undefined,
   low24h: undefined,
   marketCap: undefined,
+  marketState: undefined,
 };
 
 /** The first tick after a point: `h` becomes a copy of `t` (fields `t` lacks are cleared). */
@@ -428,6 +429,7 @@ function copyTick(h: MarketTick, t: MarketTick): void {
   h.high24h = t.high24h;
   h.low24h = t.low24h;
   h.marketCap = t.marketCap;
+  h.marketState = t.marketState;
 }
 
 /**
@@ -448,5 +450,6 @@ function merge(h: MarketTick, t: MarketTick): void {
   if (t.high24h !== undefined) h.high24h = t.high24h;
   if (t.low24h !== undefined) h.low24h = t.low24h;
   if (t.marketCap !== undefined) h.marketCap = t.marketCap;
+  if (t.marketState !== undefined) h.marketState = t.marketState;
   h.ts = ts;
 }

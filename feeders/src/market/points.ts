@@ -23,6 +23,7 @@ export function marketDataPoint(t: MarketTick): Point {
     const v = t[k];
     if (v !== undefined && Number.isFinite(v)) p.floatField(field, v);
   }
+  if (t.marketState !== undefined) p.stringField('market_state', t.marketState);
   return p;
 }
 

@@ -18,6 +18,11 @@ export interface MarketTick {
   high24h?: number;
   low24h?: number;
   marketCap?: number;
+  /**
+   * Yahoo's `marketState` (REGULAR, PRE, PREPRE, POST, POSTPOST, CLOSED) as the quote gives it, or from the
+   * chart's trading periods; none for crypto (24/7). Stored as `market_state` (docs/DASHBOARDS.md).
+   */
+  marketState?: string;
 }
 
 /** Timeframes of candles and indicators (docs/INFLUXDB.md, "Timeframes"). */

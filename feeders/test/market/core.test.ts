@@ -142,6 +142,26 @@ test('market cap from CoinGecko is joined onto the crypto symbol’s next point 
   assert.equal(md[2]!.fields.market_cap, undefined, 'joined once');
 });
 
+test('market state: stored as market_state with the quote, kept across merged ticks of one point', () => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: T0 });
+  const { core, sink } = setup();
+  const aapl = { symbol: 'AAPL', exchange: 'yahoo', assetType: 'stock' as const };
+  core.out.tick(tick({ ...aapl, ts: T0, price: 180, marketState: 'REGULAR' })); // stored at once
+  core.out.tick(tick({ ...aapl, ts: T0 + 10, price: 180.5, marketState: 'POST' })); // held…
+  core.out.tick(tick({ ...aapl, ts: T0 + 20, price: 181 })); // …merged: the state stays
+  core.out.tick(tick({ ts: T0, price: 101 }));
+  mock.timers.tick(1000);
+  const md = sink.of('market_data').filter((p) => p.tags.symbol === 'AAPL');
+  assert.deepEqual(
+    md.map((p) => [p.fields.price, p.fields.market_state]),
+    [
+      ['180', '"REGULAR"'],
+      ['181', '"POST"'],
+    ],
+  );
+  assert.equal(sink.of('market_data').find((p) => p.tags.symbol === 'BTC/USDT')!.fields.market_state, undefined, 'crypto: none');
+});
+
 test('candles: only closed ones, exactly once per (symbol, open time), with indicators in open-time order', async () => {
   const { core, sink, engine, registry } = setup();
   const m = 60_000;

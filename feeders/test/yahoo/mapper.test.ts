@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParseError, type WatchItem } from '@mt/common';
 import { fixtureJson } from '@mt/testing';
-import { chartToTick, quoteResults, quoteToTick } from '../../src/market/yahoo/mapper.js';
+import { chartToTick, quoteResults, quoteToTick, stateFromTradingPeriods } from '../../src/market/yahoo/mapper.js';
 
 const AAPL: WatchItem = { symbol: 'AAPL', asset_type: 'stock', exchange: 'yahoo' };
 const EURUSD: WatchItem = { symbol: 'EUR/USD', asset_type: 'forex', exchange: 'yahoo' };
@@ -25,6 +25,7 @@ test('v7 quote AAPL → tick with exchange time, bid/ask, day stats, market cap'
     high24h: 245.41,
     low24h: 241,
     marketCap: 3674405863424,
+    marketState: 'CLOSED',
   });
 });
 
@@ -56,6 +57,7 @@ test('v8 chart → tick from meta; a chart without bars (market closed) still gi
     volume24h: 32129951,
     high24h: 246.01,
     low24h: 243.16,
+    marketState: 'CLOSED', // RECV is before that day's pre-market
   });
   // the no-bar shape Yahoo sends for a range with no trading (see LIMITS.md): no `timestamp`, `quote: [{}]`
   const r = body.chart.result[0];
@@ -67,6 +69,21 @@ test('v8 chart → tick from meta; a chart without bars (market closed) still gi
   const fx = chartToTick(fixtureJson('yahoo/chart_v8_EURUSD_X_1d_2020-01-01_2020-01-03.json'), EURUSD, RECV);
   assert.equal(fx.kind === 'tick' && fx.tick.symbol, 'EUR/USD');
   assert.equal(fx.kind === 'tick' && fx.tick.volume24h, undefined);
+});
+
+test('market state from the chart: where the time falls among the recorded trading periods', () => {
+  const meta = fixtureJson<{ chart: { result: [{ meta: { currentTradingPeriod: Record<string, { start: number; end: number }> } }] } }>(
+    'yahoo/chart_v8_AAPL_1d_2020-01-01_2020-01-03.json',
+  ).chart.result[0].meta;
+  const p = meta.currentTradingPeriod;
+  const at = (s: number) => stateFromTradingPeriods(p, s * 1000);
+  assert.equal(at(p.pre!.start), 'PRE');
+  assert.equal(at(p.regular!.start), 'REGULAR');
+  assert.equal(at(p.regular!.end - 1), 'REGULAR');
+  assert.equal(at(p.post!.start), 'POST');
+  assert.equal(at(p.post!.end), 'CLOSED');
+  assert.equal(at(p.pre!.start - 1), 'CLOSED');
+  assert.equal(stateFromTradingPeriods(undefined, 0), undefined);
 });
 
 test('the 404 chart body is "not found", not a parse error; junk is a ParseError', () => {

@@ -46,6 +46,8 @@ test('normal poll: crumb session first, one batched quote, ticks for stock and f
     ],
   );
   assert.ok(h.ticks.every((t) => t.receivedAt >= t.ts));
+  // the quote's market state, as recorded (the dashboards show it beside the quote's age)
+  assert.deepEqual(h.ticks.map((t) => t.marketState), ['CLOSED', 'REGULAR']);
   assert.equal(await h.metric('feeder_messages_total', { source: 'yahoo' }), 2);
   assert.equal(await h.metric('feeder_source_up', { source: 'yahoo' }), 1);
 });

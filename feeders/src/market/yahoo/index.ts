@@ -44,7 +44,7 @@ export class YahooSource extends PolledSource<YahooPoll> {
   private items = new Map<string, WatchItem>();
   /** Yahoo symbol → when to try an unknown symbol again. */
   private readonly unknown = new Map<string, number>();
-  /** Our symbol → `ts|price` of the last tick handed on: a closed market repeats itself every poll. */
+  /** Our symbol → `ts|price|state` of the last tick handed on: a closed market repeats itself every poll. */
   private readonly lastSent = new Map<string, string>();
   /** After the quote endpoint refused a fresh crumb, leave it alone until then (chart only). */
   private quoteBlockedUntil = 0;
@@ -157,7 +157,8 @@ export class YahooSource extends PolledSource<YahooPoll> {
 
   protected onData({ ticks, candles }: YahooPoll): void {
     for (const t of ticks) {
-      const sig = `${t.ts}|${t.price}`;
+      // a closing market keeps its last price and time: the state change alone is news
+      const sig = `${t.ts}|${t.price}|${t.marketState ?? ''}`;
       if (this.lastSent.get(t.symbol) === sig) continue;
       this.lastSent.set(t.symbol, sig);
       this.o.out.tick(t);

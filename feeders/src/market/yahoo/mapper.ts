@@ -39,6 +39,7 @@ export function quoteToTick(q: Record<string, unknown>, item: WatchItem, receive
     high24h: num(q.regularMarketDayHigh),
     low24h: num(q.regularMarketDayLow),
     marketCap: num(q.marketCap),
+    marketState: typeof q.marketState === 'string' && q.marketState !== '' ? q.marketState : undefined,
   });
 }
 
@@ -69,8 +70,26 @@ export function chartToTick(body: unknown, item: WatchItem, receivedAt: number):
       volume24h: meta.instrumentType === 'CURRENCY' ? undefined : num(meta.regularMarketVolume),
       high24h: num(meta.regularMarketDayHigh),
       low24h: num(meta.regularMarketDayLow),
+      marketState: stateFromTradingPeriods(meta.currentTradingPeriod, receivedAt),
     }),
   };
+}
+
+/**
+ * The chart carries no `marketState`, but `meta.currentTradingPeriod` gives today's pre, regular and post
+ * sessions (epoch seconds): where `nowMs` falls names the state, in Yahoo's words.
+ */
+export function stateFromTradingPeriods(periods: unknown, nowMs: number): string | undefined {
+  if (!isObject(periods)) return undefined;
+  const t = nowMs / 1000;
+  const inside = (k: string) => {
+    const p = periods[k];
+    const start = isObject(p) ? num(p.start) : undefined;
+    const end = isObject(p) ? num(p.end) : undefined;
+    return start !== undefined && end !== undefined && t >= start && t < end;
+  };
+  if (!isObject(periods.regular)) return undefined;
+  return inside('regular') ? 'REGULAR' : inside('pre') ? 'PRE' : inside('post') ? 'POST' : 'CLOSED';
 }
 
 function positive(v: unknown): number | undefined {
