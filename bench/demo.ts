@@ -2,16 +2,13 @@
 // so the dashboards fill without internet or API keys. Binance = the replay server (live frames for
 // DEMO_SYMBOLS symbols, bursts included, 1 m candles on the real clock, REST history for the backfill);
 // Yahoo, CoinGecko, alternative.me, CryptoPanic, NewsAPI and RSS = the fakes in @mt/testing serving the
-// recorded payloads (news dates moved to now). InfluxDB: INFLUX_URL (+ INFLUX_API/TOKEN/ORG) from the
+// recorded payloads, their times moved to now (bench/demo-sources.ts; news the same way). InfluxDB: INFLUX_URL (+ INFLUX_API/TOKEN/ORG) from the
 // environment, or a private influxd 1.x started here. DATABASE_URL set = watchlists drive the feeders too.
 import { parseArgs } from 'node:util';
 import {
-  AlternativeMeFake,
-  CoinGeckoFake,
   CryptoPanicFake,
   NewsApiFake,
   RssFake,
-  YahooFake,
   fixtureFeed,
   freePort,
   metricValue,
@@ -21,6 +18,7 @@ import {
   type RunningService,
 } from '@mt/testing';
 import { ReplayServer, watchSymbols } from './replay.js';
+import { DEMO_YAHOO_WATCH, startDemoPolledSources } from './demo-sources.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,9 +32,7 @@ const say = (msg: string) => process.stdout.write(`[demo] ${msg}\n`);
 
 const now = Date.now();
 const replay = await new ReplayServer({ rate: Number(values.rate), burstEveryMs: 30_000, burstMs: 1000, burstFactor: 5 }).listen();
-const yahoo = await new YahooFake().listen();
-const coingecko = await new CoinGeckoFake().listen();
-const fng = await new AlternativeMeFake().listen();
+const polled = await startDemoPolledSources(now);
 
 let influxEnv: Record<string, string>;
 let stopInflux = async () => {};
@@ -55,7 +51,7 @@ const common = {
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
   NODE_ENV: 'production',
   DATABASE_URL: process.env.DATABASE_URL ?? '',
-  WATCH_SYMBOLS: `${watchSymbols(Number(values.symbols))},AAPL:stock,EUR/USD:forex`,
+  WATCH_SYMBOLS: `${watchSymbols(Number(values.symbols))},${DEMO_YAHOO_WATCH}`,
 };
 const services: RunningService[] = [];
 const market = await startService('market-feeder', {
@@ -63,10 +59,7 @@ const market = await startService('market-feeder', {
   BINANCE_WS_URL: replay.wsUrl,
   BINANCE_REST_URL: replay.restUrl,
   BACKFILL_HOURS: '6',
-  YAHOO_URL: yahoo.url,
-  YAHOO_COOKIE_URL: yahoo.url,
-  COINGECKO_URL: `${coingecko.url}/api/v3`,
-  FEAR_GREED_URL: fng.fngUrl,
+  ...polled.env,
   ALERTMANAGER_URL: process.env.ALERTMANAGER_URL ?? dead,
 });
 services.push(market);
@@ -114,7 +107,7 @@ async function stop(): Promise<void> {
   stopping = true;
   clearInterval(report);
   await Promise.allSettled(services.map((s) => s.stop()));
-  await Promise.allSettled([replay.close(), yahoo.close(), coingecko.close(), fng.close(), ...closers.map((c) => c())]);
+  await Promise.allSettled([replay.close(), polled.close(), ...closers.map((c) => c())]);
   await stopInflux();
   process.exit(0);
 }

@@ -66,6 +66,19 @@ test('5m (HYDR.ME, mid-session): the running bar (all nulls) and the live row ar
   assert.ok(c.every((x, i) => i === 0 || x.openTime - c[i - 1]!.openTime === 300_000), 'consecutive 5-minute bars');
 });
 
+test('1d (^SP500TR): the current session’s daily bar is stored only once that session has ended', () => {
+  const b = body('chart_v8_SP500TR_1d_2023-06-20_2023-07-14.json');
+  const INDEX: WatchItem = { symbol: '^SP500TR', asset_type: 'index', exchange: 'yahoo' };
+  const sessionEnd = 1689364800_000; // currentTradingPeriod.regular.end, 2023-07-14 20:00 UTC
+  const during = bars(b, INDEX, '1d', sessionEnd - 3600_000);
+  assert.equal(during.length, 17);
+  assert.equal(during.at(-1)!.openTime, 1689255000_000, 'up to the previous session');
+  const after = bars(b, INDEX, '1d', recordedAt(b));
+  assert.equal(after.length, 18);
+  assert.deepEqual([after.at(-1)!.openTime, after.at(-1)!.close, after.at(-1)!.volume], [1689341400_000, Math.fround(9683.69), 0]);
+  assert.ok(after.every((x) => x.interval === '1d' && x.assetType === 'index'));
+});
+
 test('1d: recorded daily bars of earlier sessions are closed; currency volume 0; no bars → none; 404 and junk', () => {
   const aapl = bars(body('chart_v8_AAPL_1d_2020-01-01_2020-01-03.json'), AAPL, '1d', Date.now());
   assert.deepEqual(

@@ -1,17 +1,25 @@
 // Local CoinGecko `/coins/markets`: filters the recorded market list (testing/fixtures/coingecko) by
 // `ids` or, failing that, `symbols`, in market-cap order as CoinGecko does; unknown ids are just absent.
 // Rate limiting: `fail(coingeckoRateLimit(retryAfterSeconds))` answers with the recorded 429 body.
+// `replayAt` moves every `last_updated` so the newest is that time (as the news fakes replay news).
 import { HttpFake, type Fault, type RecordedRequest, type Reply } from './http-fake.js';
 import { fixtureJson } from '../fixtures.js';
+import { replayOffsetMs, shiftJsonDates } from './newsapi.js';
 
 type Coin = { id: string; symbol: string; market_cap_rank: number | null } & Record<string, unknown>;
 
 export class CoinGeckoFake extends HttpFake {
-  readonly coins: Coin[] = fixtureJson<Coin[]>('coingecko/coins_markets_vs_usd_2023-01-08_first10.json');
+  readonly coins: Coin[];
 
   /** `prefix` is the API path prefix of the base URL (`/api/v3` on api.coingecko.com). */
-  constructor(readonly prefix = '/api/v3') {
+  constructor(
+    readonly prefix = '/api/v3',
+    opts: { replayAt?: number } = {},
+  ) {
     super('coingecko');
+    const raw = fixtureJson<Coin[]>('coingecko/coins_markets_vs_usd_2023-01-08_first10.json');
+    this.coins =
+      opts.replayAt === undefined ? raw : shiftJsonDates(raw, ['last_updated'], replayOffsetMs(raw.map((c) => c.last_updated as string | undefined), opts.replayAt));
     this.route('GET', `${prefix}/coins/markets`, (r) => this.markets(r));
   }
 

@@ -41,7 +41,7 @@ export class YahooFake extends HttpFake {
     for (const f of ['yahoo/quote_v7_AAPL.json', 'yahoo/quote_v7_EURUSD_X.json']) {
       for (const q of fixtureJson<{ quoteResponse: { result: Json[] } }>(f).quoteResponse.result) this.quotes.set(String(q.symbol), q);
     }
-    for (const f of ['yahoo/chart_v8_AAPL_1d_2020-01-01_2020-01-03.json', 'yahoo/chart_v8_EURUSD_X_1d_2020-01-01_2020-01-03.json']) {
+    for (const f of ['yahoo/chart_v8_AAPL_1d_2020-01-01_2020-01-03.json', 'yahoo/chart_v8_EURUSD_X_1d_2020-01-01_2020-01-03.json', 'yahoo/chart_v8_SP500TR_1d_2023-06-20_2023-07-14.json']) {
       const body = fixtureJson<{ chart: { result: { meta: { symbol: string } }[] } }>(f);
       this.charts.set(body.chart.result[0]!.meta.symbol, body as unknown as Json);
     }
