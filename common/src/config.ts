@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { config as loadDotenv } from 'dotenv';
 import { parseWatchSymbols } from './watchset/index.js';
 import { parseShardSpec } from './watchset/shard.js';
+import { placeholderIssues, readSecretFiles } from './secrets.js';
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
@@ -12,9 +13,15 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parse `env` with `schema`; throws ConfigError whose message names every failing variable. */
+/**
+ * Parse `env` with `schema`; throws ConfigError whose message names every failing variable. Secret
+ * variables may come from `<NAME>_FILE`, and a committed placeholder is refused (secrets.ts).
+ */
 export function parseConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined> = process.env): z.infer<S> {
-  const res = schema.safeParse(env);
+  const files = readSecretFiles(env);
+  const refused = [...files.issues, ...placeholderIssues(files.env)];
+  if (refused.length) throw new ConfigError(refused);
+  const res = schema.safeParse(files.env);
   if (res.success) return res.data;
   const issues = res.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
   throw new ConfigError(issues);
@@ -67,7 +74,8 @@ export const logLevel = z.preprocess(emptyToUndefined, z.enum(['fatal', 'error',
 
 export const influxEnv = {
   INFLUX_URL: url('http://influxdb:8086'),
-  INFLUX_TOKEN: z.preprocess(emptyToUndefined, z.string().default('market-terminal-dev-token')),
+  /** 2.x: an API token (compose: the bootstrap's scoped token from a file); 1.x with auth: `user:password`; 1.x without: empty. */
+  INFLUX_TOKEN: z.preprocess(emptyToUndefined, z.string().default('')),
   INFLUX_ORG: z.preprocess(emptyToUndefined, z.string().default('market-terminal')),
   INFLUX_API: z.preprocess(emptyToUndefined, z.enum(['v1', 'v2']).default('v2')),
   /** Points held per bucket while InfluxDB is unreachable; beyond it the oldest are dropped and counted. */
@@ -80,7 +88,9 @@ export const commonEnv = {
 
 /** What a feeder watches: the watchlists in PostgreSQL (empty DATABASE_URL = none) plus fixed items. */
 export const watchEnv = {
-  DATABASE_URL: z.preprocess((v) => v ?? 'postgres://terminal:terminal@postgres:5432/terminal', z.string()),
+  DATABASE_URL: z.preprocess((v) => v ?? 'postgres://terminal@postgres:5432/terminal', z.string()),
+  /** The database password when it is not in DATABASE_URL (compose: PGPASSWORD_FILE); any characters. */
+  PGPASSWORD: optionalString,
   /** Fixed extra watch items, `SYMBOL:asset_type` comma-separated (e.g. `BTC/USDT:crypto,AAPL:stock`). */
   WATCH_SYMBOLS: optionalString.superRefine((v, ctx) => {
     try {

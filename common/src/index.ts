@@ -1,4 +1,6 @@
 export * from './config.js';
+export * from './secrets.js';
+export * from './pg.js';
 export * from './logger.js';
 export * from './metrics.js';
 export * from './ops-server.js';

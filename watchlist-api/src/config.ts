@@ -1,6 +1,6 @@
 // The API's whole configuration, from the environment (names are a contract: ../shared/DESIGN.md).
 import { z } from 'zod';
-import { commonEnv, influxEnv, int, url } from '@mt/common';
+import { commonEnv, influxEnv, int, optionalString, url } from '@mt/common';
 
 // The API only reads InfluxDB (alert history, backtests): the connection settings, not the sink's buffer
 const { INFLUX_URL, INFLUX_TOKEN, INFLUX_ORG, INFLUX_API } = influxEnv;
@@ -13,7 +13,9 @@ export const configSchema = z
     NODE_ENV: z.preprocess(emptyToUndefined, z.string().default('production')),
     PORT: int(8000, 0, 65535),
     HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
-    DATABASE_URL: url('postgres://terminal:terminal@postgres:5432/terminal'),
+    DATABASE_URL: url('postgres://terminal@postgres:5432/terminal'),
+    /** The database password when it is not in DATABASE_URL (compose: PGPASSWORD_FILE); any characters. */
+    PGPASSWORD: optionalString,
     // Outside tests a missing token is a start-up error (refine below), never an open API.
     API_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
     DB_POOL_MAX: int(10, 1, 100),

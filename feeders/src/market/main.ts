@@ -14,6 +14,7 @@ import {
   resolveShard,
   shardItems,
   type Shard,
+  pgConnectionString,
   startOpsServer,
   type Health,
   type InfluxSink,
@@ -125,7 +126,7 @@ async function main(): Promise<void> {
     for (const c of components) void guard(log, metrics, c.name, 'setWatch', () => c.setWatch(items));
     void guard(log, metrics, 'price-alerts', 'setRules', () => alerts.setRules(set.rules));
   };
-  const watchset = createWatchSetSource({ databaseUrl: cfg.DATABASE_URL || undefined, watchSymbols: cfg.WATCH_SYMBOLS, log });
+  const watchset = createWatchSetSource({ databaseUrl: cfg.DATABASE_URL ? pgConnectionString(cfg.DATABASE_URL, cfg.PGPASSWORD) : undefined, watchSymbols: cfg.WATCH_SYMBOLS, log });
   lifecycle.add('watchset', () => watchset.stop());
   try {
     await watchset.start(onWatch);

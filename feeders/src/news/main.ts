@@ -11,6 +11,7 @@ import {
   createWatchSetSource,
   influxConfigFromEnv,
   loadConfig,
+  pgConnectionString,
   sleep,
   startOpsServer,
   type InfluxQLClient,
@@ -109,7 +110,7 @@ async function main(): Promise<void> {
   lifecycle.add('pruner', () => clearInterval(pruner));
 
   const tagger = new AssetTagger();
-  const watchset = createWatchSetSource({ databaseUrl: cfg.DATABASE_URL || undefined, watchSymbols: cfg.WATCH_SYMBOLS, log });
+  const watchset = createWatchSetSource({ databaseUrl: cfg.DATABASE_URL ? pgConnectionString(cfg.DATABASE_URL, cfg.PGPASSWORD) : undefined, watchSymbols: cfg.WATCH_SYMBOLS, log });
   lifecycle.add('watchset', () => watchset.stop());
   try {
     await watchset.start((set) => {

@@ -2,13 +2,18 @@
 // Never touches a system instance on 5432. Can be stopped and started again on the same port and data
 // (outage tests). When we run as root, initdb/postgres run as the `postgres` user (they refuse root).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort, spawnTracked, tmpDir, waitFor, type Tracked } from './proc.js';
 
+export interface StartPostgresOptions {
+  /** Require this password (scram-sha-256) for every TCP connection instead of trust auth. */
+  password?: string;
+}
+
 export interface PostgresServer {
-  /** `postgres://postgres@127.0.0.1:<port>/postgres` */
+  /** `postgres://postgres@127.0.0.1:<port>/postgres` (with the percent-encoded password when one is required) */
   url: string;
   port: number;
   dir: string;
@@ -67,7 +72,7 @@ function signalAll(proc: Tracked | undefined, sig: NodeJS.Signals): void {
   }
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(opts: StartPostgresOptions = {}): Promise<PostgresServer> {
   const bin = pgBinDir();
   const base = tmpDir('pg');
   const data = path.join(base, 'data');
@@ -79,14 +84,21 @@ export async function startPostgres(): Promise<PostgresServer> {
     chownSync(data, user.uid, user.gid);
   }
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', LC_ALL: 'C' };
-  execFileSync(path.join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync'], {
+  const auth = ['-A', 'trust'];
+  if (opts.password !== undefined) {
+    const pwfile = path.join(base, 'pwfile');
+    writeFileSync(pwfile, `${opts.password}\n`, { mode: 0o644 });
+    auth.splice(0, 2, '--auth-host=scram-sha-256', '--auth-local=trust', `--pwfile=${pwfile}`);
+  }
+  execFileSync(path.join(bin, 'initdb'), ['-D', data, ...auth, '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync'], {
     env,
     cwd: base,
     stdio: 'pipe',
     ...user,
   });
   const port = await freePort();
-  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const userinfo = opts.password === undefined ? 'postgres' : `postgres:${encodeURIComponent(opts.password)}`;
+  const url = `postgres://${userinfo}@127.0.0.1:${port}/postgres`;
   let proc: Tracked | undefined;
 
   const start = async () => {

@@ -3,7 +3,7 @@
 // server, so it starts and answers /healthz even while PostgreSQL is still coming up).
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Backoff, sleep } from '@mt/common';
+import { Backoff, pgConnectionString, sleep } from '@mt/common';
 import type { Config } from '../config.js';
 import { Db, migrate } from '../db.js';
 import { AlertRuleRepo } from '../repos/alert-rules.js';
@@ -27,7 +27,7 @@ export const dbPlugin = fp(async (app: FastifyInstance, opts: DbPluginOptions) =
   const { config } = opts;
   const log = app.log.child({ component: 'db' });
   const db = new Db(
-    config.DATABASE_URL,
+    pgConnectionString(config.DATABASE_URL, config.PGPASSWORD),
     { max: config.DB_POOL_MAX, queryTimeoutMs: config.DB_QUERY_TIMEOUT_MS, onIdleError: (err) => log.warn({ err: err.message }, 'idle database connection lost') },
     app.metrics.notify,
   );
