@@ -1,11 +1,15 @@
 // bootstrapInflux: real influxd 1.6 for the 1.x path (databases, retention policies, defaults, drift
 // repair, waiting for a server that is not up yet), and a fake speaking the InfluxDB 2.x API shapes
-// (/api/v2/orgs, /api/v2/buckets, /api/v2/dbrps) for the 2.x path.
+// (/api/v2/orgs, /api/v2/buckets, /api/v2/dbrps, /api/v2/authorizations, permissions per resource) for the
+// 2.x path: creates that race another process, least-privilege tokens.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { HttpFake, freePort, startInflux, type InfluxServer, type RecordedRequest, type Reply } from '@mt/testing';
-import { bootstrapInflux, createInfluxQLClient, type InfluxConfig } from '../src/index.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bootstrapInflux, createInfluxQLClient, ensureScopedCredentials, type InfluxConfig, type ScopedCredential } from '../src/index.js';
 import { silentLog } from './helpers/influx.js';
 
 function capturingLog() {
@@ -108,6 +112,18 @@ interface Dbrp {
   virtual?: boolean;
 }
 
+interface Authorization {
+  id: string;
+  token: string;
+  status: 'active' | 'inactive';
+  description: string;
+  orgID: string;
+  org: string;
+  permissions: { action: 'read' | 'write'; resource: { type: string; id?: string; orgID?: string; name?: string } }[];
+  createdAt: string;
+  updatedAt: string;
+}
+
 /** Stateful stand-in for the InfluxDB 2.x management API (shapes per the 2.x OpenAPI spec). */
 async function influx2(token: string) {
   const fake = new HttpFake('influxdb-2x');
@@ -120,22 +136,66 @@ async function influx2(token: string) {
     { id: id(), orgID: org.id, type: 'system', name: '_tasks', retentionRules: [{ type: 'expire', everySeconds: 259200 }], createdAt: now, updatedAt: now, labels: [] },
   ];
   const dbrps: Dbrp[] = [];
-  const authed = (h: (r: RecordedRequest) => Reply) => (r: RecordedRequest): Reply =>
-    r.headers.authorization === `Token ${token}` ? h(r) : { status: 401, body: { code: 'unauthorized', message: 'unauthorized access' } };
+  const auths: Authorization[] = [];
+  /** The operator token may do anything; an authorization's token what its permissions say (2.x: per resource type and id). */
+  const can = (r: RecordedRequest, action: 'read' | 'write', type: string, resourceId?: string): boolean => {
+    const h = r.headers.authorization;
+    if (h === `Token ${token}`) return true;
+    const a = auths.find((x) => h === `Token ${x.token}` && x.status === 'active');
+    return !!a?.permissions.some((p) => p.action === action && p.resource.type === type && (p.resource.id === undefined || p.resource.id === resourceId));
+  };
+  const known = (r: RecordedRequest) => r.headers.authorization === `Token ${token}` || auths.some((x) => r.headers.authorization === `Token ${x.token}` && x.status === 'active');
+  const unauthorized: Reply = { status: 401, body: { code: 'unauthorized', message: 'unauthorized access' } };
+  const authed = (h: (r: RecordedRequest) => Reply) => (r: RecordedRequest): Reply => (known(r) ? h(r) : unauthorized);
+  const operator = (h: (r: RecordedRequest) => Reply) => (r: RecordedRequest): Reply =>
+    r.headers.authorization === `Token ${token}` ? h(r) : { status: 403, body: { code: 'forbidden', message: 'insufficient permissions' } };
   const json = (r: RecordedRequest) => JSON.parse(r.body) as Record<string, unknown>;
+  /** Hook for race tests: runs before a create is answered. */
+  const beforeCreate: { bucket?: (name: string) => void } = {};
 
   fake.route('GET', '/api/v2/orgs', authed((r) => {
     const name = r.query.get('org');
-    if (name && name !== org.name) return { status: 404, body: { code: 'not found', message: `organization name "${name}" not found` } };
+    if ((name && name !== org.name) || !can(r, 'read', 'orgs', org.id)) return { status: 404, body: { code: 'not found', message: `organization name "${name}" not found` } };
     return { body: { links: { self: '/api/v2/orgs' }, orgs: [org] } };
   }));
   fake.route('GET', '/api/v2/buckets', authed((r) => {
     const name = r.query.get('name');
-    const list = buckets.filter((b) => (!r.query.get('orgID') || b.orgID === r.query.get('orgID')) && (!name || b.name === name));
+    const list = buckets.filter((b) => (!r.query.get('orgID') || b.orgID === r.query.get('orgID')) && (!name || b.name === name) && can(r, 'read', 'buckets', b.id));
     return { body: { links: { self: `/api/v2/buckets?${r.query}` }, buckets: list } };
+  }));
+  fake.route('GET', '/api/v2/authorizations', operator((r) => ({ body: { links: { self: '/api/v2/authorizations' }, authorizations: auths.filter((a) => !r.query.get('orgID') || a.orgID === r.query.get('orgID')) } })));
+  fake.route('POST', '/api/v2/authorizations', operator((r) => {
+    const b = json(r) as Pick<Authorization, 'orgID' | 'description' | 'status' | 'permissions'>;
+    const created: Authorization = {
+      id: id(),
+      token: `${'t'.repeat(8)}-${nextId}-${Math.random().toString(36).slice(2)}==`,
+      status: b.status ?? 'active',
+      description: b.description ?? '',
+      orgID: b.orgID,
+      org: org.name,
+      // the server answers resources with their names filled in
+      permissions: b.permissions.map((p) => ({ action: p.action, resource: { ...p.resource, ...(p.resource.type === 'buckets' ? { name: buckets.find((x) => x.id === p.resource.id)?.name } : { name: org.name }) } })),
+      createdAt: now,
+      updatedAt: now,
+    };
+    auths.push(created);
+    return { status: 201, body: created };
+  }));
+  fake.route('DELETE', /^\/api\/v2\/authorizations\/[0-9a-f]+$/, operator((r) => {
+    const i = auths.findIndex((a) => a.id === r.path.split('/').pop());
+    if (i < 0) return { status: 404, body: { code: 'not found', message: 'authorization not found' } };
+    auths.splice(i, 1);
+    return { status: 204 };
+  }));
+  fake.route('POST', '/api/v2/write', authed((r) => {
+    const b = buckets.find((x) => x.name === r.query.get('bucket'));
+    if (!b) return { status: 404, body: { code: 'not found', message: `bucket "${r.query.get('bucket')}" not found` } };
+    if (!can(r, 'write', 'buckets', b.id)) return { status: 403, body: { code: 'forbidden', message: `insufficient permissions for write` } };
+    return { status: 204 };
   }));
   fake.route('POST', '/api/v2/buckets', authed((r) => {
     const b = json(r) as Pick<Bucket, 'orgID' | 'name' | 'retentionRules'>;
+    beforeCreate.bucket?.(b.name);
     if (buckets.some((x) => x.name === b.name)) return { status: 422, body: { code: 'conflict', message: `bucket with name ${b.name} already exists` } };
     const created: Bucket = { id: id(), orgID: b.orgID, type: 'user', name: b.name, retentionRules: b.retentionRules, createdAt: now, updatedAt: now, labels: [] };
     buckets.push(created);
@@ -161,6 +221,8 @@ async function influx2(token: string) {
   fake.route('POST', '/api/v2/dbrps', authed((r) => {
     const d = json(r) as Omit<Dbrp, 'id'>;
     if (!buckets.some((b) => b.id === d.bucketID)) return { status: 404, body: { code: 'not found', message: 'bucket not found' } };
+    if (dbrps.some((x) => x.orgID === d.orgID && x.database === d.database && x.retention_policy === d.retention_policy))
+      return { status: 422, body: { code: 'conflict', message: 'another DBRP mapping with same orgID, db, and rp exists' } };
     const created: Dbrp = { id: id(), orgID: d.orgID, bucketID: d.bucketID, database: d.database, retention_policy: d.retention_policy, default: d.default, virtual: false };
     if (created.default) for (const x of dbrps) if (x.database === created.database) x.default = false;
     dbrps.push(created);
@@ -173,7 +235,7 @@ async function influx2(token: string) {
     return { body: { content: d } };
   }));
   await fake.listen();
-  return { fake, org, buckets, dbrps };
+  return { fake, org, buckets, dbrps, auths, beforeCreate, newBucket: (name: string, everySeconds: number) => buckets.push({ id: id(), orgID: org.id, type: 'user', name, retentionRules: [{ type: 'expire', everySeconds }], createdAt: now, updatedAt: now, labels: [] }) };
 }
 
 const v2cfg = (url: string, token = 'admin-token'): InfluxConfig => ({ url, token, org: 'market-terminal', api: 'v2' });
@@ -239,6 +301,84 @@ test('2.x: wrong token or unknown org fail at once with the server message (no r
     await assert.rejects(bootstrapInflux({ ...v2cfg(s.fake.url), org: 'nope' }, silentLog), (e: unknown) => (e as { status?: number }).status === 404 && /nope/.test((e as Error).message));
     assert.ok(Date.now() - started < 2000);
     assert.equal(s.fake.requests.length, 2);
+  } finally {
+    await s.fake.close();
+  }
+});
+
+test('2.x: a bucket and a DBRP mapping created by another process between our read and our create (422 conflict) → bootstrap succeeds', { timeout: 60_000 }, async () => {
+  const s = await influx2('admin-token');
+  try {
+    // another bootstrap creates markets/5m and its mapping right after we found it missing
+    s.beforeCreate.bucket = (name) => {
+      if (name !== 'markets/5m' || s.buckets.some((b) => b.name === name)) return;
+      s.newBucket(name, 30 * 86400);
+      const b = s.buckets.at(-1)!;
+      s.dbrps.push({ id: 'ffff000000000001', orgID: s.org.id, bucketID: b.id, database: 'markets', retention_policy: '5m', default: false, virtual: false });
+    };
+    const run = capturingLog();
+    await bootstrapInflux(v2cfg(s.fake.url), run.log, { timeoutMs: 10_000 });
+    assert.ok(run.lines.some((l) => l.msg === 'influx bootstrap: created concurrently by another process, reading again' && /already exists/.test(String(l.err))));
+    assert.deepEqual(s.buckets.filter((b) => b.type === 'user').map((b) => b.name).sort(), ['markets/1h', 'markets/5m', 'markets/raw', 'news/raw']);
+    assert.deepEqual(s.dbrps.map((d) => `${d.database}/${d.retention_policy}`).sort(), ['markets/1h', 'markets/5m', 'markets/raw', 'news/raw']);
+    // two bootstraps at once (a feeder and the influxdb-tasks one-shot at first start) both succeed
+    const t = await influx2('admin-token');
+    try {
+      await Promise.all([bootstrapInflux(v2cfg(t.fake.url), silentLog, { timeoutMs: 10_000 }), bootstrapInflux(v2cfg(t.fake.url), silentLog, { timeoutMs: 10_000 })]);
+      assert.equal(t.buckets.filter((b) => b.type === 'user').length, 4);
+      assert.equal(t.dbrps.length, 4);
+    } finally {
+      await t.fake.close();
+    }
+  } finally {
+    await s.fake.close();
+  }
+});
+
+test('2.x: scoped tokens — the feeders\' writes, Grafana\'s cannot; the feeders\' own bootstrap works with theirs; idempotent; a lost token file is replaced and the old token revoked', { timeout: 60_000 }, async () => {
+  const s = await influx2('admin-token');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mt-auth2-'));
+  const creds: ScopedCredential[] = [
+    { name: 'feeders', access: 'write', file: path.join(dir, 'feeders') },
+    { name: 'grafana', access: 'read', file: path.join(dir, 'grafana') },
+  ];
+  try {
+    const admin = v2cfg(s.fake.url);
+    await bootstrapInflux(admin, silentLog);
+    await ensureScopedCredentials(admin, creds, silentLog);
+    const feeders = readFileSync(creds[0]!.file, 'utf8').trim();
+    const grafana = readFileSync(creds[1]!.file, 'utf8').trim();
+    assert.equal(s.auths.length, 2);
+    assert.deepEqual(s.auths.map((a) => a.description), ['market-terminal feeders (write), managed by influxdb-tasks', 'market-terminal grafana (read), managed by influxdb-tasks']);
+    const bucketIds = s.buckets.filter((b) => b.type === 'user').map((b) => b.id);
+    const grafanaPerms = s.auths[1]!.permissions.map((p) => `${p.action}:${p.resource.type}:${p.resource.id}`).sort();
+    assert.deepEqual(grafanaPerms, [`read:orgs:${s.org.id}`, ...bucketIds.map((id) => `read:buckets:${id}`)].sort(), 'read-only on exactly our buckets');
+    assert.ok(!s.auths[1]!.permissions.some((p) => p.resource.type === 'buckets' && !bucketIds.includes(p.resource.id!)), 'no system bucket');
+
+    const writeAs = (tok: string) => fetch(`${s.fake.url}/api/v2/write?org=market-terminal&bucket=markets%2Fraw&precision=ms`, { method: 'POST', headers: { authorization: `Token ${tok}` }, body: 'ticks price=1' });
+    assert.equal((await writeAs(feeders)).status, 204);
+    assert.equal((await writeAs(grafana)).status, 403);
+    // the feeders run the bucket bootstrap at start with their own token: finds everything, changes nothing
+    s.fake.requests.length = 0;
+    await bootstrapInflux(v2cfg(s.fake.url, feeders), silentLog);
+    assert.deepEqual(mutations(s.fake), []);
+    // neither scoped token may mint tokens
+    assert.equal((await fetch(`${s.fake.url}/api/v2/authorizations`, { headers: { authorization: `Token ${feeders}` } })).status, 403);
+
+    // second run: nothing created or revoked
+    s.fake.requests.length = 0;
+    await ensureScopedCredentials(admin, creds, silentLog);
+    assert.deepEqual(mutations(s.fake), []);
+    assert.equal(readFileSync(creds[0]!.file, 'utf8').trim(), feeders);
+
+    // the feeders' token file lost (volume recreated): a new token, the old one revoked
+    rmSync(creds[0]!.file);
+    await ensureScopedCredentials(admin, creds, silentLog);
+    const renewed = readFileSync(creds[0]!.file, 'utf8').trim();
+    assert.notEqual(renewed, feeders);
+    assert.equal(s.auths.length, 2);
+    assert.equal((await writeAs(feeders)).status, 401);
+    assert.equal((await writeAs(renewed)).status, 204);
   } finally {
     await s.fake.close();
   }

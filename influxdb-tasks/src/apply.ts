@@ -2,7 +2,7 @@
 // by name (and our stale ones deleted), 1.x continuous queries dropped and re-created; then the
 // `rp_config` points are rewritten.
 import type { InfluxConfig, Logger } from '@mt/common';
-import { HttpStatusError } from '@mt/common';
+import { HttpStatusError, influxAuthHeader } from '@mt/common';
 import { DATABASE, RP_CONFIG } from './spec.js';
 import { continuousQueries, CQ_PREFIX } from './influxql.js';
 import { fluxTasks, TASK_PREFIX } from './flux.js';
@@ -21,7 +21,8 @@ function client(cfg: InfluxConfig): Fetch {
   const base = cfg.url.replace(/\/+$/, '');
   return async (path, init = {}) => {
     const headers = new Headers(init.headers);
-    if (cfg.api === 'v2' || cfg.token) headers.set('Authorization', `Token ${cfg.token}`);
+    const auth = influxAuthHeader(cfg);
+    if (auth) headers.set('Authorization', auth);
     const res = await fetch(`${base}${path}`, { ...init, headers });
     if (!res.ok) throw new HttpStatusError(res.status, await res.text(), undefined, 'influxdb');
     return res;

@@ -1,17 +1,35 @@
 // `node influxdb-tasks/dist/install.js` (the compose one-shot at every stack start) or
 // `npm run -w @mt/influxdb-tasks apply`: makes sure the databases/buckets of the contract exist (the shared
-// bootstrap, which also waits for InfluxDB to come up), then installs the downsampling and rp_config.
+// bootstrap, which also waits for InfluxDB to come up), installs the downsampling and rp_config, then the
+// least-privilege credentials of the other services (each *_TOKEN_PATH set: where its token is written).
 import { z } from 'zod';
-import { bootstrapInflux, commonEnv, createLogger, influxConfigFromEnv, influxEnv, loadConfig } from '@mt/common';
+import { bootstrapInflux, commonEnv, createLogger, ensureScopedCredentials, influxConfigFromEnv, influxEnv, loadConfig, optionalString, type ScopedCredential } from '@mt/common';
 import { apply } from './apply.js';
 
-const env = loadConfig(z.object({ ...influxEnv, ...commonEnv }));
+const env = loadConfig(
+  z.object({
+    ...influxEnv,
+    ...commonEnv,
+    /** read+write on the contract's buckets (compose: the feeders' INFLUX_TOKEN_FILE) */
+    INFLUX_FEEDERS_TOKEN_PATH: optionalString,
+    /** read-only (compose: Grafana's datasources) */
+    INFLUX_GRAFANA_TOKEN_PATH: optionalString,
+    /** read-only (compose: the watchlist API's INFLUX_TOKEN_FILE) */
+    INFLUX_API_TOKEN_PATH: optionalString,
+  }),
+);
 const log = createLogger('influxdb-tasks', env.LOG_LEVEL);
 const cfg = influxConfigFromEnv(env);
+const creds: ScopedCredential[] = [
+  { name: 'feeders', access: 'write' as const, file: env.INFLUX_FEEDERS_TOKEN_PATH },
+  { name: 'grafana', access: 'read' as const, file: env.INFLUX_GRAFANA_TOKEN_PATH },
+  { name: 'api', access: 'read' as const, file: env.INFLUX_API_TOKEN_PATH },
+].filter((c): c is ScopedCredential => c.file !== undefined);
 try {
   await bootstrapInflux(cfg, log, { timeoutMs: 120_000 });
   await apply(cfg, log);
+  if (creds.length) await ensureScopedCredentials(cfg, creds, log);
 } catch (err) {
-  log.error({ err }, 'installing downsampling failed');
+  log.error({ err }, 'installing downsampling or credentials failed');
   process.exit(1);
 }

@@ -20,12 +20,19 @@ export async function bootstrapInflux(cfg: InfluxConfig, log: Logger, opts: Boot
   const transport = opts.transport ?? createInfluxTransport(cfg);
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   const backoff = new Backoff({ initialMs: 250, maxMs: 5_000 });
+  let raced = 0;
   for (;;) {
     try {
       const changes = cfg.api === 'v1' ? await bootstrapV1(createInfluxQLClient(cfg, transport)) : await bootstrapV2(cfg, transport);
       l.info({ api: cfg.api, changes }, changes.length ? 'influx bootstrap applied changes' : 'influx bootstrap: already up to date');
       return;
     } catch (e) {
+      // Another process (a feeder, the influxdb-tasks one-shot) created the same thing between our read
+      // and our create: what we wanted exists, so read again, which now finds it.
+      if (isAlreadyExists(e) && raced++ < 5) {
+        l.info({ err: e instanceof Error ? e.message : String(e) }, 'influx bootstrap: created concurrently by another process, reading again');
+        continue;
+      }
       const err = toTypedError(e);
       const wait = backoff.next(err.retryAfterMs);
       if (!isRetryable(err) || Date.now() + wait > deadline) {
@@ -36,6 +43,16 @@ export async function bootstrapInflux(cfg: InfluxConfig, log: Logger, opts: Boot
       await sleep(wait);
     }
   }
+}
+
+/**
+ * A create that lost a race: 2.x answers 422 (EConflict, e.g. "bucket with name … already exists") or
+ * 409 with code "conflict"; 1.x InfluxQL says "… already exists".
+ */
+export function isAlreadyExists(err: unknown): boolean {
+  if (err instanceof HttpError) return (err.statusCode === 409 || err.statusCode === 422) && /"conflict"|already exist/i.test(`${err.body ?? ''} ${err.message}`);
+  if (err instanceof HttpStatusError) return (err.status === 409 || err.status === 422) && /"conflict"|already exist/i.test(err.message);
+  return err instanceof Error && /already exists/i.test(err.message);
 }
 
 /** `168h0m0s` (SHOW RETENTION POLICIES) → seconds. `0s` means infinite. */

@@ -1,4 +1,5 @@
-export { influxConfigFromEnv, createInfluxTransport, toV1Path } from './transport.js';
+export { influxConfigFromEnv, createInfluxTransport, influxAuthHeader, toV1Path } from './transport.js';
 export { createInfluxSink, partialWriteBad, type InfluxSinkOptions } from './sink.js';
 export { createInfluxQLClient, influxQLString, InfluxQLError } from './query.js';
-export { bootstrapInflux, type BootstrapOptions } from './bootstrap.js';
+export { bootstrapInflux, isAlreadyExists, type BootstrapOptions } from './bootstrap.js';
+export { ensureScopedCredentials, authorizationDescription, v1User, type ScopedCredential } from './credentials.js';

@@ -42,9 +42,20 @@ class V1Transport implements Transport {
   }
 }
 
+/**
+ * The Authorization header for `cfg`: 2.x `Token <token>`; 1.x with auth takes `user:password` as its
+ * token (the bootstrap's scoped users, docs/DEPLOYMENT.md "Secrets") and gets Basic auth, which 1.x has
+ * always accepted (the `Token user:password` form only came with 1.8). An empty token sends nothing.
+ */
+export function influxAuthHeader(cfg: Pick<InfluxConfig, 'api' | 'token'>): string | undefined {
+  if (!cfg.token) return undefined;
+  if (cfg.api === 'v1' && cfg.token.includes(':')) return `Basic ${Buffer.from(cfg.token).toString('base64')}`;
+  return `Token ${cfg.token}`;
+}
+
 export function createInfluxTransport(cfg: InfluxConfig, opts: { timeoutMs?: number } = {}): Transport {
-  // An empty token would send `Authorization: Token ` which 2.x rejects and 1.x ignores anyway.
-  const base = new InfluxDB({ url: cfg.url, token: cfg.token || undefined, timeout: opts.timeoutMs ?? 10_000 }).transport;
+  const auth = influxAuthHeader(cfg);
+  const base = new InfluxDB({ url: cfg.url, ...(auth ? { headers: { authorization: auth } } : {}), timeout: opts.timeoutMs ?? 10_000 }).transport;
   return cfg.api === 'v1' ? new V1Transport(base) : base;
 }
 

@@ -7,6 +7,8 @@ import { freePort, spawnTracked, tmpDir, waitHttp, which, type Tracked } from '.
 export interface InfluxServer {
   url: string;
   port: number;
+  /** The RPC bind address's port (`influxd backup/restore -host 127.0.0.1:<rpcPort>`). */
+  rpcPort: number;
   dir: string;
   /** Start again after stop()/kill(), same port and data. */
   start(): Promise<void>;
@@ -29,7 +31,13 @@ export interface InfluxQLResponse {
   error?: string;
 }
 
-export async function startInflux(opts: { cqRunInterval?: string } = {}): Promise<InfluxServer> {
+export interface StartInfluxOptions {
+  cqRunInterval?: string;
+  /** Enable HTTP auth with this admin (created on first start); query() then authenticates as it. */
+  admin?: { user: string; password: string };
+}
+
+export async function startInflux(opts: StartInfluxOptions = {}): Promise<InfluxServer> {
   const bin = which('influxd');
   const dir = tmpDir('influx');
   const port = await freePort();
@@ -50,6 +58,7 @@ bind-address = "127.0.0.1:${rpcPort}"
   bind-address = "127.0.0.1:${port}"
   log-enabled = false
   max-body-size = 25000000
+  auth-enabled = ${opts.admin ? 'true' : 'false'}
 [continuous_queries]
   enabled = true
   log-enabled = false
@@ -61,15 +70,23 @@ bind-address = "127.0.0.1:${rpcPort}"
 `,
   );
   const url = `http://127.0.0.1:${port}`;
+  const auth: Record<string, string> = opts.admin ? { authorization: `Basic ${Buffer.from(`${opts.admin.user}:${opts.admin.password}`).toString('base64')}` } : {};
   let proc: Tracked | undefined;
   const start = async () => {
     proc = spawnTracked(bin, ['-config', conf], { logFile: path.join(dir, 'influxd.log') });
     await waitHttp(`${url}/ping`, 30_000);
   };
   await start();
+  if (opts.admin) {
+    // with auth on and no user yet, influxd accepts exactly this statement unauthenticated
+    const q = `CREATE USER "${opts.admin.user}" WITH PASSWORD '${opts.admin.password.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}' WITH ALL PRIVILEGES`;
+    const res = await fetch(`${url}/query`, { method: 'POST', body: new URLSearchParams({ q }) });
+    if (!res.ok) throw new Error(`creating the InfluxDB admin: ${res.status} ${await res.text()}`);
+  }
   return {
     url,
     port,
+    rpcPort,
     dir,
     start,
     stop: async () => proc?.stop(),
@@ -80,7 +97,7 @@ bind-address = "127.0.0.1:${rpcPort}"
       const params = new URLSearchParams({ q, epoch: 'ms' });
       if (db) params.set('db', db);
       const isRead = /^\s*(SELECT|SHOW)/i.test(q);
-      const res = await fetch(`${url}/query${isRead ? `?${params}` : ''}`, isRead ? {} : { method: 'POST', body: params });
+      const res = await fetch(`${url}/query${isRead ? `?${params}` : ''}`, isRead ? { headers: auth } : { method: 'POST', body: params, headers: auth });
       const body = (await res.json()) as InfluxQLResponse;
       if (!res.ok) throw new Error(`InfluxQL ${res.status}: ${JSON.stringify(body)}`);
       return body;
