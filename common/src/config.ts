@@ -18,13 +18,21 @@ export class ConfigError extends Error {
  * variables may come from `<NAME>_FILE`, and a committed placeholder is refused (secrets.ts).
  */
 export function parseConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined> = process.env): z.infer<S> {
-  const files = readSecretFiles(env);
+  // a service that declares `X_FILE` itself reads that file its own way (e.g. again after a rotation)
+  const files = readSecretFiles(env, undefined, new Set(schemaKeys(schema).filter((k) => k.endsWith('_FILE'))));
   const refused = [...files.issues, ...placeholderIssues(files.env)];
   if (refused.length) throw new ConfigError(refused);
   const res = schema.safeParse(files.env);
   if (res.success) return res.data;
   const issues = res.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
   throw new ConfigError(issues);
+}
+
+/** The variable names of an object schema, through refine/transform/pipe wrappers. */
+export function schemaKeys(schema: z.ZodType): string[] {
+  let s = schema as unknown as { shape?: Record<string, unknown>; def?: { in?: unknown; schema?: unknown } };
+  while (!s.shape && (s.def?.in || s.def?.schema)) s = (s.def.in ?? s.def.schema) as typeof s;
+  return s.shape ? Object.keys(s.shape) : [];
 }
 
 /** For `main` files: read `.env` (never overriding the real environment), parse, or exit 1 with one line. */

@@ -2,7 +2,7 @@
 // in compose PGPASSWORD_FILE). The password is percent-encoded here, so one with `/ @ : # %` needs no
 // hand-encoding and cannot make the URL unparseable (docs/DEPLOYMENT.md "Secrets").
 
-/** `postgres://user@host/db` + `p@ss/w:rd#%` → `postgres://user:p%40ss%2Fw%3Ard%23%25@host/db` (pg decodes it). */
+/** `postgres://user@host/db` + password `p@ss/w:rd#%` → the same URL with `p%40ss%2Fw%3Ard%23%25` as its password (pg decodes it). */
 export function pgConnectionString(databaseUrl: string, password?: string): string {
   if (password === undefined || password === '') return databaseUrl;
   let u: URL;

@@ -34,7 +34,7 @@ export const DERIVED_SECRETS: { file: string; what: string }[] = [
 ];
 
 /** The consumer directories the bootstraps write into (owned by the app image's user). */
-export const WRITABLE_DIRS = ['feeders', 'grafana'];
+export const WRITABLE_DIRS = ['feeders', 'grafana', 'api'];
 
 export const newSecret = (): string => randomBytes(32).toString('base64url');
 

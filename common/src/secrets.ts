@@ -17,12 +17,13 @@ type Env = Record<string, string | undefined>;
 /**
  * `X_FILE=/path` → `X` = the file's content without trailing newlines (as `$(< file)` in the postgres and influxdb images). Both set, an unreadable or
  * an empty file are errors naming the variable (a service must not start with half its credentials).
+ * `own`: `_FILE` variables the service's schema declares itself, because it reads the file its own way.
  */
-export function readSecretFiles(env: Env, read: (p: string) => string = (p) => readFileSync(p, 'utf8')): { env: Env; issues: string[] } {
+export function readSecretFiles(env: Env, read: (p: string) => string = (p) => readFileSync(p, 'utf8'), own: ReadonlySet<string> = new Set()): { env: Env; issues: string[] } {
   const out: Env = { ...env };
   const issues: string[] = [];
   for (const [key, file] of Object.entries(env)) {
-    if (!key.endsWith('_FILE') || !file) continue;
+    if (!key.endsWith('_FILE') || !file || own.has(key)) continue;
     const name = key.slice(0, -'_FILE'.length);
     if (!SECRET_NAME.test(name)) continue;
     if (env[name]) {

@@ -45,7 +45,7 @@ test('a missing or empty secret file, or a secret set twice, stops the start nam
 });
 
 test('committed placeholders are refused outside tests, naming the variable; NODE_ENV=test accepts them', () => {
-  assert.deepEqual(placeholderIssues({ API_TOKEN: 'a-real-token-0123456789', INFLUX_TOKEN: 'x', DATABASE_URL: 'postgres://u:good@h/db' }), []);
+  assert.deepEqual(placeholderIssues({ API_TOKEN: 'a-real-token-0123456789', INFLUX_TOKEN: 'x', DATABASE_URL: 'postgres://u:pw@h/db' }), []);
   const refused = placeholderIssues({ API_TOKEN: 'change-me-api-token', INFLUX_TOKEN: 'market-terminal-dev-token', DATABASE_URL: 'postgres://u:change-me-pg@h/db', SERVER_NAME: 'change-me' });
   assert.deepEqual(refused.map((i) => i.split(':')[0]), ['API_TOKEN', 'INFLUX_TOKEN', 'DATABASE_URL']);
   assert.match(refused[0]!, /"change-me-api-token" is the committed placeholder/);

@@ -102,7 +102,7 @@ describe('provisioning', () => {
       assert.equal(d.jsonData!.dbName, db);
       assert.equal(d.jsonData!.version, 'InfluxQL');
       assert.equal(d.jsonData!.httpHeaderName1, 'Authorization');
-      assert.equal(d.secureJsonData!.httpHeaderValue1, 'Token ${INFLUX_TOKEN}');
+      assert.equal(d.secureJsonData!.httpHeaderValue1, 'Token $__file{/run/terminal-secrets/grafana/influx-read-token}');
     }
     assert.equal(byUid.get('prometheus')?.type, 'prometheus');
     assert.equal(byUid.get('alertmanager')?.type, 'alertmanager');

@@ -48,7 +48,8 @@ test('API (PGPASSWORD_FILE) and feeder watch set (PGPASSWORD_FILE, then a percen
   running.push(api);
   await waitFor(async () => (await fetch(`${api.url}/readyz`)).status === 200, 30_000, 'API migrated with the special-character password');
 
-  for (const env of [{ DATABASE_URL: dbUrlNoPassword, PGPASSWORD_FILE: pwFile }, { DATABASE_URL: dbUrl }]) {
+  const variants: Record<string, string>[] = [{ DATABASE_URL: dbUrlNoPassword, PGPASSWORD_FILE: pwFile }, { DATABASE_URL: dbUrl }];
+  for (const env of variants) {
     const feeder = await startService('market-feeder', await feederEnv(influx, binance, ['BTC/USDT'], { ...env, NODE_ENV: 'production' }));
     running.push(feeder);
     await waitFor(() => feeder.logs().some((l) => l.msg === 'watch set: listening for changes'), 30_000, 'watch-set listener connected');

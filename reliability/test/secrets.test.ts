@@ -3,7 +3,8 @@
 //    scanned for credentials with an unmistakable shape (private keys, cloud/API/bot tokens, credentials
 //    in URLs);
 // 2. secret-named settings in the deployment files (compose, .env.example, templates, shell, nginx) are
-//    empty, references to the environment, or one of the documented placeholders from .env.example;
+//    empty or references to the environment — no placeholder either: compose generates the secrets on
+//    first start — and every service refuses a committed placeholder (`change-me-*`) outside tests;
 // 3. the docker build context (the working tree minus .dockerignore, including untracked files such as
 //    a real `.env` or the generated TLS key) holds no secret file and nothing matching (1).
 import { test } from 'node:test';
@@ -12,6 +13,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { z } from 'zod';
+import { ConfigError, parseConfig, schemaKeys } from '@mt/common';
+import { marketSchema } from '../../feeders/src/market/config.ts';
+import { newsSchema } from '../../feeders/src/news/config.ts';
+import { configSchema as apiSchema } from '../../watchlist-api/src/config.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -29,11 +35,6 @@ const SHAPES: [string, RegExp][] = [
   ['password in a URL', /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]+:(?!\$\{|terminal@|pass(?:word)?@|secret@|pw@|x@|change-me)[^\s:/@'"]{3,}@/],
 ];
 
-/** The placeholders documented in .env.example (the values that must be changed before exposing a host). */
-function documentedPlaceholders(): Set<string> {
-  const env = readFileSync(path.join(ROOT, '.env.example'), 'utf8');
-  return new Set([...env.matchAll(/^[A-Z0-9_]+=(.+)$/gm)].map((m) => m[1]!.trim()).filter((v) => v !== ''));
-}
 
 const SECRET_NAME = /(PASSWORD|PASSWD|TOKEN|SECRET|API_KEY|APIKEY|PRIVATE_KEY|NEWSAPI_KEY)$/;
 
@@ -95,16 +96,43 @@ function badSecretSettings(file: string, text: string, placeholders: Set<string>
   return bad;
 }
 
-test('secret settings in the deployment files are empty, from the environment, or documented placeholders', () => {
-  const placeholders = documentedPlaceholders();
+test('secret settings in the deployment files are empty or from the environment; no committed placeholder anywhere', () => {
+  // no value is allowed: not even a documented placeholder
+  const placeholders = new Set<string>();
   const deploymentFiles = git('ls-files').filter((f) => /^(docker-compose[^/]*\.ya?ml|\.env\.example|Dockerfile|[^/]+\/Dockerfile|.*\.(tmpl|conf|sh))$/.test(f) && !f.includes('/test/'));
   assert.ok(deploymentFiles.includes('docker-compose.yml') && deploymentFiles.includes('.env.example'));
   const bad = deploymentFiles.flatMap((f) => badSecretSettings(f, readFileSync(path.join(ROOT, f), 'utf8'), placeholders));
   assert.deepEqual(bad, []);
   // the check itself flags a literal secret and a non-placeholder default
   assert.equal(badSecretSettings('x', `      API_TOKEN: s3cr3t-value-123\n      SMTP_PASSWORD: \${SMTP_PASSWORD:-hunter2}\n`, placeholders).length, 2);
-  // the placeholders say what they are
-  for (const p of ['change-me-api-token', 'change-me-influx-admin', 'change-me-grafana-admin']) assert.ok(placeholders.has(p), `${p} documented in .env.example`);
+  // .env.example holds no secret value at all
+  const example = readFileSync(path.join(ROOT, '.env.example'), 'utf8');
+  assert.deepEqual([...example.matchAll(/^([A-Z0-9_]+)=(.+)$/gm)].filter((m) => SECRET_NAME.test(m[1]!)).map((m) => m[0]), []);
+  // and no deployment file carries a placeholder value the services would refuse
+  assert.deepEqual(deploymentFiles.filter((f) => /(?:[=:][ \t]*|:-)["']?change-me|market-terminal-dev-token/.test(readFileSync(path.join(ROOT, f), 'utf8'))), []);
+});
+
+test('every service refuses a committed placeholder in any of its secret variables, with one issue naming it', () => {
+  const schemas: [string, z.ZodType][] = [
+    ['market feeder', marketSchema],
+    ['news feeder', newsSchema],
+    ['watchlist API', apiSchema],
+  ];
+  let checked = 0;
+  for (const [name, schema] of schemas) {
+    const secrets = schemaKeys(schema).filter((k) => SECRET_NAME.test(k));
+    assert.ok(secrets.length >= 2, `${name} has secret variables (${secrets.join(', ')})`);
+    for (const key of secrets) {
+      const value = key === 'DATABASE_URL' ? 'postgres://terminal:change-me-postgres@postgres:5432/terminal' : 'change-me-please-0123456789';
+      for (const env of [{ [key]: value }, { [key]: value, NODE_ENV: 'production' }]) {
+        assert.throws(() => parseConfig(schema, { API_TOKEN: 'a-real-token-0123456789', ...env }), (e: unknown) => e instanceof ConfigError && e.issues.length === 1 && e.issues[0]!.startsWith(`${key}: `), `${name} ${key}`);
+      }
+      // and accepted in tests, where fixed values are the point
+      assert.doesNotThrow(() => parseConfig(schema, { API_TOKEN: 'a-real-token-0123456789', [key]: value, NODE_ENV: 'test' }), `${name} ${key} in tests`);
+      checked++;
+    }
+  }
+  assert.ok(checked >= 8, `${checked} secret variables checked`);
 });
 
 /** Go filepath.Match-style .dockerignore patterns (with `**` and `!` exceptions) → a predicate over relative paths. */

@@ -14,6 +14,9 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 
 interface Service {
   image?: string;
+  user?: string;
+  command?: string[];
+  depends_on?: Record<string, { condition: string }>;
   build?: unknown;
   restart?: string;
   ports?: unknown[];
@@ -37,26 +40,90 @@ function resolvedConfig(env: Record<string, string> = {}): { services: Record<st
   return parse(out);
 }
 
+/** Volumes in either syntax (`source:target[:ro]` or the long form) → { source, target, read_only }. */
+function mounts(s: Service): { source?: string; target: string; read_only: boolean }[] {
+  return (s.volumes ?? []).map((v) => {
+    if (typeof v === 'string') {
+      const [source, target, mode] = v.split(':');
+      return { source, target: target ?? source!, read_only: mode === 'ro' };
+    }
+    const l = v as { source?: string; target: string; read_only?: boolean };
+    return { source: l.source, target: l.target, read_only: l.read_only === true };
+  });
+}
+
 const memBytes = (m: string) => {
   const r = /^(\d+(?:\.\d+)?)([kmg]?)b?$/i.exec(m.trim());
   assert.ok(r, `memory limit ${m}`);
   return Number(r[1]) * { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[r[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
 };
 
-test('docker-compose config accepts the file with no .env (working defaults)', () => {
+test('docker-compose config accepts the file with no .env; no secret in it, the generated ones reach every service as files', () => {
   const cfg = resolvedConfig();
-  const want = ['influxdb', 'postgres', 'grafana', 'prometheus', 'alertmanager', 'node-exporter', 'cadvisor', 'nginx', 'market-feeder', 'news-feeder', 'watchlist-api'];
+  const want = ['secrets-init', 'influxdb', 'postgres', 'grafana', 'prometheus', 'alertmanager', 'node-exporter', 'cadvisor', 'nginx', 'market-feeder', 'news-feeder', 'watchlist-api', 'influxdb-tasks'];
   for (const s of want) assert.ok(cfg.services[s], `service ${s}`);
-  // secrets have non-empty defaults so `docker compose up -d` works on a fresh machine
-  assert.ok(cfg.services['watchlist-api']!.environment!.API_TOKEN);
-  assert.ok(cfg.services['market-feeder']!.environment!.INFLUX_TOKEN);
-  assert.equal(cfg.services['market-feeder']!.environment!.INFLUX_TOKEN, cfg.services.influxdb!.environment!.DOCKER_INFLUXDB_INIT_ADMIN_TOKEN);
+  // no secret value anywhere in the resolved environment (secrets-init's are empty: generate)
+  for (const [name, s] of Object.entries(cfg.services)) {
+    for (const [k, v] of Object.entries(s.environment ?? {})) {
+      if (/(PASSWORD|TOKEN|SECRET|_KEY)$/.test(k)) assert.ok(!v, `${name}: ${k} carries a value`);
+    }
+  }
+  // every *_FILE points into a secrets volume mounted in that service (read-only unless it writes there)
+  const mountOf = (s: Service, file: string) => mounts(s).find((v) => file.startsWith(`${v.target}/`));
+  const files: [string, string, string][] = [
+    ['watchlist-api', 'API_TOKEN_FILE', 'secrets-api'],
+    ['watchlist-api', 'PGPASSWORD_FILE', 'secrets-postgres'],
+    ['watchlist-api', 'INFLUX_TOKEN_FILE', 'secrets-api'],
+    ['market-feeder', 'INFLUX_TOKEN_FILE', 'secrets-feeders'],
+    ['market-feeder', 'PGPASSWORD_FILE', 'secrets-postgres'],
+    ['news-feeder', 'INFLUX_TOKEN_FILE', 'secrets-feeders'],
+    ['news-feeder', 'PGPASSWORD_FILE', 'secrets-postgres'],
+    ['postgres', 'POSTGRES_PASSWORD_FILE', 'secrets-postgres'],
+    ['influxdb', 'DOCKER_INFLUXDB_INIT_PASSWORD_FILE', 'secrets-influx-admin'],
+    ['influxdb', 'DOCKER_INFLUXDB_INIT_ADMIN_TOKEN_FILE', 'secrets-influx-admin'],
+    ['influxdb-tasks', 'INFLUX_TOKEN_FILE', 'secrets-influx-admin'],
+    ['grafana', 'GF_SECURITY_ADMIN_PASSWORD__FILE', 'secrets-grafana'],
+  ];
+  for (const [svc, key, volume] of files) {
+    const s = cfg.services[svc]!;
+    const file = s.environment?.[key];
+    assert.ok(file, `${svc} ${key}`);
+    const m = mountOf(s, file);
+    assert.equal(m?.source, volume, `${svc} ${key}=${file} is in ${volume}`);
+    assert.equal(m?.read_only, true, `${svc} mounts ${volume} read-only`);
+  }
+  // the InfluxDB admin token's volume is seen by influxdb, influxdb-tasks and secrets-init only
+  const seeing = (volume: string) => Object.entries(cfg.services).filter(([, s]) => mounts(s).some((v) => v.source === volume)).map(([n]) => n).sort();
+  assert.deepEqual(seeing('secrets-influx-admin'), ['influxdb', 'influxdb-tasks', 'secrets-init']);
+  assert.deepEqual(seeing('secrets-grafana'), ['grafana', 'influxdb-tasks', 'secrets-init']);
+  assert.deepEqual(seeing('secrets-api'), ['influxdb-tasks', 'secrets-init', 'watchlist-api']);
+  // influxdb-tasks writes the scoped tokens where the consumers read them
+  const tasks = cfg.services['influxdb-tasks']!.environment!;
+  assert.equal(tasks.INFLUX_FEEDERS_TOKEN_PATH, cfg.services['market-feeder']!.environment!.INFLUX_TOKEN_FILE);
+  assert.equal(tasks.INFLUX_API_TOKEN_PATH, cfg.services['watchlist-api']!.environment!.INFLUX_TOKEN_FILE);
+  const ds = readFileSync(path.join(ROOT, 'grafana/provisioning/datasources/datasources.yml'), 'utf8');
+  assert.ok(ds.includes(`$__file{${tasks.INFLUX_GRAFANA_TOKEN_PATH}}`), 'Grafana reads the token influxdb-tasks writes');
 });
 
-test('.env values override the defaults', () => {
-  const cfg = resolvedConfig({ API_TOKEN: 'from-env', INFLUX_TOKEN: 'tok-2', SERVER_NAME: 'terminal.example.org' });
-  assert.equal(cfg.services['watchlist-api']!.environment!.API_TOKEN, 'from-env');
-  assert.equal(cfg.services['news-feeder']!.environment!.INFLUX_TOKEN, 'tok-2');
+test('start order: secrets first; feeders, API and Grafana only after influxdb-tasks completed (buckets, retention, tokens)', () => {
+  const cfg = resolvedConfig();
+  const cond = (svc: string, dep: string) => cfg.services[svc]!.depends_on?.[dep]?.condition;
+  for (const svc of ['influxdb', 'postgres', 'influxdb-tasks']) assert.equal(cond(svc, 'secrets-init'), 'service_completed_successfully', svc);
+  for (const svc of ['market-feeder', 'news-feeder', 'watchlist-api', 'grafana']) {
+    assert.equal(cond(svc, 'influxdb-tasks'), 'service_completed_successfully', `${svc} waits for influxdb-tasks`);
+    assert.equal(cond(svc, 'secrets-init'), 'service_completed_successfully', svc);
+  }
+  assert.equal(cond('influxdb-tasks', 'influxdb'), 'service_healthy');
+  assert.deepEqual(cfg.services['secrets-init']!.command, ['node', 'common/dist/bin/secrets.js']);
+  assert.equal(cfg.services['secrets-init']!.user, '0:0', 'root, to own the writable token directories for the app user');
+});
+
+test('.env values override the defaults; secrets set in .env go to secrets-init only', () => {
+  const cfg = resolvedConfig({ API_TOKEN: 'from-env-0123456789', POSTGRES_PASSWORD: 'p/ss@w:rd#%', SERVER_NAME: 'terminal.example.org' });
+  assert.equal(cfg.services['secrets-init']!.environment!.API_TOKEN, 'from-env-0123456789');
+  assert.equal(cfg.services['secrets-init']!.environment!.POSTGRES_PASSWORD, 'p/ss@w:rd#%');
+  assert.equal(cfg.services['watchlist-api']!.environment!.API_TOKEN, undefined);
+  assert.equal(cfg.services['watchlist-api']!.environment!.DATABASE_URL, 'postgres://terminal@postgres:5432/terminal', 'the password never enters the URL');
   assert.equal(cfg.services.grafana!.environment!.GF_SERVER_ROOT_URL, 'https://terminal.example.org:443/');
 });
 
@@ -77,8 +144,8 @@ test('every image pinned, every long-running service restarts and has a healthch
   for (const [name, s] of Object.entries(cfg.services)) {
     assert.ok(s.image, `${name} has an image`);
     assert.match(s.image!, /:[vV]?\d+\.\d+(\.\d+)?(-[a-z0-9.]+)?$/, `${name} image ${s.image} pinned to a version`);
-    if (name === 'influxdb-tasks') {
-      assert.equal(s.restart, 'no', 'the one-shot installer does not restart');
+    if (name === 'influxdb-tasks' || name === 'secrets-init') {
+      assert.equal(s.restart, 'no', 'a one-shot does not restart (its dependents wait for it to complete successfully)');
       continue;
     }
     assert.equal(s.restart, 'unless-stopped', `${name} restart policy`);
@@ -93,7 +160,8 @@ test('CPU and memory limits on every service fit a 4 vCPU / 8 GB host with headr
   for (const [name, s] of Object.entries(cfg.services)) {
     const l = s.deploy?.resources?.limits;
     assert.ok(l?.cpus && l.memory, `${name} has cpu and memory limits`);
-    cpus += Number(l.cpus);
+    // the one-shots exit within seconds of start: their CPU cap is not a share of the running stack
+    if (s.restart !== 'no') cpus += Number(l.cpus);
     mem += memBytes(String(l.memory));
   }
   assert.ok(cpus <= 4.0001, `cpu limits sum ${cpus}`);

@@ -3,7 +3,9 @@
 // the published ports) of every service whose configuration reads it — the services' zod schemas, the
 // Alertmanager config renderer, and the images' documented variables (InfluxDB, PostgreSQL, Grafana, nginx).
 // A few variables are internal wiring that compose sets itself (PORT, INFLUX_URL, …): `.env.example` marks them
-// `[compose sets]`, and they must then be set in the reading service by compose.
+// `[compose sets]`, and they must then be set in the reading service by compose. Secrets reach the services
+// as files (`X_FILE`, docs/DEPLOYMENT.md "Secrets"): a value set in `.env` goes to secrets-init, which writes
+// the file the service (or the image: POSTGRES_PASSWORD_FILE, GF_…__FILE, DOCKER_INFLUXDB_INIT_…_FILE) reads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -13,7 +15,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { commonEnv, influxEnv } from '@mt/common';
+import { commonEnv, influxEnv, SECRET_NAME } from '@mt/common';
+import { GENERATED_SECRETS } from '@mt/common/secrets-store';
 import { marketSchema } from '../../feeders/src/market/config.ts';
 import { newsSchema } from '../../feeders/src/news/config.ts';
 import { configSchema as apiSchema } from '../../watchlist-api/src/config.ts';
@@ -52,18 +55,19 @@ function readers(): Map<string, Set<string>> {
   add(keysOf(marketSchema), 'market-feeder');
   add(keysOf(newsSchema), 'news-feeder');
   add(keysOf(apiSchema), 'watchlist-api');
-  add([...Object.keys(influxEnv), ...Object.keys(commonEnv)], 'influxdb-tasks'); // influxdb-tasks/src/install.ts
+  add([...Object.keys(influxEnv), ...Object.keys(commonEnv), 'INFLUX_FEEDERS_TOKEN_PATH', 'INFLUX_GRAFANA_TOKEN_PATH', 'INFLUX_API_TOKEN_PATH'], 'influxdb-tasks'); // influxdb-tasks/src/install.ts
+  // the secrets generated on first start, or taken from .env (common/src/secrets-store.ts)
+  add(GENERATED_SECRETS.map((x) => x.env), 'secrets-init');
   // Alertmanager's container renders its config from these (alertmanager/render-config.sh)
   const render = readFileSync(path.join(ROOT, 'alertmanager', 'render-config.sh'), 'utf8');
   add(new Set([...render.matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!)), 'alertmanager');
   // the images' own variables, fed from these settings (docker-compose.yml)
   add(['SERVER_NAME', 'HTTP_PORT', 'HTTPS_PORT'], 'nginx');
-  add(['SERVER_NAME', 'GRAFANA_ADMIN_USER', 'GRAFANA_ADMIN_PASSWORD', 'HTTPS_PORT', 'GRAFANA_LIVE_MAX_CONNECTIONS', 'GRAFANA_LIVE_ALLOWED_ORIGINS'], 'grafana');
+  add(['SERVER_NAME', 'GRAFANA_ADMIN_USER', 'HTTPS_PORT', 'GRAFANA_LIVE_MAX_CONNECTIONS', 'GRAFANA_LIVE_ALLOWED_ORIGINS'], 'grafana');
   // Grafana interpolates ${VAR} in its provisioning files from its environment
   const ds = readFileSync(path.join(ROOT, 'grafana', 'provisioning', 'datasources', 'datasources.yml'), 'utf8');
   add(new Set([...ds.matchAll(/\$\{([A-Z][A-Z0-9_]*)\}/g)].map((m) => m[1]!)), 'grafana');
-  add(['INFLUX_ADMIN_USER', 'INFLUX_ADMIN_PASSWORD', 'INFLUX_ORG', 'INFLUX_TOKEN'], 'influxdb');
-  add(['POSTGRES_PASSWORD'], 'postgres');
+  add(['INFLUX_ADMIN_USER', 'INFLUX_ORG'], 'influxdb');
   return r;
 }
 
@@ -102,14 +106,14 @@ test('every .env.example setting reaches every container that reads it (docker-c
       assert.ok(s, `service ${svc}`);
       const env = s.environment ?? {};
       if (composeSets(key)) {
-        if (!env[key]) missing.push(`${key} → ${svc} (marked [compose sets], but compose does not set it)`);
+        if (!env[key] && !env[`${key}_FILE`]) missing.push(`${key} → ${svc} (marked [compose sets], but compose does not set it)`);
         continue;
       }
       const v = values.get(key)!;
       // a schema reads the variable by its own name; an image by its own (GF_*, DOCKER_INFLUXDB_INIT_*, …)
-      const schemaReader = ['market-feeder', 'news-feeder', 'watchlist-api', 'influxdb-tasks', 'alertmanager'].includes(svc);
+      const schemaReader = ['market-feeder', 'news-feeder', 'watchlist-api', 'influxdb-tasks', 'alertmanager', 'secrets-init'].includes(svc);
       const reached = schemaReader
-        ? env[key] === v
+        ? env[key] === v || (SECRET_NAME.test(key) && svc !== 'secrets-init' && !!env[`${key}_FILE`])
         : Object.values(env).some((x) => String(x ?? '').includes(v)) ||
           (s.ports ?? []).some((p) => (typeof p === 'string' ? p.startsWith(`${v}:`) || p.includes(`:${v}:`) : String(p.published) === v));
       if (!reached) missing.push(`${key} → ${svc}`);

@@ -1,23 +1,32 @@
-// `node common/dist/bin/secrets.js init|show` — the compose `secrets` one-shot (init, at every start) and
-// what scripts/show-secrets runs (show). SECRETS_DIR: the root where the consumer volumes are mounted.
+// `node common/dist/bin/secrets.js [init]` — the compose `secrets-init` one-shot at every start — and
+// `… show`, what scripts/show-secrets runs. SECRETS_DIR: the root where the consumer volumes are mounted.
+import { z } from 'zod';
+import { commonEnv, int, loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { describeSecrets, initSecrets, SecretsError } from '../secrets-store.js';
 
-const root = process.env.SECRETS_DIR || '/run/terminal-secrets';
+const env = loadConfig(
+  z.object({
+    ...commonEnv,
+    SECRETS_DIR: z.preprocess((v) => (v === '' ? undefined : v), z.string().default('/run/terminal-secrets')),
+    /** Owner of the directories influxdb-tasks writes tokens into: the app image's `node` user. */
+    SECRETS_WRITER_UID: int(1000, 0, 2 ** 31),
+  }),
+);
 const cmd = process.argv[2] ?? 'init';
 if (cmd === 'show') {
-  process.stdout.write(`${describeSecrets(root).join('\n') || `no secrets under ${root}`}\n`);
+  process.stdout.write(`${describeSecrets(env.SECRETS_DIR).join('\n') || `no secrets under ${env.SECRETS_DIR}`}\n`);
 } else if (cmd === 'init') {
-  const log = createLogger('secrets');
+  const log = createLogger('secrets-init', env.LOG_LEVEL);
   try {
-    const res = initSecrets(root, process.env, { writerUid: Number(process.env.SECRETS_WRITER_UID || 1000) });
-    log.info({ ...res, dir: root }, 'secrets ready (docker compose run --rm secrets show, or scripts/show-secrets, prints them)');
+    const res = initSecrets(env.SECRETS_DIR, process.env, { writerUid: env.SECRETS_WRITER_UID });
+    log.info({ ...res, dir: env.SECRETS_DIR }, 'secrets ready (scripts/show-secrets prints them)');
   } catch (err) {
     if (!(err instanceof SecretsError)) throw err;
     process.stderr.write(`config error: ${err.message}\n`);
     process.exit(1);
   }
 } else {
-  process.stderr.write('usage: secrets.js init|show\n');
+  process.stderr.write('usage: secrets.js [init|show]\n');
   process.exit(2);
 }
