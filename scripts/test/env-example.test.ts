@@ -7,7 +7,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'dotenv';
-import type { z } from 'zod';
 import { parseConfig, schemaKeys } from '@mt/common';
 import { marketSchema } from '../../feeders/src/market/config.ts';
 import { newsSchema } from '../../feeders/src/news/config.ts';
@@ -15,11 +14,6 @@ import { configSchema as apiSchema } from '../../watchlist-api/src/config.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const example = parse(readFileSync(path.join(ROOT, '.env.example'), 'utf8'));
-
-  while (!s.shape && (s.def?.in || s.def?.schema)) s = (s.def.in ?? s.def.schema) as typeof s;
-  assert.ok(s.shape, 'an object schema');
-  return Object.keys(s.shape);
-};
 
 const schemas = { 'market feeder': marketSchema, 'news feeder': newsSchema, 'watchlist API': apiSchema } as const;
 
