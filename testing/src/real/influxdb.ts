@@ -57,8 +57,7 @@ bind-address = "127.0.0.1:${rpcPort}"
 [http]
   bind-address = "127.0.0.1:${port}"
   log-enabled = false
-  max-body-size = 25000000
-  auth-enabled = ${opts.admin ? 'true' : 'false'}
+  max-body-size = 25000000${opts.admin ? '\n  auth-enabled = true' : ''}
 [continuous_queries]
   enabled = true
   log-enabled = false
