@@ -14,8 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
-import { commonEnv, influxEnv, SECRET_NAME } from '@mt/common';
+import { commonEnv, influxEnv, schemaKeys, SECRET_NAME } from '@mt/common';
 import { GENERATED_SECRETS } from '@mt/common/secrets-store';
 import { marketSchema } from '../../feeders/src/market/config.ts';
 import { newsSchema } from '../../feeders/src/news/config.ts';
@@ -39,12 +38,6 @@ function readExample(): Map<string, string> {
 const example = readExample();
 const composeSets = (k: string) => /\[compose sets\]/.test(example.get(k) ?? '');
 
-const keysOf = (schema: z.ZodType): string[] => {
-  let s = schema as unknown as { shape?: Record<string, unknown>; def?: { in?: unknown; schema?: unknown } };
-  while (!s.shape && (s.def?.in || s.def?.schema)) s = (s.def.in ?? s.def.schema) as typeof s;
-  assert.ok(s.shape, 'an object schema');
-  return Object.keys(s.shape);
-};
 
 /** Who reads each variable, from the readers' own definitions. */
 function readers(): Map<string, Set<string>> {
@@ -52,9 +45,9 @@ function readers(): Map<string, Set<string>> {
   const add = (keys: Iterable<string>, service: string) => {
     for (const k of keys) r.set(k, (r.get(k) ?? new Set()).add(service));
   };
-  add(keysOf(marketSchema), 'market-feeder');
-  add(keysOf(newsSchema), 'news-feeder');
-  add(keysOf(apiSchema), 'watchlist-api');
+  add(schemaKeys(marketSchema), 'market-feeder');
+  add(schemaKeys(newsSchema), 'news-feeder');
+  add(schemaKeys(apiSchema), 'watchlist-api');
   add([...Object.keys(influxEnv), ...Object.keys(commonEnv), 'INFLUX_FEEDERS_TOKEN_PATH', 'INFLUX_GRAFANA_TOKEN_PATH', 'INFLUX_API_TOKEN_PATH'], 'influxdb-tasks'); // influxdb-tasks/src/install.ts
   // the secrets generated on first start, or taken from .env (common/src/secrets-store.ts)
   add(GENERATED_SECRETS.map((x) => x.env), 'secrets-init');
