@@ -65,6 +65,8 @@ interface CandleState {
   seen: Set<number>;
   /** Candles that arrived while the stored history was being read. */
   queue: Candle[] | undefined;
+  /** Open times to store again although already stored: restated by their source. */
+  revise: Set<number>;
 }
 
 const MARKETS_DB = BUCKETS.marketsRaw.split('/')[0]!;
@@ -98,6 +100,7 @@ export class MarketCore {
     this.out = {
       tick: (t) => this.onTick(t),
       candle: (c) => this.onCandle(c),
+      restate: (cs) => this.onRestate(cs),
       marketCap: (symbol, cap) => {
         if (Number.isFinite(cap)) this.marketCaps.set(symbol, cap);
       },
@@ -228,7 +231,7 @@ export class MarketCore {
     if (!st) {
       // first candle of this symbol in this process: read its stored history before anything else, so
       // indicators continue the stored series and already-stored candles are not written again
-      const fresh: CandleState = { history: [], seen: new Set(), queue: [c] };
+      const fresh: CandleState = { history: [], seen: new Set(), queue: [c], revise: new Set() };
       this.candles.set(key, fresh);
       const p = this.warmUp(key, c, fresh).finally(() => this.warming.delete(p));
       this.warming.add(p);
@@ -236,6 +239,18 @@ export class MarketCore {
     }
     if (st.queue) st.queue.push(c);
     else this.store(key, st, c);
+  }
+
+  private onRestate(cs: Candle[]): void {
+    for (const c of cs) {
+      if (this.stopped || !c.closed) continue;
+      const key = candleKey(c);
+      const known = this.candles.get(key);
+      known?.revise.add(c.openTime);
+      this.onCandle(c);
+      // a series not seen yet in this process: warming up now, the revision applies once it is read
+      if (!known) this.candles.get(key)?.revise.add(c.openTime);
+    }
   }
 
   private async warmUp(key: string, first: Candle, st: CandleState): Promise<void> {
@@ -296,7 +311,8 @@ export class MarketCore {
   }
 
   private store(key: string, st: CandleState, c: Candle): void {
-    if (st.seen.has(c.openTime)) {
+    const revised = st.revise.delete(c.openTime);
+    if (st.seen.has(c.openTime) && !revised) {
       this.metrics?.candlesIgnored.inc({ reason: 'duplicate' });
       return;
     }
@@ -327,12 +343,16 @@ export class MarketCore {
       this.indicators(key, c, false);
       return;
     }
-    // An older candle (a backfilled gap) after newer ones: insert it and recompute the indicators of
-    // every later candle, so the series is the same as if the candles had arrived in order.
-    const i = h.findIndex((x) => x.openTime > c.openTime);
-    if (i === 0 && h.length >= this.historyCandles) return; // older than anything that still matters
-    h.splice(i, 0, c);
-    if (h.length > this.historyCandles) h.shift();
+    // An older candle (a backfilled gap) after newer ones, or a revised one: insert or replace it and
+    // recompute the indicators of every later candle, so the series is the same as if the candles had
+    // arrived in order with these values.
+    const i = h.findIndex((x) => x.openTime >= c.openTime);
+    if (h[i]?.openTime === c.openTime) h[i] = c;
+    else {
+      if (i === 0 && h.length >= this.historyCandles) return; // older than anything that still matters
+      h.splice(i, 0, c);
+      if (h.length > this.historyCandles) h.shift();
+    }
     const from = h.indexOf(c);
     try {
       this.o.indicators.seed(key, h.slice(0, from));

@@ -69,4 +69,9 @@ export interface FearGreed {
 export interface MarketSink {
   tick(t: MarketTick): void;
   candle(c: Candle): void;
+  /**
+   * Candles handed on before whose values the source has revised (Yahoo after a split: its bars are
+   * split-adjusted as of the request): stored again over the old ones, indicators recomputed from there.
+   */
+  restate?(candles: Candle[]): void;
 }

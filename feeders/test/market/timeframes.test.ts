@@ -239,3 +239,31 @@ test('every closed candle of every timeframe is announced once, with its indicat
   const last5 = announced.filter((e) => e.c.interval === '5m').at(-1)!;
   assert.ok(last5.v.rsi_14 !== undefined && last5.v.macd_hist !== undefined, 'a warm 5m candle carries its indicators');
 });
+
+test('restated candles (a split) are stored again over the old ones and the indicators recomputed from there', async () => {
+  const { core, sink, announced } = setup();
+  const daily = ONE_MIN.slice(0, 60).map((c, i) => ({ ...c, exchange: 'yahoo', symbol: 'AAPL', assetType: 'stock' as const, interval: '1d' as const, openTime: START + i * DAY, closeTime: START + (i + 1) * DAY - 1 }));
+  for (const c of daily) core.out.candle(c);
+  await core.flush();
+  // a 4:1 split after bar 40: Yahoo now serves the bars before it divided by 4
+  const adjusted = daily.map((c, i) => (i < 40 ? { ...c, open: c.open / 4, high: c.high / 4, low: c.low / 4, close: c.close / 4, volume: c.volume * 4 } : c));
+  sink.lines.length = 0;
+  sink.buckets.length = 0;
+  core.out.restate!(adjusted.slice(0, 40));
+  await core.flush();
+  const rewritten = stored(sink, 'candles', '1d');
+  assert.equal(rewritten.length, 40, 'each restated bar written again (same series and time: it replaces the old point)');
+  near(Number(rewritten[0]!.fields.close), daily[0]!.close / 4, 'restated close');
+  // the final indicator point of every bar equals a fresh engine over the adjusted series
+  const fresh = new IndicatorEngine();
+  const want = adjusted.map((c) => fresh.onClosedCandle('k', c));
+  const last = new Map<number, Line>();
+  for (const l of stored(sink, 'indicators', '1d')) last.set(l.ts, l);
+  for (const [i, c] of adjusted.entries()) {
+    const w = want[i]!;
+    if (w.sma_20 === undefined) continue;
+    near(Number(last.get(c.openTime)!.fields.sma_20), w.sma_20, `sma_20 of bar ${i}`);
+    near(Number(last.get(c.openTime)!.fields.rsi_14), w.rsi_14!, `rsi_14 of bar ${i}`);
+  }
+  assert.ok(announced.some((e) => e.c.interval === '1d' && e.recomputed), 'listeners hear the recomputed values');
+});

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { ParseError, type WatchItem } from '@mt/common';
 import { YahooFake, fixtureJson } from '@mt/testing';
 import { chartToCandles } from '../../src/market/yahoo/mapper.js';
-import { YahooSource } from '../../src/market/yahoo/index.js';
+import { YahooSource, type YahooSourceOptions } from '../../src/market/yahoo/index.js';
 import type { Candle } from '../../src/market/types.js';
 import { harness } from '../polled/harness.js';
 
@@ -99,20 +99,17 @@ test('1d: recorded daily bars of earlier sessions are closed; currency volume 0;
   assert.throws(() => chartToCandles({ chart: { result: [{}], error: null } }, AAPL, '1m', Date.now()), ParseError);
 });
 
+/** A YahooSource on the fake, handing candles (and restated ones) to `out`. */
+function sourceOn(fake: YahooFake, out: Pick<YahooSourceOptions, 'out'>['out'], opts: Partial<YahooSourceOptions>): YahooSource {
+  const h = harness();
+  return new YahooSource({ baseUrl: fake.url, cookieUrl: `${fake.url}/`, intervalMs: 60_000, log: h.log, metrics: h.metrics, out, ...opts });
+}
+
 test('source: each timeframe of the chart asked (history range first), closed bars handed on once, replayed to now', async () => {
   const now = Date.now();
   const fake = await new YahooFake({ replayAt: now }).listen();
-  const h = harness();
   const candles: Candle[] = [];
-  const src = new YahooSource({
-    baseUrl: fake.url,
-    cookieUrl: `${fake.url}/`,
-    intervalMs: 60_000,
-    log: h.log,
-    metrics: h.metrics,
-    out: { tick: h.out.tick, candle: (c) => void candles.push(c) },
-    candleIntervals: ['1m', '5m', '1h', '1d'],
-  });
+  const src = sourceOn(fake, { tick: () => {}, candle: (c) => void candles.push(c) }, { candleIntervals: ['1m', '5m', '1h', '1d'] });
   try {
     src.setWatch([AMZN, HYDR, AAPL]);
     assert.deepEqual(await src.poller.pollOnce(), { ok: true });
@@ -141,6 +138,50 @@ test('source: each timeframe of the chart asked (history range first), closed ba
     await src.poller.pollOnce();
     assert.equal(barRequests() - before, 0);
     assert.equal(candles.length, n);
+  } finally {
+    await src.stop();
+    await fake.close();
+  }
+});
+
+test('1d (AAPL around its 4:1 split): the chart reports the split; the bars are the split-adjusted ones Yahoo serves', () => {
+  const b = fixtureJson('yahoo/chart_v8_AAPL_1d_2020-08-31_2020-11-07_split.json');
+  const out = chartToCandles(b, AAPL, '1d', Date.now());
+  assert.equal(out.kind, 'bars');
+  if (out.kind !== 'bars') return;
+  assert.deepEqual(out.splits, [{ date: 1598880600_000, numerator: 4, denominator: 1 }]);
+  assert.equal(out.candles.length, 49);
+  // 2020-08-31, the split day: already in post-split dollars (the pre-split close was ~500)
+  assert.deepEqual([out.candles[0]!.openTime, out.candles[0]!.close], [1598880600_000, Math.fround(129.04)]);
+});
+
+test('source: a split newly reported by the chart restates that symbol’s stored bars on the next poll, once', async () => {
+  const fake = await new YahooFake().listen();
+  const handed: Candle[] = [];
+  const restated: Candle[][] = [];
+  const src = sourceOn(fake, { tick: () => {}, candle: (c) => void handed.push(c), restate: (cs) => void restated.push(cs) }, { candleIntervals: ['1d'], chartRefreshMs: { '1d': 0 } });
+  try {
+    src.setWatch([AAPL]);
+    await src.poller.pollOnce(); // the recorded daily chart of early 2020: no split in it
+    assert.equal(handed.length, 1);
+    // Yahoo now reports the 4:1 split, every bar in post-split dollars
+    fake.bars.set('AAPL|1d', fixtureJson('yahoo/chart_v8_AAPL_1d_2020-08-31_2020-11-07_split.json'));
+    await src.poller.pollOnce();
+    assert.equal(handed.length, 1 + 49, 'the newer bars handed on as usual');
+    assert.equal(restated.length, 0);
+    await src.poller.pollOnce();
+    assert.equal(restated.length, 1, 'a split the stored bars may predate: restated');
+    assert.equal(restated[0]!.length, 49);
+    assert.ok(restated[0]!.every((c, i) => c.interval === '1d' && (i === 0 || c.openTime > restated[0]![i - 1]!.openTime)));
+    const asked = fake.requestsTo('/v8/finance/chart/AAPL').filter((r) => r.query.get('interval') === '1d' && r.query.has('events'));
+    assert.deepEqual(
+      asked.map((r) => r.query.get('range')),
+      ['1y', '5d', '1y'],
+      'restating asks the history range again',
+    );
+    await src.poller.pollOnce();
+    assert.equal(restated.length, 1, 'the same split is not restated twice');
+    assert.equal(handed.length, 1 + 49);
   } finally {
     await src.stop();
     await fake.close();

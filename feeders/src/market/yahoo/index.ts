@@ -4,26 +4,35 @@
 // refused outright (crumb renewed and still 401, or 403) every symbol goes through the chart instead.
 // Candles: each symbol's v8 chart per timeframe (`candleIntervals`), a history range the first time and a
 // short one when that timeframe's refresh is due; closed bars newer than the last handed on go to the
-// core, which stores each once (docs/INFLUXDB.md, "Timeframes").
+// core, which stores each once (docs/INFLUXDB.md, "Timeframes"). Yahoo's bars are split-adjusted as of the
+// request: a split the chart reports that the stored bars may predate (a new one, or at the first sight in
+// this process one within the stored year) has every timeframe of that symbol fetched with its history
+// range on the next poll and restated (stored again over the old values, indicators recomputed).
 import { HttpStatusError, ParseError, toYahooSymbol, type WatchItem } from '@mt/common';
 import { errorKind } from '../../common/metrics.js';
 import { PolledSource, type PolledSourceDeps } from '../polled-source.js';
 import type { Candle, Interval, MarketSink, MarketTick } from '../types.js';
+import type { Split } from './mapper.js';
 import { YahooClient } from './client.js';
 import { chartToCandles, chartToTick, quoteResults, quoteToTick } from './mapper.js';
 
 export interface YahooSourceOptions extends PolledSourceDeps {
   baseUrl: string;
   cookieUrl: string;
-  out: Pick<MarketSink, 'tick'> & Partial<Pick<MarketSink, 'candle'>>;
+  out: Pick<MarketSink, 'tick'> & Partial<Pick<MarketSink, 'candle' | 'restate'>>;
   /** Timeframes of candles taken from the chart (default none: quotes only). */
   candleIntervals?: Interval[];
+  /** How often each timeframe's chart is asked again (default: CHART_BARS' refreshMs). */
+  chartRefreshMs?: Partial<Record<Interval, number>>;
   /** How long an unknown (404) symbol, or a quote endpoint that refuses our crumb, is left alone (default 15 min). */
   unknownRetryMs?: number;
 }
 
 const QUOTE_BATCH = 50;
 const CHART_CONCURRENCY = 4;
+
+/** Splits older than this cannot have left unadjusted bars in storage (the longest retention is 365 d). */
+const SPLIT_HORIZON_MS = 366 * 86_400_000;
 
 /** Yahoo's `interval`, the range asked the first time (indicator warm-up: ≥ 100 bars), and after. */
 const CHART_BARS: Record<Interval, { interval: string; history: string; recent: string; refreshMs: number }> = {
@@ -36,6 +45,8 @@ const CHART_BARS: Record<Interval, { interval: string; history: string; recent: 
 interface YahooPoll {
   ticks: MarketTick[];
   candles: Candle[];
+  /** Bars to store again over older values (after a split). */
+  restate: Candle[];
 }
 
 export class YahooSource extends PolledSource<YahooPoll> {
@@ -55,6 +66,10 @@ export class YahooSource extends PolledSource<YahooPoll> {
   private readonly barsDue = new Map<string, number>();
   /** `symbol|interval` → open time of the newest closed bar handed on. */
   private readonly lastBar = new Map<string, number>();
+  /** Yahoo symbol → date of the newest split seen. */
+  private readonly splitSeen = new Map<string, number>();
+  /** Yahoo symbols whose bars the next fetch restates (a split was reported). */
+  private readonly restateNext = new Set<string>();
 
   constructor(private readonly o: YahooSourceOptions) {
     super('yahoo', o);
@@ -70,13 +85,14 @@ export class YahooSource extends PolledSource<YahooPoll> {
     for (const s of this.lastSent.keys()) if (!ours.has(s)) this.lastSent.delete(s);
     for (const k of this.barsDue.keys()) if (!this.items.has(k.slice(0, k.lastIndexOf('|')))) this.barsDue.delete(k);
     for (const k of this.lastBar.keys()) if (!ours.has(k.slice(0, k.lastIndexOf('|')))) this.lastBar.delete(k);
+    for (const k of this.splitSeen.keys()) if (!this.items.has(k)) this.splitSeen.delete(k);
   }
 
   protected async fetch(signal: AbortSignal): Promise<YahooPoll> {
     const receivedAt = Date.now();
     const items = this.items; // setWatch may swap the map while this poll awaits
     const symbols = [...items.keys()].filter((s) => (this.unknown.get(s) ?? 0) <= receivedAt);
-    if (!symbols.length) return { ticks: [], candles: [] };
+    if (!symbols.length) return { ticks: [], candles: [], restate: [] };
     const ticks: MarketTick[] = [];
     const missing = new Set(symbols);
 
@@ -123,16 +139,19 @@ export class YahooSource extends PolledSource<YahooPoll> {
     for (const err of errors) this.metrics.sourceErrors.inc({ source: this.name, kind: errorKind(err) });
     if (errors.length) this.log.debug({ err: errors[0], failed: errors.length }, 'some chart requests failed');
     this.metrics.messages.inc({ source: this.name }, ticks.length);
-    const candles = await this.fetchBars(symbols, items, signal);
-    return { ticks, candles };
+    return { ticks, ...(await this.fetchBars(symbols, items, signal)) };
   }
 
   /** The closed bars of every timeframe whose refresh is due; a failing chart is counted and retried next poll. */
-  private async fetchBars(symbols: string[], items: Map<string, WatchItem>, signal: AbortSignal): Promise<Candle[]> {
-    if (!this.candleIntervals.length || !this.o.out.candle) return [];
+  private async fetchBars(symbols: string[], items: Map<string, WatchItem>, signal: AbortSignal): Promise<{ candles: Candle[]; restate: Candle[] }> {
+    if (!this.candleIntervals.length || !this.o.out.candle) return { candles: [], restate: [] };
     const now = Date.now();
+    const restating = new Set([...this.restateNext].filter((ys) => items.has(ys)));
+    this.restateNext.clear();
+    for (const ys of restating) for (const iv of this.candleIntervals) this.barsDue.delete(`${ys}|${iv}`);
     const due = symbols.flatMap((ys) => this.candleIntervals.filter((iv) => (this.barsDue.get(`${ys}|${iv}`) ?? 0) <= now).map((iv) => [ys, iv] as const));
     const candles: Candle[] = [];
+    const restate: Candle[] = [];
     let failed = 0;
     await forEachLimit(due, CHART_CONCURRENCY, async ([ys, interval]) => {
       if ((this.unknown.get(ys) ?? 0) > now) return; // found unknown by an earlier request of this poll
@@ -143,8 +162,10 @@ export class YahooSource extends PolledSource<YahooPoll> {
         const { body } = await this.client.chart(ys, signal, { interval: bars.interval, range: this.barsDue.has(key) ? bars.recent : bars.history });
         const out = this.mapItem(() => chartToCandles(body, item, interval, Date.now()));
         if (out?.kind === 'not_found') return this.notFound(ys, out.description, now);
-        this.barsDue.set(key, now + bars.refreshMs);
-        if (out) candles.push(...out.candles);
+        this.barsDue.set(key, now + (this.o.chartRefreshMs?.[interval] ?? bars.refreshMs));
+        if (!out) return;
+        (restating.has(ys) ? restate : candles).push(...out.candles);
+        if (this.newSplit(ys, out.splits, now)) this.restateNext.add(ys);
       } catch (err) {
         if (signal.aborted) throw err;
         failed++;
@@ -152,10 +173,28 @@ export class YahooSource extends PolledSource<YahooPoll> {
         if (failed === 1) this.log.debug({ err, symbol: ys, interval }, 'chart bars request failed');
       }
     });
-    return candles;
+    return { candles, restate };
   }
 
-  protected onData({ ticks, candles }: YahooPoll): void {
+  /**
+   * Whether `splits` holds one that bars stored before may predate (see the header); remembers the newest
+   * (-Infinity once a chart reported none: any split reported later is new).
+   */
+  private newSplit(ys: string, splits: Split[], now: number): boolean {
+    const seen = this.splitSeen.get(ys);
+    const newest = splits.at(-1)?.date;
+    if (newest === undefined) {
+      if (seen === undefined) this.splitSeen.set(ys, -Infinity);
+      return false;
+    }
+    if (seen !== undefined && newest <= seen) return false;
+    this.splitSeen.set(ys, newest);
+    if (seen === undefined && newest < now - SPLIT_HORIZON_MS) return false;
+    this.log.info({ symbol: ys, split: new Date(newest).toISOString(), firstSight: seen === undefined }, 'split reported: restating stored bars');
+    return true;
+  }
+
+  protected onData({ ticks, candles, restate }: YahooPoll): void {
     for (const t of ticks) {
       // a closing market keeps its last price and time: the state change alone is news
       const sig = `${t.ts}|${t.price}|${t.marketState ?? ''}`;
@@ -170,6 +209,15 @@ export class YahooSource extends PolledSource<YahooPoll> {
       if (c.openTime <= (this.lastBar.get(key) ?? -Infinity)) continue;
       this.lastBar.set(key, c.openTime);
       this.o.out.candle?.(c);
+    }
+    if (restate.length) {
+      restate.sort((a, b) => a.openTime - b.openTime);
+      for (const c of restate) {
+        const key = `${c.symbol}|${c.interval}`;
+        if (c.openTime > (this.lastBar.get(key) ?? -Infinity)) this.lastBar.set(key, c.openTime);
+      }
+      if (this.o.out.restate) this.o.out.restate(restate);
+      else for (const c of restate) this.o.out.candle?.(c);
     }
   }
 
