@@ -17,15 +17,42 @@ export const PRICE_DECIMALS: Record<string, number> = { crypto: 2, stock: 2, ind
 /** Seconds without a new quote after which an open market's quote counts as stale. */
 export const STALE_AFTER_S = { crypto: 60, yahoo: 15 * 60 } as const;
 
-/** Yahoo's `marketState` (stored as `market_state`) → what the table shows, coloured. */
-export const MARKET_STATE_TEXT: Record<string, [string, string]> = {
-  REGULAR: ['OPEN', COLOR.up],
-  PRE: ['PRE', COLOR.amber],
-  PREPRE: ['CLOSED', COLOR.neutral],
-  POST: ['POST', COLOR.amber],
-  POSTPOST: ['CLOSED', COLOR.neutral],
-  CLOSED: ['CLOSED', COLOR.neutral],
-};
+/** `market_session` (stored by the market feeder: 0 closed, 1 regular, 2 pre, 3 post; crypto 1) → text, colour. */
+export const SESSION_TEXT: [string, string][] = [
+  ['CLOSED', COLOR.neutral],
+  ['OPEN', COLOR.up],
+  ['PRE', COLOR.amber],
+  ['POST', COLOR.amber],
+];
+const SESSION_SCALE = 1e12; // ms: far above any quote age (31 years)
+const SKEW = 1e11; // a quote stamped ahead of our clock (negative age) stays in its own band
+
+/**
+ * State = market_session × 1e12 + age (ms), computed by `calculateField`: Grafana's transformations have
+ * no conditionals, but value-mapping ranges on this one number give "CLOSED" whatever the age, and
+ * "OPEN" / "PRE" / "POST" only while the quote is younger than `staleS`, "STALE" beyond: a dead feed
+ * never looks live. (`field`: the name the state takes; `age`: the age field's name.)
+ */
+export function stateTransformations(field: string, age: string): { id: string; options: object }[] {
+  return [
+    { id: 'calculateField', options: { mode: 'binary', alias: 'session_ms', binary: { left: { matcher: { id: 'byName', options: 'market_session' } }, operator: '*', right: { fixed: String(SESSION_SCALE) } } } },
+    { id: 'calculateField', options: { mode: 'binary', alias: field, binary: { left: { matcher: { id: 'byName', options: 'session_ms' } }, operator: '+', right: { matcher: { id: 'byName', options: age } } } } },
+  ];
+}
+
+/** The value mappings that print the state number (see stateTransformations). */
+export function stateMappings(staleS: number): object[] {
+  const stale = staleS * 1000;
+  const range = (from: number, to: number, text: string, color: string, index: number) => ({ type: 'range', options: { from, to, result: { text, color, index } } });
+  return [
+    range(-SKEW, SESSION_SCALE - SKEW - 1, 'CLOSED', COLOR.neutral, 0),
+    ...SESSION_TEXT.slice(1).flatMap(([text, color], i) => {
+      const base = (i + 1) * SESSION_SCALE;
+      return [range(base - SKEW, base + stale - 1, text, color, 2 * i + 1), range(base + stale, base + SESSION_SCALE - SKEW - 1, 'STALE', COLOR.down, 2 * i + 2)];
+    }),
+    { type: 'special', options: { match: 'null+nan', result: { text: '—', color: COLOR.neutral, index: 99 } } },
+  ];
+}
 
 export interface QuoteTableOptions {
   title: string;
@@ -41,7 +68,7 @@ export interface QuoteTableOptions {
   marketCap?: boolean;
   /** Net change (price − previous close) beside the % change: world indices. */
   netChange?: boolean;
-  /** Crypto trades 24/7: its state is OPEN or STALE from the quote's age alone. */
+  /** Which feed: sets how old a quote may be before an open market's row turns STALE. */
   source: 'crypto' | 'yahoo';
 }
 
@@ -53,8 +80,8 @@ const priceProps = (decimals: number | undefined) => (decimals === undefined ? [
  * selector come from that same point, with its time (not 0): price, change and volume can never be from
  * different moments, and the row's time is the quote's age.
  */
-export function quoteQuery(where: string, source: 'crypto' | 'yahoo', bidAsk = false): string {
-  const fields = ['price', ...(bidAsk ? ['bid', 'ask'] : []), 'volume_24h', ...(source === 'yahoo' ? ['market_state'] : [])].map((f) => `"${f}"`).join(', ');
+export function quoteQuery(where: string, bidAsk = false): string {
+  const fields = ['price', ...(bidAsk ? ['bid', 'ask'] : []), 'volume_24h', 'market_session'].map((f) => `"${f}"`).join(', ');
   return `SELECT last("change_pct_24h") AS "change_24h", ${fields} FROM "raw"."market_data" WHERE time > now() - 7d AND ${where} GROUP BY "symbol"`;
 }
 
@@ -62,7 +89,7 @@ export function quoteTable(o: QuoteTableOptions): Table {
   const t = new Table()
     .title(o.title)
     .datasource(DS.markets)
-    .withTarget(new InfluxQL(DS.markets, quoteQuery(o.where, o.source, o.bidAsk), 'A').table());
+    .withTarget(new InfluxQL(DS.markets, quoteQuery(o.where, o.bidAsk), 'A').table());
   if (o.marketCap)
     t.withTarget(
       new InfluxQL(DS.markets, `SELECT last("market_cap") AS "market_cap" FROM "raw"."market_data" WHERE time > now() - 7d AND ${o.where} GROUP BY "symbol"`, 'B').table(),
@@ -82,22 +109,17 @@ export function quoteTable(o: QuoteTableOptions): Table {
     id: 'calculateField',
     options: { mode: 'binary', alias: 'age', binary: { left: { fixed: '${__to}' }, operator: '-', right: { matcher: { id: 'byName', options: 'Time' } } } },
   });
-  if (o.source === 'crypto')
-    t.withTransformation({
-      id: 'calculateField',
-      options: { mode: 'binary', alias: 'state', binary: { left: { matcher: { id: 'byName', options: 'age' } }, operator: '*', right: { fixed: '1' } } },
-    });
+  for (const tr of stateTransformations('state', 'age')) t.withTransformation(tr);
   if (o.netChange) {
     // net change = price × chg / (100 + chg): the previous close is price / (1 + chg/100)
     t.withTransformation({ id: 'calculateField', options: { mode: 'binary', alias: 'nc_num', binary: { left: { matcher: { id: 'byName', options: 'price' } }, operator: '*', right: { matcher: { id: 'byName', options: 'change_24h' } } } } })
       .withTransformation({ id: 'calculateField', options: { mode: 'binary', alias: 'nc_den', binary: { left: { matcher: { id: 'byName', options: 'change_24h' } }, operator: '+', right: { fixed: '100' } } } })
       .withTransformation({ id: 'calculateField', options: { mode: 'binary', alias: 'net_change', binary: { left: { matcher: { id: 'byName', options: 'nc_num' } }, operator: '/', right: { matcher: { id: 'byName', options: 'nc_den' } } } } });
   }
-  const exclude: Record<string, boolean> = { nc_num: true, nc_den: true, Time: true, 'Time 1': true, 'Time 2': true };
+  const exclude: Record<string, boolean> = { nc_num: true, nc_den: true, session_ms: true, market_session: true, Time: true, 'Time 1': true, 'Time 2': true };
   if (!o.bidAsk) Object.assign(exclude, { bid: true, ask: true });
   if (!o.volume) exclude.volume_24h = true;
-  if (o.source === 'crypto') exclude.market_state = true;
-  const order = ['symbol', 'price', 'bid', 'ask', 'net_change', 'change_24h', 'volume_24h', 'market_cap', 'age', 'state', 'market_state'];
+  const order = ['symbol', 'price', 'bid', 'ask', 'net_change', 'change_24h', 'volume_24h', 'market_cap', 'age', 'state'];
   t.withTransformation({ id: 'organize', options: { excludeByName: exclude, indexByName: Object.fromEntries(order.map((n, i) => [n, i])) } })
     .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'change_24h', desc: true }] } })
     .cellHeight('sm' as never)
@@ -127,32 +149,10 @@ export function quoteTable(o: QuoteTableOptions): Table {
       { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorText } },
       { id: 'thresholds', value: steps(COLOR.up, [STALE_AFTER_S[o.source] * 1000, COLOR.down]).build() },
     ]);
-  if (o.source === 'crypto')
-    t.overrideByName('state', [
-      { id: 'displayName', value: 'State' },
-      { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorBackground } },
-      {
-        id: 'mappings',
-        value: [
-          { type: 'range', options: { from: -1e15, to: STALE_AFTER_S.crypto * 1000 - 1, result: { text: 'OPEN', color: COLOR.up, index: 0 } } },
-          { type: 'range', options: { from: STALE_AFTER_S.crypto * 1000, to: 1e15, result: { text: 'STALE', color: COLOR.down, index: 1 } } },
-        ],
-      },
-    ]);
-  else
-    t.overrideByName('market_state', [
-      { id: 'displayName', value: 'State' },
-      { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorBackground } },
-      {
-        id: 'mappings',
-        value: [
-          {
-            type: 'value',
-            options: Object.fromEntries(Object.entries(MARKET_STATE_TEXT).map(([k, [text, color]], index) => [k, { text, color, index }])),
-          },
-          { type: 'special', options: { match: 'null+nan', result: { text: 'NO STATE', color: COLOR.neutral, index: 99 } } },
-        ],
-      },
-    ]);
+  t.overrideByName('state', [
+    { id: 'displayName', value: 'State' },
+    { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorBackground } },
+    { id: 'mappings', value: stateMappings(STALE_AFTER_S[o.source]) },
+  ]);
   return t;
 }

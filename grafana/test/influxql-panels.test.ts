@@ -64,9 +64,7 @@ describe('InfluxQL panel queries on a real InfluxDB', () => {
           assert.equal(r.error, undefined, where);
           const series = r.series ?? [];
           assert.ok(series.length > 0, `no data: ${where}`);
-          // crypto has no market state (24/7): that column is empty for a crypto symbol by design
-          const crypto = /'crypto'|BTC|ETH|SHIB/.test(q);
-          const want = expectedColumns(q).filter((c) => !(crypto && (c === 'market_state' || c === 'state')));
+          const want = expectedColumns(q);
           for (const col of want) {
             const i = series[0]!.columns.indexOf(col);
             assert.ok(i > 0, `column ${col} missing in ${series[0]!.columns}: ${where}`);

@@ -32,16 +32,19 @@ const md = (symbol: string, exchange: string, asset_type: string, fields: Record
 function quoteLines(end: number): string[] {
   const t = end - 5 * SEC;
   return [
-    md('BTC/USDT', 'binance', 'crypto', { price: 101573.52, bid: 101573.5, ask: 101573.53, change_pct_24h: 2.51, volume_24h: 3.21e10, high_24h: 102000.1, low_24h: 99000.2 }, t),
-    md('BTC/USDT', 'binance', 'crypto', { price: 101580.01 }, t + 2 * SEC),
-    md('BTC/USDT', 'binance', 'crypto', { price: 101573.52, market_cap: 1.93e12 }, t - 20 * SEC),
-    md('EUR/USD', 'yahoo', 'forex', { price: 1.08423, bid: 1.08421, ask: 1.08425, change_pct_24h: -0.12, high_24h: 1.08601, low_24h: 1.08202, market_state: 'REGULAR' }, t),
-    md('USD/JPY', 'yahoo', 'forex', { price: 154.237, bid: 154.235, ask: 154.239, change_pct_24h: 0.31, market_state: 'REGULAR' }, t),
-    md('AAPL', 'yahoo', 'stock', { price: 228.5, change_pct_24h: 1.27, volume_24h: 40896227, market_cap: 3.47e12, market_state: 'REGULAR' }, t),
-    md('^GSPC', 'yahoo', 'index', { price: 5012.3, change_pct_24h: 0.85, market_state: 'CLOSED' }, t),
-    md('SHIB/USDT', 'binance', 'crypto', { price: 0.00001234, bid: 0.00001233, ask: 0.00001235, change_pct_24h: -3.4 }, t),
+    md('BTC/USDT', 'binance', 'crypto', { price: 101573.52, bid: 101573.5, ask: 101573.53, change_pct_24h: 2.51, volume_24h: 3.21e10, high_24h: 102000.1, low_24h: 99000.2, market_session: 1 }, t),
+    md('BTC/USDT', 'binance', 'crypto', { price: 101580.01, market_session: 1 }, t + 2 * SEC),
+    md('BTC/USDT', 'binance', 'crypto', { price: 101573.52, market_cap: 1.93e12, market_session: 1 }, t - 20 * SEC),
+    md('EUR/USD', 'yahoo', 'forex', { price: 1.08423, bid: 1.08421, ask: 1.08425, change_pct_24h: -0.12, high_24h: 1.08601, low_24h: 1.08202, market_state: 'REGULAR', market_session: 1 }, t),
+    md('USD/JPY', 'yahoo', 'forex', { price: 154.237, bid: 154.235, ask: 154.239, change_pct_24h: 0.31, market_state: 'REGULAR', market_session: 1 }, t),
+    md('AAPL', 'yahoo', 'stock', { price: 228.5, change_pct_24h: 1.27, volume_24h: 40896227, market_cap: 3.47e12, market_state: 'REGULAR', market_session: 1 }, t),
+    md('^GSPC', 'yahoo', 'index', { price: 5012.3, change_pct_24h: 0.85, market_state: 'CLOSED', market_session: 0 }, t),
+    md('SHIB/USDT', 'binance', 'crypto', { price: 0.00001234, bid: 0.00001233, ask: 0.00001235, change_pct_24h: -3.4, market_session: 1 }, t),
     // a feed that died ten minutes ago
-    md('DEAD/USDT', 'binance', 'crypto', { price: 12.5, bid: 12.49, ask: 12.51, change_pct_24h: 0.5, volume_24h: 1000 }, end - 10 * MIN),
+    md('DEAD/USDT', 'binance', 'crypto', { price: 12.5, bid: 12.49, ask: 12.51, change_pct_24h: 0.5, volume_24h: 1000, market_session: 1 }, end - 10 * MIN),
+    // a Yahoo feed dead for 40 minutes while the market is open, and a market in after-hours
+    md('MSFT', 'yahoo', 'stock', { price: 415.2, change_pct_24h: 0.4, volume_24h: 1e6, market_cap: 3.09e12, market_state: 'REGULAR', market_session: 1 }, end - 40 * MIN),
+    md('NVDA', 'yahoo', 'stock', { price: 135.07, change_pct_24h: -1.5, volume_24h: 2e6, market_cap: 3.31e12, market_state: 'POST', market_session: 3 }, t),
   ];
 }
 
@@ -115,6 +118,12 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
       const vars = await resolve(influx, d, range);
       const st = await runTable(influx, panelByTitle(d, 'Stocks'), vars, range);
       assert.deepEqual(rowOf(st, 'Symbol', 'AAPL'), { Symbol: 'AAPL', Last: '228.50', '24h %': '1.27%', 'Volume 24h': '40.90 Mil', 'Mkt cap': '$3.47T', Age: '5 s', State: 'OPEN' });
+      assert.equal(rowOf(st, 'Symbol', 'NVDA').State, 'POST');
+      // market open, no quote for 40 minutes: the feed is dead, not the market
+      const msft = rowOf(st, 'Symbol', 'MSFT');
+      assert.deepEqual([msft.Age, msft.State], ['40 mins', 'STALE']);
+      const col = st.columns.indexOf('State');
+      assert.equal(st.colors[st.rows.findIndex((r) => r[0] === 'MSFT')]![col], '#FF3B3B');
       const wei = await runTable(influx, panelByTitle(d, 'World indices'), vars, range);
       assert.deepEqual(wei.columns, ['Symbol', 'Last', 'Net chg', '24h %', 'Age', 'State']);
       // previous close 5012.3 / 1.0085 = 4970.05: net +42.2452
@@ -185,7 +194,7 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
           'markets',
           'raw',
           syms.flatMap((s, i) => [
-            md(s, 'binance', 'crypto', { price: 10 + i + 0.125, bid: 10 + i, ask: 10 + i + 0.25, change_pct_24h: i - 25, volume_24h: 1e6 * (i + 1), market_cap: 1e9 * (i + 1) }, end - 3 * SEC),
+            md(s, 'binance', 'crypto', { price: 10 + i + 0.125, bid: 10 + i, ask: 10 + i + 0.25, change_pct_24h: i - 25, volume_24h: 1e6 * (i + 1), market_cap: 1e9 * (i + 1), market_session: 1 }, end - 3 * SEC),
           ]),
         );
         const d = ds['markets-overview']!;
@@ -208,13 +217,13 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
       const d = ds['asset-detail']!;
       const { frames } = await runPanel(influx, panelByTitle(d, '$symbol'), await resolve(influx, d, range, { symbol, base: '' }), range);
       const f = frames[0]!;
-      const re = /^(Last|Bid|Ask|24h|Age|state).*$/; // the panel's reduceOptions.fields
+      const re = /^(Last|Bid|Ask|24h|Age|Market).*$/; // the panel's reduceOptions.fields
       return Object.fromEntries(
         f.fields.filter((x) => re.test(x.name)).map((x: Field) => [gd.getFieldDisplayName(x, f), show(x, x.values.filter((v) => v !== null).at(-1) ?? null)]),
       );
     };
 
-    it('quote at the instrument precision, with age and market state: EUR/USD 1.08423, BTC 101573.52 (24/7), AAPL 228.50', async () => {
+    it('quote at the instrument precision, with age and market state: EUR/USD 1.08423, BTC 101573.52, AAPL 228.50, ^GSPC CLOSED', async () => {
       assert.deepEqual(await stat('EUR/USD'), {
         '24h %': '-0.12%',
         Last: '1.08423',
@@ -229,7 +238,8 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
       const btc = await stat('BTC/USDT');
       assert.equal(btc.Last, '101573.52');
       assert.equal(btc['24h high'], '102000.10');
-      assert.equal(btc.Market, '24/7');
+      assert.equal(btc.Market, 'OPEN');
+      assert.equal((await stat('^GSPC')).Market, 'CLOSED');
       assert.equal((await stat('AAPL')).Last, '228.50');
     });
 
@@ -260,6 +270,15 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
       const nf = await queryFrames(influx, { type: 'annotation', title: 'news', datasource: news.datasource as never, targets: [news.target] }, vars, range);
       assert.ok(nf[0]!.fields.find((f) => f.name === 'text')!.values.includes('Headline 0 about "markets"'));
     });
+  });
+
+  it('a closed market is CLOSED however old its quote; after-hours POST', async () => {
+    const d = ds['markets-overview']!;
+    const later = { fromMs: range.fromMs, toMs: end + 3 * 86400_000 }; // three days on, nothing new
+    const wei = await runTable(influx, panelByTitle(d, 'World indices'), await resolve(influx, d, later), later);
+    assert.deepEqual([rowOf(wei, 'Symbol', '^GSPC').Age, rowOf(wei, 'Symbol', '^GSPC').State], ['3 days', 'CLOSED']);
+    const crypto = await runTable(influx, panelByTitle(d, 'Crypto'), await resolve(influx, d, later), later);
+    assert.ok(crypto.rows.every((r) => r[8] === 'STALE'), 'crypto never closes: three days without a quote is a dead feed');
   });
 
   it('ALRT: the price alerts that fired — when, symbol, rule, level, price, severity — newest first', async () => {

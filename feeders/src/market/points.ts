@@ -12,6 +12,13 @@ const OPTIONAL_FIELDS = [
   ['marketCap', 'market_cap'],
 ] as const;
 
+/**
+ * `market_session`: the session as a number the dashboards can compute with (Grafana's transformations
+ * have no conditionals on strings): 0 closed, 1 regular, 2 pre-market, 3 after-hours. Crypto trades
+ * 24/7: always 1. docs/INFLUXDB.md, "market_data: market state".
+ */
+export const MARKET_SESSION: Record<string, number> = { REGULAR: 1, PRE: 2, POST: 3, PREPRE: 0, POSTPOST: 0, CLOSED: 0 };
+
 export function marketDataPoint(t: MarketTick): Point {
   const p = new Point('market_data')
     .tag('exchange', t.exchange)
@@ -24,6 +31,8 @@ export function marketDataPoint(t: MarketTick): Point {
     if (v !== undefined && Number.isFinite(v)) p.floatField(field, v);
   }
   if (t.marketState !== undefined) p.stringField('market_state', t.marketState);
+  const session = t.marketState !== undefined ? MARKET_SESSION[t.marketState] : t.assetType === 'crypto' ? 1 : undefined;
+  if (session !== undefined) p.floatField('market_session', session);
   return p;
 }
 

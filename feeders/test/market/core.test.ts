@@ -88,6 +88,7 @@ test('market_data: at most one point per second per symbol, latest tick kept, fi
     change_pct_24h: '1.5',
     high_24h: '105',
     low_24h: '95',
+    market_session: '1', // crypto: always in session
   });
   assert.equal(seenTicks.length, 5, 'alerts see every tick, not the throttled stream');
   assert.ok(sink.buckets.every((b) => b === BUCKETS.marketsRaw));
@@ -153,13 +154,15 @@ test('market state: stored as market_state with the quote, kept across merged ti
   mock.timers.tick(1000);
   const md = sink.of('market_data').filter((p) => p.tags.symbol === 'AAPL');
   assert.deepEqual(
-    md.map((p) => [p.fields.price, p.fields.market_state]),
+    md.map((p) => [p.fields.price, p.fields.market_state, p.fields.market_session]),
     [
-      ['180', '"REGULAR"'],
-      ['181', '"POST"'],
+      ['180', '"REGULAR"', '1'],
+      ['181', '"POST"', '3'],
     ],
   );
-  assert.equal(sink.of('market_data').find((p) => p.tags.symbol === 'BTC/USDT')!.fields.market_state, undefined, 'crypto: none');
+  const btc = sink.of('market_data').find((p) => p.tags.symbol === 'BTC/USDT')!;
+  assert.equal(btc.fields.market_state, undefined, 'crypto: no state of its own');
+  assert.equal(btc.fields.market_session, '1', 'crypto: always in session');
 });
 
 test('candles: only closed ones, exactly once per (symbol, open time), with indicators in open-time order', async () => {

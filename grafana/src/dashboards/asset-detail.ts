@@ -18,7 +18,7 @@ import {
   TableCellDisplayMode,
 } from '@grafana/grafana-foundation-sdk/common';
 import { COLOR, DS, Grid, finish, InfluxQL, changeThresholds, fixedColor, rpVariable, steps, tagVariable, terminalDashboard, tfVariable } from '../defaults.js';
-import { MARKET_STATE_TEXT, PRICE_DECIMALS, STALE_AFTER_S } from '../quotes.js';
+import { PRICE_DECIMALS, STALE_AFTER_S, stateMappings, stateTransformations } from '../quotes.js';
 
 const SYMBOL = `"symbol" = '$symbol'`;
 /** Fired price alerts (`alert_events`, written by the market feeder) as markers on the chart. */
@@ -41,7 +41,7 @@ export function assetDetail(): Dashboard {
       new InfluxQL(
         DS.markets,
         `SELECT last("change_pct_24h") AS "24h %", "price" AS "${priceName('Last')}", "bid" AS "${priceName('Bid')}", "ask" AS "${priceName('Ask')}", ` +
-          `"high_24h" AS "${priceName('24h high')}", "low_24h" AS "${priceName('24h low')}", "volume_24h" AS "24h volume", "market_state" AS "state" ` +
+          `"high_24h" AS "${priceName('24h high')}", "low_24h" AS "${priceName('24h low')}", "volume_24h" AS "24h volume", "market_session" ` +
           `FROM "raw"."market_data" WHERE time > now() - 7d AND ${SYMBOL}`,
       ).table(),
     )
@@ -49,7 +49,10 @@ export function assetDetail(): Dashboard {
       id: 'calculateField',
       options: { mode: 'binary', alias: 'Age', binary: { left: { fixed: '${__to}' }, operator: '-', right: { matcher: { id: 'byName', options: 'Time' } } } },
     })
-    .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('/^(Last|Bid|Ask|24h|Age|state).*$/'))
+    // the market state; named by $asset_type so that the stale bound is that feed's
+    .withTransformation(stateTransformations('Market $asset_type', 'Age')[0]!)
+    .withTransformation(stateTransformations('Market $asset_type', 'Age')[1]!)
+    .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('/^(Last|Bid|Ask|24h|Age|Market).*$/'))
     .colorMode(BigValueColorMode.Value)
     .graphMode(BigValueGraphMode.None)
     .textMode(BigValueTextMode.ValueAndName)
@@ -57,22 +60,11 @@ export function assetDetail(): Dashboard {
     .noValue('—')
     .overrideByName('24h %', [{ id: 'unit', value: 'percent' }, { id: 'decimals', value: 2 }, { id: 'thresholds', value: changeThresholds().build() }, { id: 'color', value: { mode: 'thresholds' } }])
     .overrideByName('24h volume', [{ id: 'unit', value: 'short' }, { id: 'decimals', value: 2 }])
-    .overrideByName('Age', [
-      { id: 'unit', value: 'ms' },
-      { id: 'decimals', value: 0 },
-      { id: 'color', value: { mode: 'thresholds' } },
-      { id: 'thresholds', value: steps(COLOR.up, [STALE_AFTER_S.crypto * 1000, COLOR.down]).build() },
-    ])
-    .overrideByName('state', [
-      { id: 'displayName', value: 'Market' },
-      {
-        id: 'mappings',
-        value: [
-          { type: 'value', options: Object.fromEntries(Object.entries(MARKET_STATE_TEXT).map(([k, [text, color]], index) => [k, { text, color, index }])) },
-          { type: 'special', options: { match: 'null+nan', result: { text: '24/7', color: COLOR.up, index: 99 } } },
-        ],
-      },
-    ]);
+    // how old is too old depends on the feed: the Market state says it (STALE), coloured
+    .overrideByName('Age', [{ id: 'unit', value: 'ms' }, { id: 'decimals', value: 0 }])
+    .overrideByRegexp('/^Market crypto$/', [{ id: 'mappings', value: stateMappings(STALE_AFTER_S.crypto) }])
+    .overrideByRegexp('/^Market (stock|index|forex)$/', [{ id: 'mappings', value: stateMappings(STALE_AFTER_S.yahoo) }])
+    .overrideByRegexp('/^Market /', [{ id: 'displayName', value: 'Market' }]);
   // byRegexp takes `/…/`; a bare pattern is anchored whole (Grafana's stringToJsRegex)
   for (const [assetType, decimals] of Object.entries(PRICE_DECIMALS))
     quote.overrideByRegexp(`/^(Last|Bid|Ask|24h high|24h low) ${assetType}$/`, [{ id: 'decimals', value: decimals }]);
