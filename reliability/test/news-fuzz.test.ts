@@ -120,7 +120,11 @@ test('fuzzed feeds next to a good one: no crash, broken feeds and rejected items
   // line-protocol / query injection in titles is stored as text: no other measurement, tag value or source appeared
   // (titles are normalised as text: trimmed, HTML and control characters removed, so only plain ones compare literally)
   for (const t of INJECTION.filter((x) => ![...x].some((c) => c < ' ' || c === '<'))) assert.ok(rows.some((r) => r.title === t.trim()), `title stored literally: ${JSON.stringify(t)} in ${JSON.stringify([...new Set(rows.map((r) => r.title))].slice(0, 40))}`);
-  const measurements = (await select(influx, 'SHOW MEASUREMENTS', 'news')).map((r) => r.name);
+  // (stories are written within a second of their articles)
+  const measurements = await waitFor(async () => {
+    const ms = (await select(influx, 'SHOW MEASUREMENTS', 'news')).map((r) => r.name);
+    return ms.length >= 3 && ms;
+  }, 10_000, 'the story measurements');
   assert.deepEqual(measurements, ['news_articles', 'news_stories', 'news_story_assets']);
   const sources = (await select(influx, 'SHOW TAG VALUES FROM "news_articles" WITH KEY = "source"', 'news')).map((r) => r.value);
   assert.ok(sources.every((v) => typeof v === 'string' && v.startsWith('rss:')), `sources: ${JSON.stringify(sources)}`);

@@ -43,10 +43,8 @@ export class Poller<T> {
     try {
       const data = await this.o.fetch(signal).catch((err: unknown) => {
         // a body that could not be understood is bad input: counted as such, for every source alike
-        if (err instanceof ParseError) {
-          metrics.parseErrors.inc({ source: name, reason: err.reason });
-          log.warn({ reason: err.reason, sample: err.sample }, err.message);
-        }
+        // (logged with the failure below: once per streak, with its reason)
+        if (err instanceof ParseError) metrics.parseErrors.inc({ source: name, reason: err.reason });
         throw err;
       });
       await this.o.onData(data);
@@ -62,7 +60,9 @@ export class Poller<T> {
       metrics.sourceErrors.inc({ source: name, kind: errorKind(err) });
       const retryAfterMs = (err as RetryableAwareError).retryAfterMs;
       // first failure at warn, repeats at debug: a source down for an hour is one line, not 240
-      log[this.consecutiveFailures === 1 ? 'warn' : 'debug']({ err, retryAfterMs, failures: this.consecutiveFailures }, 'poll failed');
+      // a body we cannot read says why (reason, first bytes): an unreadable feed is one line, not one per poll
+      const bad = err instanceof ParseError ? { reason: err.reason, sample: err.sample } : {};
+      log[this.consecutiveFailures === 1 ? 'warn' : 'debug']({ err, retryAfterMs, failures: this.consecutiveFailures, ...bad }, 'poll failed');
       return { ok: false, err, retryAfterMs };
     }
   }

@@ -42,18 +42,24 @@ const LETTERS: [RegExp, string][] = [
  */
 export function detectLanguage(text: string): string {
   // a script covering a real share of the letters decides (one CJK brand name in an English headline does not)
-  const letters = text.replace(/[^\p{L}]/gu, '');
-  for (const [re, lang] of SCRIPTS) {
-    const n = letters.split('').filter((c) => re.test(c)).length;
-    if (n > 0 && n >= letters.length * 0.3) return lang;
+  // (only text with letters beyond Latin-1 pays for the per-script count)
+  if (/[^\u0000-\u024f]/.test(text)) {
+    const letters = [...text.replace(/[^\p{L}]/gu, '')];
+    for (const [re, lang] of SCRIPTS) {
+      const n = letters.filter((c) => re.test(c)).length;
+      if (n > 0 && n >= letters.length * 0.3) return lang;
+    }
   }
   const votes = new Map<string, number>();
   for (const w of text.toLowerCase().split(/[^\p{L}']+/u)) {
+    if (!w) continue;
     for (const lang of INDEX.get(w) ?? []) votes.set(lang, (votes.get(lang) ?? 0) + 1);
   }
   for (const [re, lang] of LETTERS) if (re.test(text)) votes.set(lang, (votes.get(lang) ?? 0) + 1.5);
+  // another language needs two pieces of evidence and more than English has: one "de" or "la" in a name
+  // ("Banco de la Nación") must not silence the scorer
   let best = 'en';
-  let bestVotes = votes.get('en') ?? 0;
+  let bestVotes = Math.max(votes.get('en') ?? 0, 1.5);
   for (const [lang, n] of votes) if (n > bestVotes) [best, bestVotes] = [lang, n];
   return best;
 }

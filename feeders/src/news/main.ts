@@ -22,7 +22,7 @@ import { createSourceMetrics } from '../common/metrics.js';
 import { Poller } from '../common/poller.js';
 import { newsSchema } from './config.js';
 import { createNewsMetrics } from './metrics.js';
-import { ingest, KnownIds, loadKnownIds, loadStories, type PipelineDeps } from './pipeline.js';
+import { ingest, KnownIds, loadKnownIds, loadStories, STORY_FLUSH_MS, writeStories, type PipelineDeps } from './pipeline.js';
 import { STORY_WINDOW_MS, StoryBook } from './stories.js';
 import { sourceSpecs } from './sources/index.js';
 import { AssetTagger } from './tagger.js';
@@ -141,7 +141,13 @@ async function main(): Promise<void> {
       }),
     });
   });
-  // Stop intake first (closers run in reverse), then the sink flushes what was queued.
+  // changed stories are rewritten once a second (a story run by many outlets in one burst: once)
+  const storyFlush = setInterval(() => writeStories(deps), STORY_FLUSH_MS);
+  lifecycle.add('stories', () => {
+    clearInterval(storyFlush);
+    writeStories(deps);
+  });
+  // Stop intake first (closers run in reverse), then the last stories, then the sink flushes what was queued.
   lifecycle.add('pollers', async () => {
     await Promise.all(pollers.map(({ poller }) => poller.stop()));
   });

@@ -1,5 +1,6 @@
 // Pure mappers: raw payload item → Article or a counted rejection. No I/O, no clock (receivedAt is passed).
 import { articleId, canonicalUrl } from './canonical.js';
+import { parseFeedDate } from './dates.js';
 import { cleanText } from './text.js';
 import type { Article, MapResult, RejectReason } from './types.js';
 
@@ -20,7 +21,7 @@ function reject(reason: RejectReason, detail?: string): MapResult {
 
 /** Shared tail of every mapper: validate, canonicalise, pick the timestamp. */
 function build(
-  p: { source: string; category: string; rawTitle: unknown; rawUrl: unknown; rawDate: unknown; base?: string; assetHints?: string[] },
+  p: { source: string; category: string; rawTitle: unknown; rawUrl: unknown; rawDate: unknown; base?: string; assetHints?: string[]; language?: string },
   o: MapOptions,
 ): MapResult {
   let title = cleanText(typeof p.rawTitle === 'string' ? p.rawTitle : undefined);
@@ -29,7 +30,7 @@ function build(
   if (typeof p.rawUrl !== 'string' || !p.rawUrl.trim()) return reject('missing_url');
   const url = canonicalUrl(p.rawUrl, p.base);
   if (!url) return reject('bad_url', p.rawUrl.slice(0, 200));
-  let publishedAt = typeof p.rawDate === 'string' && p.rawDate.trim() ? Date.parse(p.rawDate.trim()) : NaN;
+  let publishedAt = typeof p.rawDate === 'string' ? parseFeedDate(p.rawDate, p.language) : NaN;
   // Documented fallback (docs/SENTIMENT.md "Timestamps"): no usable date → the time we first saw the item.
   const dateFallback = !Number.isFinite(publishedAt) || publishedAt > o.receivedAt + MAX_FUTURE_MS;
   if (dateFallback) publishedAt = o.receivedAt;
@@ -89,7 +90,7 @@ export function newsApiArticles(body: unknown): unknown[] {
   throw new TypeError('NewsAPI body has no articles array');
 }
 
-// ---- RSS 2.0 / Atom items as rss-parser returns them ----
+// ---- RSS 0.9x/1.0/2.0 / Atom items as rss-parser returns them, JSON Feed items as sources/rss.ts maps them ----
 
 export interface FeedItem {
   title?: unknown;
@@ -97,7 +98,14 @@ export interface FeedItem {
   guid?: unknown;
   id?: unknown;
   isoDate?: string;
+  /** RSS `pubDate` as written; Atom `published`/`updated` as ISO (rss-parser). */
   pubDate?: string;
+  /** RSS 1.0 / Dublin Core `dc:date`. */
+  date?: string;
+  /** FeedBurner's `feedburner:origLink`: the publisher's URL behind a feedproxy redirect link. */
+  origLink?: unknown;
+  /** The feed's `<language>` (reads local numeric dates day- or month-first). */
+  feedLanguage?: string;
 }
 
 /** `source` is `rss:<host of the feed URL>`. */
@@ -119,6 +127,9 @@ function textOf(v: unknown): string | undefined {
 export function mapFeedItem(raw: FeedItem, feedUrl: string, o: MapOptions): MapResult {
   // An RSS <guid isPermaLink="true"> (the default) is the article URL when <link> is missing.
   const guid = textOf(raw.guid);
-  const rawUrl = textOf(raw.link) ?? (guid && /^https?:\/\//i.test(guid) ? guid : undefined);
-  return build({ source: rssSourceName(feedUrl), category: 'news', rawTitle: textOf(raw.title), rawUrl, rawDate: raw.isoDate ?? raw.pubDate, base: feedUrl }, o);
+  // FeedBurner's origLink is the article itself; `link` is a feedproxy redirect that differs per feed copy
+  const rawUrl = textOf(raw.origLink) ?? textOf(raw.link) ?? (guid && /^https?:\/\//i.test(guid) ? guid : undefined);
+  // the date as written (rss-parser's isoDate read local formats month-first in the machine's zone)
+  const rawDate = raw.pubDate ?? raw.date ?? raw.isoDate;
+  return build({ source: rssSourceName(feedUrl), category: 'news', rawTitle: textOf(raw.title), rawUrl, rawDate, base: feedUrl, language: raw.feedLanguage }, o);
 }

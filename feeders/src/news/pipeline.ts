@@ -8,7 +8,7 @@ import { detectLanguage, SCORED_LANGUAGES } from './lang.js';
 import type { NewsMetrics } from './metrics.js';
 import { articlePoint, NEWS_MEASUREMENT, pointTime, storyPoints, STORIES_MEASUREMENT } from './points.js';
 import { scoreHeadline } from './sentiment.js';
-import { storyKey, storyRank, storySentiment, storyWords, type Story, StoryBook } from './stories.js';
+import { storyKey, storyRank, storySentiment, storyWords, StoryBook } from './stories.js';
 import type { AssetTagger } from './tagger.js';
 import type { SourceBatch } from './types.js';
 
@@ -50,6 +50,7 @@ export interface IngestCounts {
   rejected: number;
   /** Stored articles that joined an existing story. */
   joined: number;
+  /** news_articles points written (story points follow in writeStories). */
   points: number;
 }
 
@@ -58,8 +59,6 @@ export function ingest(batch: SourceBatch, d: PipelineDeps): IngestCounts {
   const source = batch.source;
   if (batch.notModified) d.metrics.notModified.inc({ source });
   d.sourceMetrics.messages.inc({ source }, batch.results.length);
-  // stories changed by this batch: their points are written once, after the batch
-  const touched = new Map<string, Story>();
   for (const r of batch.results) {
     if (!r.ok) {
       c.rejected++;
@@ -75,7 +74,7 @@ export function ingest(batch: SourceBatch, d: PipelineDeps): IngestCounts {
       // the same article through another source (CryptoPanic's original_url = the feed's link): one article,
       // but its story now lists that source too
       const s = d.stories.addSource(d.known.storyOf(a.id)!, source);
-      if (s) touched.set(s.id, s);
+      if (s) d.stories.markDirty(s);
       continue;
     }
     const lang = detectLanguage(a.title);
@@ -85,7 +84,7 @@ export function ingest(batch: SourceBatch, d: PipelineDeps): IngestCounts {
     const time = pointTime(a);
     const story = d.stories.add({ id: a.id, title: a.title, url: a.url, source, category: a.category, lang, time, assets, sentiment });
     d.sink.write(BUCKETS.newsRaw, [articlePoint({ ...a, lang, sentiment, assets, story: story.id })]);
-    touched.set(story.id, story);
+    d.stories.markDirty(story);
     d.known.add(a.id, a.publishedAt, story.id);
     c.stored++;
     c.points++;
@@ -96,16 +95,28 @@ export function ingest(batch: SourceBatch, d: PipelineDeps): IngestCounts {
     }
     if (a.dateFallback) d.metrics.dateFallback.inc({ source });
   }
-  for (const s of touched.values()) {
-    const points = storyPoints(s, storyRank({ ...s, sentiment: storySentiment(s) }, (x) => d.tagger.isWatched(x)));
-    d.sink.write(BUCKETS.newsRaw, points);
-    c.points += points.length;
-  }
   d.metrics.knownIds.set(d.known.size);
   d.metrics.stories.set(d.stories.size);
   if (c.stored || c.rejected) d.log.info({ source, ...c }, 'news batch');
   return c;
 }
+
+/**
+ * Write the points of every story changed since the last call (main.ts: every STORY_FLUSH_MS and at
+ * SIGTERM before the sink closes). A story run by 30 outlets in one burst is rewritten once, not 30 times.
+ */
+export function writeStories(d: Pick<PipelineDeps, 'sink' | 'stories' | 'tagger'>): number {
+  let n = 0;
+  for (const s of d.stories.takeDirty()) {
+    const points = storyPoints(s, storyRank({ ...s, sentiment: storySentiment(s) }, (x) => d.tagger.isWatched(x)));
+    d.sink.write(BUCKETS.newsRaw, points);
+    n += points.length;
+  }
+  return n;
+}
+
+/** How often changed stories are written (their points are rewritten in place). */
+export const STORY_FLUSH_MS = 1000;
 
 const [DB, RP] = BUCKETS.newsRaw.split('/') as [string, string];
 

@@ -115,6 +115,7 @@ export class StoryBook {
   private stories = new Map<string, Story>();
   private byKey = new Map<string, string>();
   private byWord = new Map<string, Set<string>>();
+  private dirty = new Map<string, Story>();
 
   constructor(private readonly windowMs = STORY_WINDOW_MS) {}
 
@@ -181,6 +182,18 @@ export class StoryBook {
     if (!s || s.sources.has(source)) return undefined;
     s.sources.add(source);
     return s;
+  }
+
+  /** A story whose points must be (re)written. */
+  markDirty(s: Story): void {
+    this.dirty.set(s.id, s);
+  }
+
+  /** The stories changed since the last call. */
+  takeDirty(): Story[] {
+    const out = [...this.dirty.values()];
+    this.dirty.clear();
+    return out;
   }
 
   /** A story read back from storage at start-up. */

@@ -180,6 +180,12 @@ test('a 429 (CryptoPanic with Retry-After, NewsAPI without) and a malformed feed
   assert.ok(second!.at - first!.at >= 950, `retried after ${second!.at - first!.at} ms, Retry-After was 1 s`);
   assert.ok(metricValue(m, 'feeder_parse_errors_total', { reason: 'malformed_feed' }) >= 1);
   assert.equal(metricValue(m, 'feeder_source_up', { source: 'rss:127.0.0.1#4' }), 0);
+  // the unreadable feed: counted on every poll, logged once with its reason (not one line per poll)
+  const broken = { source: 'rss:127.0.0.1#4', reason: 'malformed_feed' };
+  await waitFor(async () => metricValue(await svc!.metrics(), 'feeder_parse_errors_total', broken) >= 2, 20_000, 'the broken feed failed twice');
+  const warned = svc!.logs().filter((l) => l.source === broken.source && l.level === 'warn');
+  assert.equal(warned.length, 1, JSON.stringify(warned));
+  assert.equal(warned[0]!.reason, 'malformed_feed');
   assert.equal(metricValue(m, 'feeder_source_up', { source: 'cryptopanic' }), 1);
   assert.equal(metricValue(m, 'feeder_source_up', { source: 'rss:127.0.0.1' }), 1);
   assert.ok(metricValue(m, 'feeder_last_message_timestamp_seconds', { source: 'newsapi' }) * 1000 >= NOW);
