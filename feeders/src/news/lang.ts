@@ -43,7 +43,7 @@ const LETTERS: [RegExp, string][] = [
 export function detectLanguage(text: string): string {
   // a script covering a real share of the letters decides (one CJK brand name in an English headline does not)
   // (only text with letters beyond Latin-1 pays for the per-script count)
-  if (/[^\u0000-\u024f]/.test(text)) {
+  if (/[^\u0020-\u024f]/.test(text)) {
     const letters = [...text.replace(/[^\p{L}]/gu, '')];
     for (const [re, lang] of SCRIPTS) {
       const n = letters.filter((c) => re.test(c)).length;
