@@ -28,6 +28,8 @@ const SCRIPTS: [RegExp, string][] = [
   [/[\u0370-\u03ff]/, 'el'],
 ];
 
+const ANY_SCRIPT = new RegExp(SCRIPTS.map(([re]) => re.source).join('|'));
+
 /** Letters English never writes (outside loan words): evidence for a language when function words are silent. */
 const LETTERS: [RegExp, string][] = [
   [/[äöüß]/i, 'de'],
@@ -42,8 +44,8 @@ const LETTERS: [RegExp, string][] = [
  */
 export function detectLanguage(text: string): string {
   // a script covering a real share of the letters decides (one CJK brand name in an English headline does not)
-  // (only text with letters beyond Latin-1 pays for the per-script count)
-  if (/[^\u0020-\u024f]/.test(text)) {
+  // (only text with a letter of one of those scripts pays for the per-script count)
+  if (ANY_SCRIPT.test(text)) {
     const letters = [...text.replace(/[^\p{L}]/gu, '')];
     for (const [re, lang] of SCRIPTS) {
       const n = letters.filter((c) => re.test(c)).length;
