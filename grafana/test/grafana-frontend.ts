@@ -282,3 +282,30 @@ export function cellLinks(frame: DataFrame, fieldName: string, row: number): { t
 export function show(f: Field, v: unknown): string {
   return formattedValueToString(f.display!(v));
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Annotations: Grafana's standard frame → event mapping (public/app/features/annotations/
+// standardAnnotationSupport.ts, `getAnnotationsFromData` with `annotationEventNames`, no explicit
+// mappings): the frames merged into one, `time` = the first time field, `text` = the field named
+// "text" else the first string field, `tags` = the field named "tags" split on ",".
+
+export interface AnnotationEvent {
+  time: number;
+  text: string;
+  tags: string[];
+}
+
+export async function annotationEvents(frames: DataFrame[]): Promise<AnnotationEvent[]> {
+  const merged = frames.length <= 1 ? frames : await transform({ type: 'annotation', transformations: [{ id: 'merge', options: {} }] }, frames, { vars: {}, fromMs: 0, toMs: 0 });
+  const f = merged[0];
+  if (!f?.length) return [];
+  const byName = (n: string) => f.fields.find((x) => getFieldDisplayName(x, f).toLowerCase() === n);
+  const time = byName('time') ?? f.fields.find((x) => x.type === FieldType.time)!;
+  const text = byName('text') ?? f.fields.find((x) => x.type === FieldType.string);
+  const tags = byName('tags');
+  return Array.from({ length: f.length }, (_, i) => ({
+    time: Number(time.values[i]),
+    text: String(text?.values[i] ?? ''),
+    tags: tags?.values[i] ? String(tags.values[i]).split(',').map((t) => t.trim()) : [],
+  }));
+}

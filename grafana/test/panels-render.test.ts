@@ -13,7 +13,7 @@ import type { Field } from '@grafana/data';
 import { committedDashboards, type DashboardJson } from './helpers.js';
 import { HOUR, MIN, startDashboardInflux, tags, write } from './dashboard-influx.js';
 import { panelByTitle, queryFrames, resolve, rowOf, runPanel, runTable } from './panel-data.js';
-import { cellLinks, gd, show } from './grafana-frontend.js';
+import { annotationEvents, cellLinks, gd, show } from './grafana-frontend.js';
 
 const SEC = 1000;
 const log = createLogger('grafana-test', 'silent');
@@ -258,17 +258,24 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
       assert.equal(hist.display!(0.4).color, '#00D26A');
     });
 
-    it('fired price alerts and headlines are chart annotations', async () => {
+    it('fired price alerts and headlines are chart annotations (time, text, tags as Grafana maps them)', async () => {
       const d = ds['asset-detail']!;
       const vars = await resolve(influx, d, range, { symbol: 'BTC/USDT', base: 'BTC' });
       const list = (d as unknown as { annotations: { list: { name: string; datasource: { uid: string }; target: { query: string; refId: string; resultFormat: string } }[] } }).annotations.list;
-      const alerts = list.find((a) => a.name === 'Price alerts')!;
-      const frames = await queryFrames(influx, { type: 'annotation', title: 'alerts', datasource: alerts.datasource as never, targets: [alerts.target] }, vars, range);
-      const text = frames[0]!.fields.find((f) => f.name === 'text')!;
-      assert.deepEqual([...text.values].sort(), ['BTC/USDT MACD crossed up', 'BTC/USDT above 60500']);
-      const news = list.find((a) => a.name === 'News')!;
-      const nf = await queryFrames(influx, { type: 'annotation', title: 'news', datasource: news.datasource as never, targets: [news.target] }, vars, range);
-      assert.ok(nf[0]!.fields.find((f) => f.name === 'text')!.values.includes('Headline 0 about "markets"'));
+      const run = async (name: string) => {
+        const a = list.find((x) => x.name === name)!;
+        return annotationEvents(await queryFrames(influx, { type: 'annotation', title: name, datasource: a.datasource as never, targets: [a.target] }, vars, range));
+      };
+      const alerts = (await run('Price alerts')).sort((x, y) => x.time - y.time);
+      assert.deepEqual(alerts, [
+        { time: end - 2 * HOUR, text: 'BTC/USDT above 60500', tags: ['above'] },
+        { time: end - 30 * MIN, text: 'BTC/USDT MACD crossed up', tags: ['macd_cross_up'] },
+      ]);
+      const news = await run('News');
+      const first = news.find((e) => e.text === 'Headline 0 about "markets"');
+      assert.deepEqual(first, { time: end, text: 'Headline 0 about "markets"', tags: ['BTC'] });
+      assert.deepEqual(news.find((e) => e.text === 'Headline 4 about "markets"')!.tags, ['BTC', 'ETH']);
+      assert.ok(news.every((e) => e.tags.includes('BTC')), 'only stories about BTC');
     });
   });
 

@@ -22,9 +22,10 @@ import { PRICE_DECIMALS, STALE_AFTER_S, stateMappings, stateTransformations } fr
 
 const SYMBOL = `"symbol" = '$symbol'`;
 /** Fired price alerts (`alert_events`, written by the market feeder) as markers on the chart. */
-export const ALERT_ANNOTATION_QUERY = `SELECT "message" AS "text", "condition", "threshold", "price" FROM "raw"."alert_events" WHERE $timeFilter AND ${SYMBOL} GROUP BY "rule_id", "severity"`;
+// Named `text` and `tags`: the fields Grafana's standard annotation mapping reads by name.
+export const ALERT_ANNOTATION_QUERY = `SELECT "message" AS "text", "condition" AS "tags", "threshold", "price" FROM "raw"."alert_events" WHERE $timeFilter AND ${SYMBOL} GROUP BY "rule_id", "severity"`;
 /** Headlines about the asset (its base ticker for crypto pairs) as markers. */
-export const NEWS_ANNOTATION_QUERY = `SELECT "title" AS "text", "sentiment_score", "publishers" FROM "raw"."news_story_assets" WHERE $timeFilter AND ("related_asset" = '$symbol' OR "related_asset" = '$base')`;
+export const NEWS_ANNOTATION_QUERY = `SELECT "title" AS "text", "assets" AS "tags", "sentiment_score", "publishers" FROM "raw"."news_story_assets" WHERE $timeFilter AND ("related_asset" = '$symbol' OR "related_asset" = '$base')`;
 // the chart's timeframe: one bar per stored candle of $tf, and that timeframe's indicators (docs/INFLUXDB.md)
 const TF = `"interval" = '$tf' GROUP BY time($tf) fill(none)`;
 const fixed = (c: string) => ({ id: 'color', value: { mode: 'fixed', fixedColor: c } });
