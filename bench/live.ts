@@ -6,7 +6,7 @@
 //   CPU     — the feeder at --cpu-symbols symbols, same replay load, Live on vs off, alternating rounds;
 //   burst   — frames sent per second vs push requests and lines received per second while the replay
 //             multiplies its rate ×10 for 1 s every 5 s: what reaches Grafana stays bounded by
-//             symbols × GRAFANA_LIVE_MAX_HZ × 2 measurements (+ closed candles).
+//             symbols × (GRAFANA_LIVE_MAX_HZ + 1) × 2 measurements per calendar second (+ closed candles).
 //
 //   npm run bench -- live      (or: node --conditions=source --import tsx bench/live.ts --runs 2 --seconds 20)
 import { parseArgs } from 'node:util';
@@ -96,7 +96,8 @@ async function latencyRun(n: number, rate: number, run: number): Promise<Latency
         maxFramesPerSec: Math.max(...framesPerSec),
         maxPushesPerSec: Math.max(...[...perSec.values()].map((e) => e.pushes)),
         maxLinesPerSec: Math.max(...[...perSec.values()].map((e) => e.lines)),
-        bound: n * Number(values['max-hz']) * 2,
+        // per symbol and measurement slots are ≥ 1/MAX_HZ s apart: a calendar second holds at most MAX_HZ + 1
+        bound: n * (Number(values['max-hz']) + 1) * 2,
       },
       dropped: metricValue(m, 'grafana_live_dropped_total'),
     };
@@ -168,6 +169,7 @@ const rows = [
 for (const load of values.loads.split(',')) {
   const [n, rate] = load.split(':').map(Number) as [number, number];
   const rs = latency.filter((r) => r.symbols === n && r.rate === rate);
+  if (!rs.length) continue;
   rows.push(
     `| ${n} | ${rate} | ${spread(rs.map((r) => r.live.p50))} / ${spread(rs.map((r) => r.live.p99))} | ${spread(rs.map((r) => r.influx.p50))} / ${spread(rs.map((r) => r.influx.p99))} | ` +
       `${spread(rs.map((r) => r.burst.maxFramesPerSec))} | ${spread(rs.map((r) => r.burst.maxPushesPerSec))} | ${spread(rs.map((r) => r.burst.maxLinesPerSec))} (${rs[0]!.burst.bound}) |`,

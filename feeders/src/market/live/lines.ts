@@ -20,7 +20,8 @@ const tag = (s: string) => (/[ ,=\\]/.test(s) ? s.replace(/[ ,=\\]/g, (c) => `\\
 /** Line-protocol float: JS shortest round-trip form; exponent form is valid line protocol too. */
 const f = (n: number) => String(n);
 
-const ns = (ms: number) => `${Math.round(ms)}000000`;
+/** Epoch ms → the line's nanosecond timestamp (formatted once per emit, shared by its lines). */
+export const ns = (ms: number) => `${Math.round(ms)}000000`;
 
 export interface SeriesKey {
   exchange: string;
@@ -33,12 +34,13 @@ export function seriesHead(measurement: LiveMeasurement, k: SeriesKey, extra = '
   return `${measurement},asset_type=${tag(k.assetType)},exchange=${tag(k.exchange)}${extra},symbol=${tag(k.symbol)}`;
 }
 
-export function tickerLine(head: string, price: number, changePct24h: number, tsMs: number): string {
-  return `${head} change_pct_24h=${f(changePct24h)},price=${f(price)} ${ns(tsMs)}`;
+/** `change` is the formatted 24 h change (it moves once a second at most: formatted when it changes). */
+export function tickerLine(head: string, price: number, change: string, ts: string): string {
+  return `${head} change_pct_24h=${change},price=${f(price)} ${ts}`;
 }
 
-export function bookLine(head: string, bid: number, ask: number, tsMs: number): string {
-  return `${head} ask=${f(ask)},bid=${f(bid)} ${ns(tsMs)}`;
+export function bookLine(head: string, bid: number, ask: number, ts: string): string {
+  return `${head} ask=${f(ask)},bid=${f(bid)} ${ts}`;
 }
 
 /** Closed candle (any timeframe: 1m, 5m, 1h, 1d) at its open time, as stored in InfluxDB; `interval` sorts between exchange and symbol. */
