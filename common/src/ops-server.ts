@@ -1,5 +1,7 @@
 // The small HTTP server every long-running service exposes: /metrics for Prometheus, /healthz for
-// compose healthchecks and humans. Kept off the service's main port so scraping never queues behind work.
+// compose healthchecks, Kubernetes readiness and humans, /livez for Kubernetes liveness (the process
+// answers: a feeder whose InfluxDB is down is unhealthy, but restarting it would drop its buffered
+// points). Kept off the service's main port so scraping never queues behind work.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -26,6 +28,8 @@ export async function startOpsServer(opts: {
       if (path === '/metrics') {
         const body = await opts.registry.metrics();
         res.writeHead(200, { 'content-type': opts.registry.contentType }).end(body);
+      } else if (path === '/livez') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
       } else if (path === '/healthz') {
         const h = await opts.health();
         res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(h));

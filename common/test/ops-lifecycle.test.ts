@@ -16,7 +16,7 @@ after(async () => {
   await influx?.stop();
 });
 
-test('ops server: /metrics carries the service label and default metrics; /healthz 200 then 503; 404; 500', { timeout: 60_000 }, async () => {
+test('ops server: /metrics carries the service label and default metrics; /healthz 200 then 503 while /livez stays 200; 404; 500', { timeout: 60_000 }, async () => {
   const registry = createRegistry('svc-under-test');
   new Counter({ name: 'demo_total', help: 'demo', registers: [registry] }).inc(3);
   let health: Health | Error = { ok: true, sources: 2 };
@@ -46,6 +46,10 @@ test('ops server: /metrics carries the service label and default metrics; /healt
     h = await fetch(`${base}/healthz`);
     assert.equal(h.status, 503);
     assert.deepEqual(await h.json(), { ok: false, reason: 'influx down' });
+    // liveness stays 200 while the service is unhealthy: Kubernetes must not restart a feeder holding a buffer
+    const live = await fetch(`${base}/livez`);
+    assert.equal(live.status, 200);
+    assert.deepEqual(await live.json(), { ok: true });
     health = new Error('boom');
     h = await fetch(`${base}/healthz`);
     assert.equal(h.status, 500);
