@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian machine: the real servers the project runs
 # (InfluxDB 1.x, PostgreSQL, Prometheus + promtool, Alertmanager + amtool, nginx), docker-compose to
-# validate the compose file, openssl for TLS test certificates. Only what is missing is installed.
+# validate the compose file, openssl for TLS test certificates, kubectl (Debian's kubernetes-client) for
+# `kubectl kustomize` of deploy/kubernetes. Only what is missing is installed.
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
@@ -14,6 +15,7 @@ have amtool || need+=(prometheus-alertmanager)
 have nginx || need+=(nginx)
 have docker-compose || need+=(docker-compose)
 have openssl || need+=(openssl)
+have kubectl || need+=(kubernetes-client)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
