@@ -6,11 +6,9 @@
 // at 1, 50 and 500 symbols (4 streams each), interleaved over several rounds so machine load hits all alike.
 //
 //   npm run bench -- ingest            (or: node --conditions=source --import tsx bench/ingest.ts --rounds 3 --window 8)
-import { fork, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { metricValue, startInflux, startService, waitFor } from '@mt/testing';
-import { BENCH_DIR, cpuSeconds, machine, median, saveResult, sleep, spread } from './lib.js';
+import { cpuSeconds, forkClient, machine, median, saveResult, sleep, spread } from './lib.js';
 import { ReplayServer, replayFeederEnv } from './replay.js';
 
 const { values } = parseArgs({
@@ -61,25 +59,13 @@ async function measure(client: Client, n: number, round: number): Promise<Run> {
       };
     };
   } else {
-    const child: ChildProcess = fork(path.join(BENCH_DIR, 'clients', client === 'floor' ? 'floor.ts' : 'ccxt.ts'), [replay.wsUrl, String(n)], {
-      execArgv: ['--conditions=source', '--import', import.meta.resolve('tsx')],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    pid = child.pid!;
-    stop = async () => {
-      child.kill('SIGKILL');
-      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    const child = forkClient(client, replay.wsUrl, n);
+    pid = child.pid;
+    stop = () => child.stop();
+    sample = async () => {
+      const { frames, ...extra } = await child.sample();
+      return { frames, extra };
     };
-    sample = () =>
-      new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`${client} did not answer`)), 10_000);
-        child.once('message', (m: { frames: number } & Record<string, number>) => {
-          clearTimeout(t);
-          const { frames, at: _at, ...extra } = m;
-          resolve({ frames, extra });
-        });
-        child.send('sample');
-      });
   }
   try {
     // warm-up: every stream subscribed, frames flowing, then 2 s more

@@ -1,5 +1,5 @@
 // Shared by the bench scripts: statistics, the machine description every result carries, result files.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -161,4 +161,36 @@ export async function influxPointLatencies(url: string, ms: number, pollMs: numb
     await sleep(Math.max(0, pollMs - (Date.now() - t)));
   }
   return lat;
+}
+
+export interface ForkedClient {
+  pid: number;
+  /** The client's counters (frames received, …) now. */
+  sample(): Promise<{ frames: number } & Record<string, number>>;
+  stop(): Promise<void>;
+}
+
+/** A bench client of bench/clients/ (`floor`: bare ws + JSON.parse; `peer`: ccxt pro) on `n` symbols of the replay server. */
+export function forkClient(client: 'floor' | 'peer', wsUrl: string, n: number): ForkedClient {
+  const child: ChildProcess = fork(path.join(BENCH_DIR, 'clients', client === 'floor' ? 'floor.ts' : 'ccxt.ts'), [wsUrl, String(n)], {
+    execArgv: ['--conditions=source', '--import', import.meta.resolve('tsx')],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return {
+    pid: child.pid!,
+    async stop() {
+      child.kill('SIGKILL');
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    },
+    sample: () =>
+      new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`${client} did not answer`)), 10_000);
+        child.once('message', (m: { frames: number; at: number } & Record<string, number>) => {
+          clearTimeout(t);
+          const { at: _at, ...counters } = m;
+          resolve(counters);
+        });
+        child.send('sample');
+      }),
+  };
 }
