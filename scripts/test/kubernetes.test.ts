@@ -485,7 +485,7 @@ test('Prometheus on Kubernetes: the real Prometheus relabels discovered pods int
   const wanted: { job: string; instance: string; port: string }[] = [];
   for (const w of workloads(objs).filter((x) => x.kind !== 'Job')) {
     const name = podLabels(w)['app.kubernetes.io/name']!;
-    const ann = w.spec.template.metadata.annotations ?? {};
+    const ann: Record<string, string> = w.spec.template.metadata.annotations ?? {};
     const firstPort = podSpec(w).containers[0]!.ports?.[0]?.containerPort ?? 80;
     for (let i = 0; i < (w.spec.replicas ?? 1); i++) {
       const pod = w.kind === 'StatefulSet' ? `${w.metadata.name}-${i}` : `${w.metadata.name}-7d9f8-${i}`;
