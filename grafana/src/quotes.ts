@@ -13,6 +13,8 @@ import { InfluxQL } from './defaults.js';
 
 /** Price decimals per `asset_type` where one number fits the class (asset detail; crypto ≥ $1). */
 export const PRICE_DECIMALS: Record<string, number> = { crypto: 2, stock: 2, index: 2, forex: 5 };
+/** Pairs quoted in yen (USD/JPY 154.237). */
+export const JPY_DECIMALS = 3;
 
 /** Seconds without a new quote after which an open market's quote counts as stale. */
 export const STALE_AFTER_S = { crypto: 60, yahoo: 15 * 60 } as const;

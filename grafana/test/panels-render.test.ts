@@ -241,6 +241,7 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
       assert.equal(btc.Market, 'OPEN');
       assert.equal((await stat('^GSPC')).Market, 'CLOSED');
       assert.equal((await stat('AAPL')).Last, '228.50');
+      assert.deepEqual([(await stat('USD/JPY')).Last, (await stat('USD/JPY')).Bid], ['154.237', '154.235']);
     });
 
     it("a stock's candles and indicators, the MACD histogram coloured by sign", async () => {

@@ -18,7 +18,7 @@ import {
   TableCellDisplayMode,
 } from '@grafana/grafana-foundation-sdk/common';
 import { COLOR, DS, Grid, finish, InfluxQL, changeThresholds, fixedColor, rpVariable, steps, tagVariable, terminalDashboard, tfVariable } from '../defaults.js';
-import { PRICE_DECIMALS, STALE_AFTER_S, stateMappings, stateTransformations } from '../quotes.js';
+import { JPY_DECIMALS, PRICE_DECIMALS, STALE_AFTER_S, stateMappings, stateTransformations } from '../quotes.js';
 
 const SYMBOL = `"symbol" = '$symbol'`;
 /** Fired price alerts (`alert_events`, written by the market feeder) as markers on the chart. */
@@ -34,7 +34,9 @@ export function assetDetail(): Dashboard {
   const g = new Grid();
   // One stored quote (the latest full one: every value from the same moment, see quotes.ts) and its
   // time. Field names carry the hidden $asset_type so that the price takes that class's precision.
-  const priceName = (n: string) => `${n} $asset_type`;
+  // field names carry the class and the symbol ("Last forex USD/JPY"): overrides match them to set the
+  // class's precision (JPY pairs 3 decimals) and print the plain name
+  const priceName = (n: string) => `${n} $asset_type $symbol`;
   const quote = new Stat()
     .title('$symbol')
     .datasource(DS.markets)
@@ -67,8 +69,9 @@ export function assetDetail(): Dashboard {
     .overrideByRegexp('/^Market (stock|index|forex)$/', [{ id: 'mappings', value: stateMappings(STALE_AFTER_S.yahoo) }])
     .overrideByRegexp('/^Market /', [{ id: 'displayName', value: 'Market' }]);
   // byRegexp takes `/…/`; a bare pattern is anchored whole (Grafana's stringToJsRegex)
-  for (const [assetType, decimals] of Object.entries(PRICE_DECIMALS))
-    quote.overrideByRegexp(`/^(Last|Bid|Ask|24h high|24h low) ${assetType}$/`, [{ id: 'decimals', value: decimals }]);
+  const PRICES = '(Last|Bid|Ask|24h high|24h low)';
+  for (const [assetType, decimals] of Object.entries(PRICE_DECIMALS)) quote.overrideByRegexp(`/^${PRICES} ${assetType} /`, [{ id: 'decimals', value: decimals }]);
+  quote.overrideByRegexp(`/^${PRICES} forex .*JPY$/`, [{ id: 'decimals', value: JPY_DECIMALS }]); // after forex: wins
   for (const n of ['Last', 'Bid', 'Ask', '24h high', '24h low']) quote.overrideByRegexp(`/^${n} /`, [{ id: 'displayName', value: n }]);
   quote.gridPos(g.at(24, 3));
 

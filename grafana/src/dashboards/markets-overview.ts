@@ -8,7 +8,7 @@ import { PanelBuilder as Gauge } from '@grafana/grafana-foundation-sdk/gauge';
 import { PanelBuilder as TimeSeries } from '@grafana/grafana-foundation-sdk/timeseries';
 import { ReduceDataOptionsBuilder, BigValueColorMode, BigValueTextMode, BigValueGraphMode, TableCellDisplayMode } from '@grafana/grafana-foundation-sdk/common';
 import { COLOR, DS, Grid, finish, InfluxQL, changeThresholds, rpVariable, steps, symbolCell, tagIn, tagVariable, terminalDashboard } from '../defaults.js';
-import { quoteTable } from '../quotes.js';
+import { JPY_DECIMALS, PRICE_DECIMALS, quoteTable } from '../quotes.js';
 import { topStoriesTable } from './news.js';
 
 const WATCH = tagIn('symbol', 'symbol');
@@ -53,7 +53,7 @@ export function marketsOverview(): Dashboard {
     title: 'Crypto',
     description: 'Watch set, crypto priced at 1 USD or more: last, bid/ask, 24 h change, quote volume, market cap, quote age; STALE after 60 s without a quote.',
     where: `${typeIs('crypto')} AND ${WATCH}`,
-    decimals: 2,
+    decimals: PRICE_DECIMALS.crypto,
     priceRange: { min: 1 },
     bidAsk: true,
     volume: true,
@@ -89,7 +89,7 @@ export function marketsOverview(): Dashboard {
   const stocks = quoteTable({
     title: 'Stocks',
     where: `${typeIs('stock')} AND ${WATCH}`,
-    decimals: 2,
+    decimals: PRICE_DECIMALS.stock,
     volume: true,
     marketCap: true,
     source: 'yahoo',
@@ -98,18 +98,18 @@ export function marketsOverview(): Dashboard {
     title: 'World indices',
     description: 'WEI: last, net and % change against the previous close, quote age, market state.',
     where: typeIs('index'),
-    decimals: 2,
+    decimals: PRICE_DECIMALS.index,
     netChange: true,
     source: 'yahoo',
   }).gridPos(g.at(12, 8));
   const fx = quoteTable({
     title: 'FX cross rates',
     where: `${typeIs('forex')} AND "symbol" !~ /JPY/`,
-    decimals: 5,
+    decimals: PRICE_DECIMALS.forex,
     bidAsk: true,
     source: 'yahoo',
   }).gridPos(g.at(10, 7));
-  const fxJpy = quoteTable({ title: 'FX — JPY pairs', where: `${typeIs('forex')} AND "symbol" =~ /JPY/`, decimals: 3, bidAsk: true, source: 'yahoo' }).gridPos(g.at(7, 7));
+  const fxJpy = quoteTable({ title: 'FX — JPY pairs', where: `${typeIs('forex')} AND "symbol" =~ /JPY/`, decimals: JPY_DECIMALS, bidAsk: true, source: 'yahoo' }).gridPos(g.at(7, 7));
   const smallCrypto = quoteTable({
     title: 'Crypto under 1 USD',
     description: 'Sub-dollar coins at their significant digits.',
