@@ -164,6 +164,22 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
       assert.deepEqual(cellLinks(t.frame, 'title', 0), [{ title: 'Open article', href: 'https://example.org/a0000002f' }]);
     });
 
+    it('Fear & Greed gauge and the crypto heat map', async () => {
+      const d = ds['markets-overview']!;
+      const vars = await resolve(influx, d, range);
+      const fg = (await runPanel(influx, panelByTitle(d, 'Fear & Greed'), vars, range)).frames;
+      const v = fg[0]!.fields[1]!;
+      assert.equal(show(v, v.values.filter((x) => x !== null).at(-1)), '40'); // the newest reading
+      assert.deepEqual([v.config.min, v.config.max], [0, 100]);
+      const heat = (await runPanel(influx, panelByTitle(d, 'Crypto heat map (24 h %)'), vars, range)).frames;
+      const btc = heat.find((f) => gd.getFieldDisplayName(f.fields[1]!, f, heat) === 'BTC/USDT')!.fields[1]!;
+      const last = btc.values.at(-1);
+      assert.equal(show(btc, last), '2.51%');
+      assert.equal(btc.display!(last).color, '#56A64B', '+2 … +5 %: green');
+      assert.equal(btc.display!(-6).color, '#8B0000', 'below −5 %: deep red');
+      assert.ok(heat.every((f) => !/AAPL|EUR|\^GSPC/.test(gd.getFieldDisplayName(f.fields[1]!, f, heat))), 'crypto only');
+    });
+
     it('the overview has a chart of the watch set over the range', async () => {
       const d = ds['markets-overview']!;
       const { frames } = await runPanel(influx, panelByTitle(d, '24 h % change — watch set'), await resolve(influx, d, range), range);
@@ -257,6 +273,20 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
       assert.equal(hist.config.custom?.gradientMode, 'scheme', 'bars take their colour per value');
       assert.equal(hist.display!(-0.4).color, '#FF3B3B');
       assert.equal(hist.display!(0.4).color, '#00D26A');
+    });
+
+    it('top news about the asset: each story once, best ranked first; RSI 30/70 lines', async () => {
+      const d = ds['asset-detail']!;
+      const vars = await resolve(influx, d, range, { symbol: 'BTC/USDT', base: 'BTC' });
+      const t = await runTable(influx, panelByTitle(d, 'Top news — $symbol'), vars, range);
+      assert.deepEqual(t.columns, ['Time', 'title', 'sentiment', 'sources']);
+      assert.equal(new Set(t.rows.map((r) => r[1])).size, t.rows.length, 'each story once');
+      assert.ok(t.rows.some((r) => r[1] === 'Headline 4 about "markets"'), 'a story about BTC and ETH is listed (once)');
+      assert.ok(!t.rows.some((r) => r[1] === 'Headline 1 about "markets"'), 'not the ETH-only ones');
+      const rsi = (await runPanel(influx, panelByTitle(d, 'RSI 14 ($tf)'), vars, range)).frames[0]!.fields[1]!;
+      assert.deepEqual(rsi.config.thresholds?.steps.slice(1).map((x) => x.value), [30, 70]);
+      assert.equal(rsi.config.custom?.thresholdsStyle?.mode, 'dashed');
+      assert.deepEqual([rsi.config.min, rsi.config.max], [0, 100]);
     });
 
     it('fired price alerts and headlines are chart annotations (time, text, tags as Grafana maps them)', async () => {
