@@ -232,6 +232,7 @@ export interface PanelJson {
   options?: Record<string, unknown>;
 }
 
+/** Options' `${…}` interpolated first, as Scenes' SceneDataTransformer does (docs/DASHBOARDS.md, step 3). */
 export async function transform(panel: PanelJson, frames: DataFrame[], ctx: TemplateContext): Promise<DataFrame[]> {
   const interpolate = (s: string) => replaceVariables(ctx)(s);
   const obs = transformDataFrame(panel.transformations ?? [], frames, { interpolate });
