@@ -67,6 +67,8 @@ interface CandleState {
   queue: Candle[] | undefined;
   /** Open times to store again although already stored: restated by their source. */
   revise: Set<number>;
+  /** `seen` size at which the next pruning pass runs. */
+  pruneAt: number;
 }
 
 const MARKETS_DB = BUCKETS.marketsRaw.split('/')[0]!;
@@ -231,7 +233,7 @@ export class MarketCore {
     if (!st) {
       // first candle of this symbol in this process: read its stored history before anything else, so
       // indicators continue the stored series and already-stored candles are not written again
-      const fresh: CandleState = { history: [], seen: new Set(), queue: [c], revise: new Set() };
+      const fresh: CandleState = { history: [], seen: new Set(), queue: [c], revise: new Set(), pruneAt: 1440 };
       this.candles.set(key, fresh);
       const p = this.warmUp(key, c, fresh).finally(() => this.warming.delete(p));
       this.warming.add(p);
@@ -383,10 +385,13 @@ export class MarketCore {
   }
 
   private pruneSeen(st: CandleState, newest: number): void {
-    // cheap amortised pruning: only when the set has grown past a day of 1 m candles
-    if (st.seen.size < 1440) return;
+    // amortised: a pass over the set only after it has grown by a day of 1 m candles since the last one
+    // (a full window, 48 h = 2880 entries, stays above any fixed size: pruning on every candle past it
+    // made each candle walk the whole set, bench/timeframes.ts)
+    if (st.seen.size < st.pruneAt) return;
     const cutoff = newest - this.dedupeWindowMs;
     for (const t of st.seen) if (t < cutoff) st.seen.delete(t);
+    st.pruneAt = st.seen.size + 1440;
   }
 
   private write(measurement: string, p: Point, bucket: string = BUCKETS.marketsRaw): void {

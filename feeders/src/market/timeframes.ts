@@ -68,7 +68,8 @@ export class TimeframeAggregator {
       let b = buckets.get(start);
       if (!b) {
         buckets.set(start, (b = newBucket(start, c)));
-        this.prune(buckets, start);
+        // amortised: a pass only once twice the kept number of buckets has accumulated
+        if (buckets.size > (2 * this.keepMs) / tf.ms + 2) this.prune(buckets, start);
       } else if (b.minutes.has(c.openTime)) continue;
       else merge(b, c);
       b.minutes.add(c.openTime);
