@@ -16,6 +16,9 @@ const FULL_ENV = {
   SMTP_SMARTHOST: '127.0.0.1:2',
   SMTP_USERNAME: 'alerts',
   SMTP_PASSWORD: 'p"ss\\word',
+  DISCORD_WEBHOOK_URL: 'https://discord.com/api/webhooks/1180000000000000001/tok_en',
+  SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/secret',
+  ALERT_WEBHOOK_URL: 'http://127.0.0.1:3/alerts?token=a&b=c',
 };
 
 function amtool(...args: string[]): string {

@@ -16,5 +16,8 @@ export * from './real/prometheus.js';
 export * from './real/alertmanager.js';
 export * from './fakes/telegram.js';
 export * from './fakes/smtp.js';
+export * from './fakes/discord.js';
+export * from './fakes/slack.js';
+export * from './fakes/webhook-sink.js';
 export * from './fakes/dns.js';
 export * from './fakes/grafana-live.js';
