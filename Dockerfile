@@ -28,6 +28,16 @@ RUN npm ci --no-audit --no-fund --omit=dev \
       --workspace=@mt/common --workspace=@mt/feeders --workspace=@mt/watchlist-api --workspace=@mt/influxdb-tasks \
     && npm cache clean --force
 
+# The `demo` compose profile's stand-ins for the internet (bench/demo-sources.ts): the build stage's full
+# dependencies (tsx) with the protocol-true servers of @mt/testing and their recorded payloads. Never part of
+# the runtime image below; built only with `--profile demo`.
+FROM build AS demo
+COPY testing/ testing/
+COPY bench/replay.ts bench/demo-sources.ts bench/
+USER node
+EXPOSE 9101-9107
+CMD ["node", "--conditions=source", "--import", "tsx", "bench/demo-sources.ts"]
+
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app

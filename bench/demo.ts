@@ -2,23 +2,11 @@
 // so the dashboards fill without internet or API keys. Binance = the replay server (live frames for
 // DEMO_SYMBOLS symbols, bursts included, 1 m candles on the real clock, REST history for the backfill);
 // Yahoo, CoinGecko, alternative.me, CryptoPanic, NewsAPI and RSS = the fakes in @mt/testing serving the
-// recorded payloads, their times moved to now (bench/demo-sources.ts; news the same way). InfluxDB: INFLUX_URL (+ INFLUX_API/TOKEN/ORG) from the
+// recorded payloads (news dates moved to now). InfluxDB: INFLUX_URL (+ INFLUX_API/TOKEN/ORG) from the
 // environment, or a private influxd 1.x started here. DATABASE_URL set = watchlists drive the feeders too.
 import { parseArgs } from 'node:util';
-import {
-  CryptoPanicFake,
-  NewsApiFake,
-  RssFake,
-  fixtureFeed,
-  freePort,
-  metricValue,
-  replayFeed,
-  startInflux,
-  startService,
-  type RunningService,
-} from '@mt/testing';
-import { ReplayServer, watchSymbols } from './replay.js';
-import { DEMO_YAHOO_WATCH, startDemoPolledSources } from './demo-sources.js';
+import { freePort, metricValue, startInflux, startService, type RunningService } from '@mt/testing';
+import { demoFeederEnv, startDemoSources } from './demo-sources.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,9 +18,8 @@ const { values } = parseArgs({
 });
 const say = (msg: string) => process.stdout.write(`[demo] ${msg}\n`);
 
-const now = Date.now();
-const replay = await new ReplayServer({ rate: Number(values.rate), burstEveryMs: 30_000, burstMs: 1000, burstFactor: 5 }).listen();
-const polled = await startDemoPolledSources(now);
+const demo = await startDemoSources({ rate: Number(values.rate), news: !values['no-news'] });
+const sourcesEnv = demoFeederEnv('127.0.0.1', demo.ports, Number(values.symbols));
 
 let influxEnv: Record<string, string>;
 let stopInflux = async () => {};
@@ -51,45 +38,22 @@ const common = {
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
   NODE_ENV: 'production',
   DATABASE_URL: process.env.DATABASE_URL ?? '',
-  WATCH_SYMBOLS: `${watchSymbols(Number(values.symbols))},${DEMO_YAHOO_WATCH}`,
 };
 const services: RunningService[] = [];
 const market = await startService('market-feeder', {
   ...common,
-  BINANCE_WS_URL: replay.wsUrl,
-  BINANCE_REST_URL: replay.restUrl,
-  BACKFILL_HOURS: '6',
-  ...polled.env,
+  ...sourcesEnv.market,
   ALERTMANAGER_URL: process.env.ALERTMANAGER_URL ?? dead,
 });
 services.push(market);
 say(`market feeder: metrics ${market.url}/metrics, log ${market.logFile}`);
 
-const closers: (() => Promise<unknown>)[] = [];
 if (!values['no-news']) {
-  const cp = await new CryptoPanicFake({ token: 'demo', replayAt: now - 3600_000 }).listen();
-  const na = await new NewsApiFake({ key: 'demo', replayAt: now - 2 * 3600_000 }).listen();
-  const rss = await new RssFake()
-    .set('/guardian.xml', { body: Buffer.from(replayFeed(fixtureFeed('guardian_rss2.xml'), now - 1800_000)), contentType: 'application/rss+xml; charset=UTF-8' })
-    .set('/heise.xml', { body: Buffer.from(replayFeed(fixtureFeed('heise_developer_atom.xml'), now - 5400_000)), contentType: 'application/atom+xml; charset=UTF-8' })
-    .listen();
-  closers.push(
-    () => cp.close(),
-    () => na.close(),
-    () => rss.close(),
-  );
-  const news = await startService('news-feeder', {
-    ...common,
-    CRYPTOPANIC_URL: `${cp.url}/api/developer/v2`,
-    CRYPTOPANIC_TOKEN: 'demo',
-    NEWSAPI_URL: na.url,
-    NEWSAPI_KEY: 'demo',
-    RSS_FEEDS: `${rss.feedUrl('/guardian.xml')},${rss.feedUrl('/heise.xml')}`,
-  });
+  const news = await startService('news-feeder', { ...common, ...sourcesEnv.news });
   services.push(news);
   say(`news feeder: metrics ${news.url}/metrics, log ${news.logFile}`);
 }
-say(`replay server: ${replay.wsUrl} (${values.rate} frames/s, ×5 bursts every 30 s), ${values.symbols} symbols. Ctrl-C stops everything.`);
+say(`replay server: ${demo.replay.wsUrl} (${values.rate} frames/s, ×5 bursts every 30 s), ${values.symbols} symbols. Ctrl-C stops everything.`);
 
 const report = setInterval(() => {
   void Promise.all(services.map((s) => s.metrics())).then(([m, n]) => {
@@ -107,7 +71,7 @@ async function stop(): Promise<void> {
   stopping = true;
   clearInterval(report);
   await Promise.allSettled(services.map((s) => s.stop()));
-  await Promise.allSettled([replay.close(), polled.close(), ...closers.map((c) => c())]);
+  await demo.close();
   await stopInflux();
   process.exit(0);
 }

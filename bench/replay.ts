@@ -135,8 +135,8 @@ export class ReplayServer {
     return this.fake.port;
   }
 
-  async listen(port = 0): Promise<this> {
-    await this.fake.listen(port);
+  async listen(port = 0, host?: string): Promise<this> {
+    await this.fake.listen(port, host);
     // REST history ends at the minute before start; move it with real time so a later backfill finds candles.
     const catchUp = () => {
       while (this.fake.lastClosedOpenTime() < Math.floor(Date.now() / MINUTE) * MINUTE - MINUTE) this.fake.advance();

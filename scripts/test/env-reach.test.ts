@@ -54,6 +54,9 @@ function readers(): Map<string, Set<string>> {
   // Alertmanager's container renders its config from these (alertmanager/render-config.sh)
   const render = readFileSync(path.join(ROOT, 'alertmanager', 'render-config.sh'), 'utf8');
   add(new Set([...render.matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!)), 'alertmanager');
+  // the demo profile's sources (bench/demo-sources.ts)
+  const demo = readFileSync(path.join(ROOT, 'bench', 'demo-sources.ts'), 'utf8');
+  add(new Set([...demo.matchAll(/process\.env\.([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!)), 'demo-sources');
   // the images' own variables, fed from these settings (docker-compose.yml)
   add(['SERVER_NAME', 'HTTP_PORT', 'HTTPS_PORT'], 'nginx');
   add(['SERVER_NAME', 'GRAFANA_ADMIN_USER', 'HTTPS_PORT', 'GRAFANA_LIVE_MAX_CONNECTIONS', 'GRAFANA_LIVE_ALLOWED_ORIGINS'], 'grafana');
@@ -104,7 +107,7 @@ test('every .env.example setting reaches every container that reads it (docker-c
       }
       const v = values.get(key)!;
       // a schema reads the variable by its own name; an image by its own (GF_*, DOCKER_INFLUXDB_INIT_*, …)
-      const schemaReader = ['market-feeder', 'news-feeder', 'watchlist-api', 'influxdb-tasks', 'alertmanager', 'secrets-init'].includes(svc);
+      const schemaReader = ['market-feeder', 'news-feeder', 'watchlist-api', 'influxdb-tasks', 'alertmanager', 'secrets-init', 'demo-sources'].includes(svc);
       const reached = schemaReader
         ? env[key] === v || (SECRET_NAME.test(key) && svc !== 'secrets-init' && !!env[`${key}_FILE`])
         : Object.values(env).some((x) => String(x ?? '').includes(v)) ||

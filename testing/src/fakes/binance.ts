@@ -173,8 +173,8 @@ export class BinanceFake {
     return this.http.url;
   }
 
-  async listen(port = 0): Promise<this> {
-    await this.http.listen(port);
+  async listen(port = 0, host?: string): Promise<this> {
+    await this.http.listen(port, host);
     if (this.o.autoStart) this.resume();
     return this;
   }

@@ -78,10 +78,11 @@ export class HttpFake {
     return this.requests.filter((r) => matches(path, r.path));
   }
 
-  async listen(port = 0): Promise<this> {
+  /** Loopback by default; the demo compose profile serves on every interface (`host = '0.0.0.0'`). */
+  async listen(port = 0, host = '127.0.0.1'): Promise<this> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => resolve());
+      this.server.listen(port, host, () => resolve());
     });
     this.port = (this.server.address() as AddressInfo).port;
     return this;
