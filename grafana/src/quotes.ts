@@ -80,10 +80,11 @@ const priceProps = (decimals: number | undefined) => (decimals === undefined ? [
  * The latest full quote per symbol: `last("change_pct_24h")` picks the newest point that carries the
  * 24 h change (Binance's ticker, Yahoo's quote: full quotes), and the other fields selected beside the
  * selector come from that same point, with its time (not 0): price, change and volume can never be from
- * different moments, and the row's time is the quote's age.
+ * different moments, and the row's time is the quote's age. `change_pct_1h` is written by the feeder on
+ * every point once the symbol has an hour of 1-minute candles (docs/INFLUXDB.md), so it is that point's too.
  */
 export function quoteQuery(where: string, bidAsk = false): string {
-  const fields = ['price', ...(bidAsk ? ['bid', 'ask'] : []), 'volume_24h', 'market_session'].map((f) => `"${f}"`).join(', ');
+  const fields = ['price', ...(bidAsk ? ['bid', 'ask'] : []), 'change_pct_1h', 'volume_24h', 'market_session'].map((f) => `"${f}"`).join(', ');
   return `SELECT last("change_pct_24h") AS "change_24h", ${fields} FROM "raw"."market_data" WHERE time > now() - 7d AND ${where} GROUP BY "symbol"`;
 }
 
@@ -121,7 +122,7 @@ export function quoteTable(o: QuoteTableOptions): Table {
   const exclude: Record<string, boolean> = { nc_num: true, nc_den: true, session_ms: true, market_session: true, Time: true, 'Time 1': true, 'Time 2': true };
   if (!o.bidAsk) Object.assign(exclude, { bid: true, ask: true });
   if (!o.volume) exclude.volume_24h = true;
-  const order = ['symbol', 'price', 'bid', 'ask', 'net_change', 'change_24h', 'volume_24h', 'market_cap', 'age', 'state'];
+  const order = ['symbol', 'price', 'bid', 'ask', 'net_change', 'change_pct_1h', 'change_24h', 'volume_24h', 'market_cap', 'age', 'state'];
   t.withTransformation({ id: 'organize', options: { excludeByName: exclude, indexByName: Object.fromEntries(order.map((n, i) => [n, i])) } })
     .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'change_24h', desc: true }] } })
     .cellHeight('sm' as never)
@@ -132,6 +133,13 @@ export function quoteTable(o: QuoteTableOptions): Table {
     .overrideByName('net_change', [
       { id: 'displayName', value: 'Net chg' },
       ...priceProps(o.decimals),
+      { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorText } },
+      { id: 'thresholds', value: changeThresholds().build() },
+    ])
+    .overrideByName('change_pct_1h', [
+      { id: 'displayName', value: '1h %' },
+      { id: 'unit', value: 'percent' },
+      { id: 'decimals', value: 2 },
       { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorText } },
       { id: 'thresholds', value: changeThresholds().build() },
     ])

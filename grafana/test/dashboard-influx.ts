@@ -43,13 +43,16 @@ export function marketLines(end: number, symbols = SYMBOLS): string[] {
   for (const [i, s] of symbols.entries()) {
     const t0 = tags({ exchange: s.exchange, symbol: s.symbol, asset_type: s.asset_type });
     for (let t = start, k = 0; t < end; t += MIN, k++) {
-      const px = s.px * (1 + 0.01 * Math.sin(k / 20 + i));
+      const priceAt = (n: number) => s.px * (1 + 0.01 * Math.sin(n / 20 + i));
+      const px = priceAt(k);
       const chg = 5 * Math.sin(k / 50 + i * 2);
+      // as the feeder computes it (docs/INFLUXDB.md): against the close an hour before; none in the first hour
+      const chg1h = k >= 60 ? `,change_pct_1h=${((px - priceAt(k - 60)) / priceAt(k - 60)) * 100}` : '';
       const extra = s.extra ? `,bid=${px * 0.9999},ask=${px * 1.0001}${s.asset_type === 'crypto' || s.asset_type === 'stock' ? `,market_cap=${px * 19e6}` : ''}` : '';
       // market_session as docs/INFLUXDB.md defines it: crypto 1 (24/7), REGULAR 1, CLOSED 0
       const session = s.marketState === 'CLOSED' ? 0 : 1;
       const state = `${s.marketState ? `,market_state="${s.marketState}"` : ''},market_session=${session}`;
-      out.push(`market_data${t0} price=${px},change_pct_24h=${chg},volume_24h=${1000 + k},high_24h=${px * 1.02},low_24h=${px * 0.98}${extra}${state} ${t}`);
+      out.push(`market_data${t0} price=${px},change_pct_24h=${chg}${chg1h},volume_24h=${1000 + k},high_24h=${px * 1.02},low_24h=${px * 0.98}${extra}${state} ${t}`);
       const c = `${t0},interval=1m`;
       out.push(`candles${c} open=${px},high=${px * 1.001},low=${px * 0.999},close=${px * 1.0002},volume=${10 + (k % 7)},quote_volume=${px * 10},trades=${100 + k}i ${t}`);
       out.push(

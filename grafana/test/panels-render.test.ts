@@ -32,14 +32,14 @@ const md = (symbol: string, exchange: string, asset_type: string, fields: Record
 function quoteLines(end: number): string[] {
   const t = end - 5 * SEC;
   return [
-    md('BTC/USDT', 'binance', 'crypto', { price: 101573.52, bid: 101573.5, ask: 101573.53, change_pct_24h: 2.51, volume_24h: 3.21e10, high_24h: 102000.1, low_24h: 99000.2, market_session: 1 }, t),
+    md('BTC/USDT', 'binance', 'crypto', { price: 101573.52, bid: 101573.5, ask: 101573.53, change_pct_24h: 2.51, change_pct_1h: 0.4237, volume_24h: 3.21e10, high_24h: 102000.1, low_24h: 99000.2, market_session: 1 }, t),
     md('BTC/USDT', 'binance', 'crypto', { price: 101580.01, market_session: 1 }, t + 2 * SEC),
     md('BTC/USDT', 'binance', 'crypto', { price: 101573.52, market_cap: 1.93e12, market_session: 1 }, t - 20 * SEC),
-    md('EUR/USD', 'yahoo', 'forex', { price: 1.08423, bid: 1.08421, ask: 1.08425, change_pct_24h: -0.12, high_24h: 1.08601, low_24h: 1.08202, market_state: 'REGULAR', market_session: 1 }, t),
-    md('USD/JPY', 'yahoo', 'forex', { price: 154.237, bid: 154.235, ask: 154.239, change_pct_24h: 0.31, market_state: 'REGULAR', market_session: 1 }, t),
-    md('AAPL', 'yahoo', 'stock', { price: 228.5, change_pct_24h: 1.27, volume_24h: 40896227, market_cap: 3.47e12, market_state: 'REGULAR', market_session: 1 }, t),
-    md('^GSPC', 'yahoo', 'index', { price: 5012.3, change_pct_24h: 0.85, market_state: 'CLOSED', market_session: 0 }, t),
-    md('SHIB/USDT', 'binance', 'crypto', { price: 0.00001234, bid: 0.00001233, ask: 0.00001235, change_pct_24h: -3.4, market_session: 1 }, t),
+    md('EUR/USD', 'yahoo', 'forex', { price: 1.08423, bid: 1.08421, ask: 1.08425, change_pct_24h: -0.12, change_pct_1h: -0.031, high_24h: 1.08601, low_24h: 1.08202, market_state: 'REGULAR', market_session: 1 }, t),
+    md('USD/JPY', 'yahoo', 'forex', { price: 154.237, bid: 154.235, ask: 154.239, change_pct_24h: 0.31, change_pct_1h: 0.05, market_state: 'REGULAR', market_session: 1 }, t),
+    md('AAPL', 'yahoo', 'stock', { price: 228.5, change_pct_24h: 1.27, change_pct_1h: -0.6, volume_24h: 40896227, market_cap: 3.47e12, market_state: 'REGULAR', market_session: 1 }, t),
+    md('^GSPC', 'yahoo', 'index', { price: 5012.3, change_pct_24h: 0.85, change_pct_1h: 0, market_state: 'CLOSED', market_session: 0 }, t),
+    md('SHIB/USDT', 'binance', 'crypto', { price: 0.00001234, bid: 0.00001233, ask: 0.00001235, change_pct_24h: -3.4, change_pct_1h: 1.2, market_session: 1 }, t),
     // a feed that died ten minutes ago
     md('DEAD/USDT', 'binance', 'crypto', { price: 12.5, bid: 12.49, ask: 12.51, change_pct_24h: 0.5, volume_24h: 1000, market_session: 1 }, end - 10 * MIN),
     // a Yahoo feed dead for 40 minutes while the market is open, and a market in after-hours
@@ -65,13 +65,14 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
     it('Crypto: a consistent quote row at 2 decimals, market cap $1.93T, age, OPEN; a dead feed is STALE', async () => {
       const d = ds['markets-overview']!;
       const t = await runTable(influx, panelByTitle(d, 'Crypto'), await resolve(influx, d, range), range);
-      assert.deepEqual(t.columns, ['Symbol', 'Last', 'Bid', 'Ask', '24h %', 'Volume 24h', 'Mkt cap', 'Age', 'State']);
+      assert.deepEqual(t.columns, ['Symbol', 'Last', 'Bid', 'Ask', '1h %', '24h %', 'Volume 24h', 'Mkt cap', 'Age', 'State']);
       // the ticker's own price, not the later trade tick's 101580.01: one point, one moment
       assert.deepEqual(rowOf(t, 'Symbol', 'BTC/USDT'), {
         Symbol: 'BTC/USDT',
         Last: '101573.52',
         Bid: '101573.50',
         Ask: '101573.53',
+        '1h %': '0.42%',
         '24h %': '2.51%',
         'Volume 24h': '32.10 Bil',
         'Mkt cap': '$1.93T',
@@ -87,7 +88,7 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
       assert.equal(t.colors[deadRow]![t.columns.indexOf('Age')], '#FF3B3B');
       assert.ok(!t.rows.some((r) => r[0] === 'SHIB/USDT'), 'sub-dollar coins have their own table');
       // sorted by 24 h % descending
-      const pct = t.rows.map((r) => parseFloat(r[4]!));
+      const pct = t.rows.map((r) => parseFloat(r[t.columns.indexOf('24h %')]!));
       assert.deepEqual(pct, [...pct].sort((a, b) => b - a));
       // click-through to asset detail, time range kept
       assert.deepEqual(cellLinks(t.frame, 'Symbol', t.rows.findIndex((r) => r[0] === 'BTC/USDT')), [
@@ -98,18 +99,18 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
     it('Crypto under 1 USD: significant digits', async () => {
       const d = ds['markets-overview']!;
       const t = await runTable(influx, panelByTitle(d, 'Crypto under 1 USD'), await resolve(influx, d, range), range);
-      assert.deepEqual(t.rows.map((r) => r.slice(0, 3)), [['SHIB/USDT', '0.0000123', '-3.40%']]);
+      assert.deepEqual(t.rows.map((r) => r.slice(0, 4)), [['SHIB/USDT', '0.0000123', '1.20%', '-3.40%']]);
     });
 
     it('FX at 5 decimals (bid ≠ ask on screen), JPY pairs at 3, market state', async () => {
       const d = ds['markets-overview']!;
       const vars = await resolve(influx, d, range);
       const fx = await runTable(influx, panelByTitle(d, 'FX cross rates'), vars, range);
-      assert.deepEqual(fx.columns, ['Symbol', 'Last', 'Bid', 'Ask', '24h %', 'Age', 'State']);
-      assert.deepEqual(rowOf(fx, 'Symbol', 'EUR/USD'), { Symbol: 'EUR/USD', Last: '1.08423', Bid: '1.08421', Ask: '1.08425', '24h %': '-0.12%', Age: '5 s', State: 'OPEN' });
+      assert.deepEqual(fx.columns, ['Symbol', 'Last', 'Bid', 'Ask', '1h %', '24h %', 'Age', 'State']);
+      assert.deepEqual(rowOf(fx, 'Symbol', 'EUR/USD'), { Symbol: 'EUR/USD', Last: '1.08423', Bid: '1.08421', Ask: '1.08425', '1h %': '-0.03%', '24h %': '-0.12%', Age: '5 s', State: 'OPEN' });
       assert.ok(!fx.rows.some((r) => r[0] === 'USD/JPY'));
       const jpy = await runTable(influx, panelByTitle(d, 'FX — JPY pairs'), vars, range);
-      assert.deepEqual(rowOf(jpy, 'Symbol', 'USD/JPY'), { Symbol: 'USD/JPY', Last: '154.237', Bid: '154.235', Ask: '154.239', '24h %': '0.31%', Age: '5 s', State: 'OPEN' });
+      assert.deepEqual(rowOf(jpy, 'Symbol', 'USD/JPY'), { Symbol: 'USD/JPY', Last: '154.237', Bid: '154.235', Ask: '154.239', '1h %': '0.05%', '24h %': '0.31%', Age: '5 s', State: 'OPEN' });
       assert.equal(cellLinks(fx.frame, 'Symbol', 0)[0]!.href.split('?')[0], '/d/asset-detail/asset-detail');
     });
 
@@ -117,7 +118,7 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
       const d = ds['markets-overview']!;
       const vars = await resolve(influx, d, range);
       const st = await runTable(influx, panelByTitle(d, 'Stocks'), vars, range);
-      assert.deepEqual(rowOf(st, 'Symbol', 'AAPL'), { Symbol: 'AAPL', Last: '228.50', '24h %': '1.27%', 'Volume 24h': '40.90 Mil', 'Mkt cap': '$3.47T', Age: '5 s', State: 'OPEN' });
+      assert.deepEqual(rowOf(st, 'Symbol', 'AAPL'), { Symbol: 'AAPL', Last: '228.50', '1h %': '-0.60%', '24h %': '1.27%', 'Volume 24h': '40.90 Mil', 'Mkt cap': '$3.47T', Age: '5 s', State: 'OPEN' });
       assert.equal(rowOf(st, 'Symbol', 'NVDA').State, 'POST');
       // market open, no quote for 40 minutes: the feed is dead, not the market
       const msft = rowOf(st, 'Symbol', 'MSFT');
@@ -125,9 +126,9 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
       const col = st.columns.indexOf('State');
       assert.equal(st.colors[st.rows.findIndex((r) => r[0] === 'MSFT')]![col], '#FF3B3B');
       const wei = await runTable(influx, panelByTitle(d, 'World indices'), vars, range);
-      assert.deepEqual(wei.columns, ['Symbol', 'Last', 'Net chg', '24h %', 'Age', 'State']);
+      assert.deepEqual(wei.columns, ['Symbol', 'Last', 'Net chg', '1h %', '24h %', 'Age', 'State']);
       // previous close 5012.3 / 1.0085 = 4970.05: net +42.2452
-      assert.deepEqual(rowOf(wei, 'Symbol', '^GSPC'), { Symbol: '^GSPC', Last: '5012.30', 'Net chg': '42.25', '24h %': '0.85%', Age: '5 s', State: 'CLOSED' });
+      assert.deepEqual(rowOf(wei, 'Symbol', '^GSPC'), { Symbol: '^GSPC', Last: '5012.30', 'Net chg': '42.25', '1h %': '0.00%', '24h %': '0.85%', Age: '5 s', State: 'CLOSED' });
       assert.match(cellLinks(wei.frame, 'Symbol', 0)[0]!.href, /^\/d\/asset-detail\/asset-detail\?var-symbol=%5EGSPC&from=/);
     });
 
@@ -195,8 +196,8 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
     it('one symbol: every column, one row (no time-series fold)', async () => {
       const d = ds['markets-overview']!;
       const t = await runTable(influx, panelByTitle(d, 'Crypto'), await resolve(influx, d, range, { symbol: 'BTC/USDT' }), range);
-      assert.deepEqual(t.columns, ['Symbol', 'Last', 'Bid', 'Ask', '24h %', 'Volume 24h', 'Mkt cap', 'Age', 'State']);
-      assert.deepEqual(t.rows, [['BTC/USDT', '101573.52', '101573.50', '101573.53', '2.51%', '32.10 Bil', '$1.93T', '5 s', 'OPEN']]);
+      assert.deepEqual(t.columns, ['Symbol', 'Last', 'Bid', 'Ask', '1h %', '24h %', 'Volume 24h', 'Mkt cap', 'Age', 'State']);
+      assert.deepEqual(t.rows, [['BTC/USDT', '101573.52', '101573.50', '101573.53', '0.42%', '2.51%', '32.10 Bil', '$1.93T', '5 s', 'OPEN']]);
     });
 
     it('five and fifty symbols: every column, a full row each', async () => {
@@ -210,17 +211,17 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
           'markets',
           'raw',
           syms.flatMap((s, i) => [
-            md(s, 'binance', 'crypto', { price: 10 + i + 0.125, bid: 10 + i, ask: 10 + i + 0.25, change_pct_24h: i - 25, volume_24h: 1e6 * (i + 1), market_cap: 1e9 * (i + 1), market_session: 1 }, end - 3 * SEC),
+            md(s, 'binance', 'crypto', { price: 10 + i + 0.125, bid: 10 + i, ask: 10 + i + 0.25, change_pct_24h: i - 25, change_pct_1h: (i - 25) / 10, volume_24h: 1e6 * (i + 1), market_cap: 1e9 * (i + 1), market_session: 1 }, end - 3 * SEC),
           ]),
         );
         const d = ds['markets-overview']!;
         const panel = panelByTitle(d, 'Crypto');
         for (const n of [5, 50]) {
           const t = await runTable(big, panel, await resolve(big, d, range, { symbol: syms.slice(0, n) }), range);
-          assert.equal(t.columns.length, 9, `${n}: ${t.columns}`);
+          assert.equal(t.columns.length, 10, `${n}: ${t.columns}`);
           assert.equal(t.rows.length, n);
           for (const r of t.rows) assert.ok(r.every((cell) => cell !== ''), `${n}: full row ${r}`);
-          assert.deepEqual(rowOf(t, 'Symbol', 'C03/USDT'), { Symbol: 'C03/USDT', Last: '13.13', Bid: '13.00', Ask: '13.25', '24h %': '-22.00%', 'Volume 24h': '4.00 Mil', 'Mkt cap': '$4.00B', Age: '3 s', State: 'OPEN' });
+          assert.deepEqual(rowOf(t, 'Symbol', 'C03/USDT'), { Symbol: 'C03/USDT', Last: '13.13', Bid: '13.00', Ask: '13.25', '1h %': '-2.20%', '24h %': '-22.00%', 'Volume 24h': '4.00 Mil', 'Mkt cap': '$4.00B', Age: '3 s', State: 'OPEN' });
         }
       } finally {
         await big.stop();
@@ -316,7 +317,7 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
     const wei = await runTable(influx, panelByTitle(d, 'World indices'), await resolve(influx, d, later), later);
     assert.deepEqual([rowOf(wei, 'Symbol', '^GSPC').Age, rowOf(wei, 'Symbol', '^GSPC').State], ['3 days', 'CLOSED']);
     const crypto = await runTable(influx, panelByTitle(d, 'Crypto'), await resolve(influx, d, later), later);
-    assert.ok(crypto.rows.every((r) => r[8] === 'STALE'), 'crypto never closes: three days without a quote is a dead feed');
+    assert.ok(crypto.rows.every((r) => r[crypto.columns.indexOf('State')] === 'STALE'), 'crypto never closes: three days without a quote is a dead feed');
   });
 
   it('ALRT: the price alerts that fired — when, symbol, rule, level, price, severity — newest first', async () => {

@@ -23,6 +23,8 @@ export type ClosedCandleListener = (c: Candle, values: IndicatorValues, info: { 
 /** Venues that serve every timeframe themselves (their 1-minute candles are not aggregated). */
 const SELF_TIMEFRAMED = new Set(['yahoo']);
 const MINUTES_PER_DAY = 1440;
+/** How far before "an hour ago" the reference candle of change_pct_1h may have closed. */
+const CHANGE_1H_SLACK_MS = 5 * 60_000;
 
 export interface MarketCoreOptions {
   sink: InfluxSink;
@@ -217,7 +219,34 @@ export class MarketCore {
         this.marketCaps.delete(t.symbol);
       }
     }
+    t.changePct1h ??= this.changePct1h(t);
     this.write('market_data', marketDataPoint(t));
+  }
+
+  /**
+   * The change since an hour before the tick, from the symbol's closed 1-minute candles (the venue's own
+   * series: Binance's stream, Yahoo's chart bars): the close of the last candle ended by then. None while
+   * the symbol has no such candle within CHANGE_1H_SLACK_MS of that time (cold start, a gap, a closed
+   * market's last bar long ago) rather than a change over some other span. docs/INFLUXDB.md, "change_pct_1h".
+   */
+  private changePct1h(t: MarketTick): number | undefined {
+    const h = this.candles.get(`${t.exchange}:${t.symbol}:1m`)?.history;
+    if (!h?.length) return undefined;
+    const at = t.ts - 3600_000;
+    // binary search: the last candle that closed at or before `at`
+    let lo = 0;
+    let hi = h.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (h[mid]!.closeTime < at) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    const ref = h[found];
+    if (!ref || at - ref.closeTime > CHANGE_1H_SLACK_MS || !(ref.close > 0)) return undefined;
+    return ((t.price - ref.close) / ref.close) * 100;
   }
 
   // ---- candles ----
@@ -433,6 +462,7 @@ const EMPTY_TICK: MarketTick = {
   ask: undefined,
   volume24h: undefined,
   changePct24h: undefined,
+  changePct1h: undefined,
   high24h: undefined,
   low24h: undefined,
   marketCap: undefined,
@@ -451,6 +481,7 @@ function copyTick(h: MarketTick, t: MarketTick): void {
   h.ask = t.ask;
   h.volume24h = t.volume24h;
   h.changePct24h = t.changePct24h;
+  h.changePct1h = t.changePct1h;
   h.high24h = t.high24h;
   h.low24h = t.low24h;
   h.marketCap = t.marketCap;
@@ -472,6 +503,7 @@ function merge(h: MarketTick, t: MarketTick): void {
   if (t.ask !== undefined) h.ask = t.ask;
   if (t.volume24h !== undefined) h.volume24h = t.volume24h;
   if (t.changePct24h !== undefined) h.changePct24h = t.changePct24h;
+  if (t.changePct1h !== undefined) h.changePct1h = t.changePct1h;
   if (t.high24h !== undefined) h.high24h = t.high24h;
   if (t.low24h !== undefined) h.low24h = t.low24h;
   if (t.marketCap !== undefined) h.marketCap = t.marketCap;

@@ -7,6 +7,7 @@ const OPTIONAL_FIELDS = [
   ['ask', 'ask'],
   ['volume24h', 'volume_24h'],
   ['changePct24h', 'change_pct_24h'],
+  ['changePct1h', 'change_pct_1h'],
   ['high24h', 'high_24h'],
   ['low24h', 'low_24h'],
   ['marketCap', 'market_cap'],

@@ -15,6 +15,11 @@ export interface MarketTick {
   ask?: number;
   volume24h?: number;
   changePct24h?: number;
+  /**
+   * Change over the last hour in percent. No source gives it: the core computes it from the symbol's
+   * 1-minute candles when the point is written (docs/INFLUXDB.md, "change_pct_1h").
+   */
+  changePct1h?: number;
   high24h?: number;
   low24h?: number;
   marketCap?: number;

@@ -338,3 +338,30 @@ test('a symbol removed from the watch set and added back warms up from storage a
   assert.equal(engine.seeds.length, 2);
   assert.equal(sink.of('candles').length, 2);
 });
+
+test('change_pct_1h: from the close of the 1-minute candle ended an hour before the tick; none without one', async () => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: T0 + 3 * 3600_000 });
+  const { core, sink } = setup();
+  const m = 60_000;
+  // BTC: closes 100 + i for the minutes from T0 on; ETH: a gap around the hour-ago mark
+  for (let i = 0; i < 90; i++) core.out.candle(candle(T0 + i * m, { close: 100 + i }));
+  for (const i of [0, 1, 2, 80]) core.out.candle(candle(T0 + i * m, { symbol: 'ETH/USDT', close: 50 }));
+  await core.flush();
+
+  // an hour before T0+75m+30s is T0+15m+30s: the last candle ended by then opened at T0+14m (close 114)
+  core.out.tick(tick({ ts: T0 + 75 * m + 30_000, price: 119.7 }));
+  core.out.tick(tick({ symbol: 'ETH/USDT', ts: T0 + 75 * m, price: 55 }));
+  core.out.tick(tick({ symbol: 'SOL/USDT', ts: T0 + 75 * m, price: 10 })); // no candles at all
+  core.out.tick(tick({ symbol: 'XRP/USDT', ts: T0 + 75 * m, price: 1, changePct1h: -2.5 })); // a source's own value wins
+  const md = Object.fromEntries(sink.of('market_data').map((p) => [p.tags.symbol, p.fields.change_pct_1h]));
+  assert.equal(Number(md['BTC/USDT']).toFixed(6), ((119.7 - 114) / 114 * 100).toFixed(6));
+  assert.equal(md['ETH/USDT'], undefined, 'the nearest candle closed 12 min before the hour-ago mark: no figure');
+  assert.equal(md['SOL/USDT'], undefined);
+  assert.equal(md['XRP/USDT'], '-2.5');
+
+  // the next point of the symbol computes its own: the held tick does not carry the old figure on
+  mock.timers.tick(1000);
+  core.out.tick(tick({ ts: T0 + 80 * m, price: 130 })); // an hour before: T0+20m → candle T0+19m (close 119)
+  const last = sink.of('market_data').at(-1)!;
+  assert.equal(Number(last.fields.change_pct_1h).toFixed(6), ((130 - 119) / 119 * 100).toFixed(6));
+});

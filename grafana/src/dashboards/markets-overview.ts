@@ -51,7 +51,7 @@ export function marketsOverview(): Dashboard {
   const g = new Grid();
   const crypto = quoteTable({
     title: 'Crypto',
-    description: 'Watch set, crypto priced at 1 USD or more: last, bid/ask, 24 h change, quote volume, market cap, quote age; STALE after 60 s without a quote.',
+    description: 'Watch set, crypto priced at 1 USD or more: last, bid/ask, 1 h and 24 h change, quote volume, market cap, quote age; STALE after 60 s without a quote.',
     where: `${typeIs('crypto')} AND ${WATCH}`,
     decimals: PRICE_DECIMALS.crypto,
     priceRange: { min: 1 },
