@@ -74,6 +74,15 @@ export interface QuoteTableOptions {
   source: 'crypto' | 'yahoo';
 }
 
+/** A % change column: 2 decimals, green up / red down. */
+const pctChange = (title: string) => [
+  { id: 'displayName', value: title },
+  { id: 'unit', value: 'percent' },
+  { id: 'decimals', value: 2 },
+  { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorText } },
+  { id: 'thresholds', value: changeThresholds().build() },
+];
+
 const priceProps = (decimals: number | undefined) => (decimals === undefined ? [] : [{ id: 'decimals', value: decimals }]);
 
 /**
@@ -136,20 +145,8 @@ export function quoteTable(o: QuoteTableOptions): Table {
       { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorText } },
       { id: 'thresholds', value: changeThresholds().build() },
     ])
-    .overrideByName('change_pct_1h', [
-      { id: 'displayName', value: '1h %' },
-      { id: 'unit', value: 'percent' },
-      { id: 'decimals', value: 2 },
-      { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorText } },
-      { id: 'thresholds', value: changeThresholds().build() },
-    ])
-    .overrideByName('change_24h', [
-      { id: 'displayName', value: '24h %' },
-      { id: 'unit', value: 'percent' },
-      { id: 'decimals', value: 2 },
-      { id: 'custom.cellOptions', value: { type: TableCellDisplayMode.ColorText } },
-      { id: 'thresholds', value: changeThresholds().build() },
-    ])
+    .overrideByName('change_pct_1h', pctChange('1h %'))
+    .overrideByName('change_24h', pctChange('24h %'))
     .overrideByName('volume_24h', [{ id: 'displayName', value: 'Volume 24h' }, { id: 'unit', value: 'short' }, { id: 'decimals', value: 2 }])
     .overrideByName('market_cap', [{ id: 'displayName', value: 'Mkt cap' }, { id: 'unit', value: 'currencyUSD' }, { id: 'decimals', value: 2 }])
     .overrideByName('age', [
