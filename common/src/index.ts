@@ -13,3 +13,4 @@ export * from './influx/types.js';
 export * from './watchset/index.js';
 export * from './watchset/shard.js';
 export * from './influx/index.js';
+export * from './alerts/evaluate.js';

@@ -1,6 +1,17 @@
 // Request/response schemas: one definition drives validation, the handler types and the OpenAPI document.
 import { z } from 'zod';
-import { ASSET_TYPES, DEFAULT_EXCHANGE, normalizeSymbol, SymbolError } from '@mt/common';
+import {
+  ALERT_CONDITIONS,
+  ALERT_TIMEFRAMES,
+  ALERT_TRIGGERS,
+  ASSET_TYPES,
+  CONDITION_INPUT,
+  DEFAULT_EXCHANGE,
+  normalizeSymbol,
+  SymbolError,
+  THRESHOLD_DIRECTION,
+  type AlertCondition,
+} from '@mt/common';
 
 export const AssetType = z.enum(ASSET_TYPES);
 const EXCHANGES = [...new Set(Object.values(DEFAULT_EXCHANGE))] as [string, ...string[]];
@@ -70,7 +81,7 @@ export const Watchlist = z.object({
 });
 export type Watchlist = z.infer<typeof Watchlist>;
 
-export const CONDITIONS = ['above', 'below', 'pct_change'] as const;
+export const CONDITIONS = ALERT_CONDITIONS;
 export const SEVERITIES = ['info', 'warning', 'critical'] as const;
 
 // A rule names a symbol as the feeders store it. A rule has no asset_type, so the two unambiguous foreign
@@ -93,43 +104,125 @@ const ruleSymbol = z
   .min(1)
   .max(32)
   .transform((s) => ruleSymbolOf(s.toUpperCase()))
-  .pipe(z.string().regex(/^[A-Z0-9^][A-Z0-9./^-]*$/, 'symbol like BTC/USDT, AAPL, ^GSPC or EUR/USD'))
-  .describe('Symbol as stored by the feeders: BTC/USDT, AAPL, ^GSPC, EUR/USD');
-const threshold = z.number().finite().describe('Price for above/below, percent for pct_change');
-const windowSeconds = z.number().int().min(10).max(7 * 86_400).nullable().describe('Look-back for pct_change, seconds (required for pct_change)');
+  .pipe(z.string().regex(/^[A-Z0-9^][A-Z0-9./^:-]*$/, 'symbol like BTC/USDT, AAPL, ^GSPC, EUR/USD or BTC/USDT:USDT'))
+  .describe('Symbol as stored by the feeders: BTC/USDT, AAPL, ^GSPC, EUR/USD (perpetuals BTC/USDT:USDT)');
+const threshold = z
+  .number()
+  .finite()
+  .nullable()
+  .describe('Price for above/below/crosses_*, percent for pct_change, 0-100 for rsi_* and fear_greed_*, -1..1 for news_sentiment_*, a rate (0.0001 = 0.01 %) for funding_*; null for conditions without one');
+const windowSeconds = z.number().int().min(10).max(7 * 86_400).nullable().describe('Look-back, seconds: required for pct_change; news_sentiment_* (default 3600); the change shown in messages (default 300)');
 const cooldownSeconds = z.number().int().min(0).max(7 * 86_400).describe('Minimum seconds between two firings (default 300)');
 const severity = z.enum(SEVERITIES).describe('Default warning');
+const timeframe = z.enum(ALERT_TIMEFRAMES).nullable().describe('Candle size of rsi_*, macd_*, bollinger_*, volume_spike and of trigger once_per_bar (default 1m)');
+const params = z
+  .strictObject({
+    period: z.number().int().min(2).max(100).optional().describe('rsi_*: RSI period (14)'),
+    k: z.number().finite().min(1).max(1000).optional().describe('volume_spike: multiple of the mean volume (default 3)'),
+    n: z.number().int().min(2).max(500).optional().describe('volume_spike: candles in the mean (default 20)'),
+    keyword: z.string().trim().min(1).max(64).refine(noNul, NUL_MESSAGE).optional().describe('news_keyword: word or phrase, case-insensitive, whole words'),
+    seconds: z.number().int().min(5).max(7 * 86_400).optional().describe('feed_stale: seconds without a tick while the market is open (default 120)'),
+  })
+  .describe('Condition parameters: { "period": 14 }, { "k": 3, "n": 20 }, { "keyword": "ETF" }, { "seconds": 120 }');
+const trigger = z.enum(ALERT_TRIGGERS).describe('once: one firing ever; every_time (default): every crossing; once_per_bar: at most one per bar of timeframe');
+const hysteresisPct = z.number().finite().min(0).max(50).describe('Re-arm only when the value is this many percent of the threshold back on the other side (default 0)');
+const instant = z.iso.datetime({ offset: true }).nullable();
 
 const ruleFields = {
   symbol: ruleSymbol,
   condition: z.enum(CONDITIONS),
-  threshold,
+  threshold: threshold.optional(),
   window_seconds: windowSeconds.optional(),
   cooldown_seconds: cooldownSeconds.optional(),
   severity: severity.optional(),
+  timeframe: timeframe.optional(),
+  params: params.optional(),
+  trigger: trigger.optional(),
+  hysteresis_pct: hysteresisPct.optional(),
+  expires_at: instant.optional().describe('ISO 8601: the rule never fires from then on (null: never expires)'),
+  muted_until: instant.optional().describe('ISO 8601: firings before then are swallowed (null: not muted)'),
 };
 
-interface RuleShape {
-  condition?: (typeof CONDITIONS)[number];
-  threshold?: number;
-  window_seconds?: number | null;
+/** The fields the cross-field rules look at, as stored (defaults applied). */
+export interface RuleShape {
+  condition: AlertCondition;
+  threshold: number | null;
+  window_seconds: number | null;
+  timeframe: string | null;
+  params: Record<string, unknown>;
+  trigger: string;
+  hysteresis_pct: number;
 }
+
+/** Which params each condition takes. */
+const PARAMS_OF: Partial<Record<AlertCondition, readonly string[]>> = {
+  rsi_above: ['period'],
+  rsi_below: ['period'],
+  volume_spike: ['k', 'n'],
+  news_keyword: ['keyword'],
+  feed_stale: ['seconds'],
+};
+/** Threshold range per condition family: [min, max, inclusive?]. */
+function thresholdIssue(c: AlertCondition, t: number): string | undefined {
+  if (c === 'above' || c === 'below' || c === 'crosses_above' || c === 'crosses_below') return t > 0 ? undefined : `a price threshold for "${c}" must be > 0`;
+  if (c === 'pct_change') return t !== 0 ? undefined : 'a pct_change threshold must not be 0';
+  if (c.startsWith('rsi_') || c.startsWith('fear_greed_')) return t > 0 && t < 100 ? undefined : `"${c}" compares with a value between 0 and 100 (exclusive)`;
+  if (c.startsWith('news_sentiment_')) return t > -1 && t < 1 ? undefined : `"${c}" compares with a sentiment between -1 and 1 (exclusive)`;
+  if (c.startsWith('funding_')) return Math.abs(t) < 1 ? undefined : `"${c}" compares with a funding rate as a fraction (0.0001 = 0.01 %), |rate| < 1`;
+  return undefined;
+}
+
 /** Cross-field rules, applied to a created rule and to a patched rule merged with its stored state. */
-export function ruleIssues(r: Required<RuleShape>): { path: string; message: string }[] {
+export function ruleIssues(r: RuleShape): { path: string; message: string }[] {
   const issues: { path: string; message: string }[] = [];
-  if (r.condition === 'pct_change') {
-    if (r.window_seconds === null) issues.push({ path: 'window_seconds', message: 'required when condition is pct_change' });
-    if (r.threshold === 0) issues.push({ path: 'threshold', message: 'a pct_change threshold must not be 0' });
-  } else if (r.threshold <= 0) {
-    issues.push({ path: 'threshold', message: `a price threshold for "${r.condition}" must be > 0` });
+  const c = r.condition;
+  const input = CONDITION_INPUT[c];
+  const usesThreshold = THRESHOLD_DIRECTION[c] !== undefined || c === 'pct_change';
+  if (usesThreshold) {
+    if (r.threshold === null) issues.push({ path: 'threshold', message: `required when condition is ${c}` });
+    else {
+      const why = thresholdIssue(c, r.threshold);
+      if (why) issues.push({ path: 'threshold', message: why });
+    }
+  } else if (r.threshold !== null) {
+    issues.push({ path: 'threshold', message: `"${c}" has no threshold: leave it out (or null)` });
   }
+  if (c === 'pct_change' && r.window_seconds === null) issues.push({ path: 'window_seconds', message: 'required when condition is pct_change' });
+  const allowed = PARAMS_OF[c] ?? [];
+  for (const k of Object.keys(r.params)) {
+    if (!allowed.includes(k)) issues.push({ path: `params.${k}`, message: allowed.length ? `"${c}" takes params ${allowed.join(', ')}` : `"${c}" takes no params` });
+  }
+  if (c === 'news_keyword' && typeof r.params.keyword !== 'string') issues.push({ path: 'params.keyword', message: 'required when condition is news_keyword' });
+  if ((c === 'rsi_above' || c === 'rsi_below') && r.params.period !== undefined && r.params.period !== 14) {
+    issues.push({ path: 'params.period', message: 'only 14: RSI(14) is the one computed on every candle (docs/ALERTING.md)' });
+  }
+  if (r.timeframe !== null && input !== 'bar' && r.trigger !== 'once_per_bar') {
+    issues.push({ path: 'timeframe', message: `"${c}" is not evaluated on candles: timeframe applies to candle conditions and to trigger once_per_bar` });
+  }
+  if (r.hysteresis_pct > 0 && !usesThreshold) issues.push({ path: 'hysteresis_pct', message: `"${c}" has no threshold to put a hysteresis band around` });
   return issues;
 }
 
+/** The stored shape of a create body: defaults applied. */
+export function ruleShapeOf(v: AlertRuleCreate | (Partial<RuleShape> & { condition: AlertCondition })): RuleShape {
+  return {
+    condition: v.condition,
+    threshold: v.threshold ?? null,
+    window_seconds: v.window_seconds ?? null,
+    timeframe: v.timeframe ?? null,
+    params: (v.params ?? {}) as Record<string, unknown>,
+    trigger: v.trigger ?? 'every_time',
+    hysteresis_pct: v.hysteresis_pct ?? 0,
+  };
+}
+
+const ruleRefinement = (v: z.output<z.ZodObject<typeof ruleFields>>, ctx: z.RefinementCtx) => {
+  for (const i of ruleIssues(ruleShapeOf(v))) ctx.addIssue({ code: 'custom', path: i.path.split('.'), message: i.message });
+};
+
 export const AlertRuleCreate = z.strictObject(ruleFields).superRefine((v, ctx) => {
-  for (const i of ruleIssues({ condition: v.condition, threshold: v.threshold, window_seconds: v.window_seconds ?? null })) {
-    ctx.addIssue({ code: 'custom', path: [i.path], message: i.message });
-  }
+  ruleRefinement(v, ctx);
+  if (v.expires_at && Date.parse(v.expires_at) <= Date.now()) ctx.addIssue({ code: 'custom', path: ['expires_at'], message: 'must be in the future' });
 });
 export const AlertRulePatch = z
   .strictObject({
@@ -139,6 +232,12 @@ export const AlertRulePatch = z
     window_seconds: windowSeconds.optional(),
     cooldown_seconds: cooldownSeconds.optional(),
     severity: severity.optional(),
+    timeframe: timeframe.optional(),
+    params: params.optional(),
+    trigger: trigger.optional(),
+    hysteresis_pct: hysteresisPct.optional(),
+    expires_at: ruleFields.expires_at,
+    muted_until: ruleFields.muted_until,
   })
   .refine((v) => Object.keys(v).length > 0, { message: 'nothing to change' });
 export type AlertRuleCreate = z.output<typeof AlertRuleCreate>;
@@ -148,10 +247,16 @@ export const AlertRule = z.object({
   id: z.uuid(),
   symbol: z.string(),
   condition: z.enum(CONDITIONS),
-  threshold: z.number(),
+  threshold: z.number().nullable(),
   window_seconds: z.number().int().nullable(),
   cooldown_seconds: z.number().int(),
   severity: z.enum(SEVERITIES),
+  timeframe: z.enum(ALERT_TIMEFRAMES).nullable(),
+  params: z.record(z.string(), z.unknown()),
+  trigger: z.enum(ALERT_TRIGGERS),
+  hysteresis_pct: z.number(),
+  expires_at: z.string().nullable(),
+  muted_until: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -205,3 +310,27 @@ export const AlertEvent = z.object({
   message: z.string(),
 });
 export type AlertEvent = z.infer<typeof AlertEvent>;
+
+export const BacktestRequest = z
+  .strictObject({
+    rule: AlertRuleCreate.optional().describe('A draft rule (the body of POST /api/alert-rules)'),
+    rule_id: z.uuid().optional().describe('Or a stored rule'),
+    days: z.number().int().min(1).max(365).default(30).describe('How far back to replay (default 30)'),
+    to: z.iso.datetime({ offset: true }).optional().describe('End of the replayed range, ISO 8601 (default now)'),
+  })
+  .superRefine((v, ctx) => {
+    if ((v.rule === undefined) === (v.rule_id === undefined)) ctx.addIssue({ code: 'custom', path: [v.rule ? 'rule_id' : 'rule'], message: 'give exactly one of rule and rule_id' });
+  });
+
+export const BacktestResponse = z.object({
+  fires: z.array(
+    z.object({
+      time: z.string().describe('When the rule would have fired, ISO 8601'),
+      price: z.number().nullable(),
+      value: z.number().nullable().describe('The measured value (RSI, % change, …; the price for price rules)'),
+    }),
+  ),
+  from: z.string(),
+  to: z.string(),
+  replayed: z.object({ ticks: z.number().int(), bars: z.number().int(), articles: z.number().int(), readings: z.number().int() }).describe('What was replayed'),
+});

@@ -85,7 +85,24 @@ describe('LISTEN/NOTIFY watch-set source', () => {
         201,
         (s) => s.rules.length === 1,
       );
-      assert.deepEqual(withRule.rules, [{ id: rule!.id, symbol: 'BTC/USDT', condition: 'above', threshold: 100000, window_seconds: null, cooldown_seconds: 300, severity: 'critical' }]);
+      assert.deepEqual(withRule.rules, [
+        {
+          id: rule!.id,
+          symbol: 'BTC/USDT',
+          condition: 'above',
+          threshold: 100000,
+          window_seconds: null,
+          cooldown_seconds: 300,
+          severity: 'critical',
+          // the fields added with issue 17, at the defaults that mean "as before"
+          timeframe: null,
+          params: {},
+          trigger: 'every_time',
+          hysteresis_pct: 0,
+          expires_at: null,
+          muted_until: null,
+        },
+      ]);
 
       await changeAndExpect(rec, () => call(app, 'PATCH', `/api/alert-rules/${rule!.id}`, { threshold: 90000.5 }), 200, (s) => s.rules[0]?.threshold === 90000.5);
       await changeAndExpect(rec, () => call(app, 'DELETE', `/api/alert-rules/${rule!.id}`), 204, (s) => s.rules.length === 0);

@@ -430,6 +430,7 @@ describe('operations', () => {
       '/api/watchlists/{id}/items/{itemId}': ['delete'],
       '/api/alert-rules': ['get', 'post'],
       '/api/alert-rules/{id}': ['get', 'patch', 'delete'],
+      '/api/alert-rules/backtest': ['post'],
       '/api/alert-events': ['get'],
     };
     assert.deepEqual(Object.keys(doc.paths).sort(), Object.keys(expected).sort());
@@ -494,10 +495,10 @@ describe('operations', () => {
     const dbs = [1, 2, 3].map(() => new Db(url, { max: 2, queryTimeoutMs: 5000, onIdleError: () => {} }));
     try {
       const applied = await Promise.all(dbs.map((d) => migrate(d)));
-      assert.deepEqual(applied.flat(), ['001_init.sql'], 'exactly one runner applied it');
+      assert.deepEqual(applied.flat().sort(), ['001_init.sql', '002_alert_rule_conditions.sql'], 'exactly one runner applied each');
       assert.deepEqual(await migrate(dbs[0]!), []);
-      const rows = await dbs[0]!.query<{ version: number }>('SELECT version FROM schema_migrations');
-      assert.deepEqual(rows.rows, [{ version: 1 }]);
+      const rows = await dbs[0]!.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+      assert.deepEqual(rows.rows, [{ version: 1 }, { version: 2 }]);
     } finally {
       await Promise.all(dbs.map((d) => d.close()));
     }

@@ -16,7 +16,9 @@ export async function loadWatchSet(db: Pick<pg.ClientBase, 'query'>): Promise<Wa
     'SELECT DISTINCT symbol, asset_type, exchange FROM watchlist_items ORDER BY exchange, symbol',
   );
   const rules = await db.query<AlertRule>(
-    'SELECT id::text AS id, symbol, condition, threshold, window_seconds, cooldown_seconds, severity FROM alert_rules ORDER BY created_at, id',
+    `SELECT id::text AS id, symbol, condition, threshold, window_seconds, cooldown_seconds, severity, timeframe, params, trigger, hysteresis_pct,
+            to_json(expires_at) #>> '{}' AS expires_at, to_json(muted_until) #>> '{}' AS muted_until
+     FROM alert_rules ORDER BY created_at, id`,
   );
   return { items: items.rows, rules: rules.rows };
 }

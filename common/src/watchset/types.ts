@@ -8,18 +8,67 @@ export interface WatchItem {
   exchange: string;
 }
 
-export type AlertCondition = 'above' | 'below' | 'pct_change';
+/** Rule conditions (docs/ALERTING.md): the first three are the original ones, kept unchanged. */
+export const ALERT_CONDITIONS = [
+  'above',
+  'below',
+  'pct_change',
+  'crosses_above',
+  'crosses_below',
+  'rsi_above',
+  'rsi_below',
+  'macd_cross_up',
+  'macd_cross_down',
+  'bollinger_break_up',
+  'bollinger_break_down',
+  'volume_spike',
+  'funding_above',
+  'funding_below',
+  'fear_greed_above',
+  'fear_greed_below',
+  'news_sentiment_above',
+  'news_sentiment_below',
+  'news_keyword',
+  'feed_stale',
+] as const;
+export type AlertCondition = (typeof ALERT_CONDITIONS)[number];
+export const ALERT_TIMEFRAMES = ['1m', '5m', '1h', '1d'] as const;
+export type AlertTimeframe = (typeof ALERT_TIMEFRAMES)[number];
+export const ALERT_TRIGGERS = ['once', 'every_time', 'once_per_bar'] as const;
+export type AlertTrigger = (typeof ALERT_TRIGGERS)[number];
+
+/** Condition parameters: `period` (RSI), `k`/`n` (volume_spike), `keyword` (news_keyword), `seconds` (feed_stale). */
+export interface AlertParams {
+  period?: number;
+  k?: number;
+  n?: number;
+  keyword?: string;
+  seconds?: number;
+}
 
 export interface AlertRule {
   id: string;
   symbol: string;
   condition: AlertCondition;
-  threshold: number;
+  /** Null for conditions without one (macd_cross_*, bollinger_break_*, volume_spike, news_keyword, feed_stale). */
+  threshold: number | null;
   /** Look-back for pct_change, seconds. */
   window_seconds: number | null;
   /** After firing, the rule re-arms no sooner than this. */
   cooldown_seconds: number;
   severity: 'info' | 'warning' | 'critical';
+  // Added with issue 17; absent (old rows, fixed sets) = the original behaviour.
+  /** Bar size of candle conditions and of trigger once_per_bar; default 1m. */
+  timeframe?: AlertTimeframe | null;
+  params?: AlertParams | null;
+  /** Default every_time. */
+  trigger?: AlertTrigger | null;
+  /** After a crossing the rule re-arms only once the value is this many percent back on the other side. */
+  hysteresis_pct?: number | null;
+  /** ISO 8601: the rule never fires at or after this time. */
+  expires_at?: string | null;
+  /** ISO 8601: firings before this time are swallowed (not delivered, not stored). */
+  muted_until?: string | null;
 }
 
 export interface WatchSet {

@@ -31,6 +31,12 @@ export const marketSchema = z.object({
   FEAR_GREED_POLL_MS: int(3_600_000, 1_000),
   /** Alertmanager peers: one URL, or a comma-separated list (HA cluster); every alert goes to each. */
   ALERTMANAGER_URL: urlList('http://alertmanager:9093'),
+  /** Alerts: firings within a minute sent one by one before a burst becomes one digest message. */
+  ALERT_DIGEST_AFTER: int(5, 1, 1000),
+  /** Alerts: how long a digest collects a burst before it is posted. */
+  ALERT_DIGEST_HOLD_MS: int(10_000, 100, 600_000),
+  /** Alerts: how often news, Fear & Greed and funding are read from InfluxDB for rules and headlines. */
+  ALERT_CONTEXT_POLL_MS: int(15_000, 1_000),
   /** Base URL of Grafana for links in alerts, and for Grafana Live pushes unless GRAFANA_LIVE_URL is set. */
   GRAFANA_URL: url('http://localhost:3000'),
   // Grafana Live (docs/GRAFANA_LIVE.md): no token = Live off, dashboards poll InfluxDB only.

@@ -96,6 +96,10 @@ async function main(): Promise<void> {
 
   const alerts = createPriceAlerts(ctx);
   core.alerts = alerts;
+  // candle and indicator rules: every closed candle of every timeframe once, with its indicators
+  core.onClosedCandle((c, values, { recomputed }) => {
+    if (!recomputed) alerts.onBar(c, values);
+  });
   lifecycle.add('price-alerts', () => alerts.close());
   lifecycle.add('core', () => core.stop());
 

@@ -125,7 +125,7 @@ describe('price rule evaluation', () => {
     ev.onTick('BTC/USDT', T0, 64990);
     const [f] = ev.onTick('BTC/USDT', T0 + S, 65012.5);
     const a = toPostableAlert(f!, { grafanaUrl: 'https://grafana.example/' });
-    assert.deepEqual(a.labels, { alertname: 'PriceAlert', symbol: 'BTC/USDT', rule_id: '42', severity: 'critical' });
+    assert.deepEqual(a.labels, { alertname: 'PriceAlert', symbol: 'BTC/USDT', rule_id: '42', severity: 'critical', fired_at: '2026-11-25T09:00:01.000Z' });
     assert.match(a.annotations.description!, /65012\.50.*65000\.00.*2026-11-25T09:00:01\.000Z/);
     assert.match(a.annotations.summary!, /BTC\/USDT above 65000\.00: 65012\.50/);
     const link = new URL(a.annotations.grafana_url!);

@@ -1,17 +1,39 @@
 // Price-alert rules in PostgreSQL; the feeders evaluate them (they arrive with the watch set).
 import type { Db } from '../db.js';
 import { ApiProblem, invalid, notFound } from '../problem.js';
-import { ruleIssues, type AlertRule, type AlertRuleCreate, type AlertRulePatch } from '../schemas.js';
+import { ruleIssues, ruleShapeOf, type AlertRule, type AlertRuleCreate, type AlertRulePatch } from '../schemas.js';
 
-interface RuleRow extends Omit<AlertRule, 'created_at' | 'updated_at'> {
+interface RuleRow extends Omit<AlertRule, 'created_at' | 'updated_at' | 'expires_at' | 'muted_until'> {
+  expires_at: Date | null;
+  muted_until: Date | null;
   created_at: Date;
   updated_at: Date;
 }
 
 const CREATE_LOCK = 7_246_003;
-const COLUMNS = ['symbol', 'condition', 'threshold', 'window_seconds', 'cooldown_seconds', 'severity'] as const;
+const COLUMNS = [
+  'symbol',
+  'condition',
+  'threshold',
+  'window_seconds',
+  'cooldown_seconds',
+  'severity',
+  'timeframe',
+  'params',
+  'trigger',
+  'hysteresis_pct',
+  'expires_at',
+  'muted_until',
+] as const;
 
-const toRule = (r: RuleRow): AlertRule => ({ ...r, created_at: r.created_at.toISOString(), updated_at: r.updated_at.toISOString() });
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const toRule = (r: RuleRow): AlertRule => ({
+  ...r,
+  expires_at: iso(r.expires_at),
+  muted_until: iso(r.muted_until),
+  created_at: r.created_at.toISOString(),
+  updated_at: r.updated_at.toISOString(),
+});
 
 export class AlertRuleRepo {
   constructor(
@@ -39,9 +61,22 @@ export class AlertRuleRepo {
       const n = (await q.query<{ n: number }>('SELECT count(*)::int AS n FROM alert_rules')).rows[0]!.n;
       if (n >= this.maxRules) throw new ApiProblem(422, `at most ${this.maxRules} alert rules`);
       const r = await q.query<RuleRow>(
-        `INSERT INTO alert_rules (symbol, condition, threshold, window_seconds, cooldown_seconds, severity)
-         VALUES ($1, $2, $3, $4, COALESCE($5, 300), COALESCE($6, 'warning')) RETURNING *`,
-        [input.symbol, input.condition, input.threshold, input.window_seconds ?? null, input.cooldown_seconds ?? null, input.severity ?? null],
+        `INSERT INTO alert_rules (symbol, condition, threshold, window_seconds, cooldown_seconds, severity, timeframe, params, trigger, hysteresis_pct, expires_at, muted_until)
+         VALUES ($1, $2, $3, $4, COALESCE($5, 300), COALESCE($6, 'warning'), $7, COALESCE($8::jsonb, '{}'::jsonb), COALESCE($9, 'every_time'), COALESCE($10::double precision, 0), $11, $12) RETURNING *`,
+        [
+          input.symbol,
+          input.condition,
+          input.threshold ?? null,
+          input.window_seconds ?? null,
+          input.cooldown_seconds ?? null,
+          input.severity ?? null,
+          input.timeframe ?? null,
+          input.params === undefined ? null : JSON.stringify(input.params),
+          input.trigger ?? null,
+          input.hysteresis_pct ?? null,
+          input.expires_at ?? null,
+          input.muted_until ?? null,
+        ],
       );
       return toRule(r.rows[0]!);
     }, 'rule_created');
@@ -52,11 +87,14 @@ export class AlertRuleRepo {
       const cur = (await q.query<RuleRow>('SELECT * FROM alert_rules WHERE id = $1 FOR UPDATE', [id])).rows[0];
       if (!cur) throw notFound('alert rule', id);
       const next = { ...cur, ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) } as RuleRow;
-      const issues = ruleIssues(next);
+      // null clears: params back to {}, hysteresis to 0
+      next.params ??= {};
+      next.hysteresis_pct ??= 0;
+      const issues = ruleIssues(ruleShapeOf(next));
       if (issues.length) throw invalid(issues.map((i) => ({ in: 'body', field: i.path, message: i.message })));
       const r = await q.query<RuleRow>(
         `UPDATE alert_rules SET ${COLUMNS.map((c, i) => `${c} = $${i + 2}`).join(', ')}, updated_at = now() WHERE id = $1 RETURNING *`,
-        [id, ...COLUMNS.map((c) => next[c])],
+        [id, ...COLUMNS.map((c) => (c === 'params' ? JSON.stringify(next.params) : next[c]))],
       );
       return toRule(r.rows[0]!);
     }, 'rule_updated');

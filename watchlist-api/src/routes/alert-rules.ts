@@ -1,7 +1,26 @@
 // /api/alert-rules: price alerts evaluated by the market feeder.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AlertRule, AlertRuleCreate, AlertRulePatch, IdParams, page, Pagination, problems } from '../schemas.js';
+import type { AlertRule as EvaluatedRule } from '@mt/common';
+import { backtest } from '../backtest.js';
+import { AlertRule, AlertRuleCreate, AlertRulePatch, BacktestRequest, BacktestResponse, IdParams, page, Pagination, problems } from '../schemas.js';
+
+/** A rule as the evaluator takes it (defaults applied), from a stored rule or a draft. */
+function evaluated(r: AlertRuleCreate | AlertRule, id: string): EvaluatedRule {
+  return {
+    id,
+    symbol: r.symbol,
+    condition: r.condition,
+    threshold: r.threshold ?? null,
+    window_seconds: r.window_seconds ?? null,
+    cooldown_seconds: r.cooldown_seconds ?? 300,
+    severity: r.severity ?? 'warning',
+    timeframe: r.timeframe ?? null,
+    params: r.params ?? {},
+    trigger: r.trigger ?? 'every_time',
+    hysteresis_pct: r.hysteresis_pct ?? 0,
+  };
+}
 
 const errors = problems(400, 401, 404, 503);
 
@@ -17,6 +36,21 @@ export const alertRuleRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post('/alert-rules', {
     schema: { tags, security, summary: 'Create an alert rule', body: AlertRuleCreate, response: { 201: AlertRule, ...problems(422), ...errors } },
     handler: async (req, reply) => reply.code(201).send(await app.alertRules.create(req.body)),
+  });
+
+  app.post('/alert-rules/backtest', {
+    schema: {
+      tags,
+      security,
+      summary: 'Where a rule (stored or draft) would have fired: stored series replayed through the live evaluator',
+      body: BacktestRequest,
+      response: { 200: BacktestResponse, ...problems(502), ...errors },
+    },
+    handler: async (req) => {
+      const { rule, rule_id: ruleId, days, to } = req.body;
+      const r = rule ? evaluated(rule, 'draft') : evaluated(await app.alertRules.get(ruleId!), ruleId!);
+      return backtest(app.influxql, r, days, to ? Date.parse(to) : Date.now());
+    },
   });
 
   app.get('/alert-rules/:id', {

@@ -203,6 +203,11 @@ export function activeForMs(f: Firing): number {
   return Math.min(Math.max(f.rule.cooldown_seconds ?? 0, 60), 3600) * 1000;
 }
 
+/** Grafana's alerts dashboard (alert history), for digests. */
+export function alertsDashboardLink(grafanaUrl: string): string {
+  return new URL('d/alerts', grafanaUrl.endsWith('/') ? grafanaUrl : `${grafanaUrl}/`).toString();
+}
+
 /** Grafana's asset-detail dashboard for the symbol, 30 minutes around the crossing. */
 export function grafanaLink(grafanaUrl: string, symbol: string, ts: number): string {
   const u = new URL(`d/asset-detail`, grafanaUrl.endsWith('/') ? grafanaUrl : `${grafanaUrl}/`);
@@ -212,31 +217,110 @@ export function grafanaLink(grafanaUrl: string, symbol: string, ts: number): str
   return u.toString();
 }
 
-/** The Alertmanager alert for a firing (labels and annotations: contract in ../shared/DESIGN.md). */
-export function toPostableAlert(f: Firing, o: AlertLinkOptions): PostableAlert {
+/** What a message adds around a firing ("why it moved"): all optional, the evaluator's state at firing time. */
+export interface FiringContext {
+  /** Change of the price over the rule's window, percent, and that window in seconds. */
+  changePct?: number;
+  windowSeconds?: number;
+  /** Latest headlines about the asset, newest first. */
+  headlines?: string[];
+}
+
+/** Summary (first line of every message) and description of a firing. */
+export function describeFiring(f: Firing): { summary: string; description: string } {
+  const { rule, symbol } = f;
+  const at = new Date(f.ts).toISOString();
+  const price = Number.isFinite(f.price) ? fmt(f.price) : 'n/a';
+  const thr = rule.threshold === null ? '' : fmt(rule.threshold);
+  const tf = rule.timeframe ?? '1m';
+  const v = f.value ?? Number.NaN;
+  const value = Number.isFinite(v) ? fmt(v) : 'n/a';
+  const priceAt = `price ${price}, at ${at}`;
+  switch (rule.condition) {
+    case 'above':
+    case 'below':
+      return { summary: `${symbol} ${rule.condition} ${thr}: ${price}`, description: `${symbol} crossed ${rule.condition} ${thr}: price ${price}, threshold ${thr}, at ${at}` };
+    case 'crosses_above':
+    case 'crosses_below': {
+      const dir = rule.condition === 'crosses_above' ? 'above' : 'below';
+      const h = rule.hysteresis_pct ? ` (re-arms ${rule.hysteresis_pct}% back)` : '';
+      return { summary: `${symbol} crossed ${dir} ${thr}: ${price}`, description: `${symbol} crossed ${dir} ${thr}${h}: price ${price}, threshold ${thr}, at ${at}` };
+    }
+    case 'pct_change': {
+      const change = `${f.changePct! >= 0 ? '+' : ''}${f.changePct!.toFixed(2)}%`;
+      const w = windowText(rule.window_seconds);
+      return {
+        summary: `${symbol} ${change} in ${w}: ${price}`,
+        description: `${symbol} moved ${change} in ${w} (from ${fmt(f.reference!)} to ${price}), threshold ${rule.threshold! >= 0 ? '+' : ''}${rule.threshold}%, at ${at}`,
+      };
+    }
+    case 'rsi_above':
+    case 'rsi_below': {
+      const op = rule.condition === 'rsi_above' ? '>' : '<';
+      return { summary: `${symbol} RSI(14, ${tf}) ${v.toFixed(1)} ${op} ${thr}: ${price}`, description: `${symbol} RSI(14) on ${tf} candles is ${v.toFixed(2)} ${op} ${thr} at the close: ${priceAt}` };
+    }
+    case 'macd_cross_up':
+    case 'macd_cross_down': {
+      const dir = rule.condition === 'macd_cross_up' ? 'above' : 'below';
+      return { summary: `${symbol} MACD crossed ${dir} its signal (${tf}): ${price}`, description: `${symbol} MACD(12,26,9) on ${tf} candles crossed ${dir} its signal line (MACD − signal ${value}): ${priceAt}` };
+    }
+    case 'bollinger_break_up':
+    case 'bollinger_break_down': {
+      const dir = rule.condition === 'bollinger_break_up' ? 'above the upper' : 'below the lower';
+      return { summary: `${symbol} closed ${dir} Bollinger band (${tf}): ${price}`, description: `${symbol} closed ${dir} Bollinger band (20, 2σ) on ${tf} candles: ${priceAt}` };
+    }
+    case 'volume_spike': {
+      const n = rule.params?.n ?? 20;
+      return { summary: `${symbol} volume ${v.toFixed(1)}× the ${n}-candle mean (${tf}): ${price}`, description: `${symbol} ${tf} candle volume is ${v.toFixed(2)}× the mean of the previous ${n} (threshold ${rule.params?.k ?? 3}×): ${priceAt}` };
+    }
+    case 'fear_greed_above':
+    case 'fear_greed_below': {
+      const op = rule.condition === 'fear_greed_above' ? '>' : '<';
+      return { summary: `Fear & Greed ${value} ${op} ${thr} (${symbol} ${price})`, description: `The Fear & Greed index is ${value} ${op} ${thr}; ${symbol} ${priceAt}` };
+    }
+    case 'news_sentiment_above':
+    case 'news_sentiment_below': {
+      const op = rule.condition === 'news_sentiment_above' ? '>' : '<';
+      return {
+        summary: `${symbol} news sentiment ${v.toFixed(2)} ${op} ${thr}: ${price}`,
+        description: `Mean sentiment of ${symbol} news over ${windowText(rule.window_seconds ?? 3600)} is ${v.toFixed(2)} ${op} ${thr}${f.article ? ` (latest: "${f.article.title}")` : ''}; ${priceAt}`,
+      };
+    }
+    case 'news_keyword':
+      return { summary: `${symbol} news "${rule.params?.keyword ?? ''}": ${f.article?.title ?? ''}`, description: `News about ${symbol} mentions "${rule.params?.keyword ?? ''}": ${f.article?.title ?? ''}${f.article?.url ? ` ${f.article.url}` : ''}; ${priceAt}` };
+    case 'feed_stale':
+      return { summary: `${symbol} feed stale: no tick for ${value} s`, description: `No tick for ${symbol} for ${value} s while its market is open (limit ${rule.params?.seconds ?? 120} s); last price ${price}, at ${at}` };
+    case 'funding_above':
+    case 'funding_below': {
+      const op = rule.condition === 'funding_above' ? '>' : '<';
+      return { summary: `${symbol} funding ${(v * 100).toFixed(4)}% ${op} ${(rule.threshold! * 100).toFixed(4)}%`, description: `${symbol} funding rate ${(v * 100).toFixed(4)}% ${op} ${(rule.threshold! * 100).toFixed(4)}%: mark ${priceAt}` };
+    }
+  }
+}
+
+/** The Alertmanager alert for a firing (labels and annotations: contract in docs/ALERTING.md). */
+export function toPostableAlert(f: Firing, o: AlertLinkOptions, ctx: FiringContext = {}): PostableAlert {
   const { rule } = f;
   const at = new Date(f.ts).toISOString();
-  const price = fmt(f.price);
-  let summary: string;
-  let description: string;
-  if (rule.condition === 'pct_change') {
-    const change = `${f.changePct! >= 0 ? '+' : ''}${f.changePct!.toFixed(2)}%`;
-    summary = `${f.symbol} ${change} in ${windowText(rule.window_seconds)}: ${price}`;
-    description = `${f.symbol} moved ${change} in ${windowText(rule.window_seconds)} (from ${fmt(f.reference!)} to ${price}), threshold ${rule.threshold >= 0 ? '+' : ''}${rule.threshold}%, at ${at}`;
-  } else {
-    summary = `${f.symbol} ${rule.condition} ${fmt(rule.threshold)}: ${price}`;
-    description = `${f.symbol} crossed ${rule.condition} ${fmt(rule.threshold)}: price ${price}, threshold ${fmt(rule.threshold)}, at ${at}`;
-  }
+  const { summary, description } = describeFiring(f);
   const link = grafanaLink(o.grafanaUrl, f.symbol, f.ts);
+  const annotations: Record<string, string> = {
+    summary,
+    description,
+    price: Number.isFinite(f.price) ? String(f.price) : '',
+    threshold: rule.threshold === null ? '' : String(rule.threshold),
+    grafana_url: link,
+  };
+  if (f.value !== undefined && Number.isFinite(f.value)) annotations.value = String(f.value);
+  if (ctx.changePct !== undefined && Number.isFinite(ctx.changePct)) {
+    annotations.change = `${ctx.changePct >= 0 ? '+' : ''}${ctx.changePct.toFixed(2)}% in ${windowText(ctx.windowSeconds ?? null)}`;
+  }
+  if (ctx.headlines?.length) annotations.headlines = ctx.headlines.map((h) => `• ${h.length > 140 ? `${h.slice(0, 139)}…` : h}`).join('\n');
   return {
-    labels: { alertname: 'PriceAlert', symbol: f.symbol, rule_id: rule.id, severity: rule.severity },
-    annotations: {
-      summary,
-      description,
-      price: String(f.price),
-      threshold: String(rule.threshold),
-      grafana_url: link,
-    },
+    // fired_at: every firing is its own alert, so a second crossing while the first is still shown is a
+    // new notification rather than an update Alertmanager would not send (docs/ALERTING.md)
+    labels: { alertname: 'PriceAlert', symbol: f.symbol, rule_id: rule.id, severity: rule.severity, fired_at: at },
+    annotations,
     startsAt: at,
     endsAt: new Date(f.ts + activeForMs(f)).toISOString(),
     generatorURL: link,
