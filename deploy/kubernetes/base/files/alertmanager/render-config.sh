@@ -25,6 +25,10 @@ from_file() { # VAR: if VAR_FILE is set, VAR := content of that file (trailing n
 from_file TELEGRAM_BOT_TOKEN
 from_file TELEGRAM_CHAT_ID
 from_file SMTP_PASSWORD
+# a webhook URL carries its own credential (Discord's and Slack's token is part of the path)
+from_file DISCORD_WEBHOOK_URL
+from_file SLACK_WEBHOOK_URL
+from_file ALERT_WEBHOOK_URL
 
 : "${ALERTMANAGER_TEMPLATES_DIR:=$(dirname "$TEMPLATE")/templates}"
 : "${TELEGRAM_API_URL:=https://api.telegram.org}"
@@ -37,6 +41,9 @@ from_file SMTP_PASSWORD
 : "${SMTP_PASSWORD:=}"
 : "${SMTP_REQUIRE_TLS:=true}"
 : "${HEARTBEAT_URL:=}"
+: "${DISCORD_WEBHOOK_URL:=}"
+: "${SLACK_WEBHOOK_URL:=}"
+: "${ALERT_WEBHOOK_URL:=}"
 : "${GRAFANA_URL:=http://localhost:3000}"
 # Telegram needs both the token and the chat
 [ -n "$TELEGRAM_BOT_TOKEN" ] && [ -n "$TELEGRAM_CHAT_ID" ] && TELEGRAM_ENABLED=1 || TELEGRAM_ENABLED=
@@ -44,6 +51,13 @@ case "$TELEGRAM_CHAT_ID" in
   '' | -[0-9]* | [0-9]*) ;;
   *) echo "render-config: TELEGRAM_CHAT_ID must be a number (e.g. -1001234567890)" >&2; exit 1 ;;
 esac
+for v in DISCORD_WEBHOOK_URL SLACK_WEBHOOK_URL ALERT_WEBHOOK_URL; do
+  eval "u=\$$v"
+  case "$u" in
+    '' | http://?* | https://?*) ;;
+    *) echo "render-config: $v must be an http(s) URL" >&2; exit 1 ;;
+  esac
+done
 case "$SMTP_REQUIRE_TLS" in true | false) ;; *) echo "render-config: SMTP_REQUIRE_TLS must be true or false" >&2; exit 1 ;; esac
 
 umask 077
@@ -56,7 +70,8 @@ if [ -n "$SMTP_PASSWORD" ]; then
   printf '%s' "$SMTP_PASSWORD" >"$SMTP_PASSWORD_PATH"
 fi
 export ALERTMANAGER_TEMPLATES_DIR TELEGRAM_API_URL TELEGRAM_BOT_TOKEN TELEGRAM_CHAT_ID TELEGRAM_ENABLED ALERT_EMAIL_TO \
-  ALERT_EMAIL_FROM SMTP_SMARTHOST SMTP_USERNAME SMTP_PASSWORD_PATH SMTP_REQUIRE_TLS HEARTBEAT_URL GRAFANA_URL
+  ALERT_EMAIL_FROM SMTP_SMARTHOST SMTP_USERNAME SMTP_PASSWORD_PATH SMTP_REQUIRE_TLS HEARTBEAT_URL GRAFANA_URL \
+  DISCORD_WEBHOOK_URL SLACK_WEBHOOK_URL ALERT_WEBHOOK_URL
 
 awk '
   # char by char: replacement-string escapes in gsub differ between gawk, mawk and busybox awk
@@ -83,4 +98,6 @@ awk '
   }
 ' "$TEMPLATE" >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
-echo "render-config: wrote $OUT (telegram: $([ -n "$TELEGRAM_ENABLED" ] && echo on || echo off), e-mail: $([ -n "$ALERT_EMAIL_TO" ] && echo on || echo off))" >&2
+echo "render-config: wrote $OUT (telegram: $([ -n "$TELEGRAM_ENABLED" ] && echo on || echo off), e-mail: $([ -n "$ALERT_EMAIL_TO" ] && echo on || echo off), \
+discord: $([ -n "$DISCORD_WEBHOOK_URL" ] && echo on || echo off), slack: $([ -n "$SLACK_WEBHOOK_URL" ] && echo on || echo off), \
+webhook: $([ -n "$ALERT_WEBHOOK_URL" ] && echo on || echo off))" >&2
