@@ -429,3 +429,33 @@ test('every route the watchlist API registers under /api is routed to it (nginxâ
     for (const path of [`/api/${p}`, `/api/${p}/x?y=1`]) assert.equal(JSON.parse((await get(path)).body).upstream, 'watchlist-api', path);
   }
 });
+
+test('nginx starts while an upstream name does not resolve yet, answers 502, and serves it once it does', async () => {
+  const port = await freePort();
+  const g = await upstream('grafana-late', '127.0.0.6', port);
+  const dns = await new DnsFake().listen(); // knows no name yet: NXDOMAIN
+  const early = await startNginx({ grafanaUpstream: `grafana:${port}`, apiUpstream: `watchlist-api:${port}`, resolver: dns.address });
+  const agentE = new https.Agent({ ca: readFileSync(early.cert), servername: 'localhost' });
+  const status = () =>
+    new Promise<number>((resolve, reject) => {
+      https.get({ host: '127.0.0.1', port: early.httpsPort, path: '/', agent: agentE, headers: { host: 'localhost' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject);
+    });
+  try {
+    assert.equal(await status(), 502, 'no address yet: 502, and nginx is up');
+    dns.set('grafana', '127.0.0.6');
+    const t0 = Date.now();
+    while ((await status()) !== 200) {
+      assert.ok(Date.now() - t0 < 20_000, 'served within the resolver cache lifetime');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    agentE.destroy();
+    await early.stop();
+    await dns.close();
+    g.closeAllConnections();
+    await new Promise((r) => g.close(r));
+  }
+});
