@@ -210,3 +210,17 @@ test('InfluxQL client: statement errors throw InfluxQLError, an unreachable serv
   await assert.rejects(ql.query('nodb', 'SELECT * FROM x'), (e: unknown) => e instanceof InfluxQLError && /database not found/.test(e.message));
   await assert.rejects(createInfluxQLClient({ ...cfg, url: 'http://127.0.0.1:1' }).query('markets', 'SHOW MEASUREMENTS'), (e: unknown) => (e as { name?: string }).name === 'TransportError');
 });
+
+test('one bound over all buckets: the fullest bucket gives up its oldest lines, the small ones keep theirs', async () => {
+  const registry = freshRegistry();
+  // nothing is sent: batches below batchSize wait for a flush interval that does not come in this test
+  const sink = createInfluxSink({ ...cfg, url: 'http://127.0.0.1:9' }, { log: silentLog, registry, maxBufferPoints: 10_000, batchSize: 10_000, flushIntervalMs: 600_000, closeTimeoutMs: 100 });
+  const points = (n: number, from = 0) => Array.from({ length: n }, (_, i) => new Point('bound').intField('seq', from + i).timestamp(new Date(recent() + from + i)));
+  sink.write('markets/1h', points(100));
+  sink.write('markets/5m', points(200));
+  for (let i = 0; i < 9950; i += 50) sink.write('markets/raw', points(50, i));
+  assert.deepEqual(sink.pending(), { 'markets/1h': 100, 'markets/5m': 200, 'markets/raw': 9700 });
+  assert.equal(await metric(registry, 'influx_points_dropped_total', { bucket: 'markets/raw', reason: 'buffer_full' }), 250);
+  assert.equal(await metric(registry, 'influx_points_dropped_total', { bucket: 'markets/5m', reason: 'buffer_full' }), 0);
+  await sink.close();
+});

@@ -1,4 +1,4 @@
-// The write side: one long-lived writer per bucket with its own bounded FIFO of line-protocol strings.
+// The write side: one long-lived writer per bucket with its own FIFO of line-protocol strings, one bound over all of them.
 // We use the library's Point (line protocol) and transport, but not its WriteApi: that one reads
 // Retry-After as milliseconds, gives up after a few retries, never retries or splits a 413 and drops
 // a whole batch for one bad line. Here: backoff + jitter with Retry-After in seconds as the floor,
@@ -21,7 +21,10 @@ export interface InfluxSinkOptions {
   flushIntervalMs?: number;
   /** Lines per write request. */
   batchSize?: number;
-  /** Per bucket: queued + in-flight lines; beyond it the oldest are dropped (`buffer_full`). */
+  /**
+   * Queued + in-flight lines over all buckets of this sink; beyond it the oldest lines of the fullest
+   * bucket are dropped (`buffer_full`), so a process writing several buckets keeps one memory bound.
+   */
   maxBufferPoints?: number;
   /** Bodies larger than this (bytes) are gzipped. */
   gzipThreshold?: number;
@@ -137,21 +140,28 @@ class BucketWriter {
   enqueue(lines: string[]): void {
     for (const l of lines) this.q.push(l);
     this.nextSeq += lines.length;
-    const over = this.pending() - this.s.maxBuffer;
-    if (over > 0) {
-      // The in-flight batch is the oldest data, but it is on the wire: drop the oldest still queued.
-      const n = Math.min(over, this.q.length);
-      this.q.skip(n);
-      this.headSeq += n;
-      this.s.m.dropped.inc({ bucket: this.bucket, reason: 'buffer_full' }, n);
-      const now = Date.now();
-      if (now - this.lastDropLog > 10_000) {
-        this.lastDropLog = now;
-        this.s.log.warn({ bucket: this.bucket, dropped: n, buffered: this.pending() }, 'influx buffer full, dropping oldest points');
-      }
-      this.settle();
-    }
+    this.s.bound();
     if (this.q.length >= this.s.batchSize) this.kick();
+  }
+
+  queued(): number {
+    return this.q.length;
+  }
+
+  /** Drop up to `over` of the oldest queued lines; returns how many were dropped. */
+  dropOldest(over: number): number {
+    // The in-flight batch is the oldest data, but it is on the wire: drop the oldest still queued.
+    const n = Math.min(over, this.q.length);
+    this.q.skip(n);
+    this.headSeq += n;
+    this.s.m.dropped.inc({ bucket: this.bucket, reason: 'buffer_full' }, n);
+    const now = Date.now();
+    if (now - this.lastDropLog > 10_000) {
+      this.lastDropLog = now;
+      this.s.log.warn({ bucket: this.bucket, dropped: n, buffered: this.pending() }, 'influx buffer full, dropping oldest points');
+    }
+    this.settle();
+    return n;
   }
 
   kick(): void {
@@ -399,6 +409,18 @@ class Sink implements InfluxSink {
 
   async flush(): Promise<void> {
     await Promise.all([...this.writers.values()].map((w) => w.flush()));
+  }
+
+  /** Keep the lines held over all buckets within maxBuffer: the fullest bucket gives up its oldest first. */
+  bound(): void {
+    let over = -this.maxBuffer;
+    for (const w of this.writers.values()) over += w.pending();
+    while (over > 0) {
+      let fullest: BucketWriter | undefined;
+      for (const w of this.writers.values()) if (w.queued() > 0 && (!fullest || w.queued() > fullest.queued())) fullest = w;
+      if (!fullest) return; // all in flight
+      over -= fullest.dropOldest(over);
+    }
   }
 
   pending(): Record<string, number> {
