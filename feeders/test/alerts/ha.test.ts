@@ -1,12 +1,13 @@
 // Alertmanager in HA (docs/ALERTING.md, "Alertmanager in HA"): three real Alertmanager peers gossiping on
 // loopback, the committed configuration, ALERTMANAGER_URL listing all three. The feeder's price alerts
 // go to every peer; the peers deduplicate the notification among themselves: exactly one Telegram
-// message and one e-mail per alert, and still one with a peer down — the one that would notify first.
+// message and one e-mail per alert, still one with a peer down — the one that would notify first — and
+// still one when that peer comes back and receives the copy the feeder kept queued for it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { createLogger, type AlertRule } from '@mt/common';
-import { clusterStatus, metricValue, startHaAlertDelivery, waitFor, type HaAlertDelivery } from '@mt/testing';
+import { clusterStatus, metricValue, startHaAlertDelivery, waitFor, type AlertmanagerServer, type HaAlertDelivery } from '@mt/testing';
 import { createPriceAlerts, type PriceAlerts } from '../../src/market/alerts/index.js';
 import type { MarketConfig } from '../../src/market/config.js';
 import { tick } from '../market/helpers.js';
@@ -15,6 +16,8 @@ import { tick } from '../market/helpers.js';
 const PEER_TIMEOUT_MS = 2000;
 let ha: HaAlertDelivery;
 let alerts: PriceAlerts;
+/** The peer the second test kills, restarted by the third. */
+let downPeer: AlertmanagerServer | undefined;
 const registry = new Registry();
 
 const rules: AlertRule[] = [
@@ -75,6 +78,7 @@ test('with the first-notifying peer down, the next alert is still notified exact
   const names = (await Promise.all(ha.cluster.peers.map((p) => clusterStatus(p.url)))).map((s) => s.name);
   const first = names.indexOf([...names].sort()[0]!);
   const down = ha.cluster.peers[first]!;
+  downPeer = down;
   await down.proc.kill();
   const t0 = Date.now();
   alerts.onTick(tick({ symbol: 'ETH/USDT', ts: t0, price: 3010 }));
@@ -89,4 +93,17 @@ test('with the first-notifying peer down, the next alert is still notified exact
   assert.equal(metricValue(m, 'market_price_alerts_total', { outcome: 'failed' }), 0);
   const downHost = new URL(down.url).host;
   assert.equal(metricValue(m, 'market_alertmanager_deliveries_total', { peer: downHost, outcome: 'queued' }), 1, 'the down peer: queued for retry');
+});
+
+test('the peer comes back: it gets its queued copy of the alert, and the alert is still notified only once', async () => {
+  const down = downPeer!;
+  const downHost = new URL(down.url).host;
+  await down.restart();
+  // the feeder's retry delivers the copy that waited while the peer was down
+  await waitFor(async () => metricValue(await registry.metrics(), 'market_alertmanager_deliveries_total', { peer: downHost, outcome: 'sent' }) >= 2 || undefined, 60_000, 'the queued copy delivered to the restarted peer');
+  assert.equal((await down.alerts('alertname="PriceAlert"', 'symbol="ETH/USDT"')).length, 1, 'the restarted peer holds the alert');
+  await settle();
+  assert.equal(telegramFor('ETH/USDT').length, 1, 'no second Telegram message: the peers share what they notified');
+  assert.equal(mailFor('ETH/USDT').length, 1, 'no second e-mail');
+  assert.equal(telegramFor('BTC/USDT').length, 1);
 });

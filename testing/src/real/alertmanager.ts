@@ -54,6 +54,8 @@ export interface AlertmanagerServer {
   configFile: string;
   proc: Tracked;
   stop(): Promise<void>;
+  /** Start again after stop() or a kill: same ports, same data directory (and cluster peers). */
+  restart(): Promise<void>;
   /** Alerts as Alertmanager sees them (GET /api/v2/alerts), optionally filtered by matchers like `alertname="X"`. */
   alerts(...filter: string[]): Promise<GettableAlert[]>;
 }
@@ -86,41 +88,42 @@ export async function startAlertmanager(configFile: string, opts: { cluster?: Cl
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const { cluster } = opts;
-  const proc = spawnTracked(
-    bin,
-    [
-      `--config.file=${configFile}`,
-      `--storage.path=${dir}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      `--web.external-url=${url}`,
-      // alone: no HA gossip, which would bind a fixed port (9094) and wait for peers
-      ...(cluster
-        ? [
-            `--cluster.listen-address=${cluster.listen}`,
-            `--cluster.advertise-address=${cluster.listen}`,
-            ...cluster.peers.map((p) => `--cluster.peer=${p}`),
-            `--cluster.peer-timeout=${cluster.peerTimeout ?? '15s'}`,
-            // loopback only: no public address to find, nothing to wait for on a slow network
-            '--cluster.probe-timeout=200ms',
-            '--cluster.probe-interval=500ms',
-          ]
-        : ['--cluster.listen-address=']),
-      '--log.level=debug',
-    ],
-    { logFile: path.join(dir, 'alertmanager.log') },
-  );
-  const exited = proc.exited.then((code) => {
-    throw new Error(`alertmanager exited with ${code}: ${readFileSync(path.join(dir, 'alertmanager.log'), 'utf8').slice(-2000)}`);
-  });
-  await Promise.race([waitHttp(`${url}/-/ready`, 30_000), exited]);
-  exited.catch(() => {});
-  return {
+  const args = [
+    `--config.file=${configFile}`,
+    `--storage.path=${dir}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    `--web.external-url=${url}`,
+    // alone: no HA gossip, which would bind a fixed port (9094) and wait for peers
+    ...(cluster
+      ? [
+          `--cluster.listen-address=${cluster.listen}`,
+          `--cluster.advertise-address=${cluster.listen}`,
+          ...cluster.peers.map((p) => `--cluster.peer=${p}`),
+          `--cluster.peer-timeout=${cluster.peerTimeout ?? '15s'}`,
+          // loopback only: no public address to find, nothing to wait for on a slow network
+          '--cluster.probe-timeout=200ms',
+          '--cluster.probe-interval=500ms',
+        ]
+      : ['--cluster.listen-address=']),
+    '--log.level=debug',
+  ];
+  const launch = async () => {
+    const proc = spawnTracked(bin, args, { logFile: path.join(dir, 'alertmanager.log') });
+    server.proc = proc;
+    const exited = proc.exited.then((code) => {
+      throw new Error(`alertmanager exited with ${code}: ${readFileSync(path.join(dir, 'alertmanager.log'), 'utf8').slice(-2000)}`);
+    });
+    await Promise.race([waitHttp(`${url}/-/ready`, 30_000), exited]);
+    exited.catch(() => {});
+  };
+  const server: AlertmanagerServer = {
     url,
     port,
     dir,
     configFile,
-    proc,
-    stop: () => proc.stop(),
+    proc: undefined as unknown as Tracked,
+    stop: () => server.proc.stop(),
+    restart: launch,
     async alerts(...filter) {
       const q = new URLSearchParams(filter.map((f): [string, string] => ['filter', f]));
       const res = await fetch(`${url}/api/v2/alerts?${q}`);
@@ -128,6 +131,8 @@ export async function startAlertmanager(configFile: string, opts: { cluster?: Cl
       return (await res.json()) as GettableAlert[];
     },
   };
+  await launch();
+  return server;
 }
 
 export interface AlertmanagerCluster {
