@@ -15,7 +15,7 @@ rand() { openssl rand -base64 33 | tr -d '\n' | tr '+/' '-_'; }
 : "${INFLUX_TOKEN:=$INFLUX_ADMIN_TOKEN}"
 : "${INFLUX_READ_TOKEN:=$INFLUX_ADMIN_TOKEN}"
 : "${POSTGRES_PASSWORD:=$(rand)}"
-: "${DATABASE_URL:=postgres://terminal:$POSTGRES_PASSWORD@postgres:5432/terminal}"
+: "${DATABASE_URL:=postgres://terminal:${POSTGRES_PASSWORD}@postgres:5432/terminal}"
 : "${API_TOKEN:=$(rand)}"
 : "${GRAFANA_ADMIN_PASSWORD:=$(rand)}"
 kubectl -n "$NAMESPACE" create secret generic terminal-secrets \

@@ -95,7 +95,7 @@ function render(name: Name): Obj[] {
       .map((d) => d.toJS() as Obj)
       .filter((o) => o && !husk(o));
     assert.equal(objs.filter((o) => o.kind === 'Secret').length, 0, `${name}: no Secret is committed`);
-    objs.push(operatorSecret(name.includes('postgres') ? { DATABASE_URL: 'postgres://terminal:s3cr3t-from-the-dba@postgres.example.org:5432/terminal?sslmode=require' } : {}));
+    objs.push(operatorSecret(name.includes('postgres') ? { DATABASE_URL: 'postgres://terminal:secret@postgres.example.org:5432/terminal?sslmode=require' } : {}));
     rendered.set(name, objs);
   }
   return objs;
