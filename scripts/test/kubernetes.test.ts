@@ -367,6 +367,15 @@ test('every container: a pinned image, CPU and memory requests and limits, probe
   }
 });
 
+test('Alertmanager gets every setting its config renderer reads (alertmanager/render-config.sh)', () => {
+  const script = readFileSync(path.join(ROOT, 'alertmanager', 'render-config.sh'), 'utf8');
+  // internal to the script or defaulted by it: the templates' directory, Telegram's API host, TLS on
+  const internal = new Set(['VAR', 'ALERTMANAGER_TEMPLATES_DIR', 'TELEGRAM_API_URL', 'SMTP_PASSWORD_PATH', 'SMTP_REQUIRE_TLS', 'OUT', 'OUT_DIR', 'TEMPLATE', 'TELEGRAM_ENABLED']);
+  const reads = new Set([...script.matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!).filter((v) => !internal.has(v)));
+  const env = new Set((podSpec(must(render('base'), 'StatefulSet', 'alertmanager')).containers[0]!.env ?? []).map((e) => e.name));
+  assert.deepEqual([...reads].filter((v) => !env.has(v)), []);
+});
+
 test('probes: the API is ready only once migrated (/readyz); the feeders are restarted only when they stop answering (/livez)', () => {
   const objs = render('base');
   const api = podSpec(must(objs, 'Deployment', 'watchlist-api')).containers[0]!;
