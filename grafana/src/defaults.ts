@@ -19,6 +19,7 @@ import {
   type DataSourceRef,
   type Panel,
   type GridPos,
+  type DataTransformerConfig,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import { RP_VARIABLE_QUERY, TF_VARIABLE_QUERY } from '@mt/influxdb-tasks';
 
@@ -28,6 +29,53 @@ export const DS = {
   news: { type: 'influxdb', uid: 'influxdb-news' },
   prometheus: { type: 'prometheus', uid: 'prometheus' },
 } as const satisfies Record<string, DataSourceRef>;
+
+/**
+ * Grafana's built-in datasources: `-- Grafana --` (uid `grafana`) subscribes to Grafana Live channels,
+ * `-- Mixed --` lets one panel combine it with InfluxDB (docs/GRAFANA_LIVE.md, docs/DASHBOARDS.md).
+ */
+export const BUILTIN_DS = {
+  grafana: { type: 'datasource', uid: 'grafana' },
+  mixed: { type: 'datasource', uid: '-- Mixed --' },
+} as const satisfies Record<string, DataSourceRef>;
+
+/** The stream the market feeder pushes to (GRAFANA_LIVE_STREAM's default) and its channels, one per measurement. */
+export const LIVE_STREAM = 'markets';
+export type LiveChannel = 'ticker' | 'book' | 'candles';
+export const liveChannel = (m: LiveChannel) => `stream/${LIVE_STREAM}/${m}`;
+
+/** A `-- Grafana --` Live measurements query (public/app/plugins/datasource/grafana: queryType `measurements`). */
+export class LiveMeasurements implements Builder<Dataquery> {
+  constructor(
+    private readonly channel: LiveChannel,
+    private readonly refId: string,
+  ) {}
+  build(): Dataquery {
+    return { refId: this.refId, datasource: BUILTIN_DS.grafana, queryType: 'measurements', channel: liveChannel(this.channel), _implementsDataqueryVariant() {} } as Dataquery;
+  }
+}
+
+/**
+ * One value per symbol: the live one (Grafana Live: fields named after the measurement's field, e.g.
+ * `price`, labelled `asset_type`, `exchange`, `symbol`) over the stored one (InfluxDB time series
+ * `GROUP BY "symbol"`: a `Value` field labelled `symbol` only). Every series is reduced to its last
+ * value with its labels as columns; the other live fields are dropped; rows are sorted by `exchange`
+ * descending, which puts the stored rows (no exchange) first whatever order the queries answer in; per
+ * symbol the last non-null value wins. With Live off the stored value is shown. Checked with
+ * @grafana/data 12.3.0 (grafana/test/live-panels.test.ts).
+ */
+export function liveOverStored(liveField: string): DataTransformerConfig[] {
+  return [
+    { id: 'reduce', options: { mode: 'seriesToRows', reducers: ['lastNotNull'], labelsToFields: true } },
+    {
+      id: 'filterByValue',
+      options: { type: 'include', match: 'any', filters: ['Value', liveField].map((v) => ({ fieldName: 'Field', config: { id: 'equal', options: { value: v } } })) },
+    },
+    { id: 'sortBy', options: { sort: [{ field: 'exchange', desc: true }] } },
+    // → `symbol`, `Last * (lastNotNull)`: the panels pick that field by name (a display rename would hide it from them)
+    { id: 'groupBy', options: { fields: { symbol: { operation: 'groupby', aggregations: [] }, 'Last *': { operation: 'aggregate', aggregations: ['lastNotNull'] } } } },
+  ];
+}
 
 export const COLOR = {
   amber: '#FFA028',

@@ -18,6 +18,9 @@ function references(s: string): string[] {
   return [...s.matchAll(/\$(?:\{([\w.]+)(?::\w+)?\}|(\w+))/g)].map((m) => (m[1] ?? m[2])!.split('.')[0]!);
 }
 
+/** Grafana's built-in datasources: `-- Grafana --` (Live) and `-- Mixed --`. */
+const BUILTIN_DS = new Set(['grafana', '-- Mixed --']);
+
 describe('generated dashboards', () => {
   it('the committed JSON equals the generator output (run `npm run -w @mt/grafana generate`)', () => {
     const committed = Object.keys(committedDashboards()).sort();
@@ -61,12 +64,12 @@ describe('generated dashboards', () => {
       const vars = new Map((d.templating.list ?? []).map((v) => [v.name, v]));
       const refs = [...d.panels.map((p) => p.datasource), ...[...vars.values()].map((v) => v.datasource), ...allTargets(d).map((t) => t.target.datasource ?? t.panel.datasource)];
       for (const r of refs) {
-        if (!r) continue;
+        if (!r || BUILTIN_DS.has(r.uid)) continue; // `-- Grafana --` (Live) and `-- Mixed --`: built in
         assert.equal(provisioned.get(r.uid), r.type, `datasource ${JSON.stringify(r)} is provisioned with that type`);
       }
       for (const { panel, target } of allTargets(d)) {
         assert.ok(target.refId, `${panel.title}: refId`);
-        assert.ok(target.query ?? target.expr, `${panel.title}: a query`);
+        assert.ok(target.query ?? target.expr ?? (target as { channel?: string }).channel, `${panel.title}: a query`);
         assert.ok(target.datasource ?? panel.datasource, `${panel.title}: a datasource`);
       }
       const refIds = d.panels.map((p) => (p.targets ?? []).map((t) => t.refId));
