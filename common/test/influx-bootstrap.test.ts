@@ -9,7 +9,7 @@ import { HttpFake, freePort, startInflux, type InfluxServer, type RecordedReques
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bootstrapInflux, createInfluxQLClient, ensureScopedCredentials, type InfluxConfig, type ScopedCredential } from '../src/index.js';
+import { bootstrapInflux, createInfluxQLClient, DATA_BUCKETS, ensureScopedCredentials, type InfluxConfig, type ScopedCredential } from '../src/index.js';
 import { silentLog } from './helpers/influx.js';
 
 function capturingLog() {
@@ -49,9 +49,13 @@ test('1.x: bootstrap twice → databases and retention policies as in the contra
   assert.deepEqual(markets['1h'], { duration: '8760h0m0s', default: false });
   const news = await retentionPolicies('news');
   assert.deepEqual(news.raw, { duration: '2160h0m0s', default: true });
+  // infra: 15 days; custom: the user's own series, never expired (influxd shows infinite as 0s)
+  assert.deepEqual(await retentionPolicies('infra'), { autogen: { duration: '0s', default: false }, raw: { duration: '360h0m0s', default: true } });
+  assert.deepEqual((await retentionPolicies('custom')).raw, { duration: '0s', default: true });
 
   const changes = (l: Record<string, unknown>[]) => l.find((x) => x.component === 'influx' && Array.isArray(x.changes))?.changes as string[];
-  assert.equal(changes(first.lines).length, 6);
+  assert.equal(changes(first.lines).length, 10);
+  assert.ok(changes(first.lines).includes('retention policy custom/raw INF DEFAULT'));
   assert.deepEqual(changes(second.lines), []);
 });
 
@@ -246,7 +250,7 @@ test('2.x: buckets with retention and explicit DBRP mappings (defaults) are crea
   try {
     await bootstrapInflux(v2cfg(s.fake.url), silentLog);
     assert.ok(s.fake.requests.every((r) => r.headers.authorization === 'Token admin-token'));
-    assert.deepEqual(mutations(s.fake), ['POST /api/v2/buckets', 'POST /api/v2/dbrps', 'POST /api/v2/buckets', 'POST /api/v2/dbrps', 'POST /api/v2/buckets', 'POST /api/v2/dbrps', 'POST /api/v2/buckets', 'POST /api/v2/dbrps']);
+    assert.deepEqual(mutations(s.fake), Array.from({ length: 6 }, () => ['POST /api/v2/buckets', 'POST /api/v2/dbrps']).flat());
     const user = s.buckets.filter((b) => b.type === 'user');
     assert.deepEqual(
       user.map((b) => [b.name, b.orgID, b.retentionRules]),
@@ -255,6 +259,9 @@ test('2.x: buckets with retention and explicit DBRP mappings (defaults) are crea
         ['markets/5m', s.org.id, [{ type: 'expire', everySeconds: 30 * 86400 }]],
         ['markets/1h', s.org.id, [{ type: 'expire', everySeconds: 365 * 86400 }]],
         ['news/raw', s.org.id, [{ type: 'expire', everySeconds: 90 * 86400 }]],
+        ['infra/raw', s.org.id, [{ type: 'expire', everySeconds: 15 * 86400 }]],
+        // 2.x: everySeconds 0 = never expire
+        ['custom/raw', s.org.id, [{ type: 'expire', everySeconds: 0 }]],
       ],
     );
     assert.deepEqual(
@@ -264,14 +271,20 @@ test('2.x: buckets with retention and explicit DBRP mappings (defaults) are crea
         ['markets', '5m', false, 'markets/5m'],
         ['markets', '1h', false, 'markets/1h'],
         ['news', 'raw', true, 'news/raw'],
+        ['infra', 'raw', true, 'infra/raw'],
+        ['custom', 'raw', true, 'custom/raw'],
       ],
     );
     const before = s.fake.requests.length;
     await bootstrapInflux(v2cfg(s.fake.url), silentLog);
-    assert.deepEqual(mutations(s.fake).length, 8, 'second run made no POST/PATCH/DELETE');
+    assert.deepEqual(mutations(s.fake).length, 12, 'second run made no POST/PATCH/DELETE (an infinite retention is not patched again)');
     assert.ok(s.fake.requests.length > before);
-    assert.equal(s.buckets.length, 6);
-    assert.equal(s.dbrps.length, 4);
+    assert.equal(s.buckets.length, 8);
+    assert.equal(s.dbrps.length, 6);
+    // a bucket whose expire rule was removed (2.x's other spelling of "forever") is left alone
+    s.buckets.find((b) => b.name === 'custom/raw')!.retentionRules = [];
+    await bootstrapInflux(v2cfg(s.fake.url), silentLog);
+    assert.equal(mutations(s.fake).length, 12);
   } finally {
     await s.fake.close();
   }
@@ -319,14 +332,15 @@ test('2.x: a bucket and a DBRP mapping created by another process between our re
     const run = capturingLog();
     await bootstrapInflux(v2cfg(s.fake.url), run.log, { timeoutMs: 10_000 });
     assert.ok(run.lines.some((l) => l.msg === 'influx bootstrap: created concurrently by another process, reading again' && /already exists/.test(String(l.err))));
-    assert.deepEqual(s.buckets.filter((b) => b.type === 'user').map((b) => b.name).sort(), ['markets/1h', 'markets/5m', 'markets/raw', 'news/raw']);
-    assert.deepEqual(s.dbrps.map((d) => `${d.database}/${d.retention_policy}`).sort(), ['markets/1h', 'markets/5m', 'markets/raw', 'news/raw']);
+    const all = ['custom/raw', 'infra/raw', 'markets/1h', 'markets/5m', 'markets/raw', 'news/raw'];
+    assert.deepEqual(s.buckets.filter((b) => b.type === 'user').map((b) => b.name).sort(), all);
+    assert.deepEqual(s.dbrps.map((d) => `${d.database}/${d.retention_policy}`).sort(), all);
     // two bootstraps at once (a feeder and the influxdb-tasks one-shot at first start) both succeed
     const t = await influx2('admin-token');
     try {
       await Promise.all([bootstrapInflux(v2cfg(t.fake.url), silentLog, { timeoutMs: 10_000 }), bootstrapInflux(v2cfg(t.fake.url), silentLog, { timeoutMs: 10_000 })]);
-      assert.equal(t.buckets.filter((b) => b.type === 'user').length, 4);
-      assert.equal(t.dbrps.length, 4);
+      assert.equal(t.buckets.filter((b) => b.type === 'user').length, 6);
+      assert.equal(t.dbrps.length, 6);
     } finally {
       await t.fake.close();
     }
@@ -341,6 +355,8 @@ test('2.x: scoped tokens — the feeders\' writes, Grafana\'s cannot; the feeder
   const creds: ScopedCredential[] = [
     { name: 'feeders', access: 'write', file: path.join(dir, 'feeders') },
     { name: 'grafana', access: 'read', file: path.join(dir, 'grafana') },
+    // the user's own series: read and write on custom/raw, nothing else (docs/INFLUXDB.md)
+    { name: 'custom', access: 'write', file: path.join(dir, 'custom'), buckets: ['custom/raw'] },
   ];
   try {
     const admin = v2cfg(s.fake.url);
@@ -348,9 +364,20 @@ test('2.x: scoped tokens — the feeders\' writes, Grafana\'s cannot; the feeder
     await ensureScopedCredentials(admin, creds, silentLog);
     const feeders = readFileSync(creds[0]!.file, 'utf8').trim();
     const grafana = readFileSync(creds[1]!.file, 'utf8').trim();
-    assert.equal(s.auths.length, 2);
-    assert.deepEqual(s.auths.map((a) => a.description), ['market-terminal feeders (write), managed by influxdb-tasks', 'market-terminal grafana (read), managed by influxdb-tasks']);
-    const bucketIds = s.buckets.filter((b) => b.type === 'user').map((b) => b.id);
+    const custom = readFileSync(creds[2]!.file, 'utf8').trim();
+    assert.equal(s.auths.length, 3);
+    assert.deepEqual(s.auths.map((a) => a.description), [
+      'market-terminal feeders (write), managed by influxdb-tasks',
+      'market-terminal grafana (read), managed by influxdb-tasks',
+      'market-terminal custom (write), managed by influxdb-tasks',
+    ]);
+    // the services' tokens cover their own buckets, not infra and custom
+    const bucketIds = s.buckets.filter((b) => (DATA_BUCKETS as readonly string[]).includes(b.name)).map((b) => b.id);
+    const customId = s.buckets.find((b) => b.name === 'custom/raw')!.id;
+    assert.deepEqual(
+      s.auths[2]!.permissions.map((p) => `${p.action}:${p.resource.type}:${p.resource.id}`).sort(),
+      [`read:buckets:${customId}`, `read:orgs:${s.org.id}`, `write:buckets:${customId}`],
+    );
     const grafanaPerms = s.auths[1]!.permissions.map((p) => `${p.action}:${p.resource.type}:${p.resource.id}`).sort();
     assert.deepEqual(grafanaPerms, [`read:orgs:${s.org.id}`, ...bucketIds.map((id) => `read:buckets:${id}`)].sort(), 'read-only on exactly our buckets');
     assert.ok(!s.auths[1]!.permissions.some((p) => p.resource.type === 'buckets' && !bucketIds.includes(p.resource.id!)), 'no system bucket');
@@ -358,9 +385,13 @@ test('2.x: scoped tokens — the feeders\' writes, Grafana\'s cannot; the feeder
     const writeAs = (tok: string) => fetch(`${s.fake.url}/api/v2/write?org=market-terminal&bucket=markets%2Fraw&precision=ms`, { method: 'POST', headers: { authorization: `Token ${tok}` }, body: 'ticks price=1' });
     assert.equal((await writeAs(feeders)).status, 204);
     assert.equal((await writeAs(grafana)).status, 403);
-    // the feeders run the bucket bootstrap at start with their own token: finds everything, changes nothing
+    assert.equal((await writeAs(custom)).status, 403, 'the custom token cannot write market data');
+    const writeCustom = (tok: string) => fetch(`${s.fake.url}/api/v2/write?org=market-terminal&bucket=custom%2Fraw&precision=s`, { method: 'POST', headers: { authorization: `Token ${tok}` }, body: 'my_signal,symbol=BTC/USDT value=0.73 1764061200' });
+    assert.equal((await writeCustom(custom)).status, 204);
+    assert.equal((await writeCustom(feeders)).status, 403, 'nor the feeders the user\'s series');
+    // the feeders run the bucket bootstrap at start with their own token, over their own buckets: finds everything, changes nothing
     s.fake.requests.length = 0;
-    await bootstrapInflux(v2cfg(s.fake.url, feeders), silentLog);
+    await bootstrapInflux(v2cfg(s.fake.url, feeders), silentLog, { buckets: DATA_BUCKETS });
     assert.deepEqual(mutations(s.fake), []);
     // neither scoped token may mint tokens
     assert.equal((await fetch(`${s.fake.url}/api/v2/authorizations`, { headers: { authorization: `Token ${feeders}` } })).status, 403);
@@ -376,7 +407,7 @@ test('2.x: scoped tokens — the feeders\' writes, Grafana\'s cannot; the feeder
     await ensureScopedCredentials(admin, creds, silentLog);
     const renewed = readFileSync(creds[0]!.file, 'utf8').trim();
     assert.notEqual(renewed, feeders);
-    assert.equal(s.auths.length, 2);
+    assert.equal(s.auths.length, 3);
     assert.equal((await writeAs(feeders)).status, 401);
     assert.equal((await writeAs(renewed)).status, 204);
   } finally {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Point } from '@influxdata/influxdb-client';
 import { pino } from 'pino';
 import { startInflux, type InfluxServer } from '@mt/testing';
-import { bootstrapInflux, createInfluxQLClient, createInfluxSink, ensureScopedCredentials, type InfluxConfig } from '../src/index.js';
+import { bootstrapInflux, createInfluxQLClient, createInfluxSink, DATA_BUCKETS, ensureScopedCredentials, RETENTION, type InfluxConfig } from '../src/index.js';
 import { freshRegistry, silentLog } from './helpers/influx.js';
 
 const ADMIN = { user: 'admin', password: "adm'n p@ss:w/rd" };
@@ -57,7 +57,7 @@ test('1.x with auth: the read user reads and cannot write; the write user writes
   const writer: InfluxConfig = { ...admin, token: feeders };
   // the feeders run the bucket bootstrap at start-up too: as the write user it finds everything in place
   const feederStart = capturing();
-  await bootstrapInflux(writer, feederStart.log, { timeoutMs: 10_000 });
+  await bootstrapInflux(writer, feederStart.log, { timeoutMs: 10_000, buckets: DATA_BUCKETS });
   assert.deepEqual(feederStart.lines.find((l) => Array.isArray(l.changes))?.changes, []);
 
   // the write user, through the project's own sink (Basic auth from user:password)
@@ -92,4 +92,31 @@ test('1.x: a read user that was given write access (drift) is brought back to re
   await ensureScopedCredentials(admin, [{ name: 'grafana', access: 'read', file: grafanaFile() }], run.log);
   assert.deepEqual(run.lines.find((l) => Array.isArray(l.changes))?.changes, ['grant READ on markets to mt_grafana']);
   assert.equal((await write(grafana, 'drift v=2')).status, 403);
+});
+
+test('1.x: the user\'s own series — the custom token writes custom/raw only, Grafana\'s reader (every bucket) charts it', { timeout: 60_000 }, async () => {
+  const customFile = path.join(dir, 'custom-token');
+  await ensureScopedCredentials(
+    admin,
+    [
+      { name: 'custom', access: 'write', file: customFile, buckets: ['custom/raw'] },
+      { name: 'grafana', access: 'read', file: grafanaFile(), buckets: Object.keys(RETENTION) },
+    ],
+    silentLog,
+  );
+  const custom = readFileSync(customFile, 'utf8').trim();
+  assert.match(custom, /^mt_custom:[A-Za-z0-9_-]{43}$/);
+  const writeTo = (token: string, db: string, line: string) =>
+    fetch(`${influx.url}/write?db=${db}&rp=raw&precision=s`, { method: 'POST', body: line, headers: { authorization: `Basic ${Buffer.from(token).toString('base64')}` } });
+  // the documented write (docs/INFLUXDB.md "Your own series"): line protocol, seconds
+  const at = Math.floor(Date.now() / 1000) - 60;
+  const ok = await writeTo(custom, 'custom', `my_signal,symbol=BTC/USDT value=0.73 ${at}\nmy_signal,symbol=BTC/USDT value=0.81 ${at + 30}`);
+  assert.equal(ok.status, 204, await ok.text());
+  assert.equal((await writeTo(custom, 'markets', `ticks,symbol=BTC/USDT price=1 ${at}`)).status, 403, 'no write on market data');
+  assert.equal((await writeTo(readFileSync(feedersFile(), 'utf8').trim(), 'custom', `my_signal v=1 ${at}`)).status, 403, 'the feeders cannot write the user\'s bucket');
+  // what the provisioned "InfluxDB custom" datasource runs, with Grafana's read-only token
+  const reader: InfluxConfig = { ...admin, token: readFileSync(grafanaFile(), 'utf8').trim() };
+  const rows = await createInfluxQLClient(reader).query('custom', `SELECT "value" FROM "my_signal" WHERE "symbol" = 'BTC/USDT' AND time > now() - 1h`);
+  assert.deepEqual(rows[0]?.values.map((v) => v[1]), [0.73, 0.81]);
+  assert.equal((await writeTo(reader.token, 'custom', `my_signal v=1 ${at}`)).status, 403, 'Grafana only reads');
 });

@@ -93,12 +93,13 @@ describe('generated dashboards', () => {
 });
 
 describe('provisioning', () => {
-  it('datasources: InfluxQL with the token header for markets and news, Prometheus, Alertmanager', () => {
+  it('datasources: InfluxQL with the token header for markets, news and custom, Prometheus, Alertmanager', () => {
     const ds = provisionedDatasources();
     const byUid = new Map(ds.map((d) => [d.uid, d]));
     for (const [uid, db] of [
       ['influxdb-markets', 'markets'],
       ['influxdb-news', 'news'],
+      ['influxdb-custom', 'custom'],
     ] as const) {
       const d = byUid.get(uid)!;
       assert.equal(d.type, 'influxdb');

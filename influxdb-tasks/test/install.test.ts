@@ -31,7 +31,8 @@ describe('install entry point', () => {
       assert.equal(r.status, 0, r.stderr + r.stdout);
     }
     const dbs = (await influx.query('SHOW DATABASES')).results[0]!.series![0]!.values.map((v) => v[0]);
-    assert.ok(dbs.includes('markets') && dbs.includes('news'));
+    // the one-shot bootstraps every bucket, infra and custom included (docs/INFLUXDB.md "Buckets")
+    assert.deepEqual(['custom', 'infra', 'markets', 'news'].filter((d) => dbs.includes(d)), ['custom', 'infra', 'markets', 'news']);
     const cqs = (await influx.query('SHOW CONTINUOUS QUERIES')).results[0]!.series!.find((s) => s.name === 'markets')!;
     assert.deepEqual(cqs.values.map((v) => v[0]).sort(), continuousQueries().map((c) => c.name).sort());
     const rc = await influx.query('SELECT count("rp") FROM "1h"."rp_config"', 'markets');

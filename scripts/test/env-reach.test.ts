@@ -48,7 +48,7 @@ function readers(): Map<string, Set<string>> {
   add(schemaKeys(marketSchema), 'market-feeder');
   add(schemaKeys(newsSchema), 'news-feeder');
   add(schemaKeys(apiSchema), 'watchlist-api');
-  add([...Object.keys(influxEnv), ...Object.keys(commonEnv), 'INFLUX_FEEDERS_TOKEN_PATH', 'INFLUX_GRAFANA_TOKEN_PATH', 'INFLUX_API_TOKEN_PATH'], 'influxdb-tasks'); // influxdb-tasks/src/install.ts
+  add([...Object.keys(influxEnv), ...Object.keys(commonEnv), 'INFLUX_FEEDERS_TOKEN_PATH', 'INFLUX_GRAFANA_TOKEN_PATH', 'INFLUX_API_TOKEN_PATH', 'INFLUX_CUSTOM_TOKEN_PATH'], 'influxdb-tasks'); // influxdb-tasks/src/install.ts
   // the secrets generated on first start, or taken from .env (common/src/secrets-store.ts)
   add(GENERATED_SECRETS.map((x) => x.env), 'secrets-init');
   // Alertmanager's container renders its config from these (alertmanager/render-config.sh)

@@ -13,6 +13,11 @@ export interface BootstrapOptions {
   /** Give up waiting for InfluxDB after this long (ms). */
   timeoutMs?: number;
   transport?: Transport;
+  /**
+   * The `db/rp` buckets to create (default: all of RETENTION). The feeders pass DATA_BUCKETS: their
+   * least-privilege token cannot see `infra` and `custom`, which influxdb-tasks creates with the admin token.
+   */
+  buckets?: readonly string[];
 }
 
 export async function bootstrapInflux(cfg: InfluxConfig, log: Logger, opts: BootstrapOptions = {}): Promise<void> {
@@ -23,7 +28,8 @@ export async function bootstrapInflux(cfg: InfluxConfig, log: Logger, opts: Boot
   let raced = 0;
   for (;;) {
     try {
-      const changes = cfg.api === 'v1' ? await bootstrapV1(createInfluxQLClient(cfg, transport)) : await bootstrapV2(cfg, transport);
+      const wanted = Object.entries(RETENTION).filter(([b]) => !opts.buckets || opts.buckets.includes(b));
+      const changes = cfg.api === 'v1' ? await bootstrapV1(createInfluxQLClient(cfg, transport), wanted) : await bootstrapV2(cfg, transport, wanted);
       l.info({ api: cfg.api, changes }, changes.length ? 'influx bootstrap applied changes' : 'influx bootstrap: already up to date');
       return;
     } catch (e) {
@@ -67,6 +73,7 @@ export function v1DurationSeconds(d: string): number {
 
 /** influxd's default shard group duration for a retention period (< 2 d: 1 h, ≤ 6 months: 1 d, else 7 d). */
 function shardDuration(seconds: number): string {
+  if (seconds === 0) return '7d'; // infinite
   return seconds < 2 * 86400 ? '1h' : seconds <= 182 * 86400 ? '1d' : '7d';
 }
 
@@ -77,9 +84,11 @@ function splitBucket(bucket: string): { db: string; rp: string } {
   return { db, rp };
 }
 
-async function bootstrapV1(ql: InfluxQLClient): Promise<string[]> {
+type Wanted = [bucket: string, want: (typeof RETENTION)[string]][];
+
+async function bootstrapV1(ql: InfluxQLClient, wanted: Wanted): Promise<string[]> {
   const changes: string[] = [];
-  const dbs = new Set(Object.keys(RETENTION).map((b) => splitBucket(b).db));
+  const dbs = new Set(wanted.map(([b]) => splitBucket(b).db));
   const existingDbs = new Set(((await ql.query('', 'SHOW DATABASES'))[0]?.values ?? []).map((v) => String(v[0])));
   for (const db of dbs) {
     if (!existingDbs.has(db)) {
@@ -89,7 +98,7 @@ async function bootstrapV1(ql: InfluxQLClient): Promise<string[]> {
     const series = (await ql.query(db, `SHOW RETENTION POLICIES ON ${quote(db)}`))[0];
     const col = (name: string) => series?.columns.indexOf(name) ?? -1;
     const rps = new Map((series?.values ?? []).map((v) => [String(v[col('name')]), { seconds: v1DurationSeconds(String(v[col('duration')])), isDefault: v[col('default')] === true }]));
-    for (const [bucket, want] of Object.entries(RETENTION)) {
+    for (const [bucket, want] of wanted) {
       const { db: d, rp } = splitBucket(bucket);
       if (d !== db) continue;
       const have = rps.get(rp);
@@ -121,7 +130,7 @@ interface V2Dbrp {
   virtual?: boolean;
 }
 
-async function bootstrapV2(cfg: InfluxConfig, t: Transport): Promise<string[]> {
+async function bootstrapV2(cfg: InfluxConfig, t: Transport, wanted: Wanted): Promise<string[]> {
   const changes: string[] = [];
   // Some 2.x versions answer a name filter that matches nothing with 404 instead of an empty list.
   const get = async <T>(path: string, params: Record<string, string>): Promise<T | undefined> => {
@@ -139,14 +148,15 @@ async function bootstrapV2(cfg: InfluxConfig, t: Transport): Promise<string[]> {
   const orgID = orgs?.orgs?.find((o) => o.name === cfg.org)?.id;
   if (!orgID) throw new HttpStatusError(404, `organization "${cfg.org}" (INFLUX_ORG) not found`, undefined, 'influxdb');
 
-  for (const [name, want] of Object.entries(RETENTION)) {
+  for (const [name, want] of wanted) {
     const rules = [{ type: 'expire', everySeconds: want.seconds }];
     const found = await get<{ buckets?: V2Bucket[] }>('/api/v2/buckets', { orgID, name });
     let bucket = found?.buckets?.find((b) => b.name === name);
     if (!bucket) {
       bucket = (await send('POST', '/api/v2/buckets', { orgID, name, retentionRules: rules })) as V2Bucket;
       changes.push(`bucket ${name} ${want.duration}`);
-    } else if (bucket.retentionRules?.find((r) => r.type === 'expire')?.everySeconds !== want.seconds) {
+    } else if ((bucket.retentionRules?.find((r) => r.type === 'expire')?.everySeconds ?? 0) !== want.seconds) {
+      // no expire rule, or everySeconds 0, is 2.x's "keep forever"
       await send('PATCH', `/api/v2/buckets/${encodeURIComponent(bucket.id)}`, { retentionRules: rules });
       changes.push(`bucket ${name} retention ${want.duration}`);
     }

@@ -10,7 +10,7 @@ import { HttpStatusError } from '../errors.js';
 import { newSecret, readSecretFile, writeSecretFile } from '../secrets-store.js';
 import { createInfluxQLClient, influxQLString } from './query.js';
 import { createInfluxTransport } from './transport.js';
-import { RETENTION, type InfluxConfig } from './types.js';
+import { DATA_BUCKETS, type InfluxConfig } from './types.js';
 
 export interface ScopedCredential {
   /** Names the 2.x authorization (`market-terminal <name> …`) or the 1.x user (`mt_<name>`). */
@@ -19,9 +19,12 @@ export interface ScopedCredential {
   access: 'read' | 'write';
   /** Where the token goes (2.x: the token; 1.x: `user:password`); read back on the next run. */
   file: string;
+  /** The `db/rp` buckets it may use (1.x: their databases); default DATA_BUCKETS, the services' own. */
+  buckets?: readonly string[];
 }
 
-const DATABASES = [...new Set(Object.keys(RETENTION).map((b) => b.split('/')[0]!))];
+const bucketsOf = (c: ScopedCredential) => c.buckets ?? DATA_BUCKETS;
+const databasesOf = (c: ScopedCredential) => [...new Set(bucketsOf(c).map((b) => b.split('/')[0]!))];
 
 export const authorizationDescription = (c: Pick<ScopedCredential, 'name' | 'access'>) => `market-terminal ${c.name} (${c.access}), managed by influxdb-tasks`;
 export const v1User = (c: Pick<ScopedCredential, 'name'>) => `mt_${c.name.replace(/[^A-Za-z0-9_]/g, '_')}`;
@@ -56,23 +59,26 @@ async function ensureV2(cfg: InfluxConfig, creds: ScopedCredential[], t: Transpo
   });
   const orgID = orgs?.orgs?.find((o) => o.name === cfg.org)?.id;
   if (!orgID) throw new HttpStatusError(404, `organization "${cfg.org}" (INFLUX_ORG) not found`, undefined, 'influxdb');
-  const bucketIDs: string[] = [];
-  for (const name of Object.keys(RETENTION)) {
+  const bucketIDs = new Map<string, string>();
+  for (const name of new Set(creds.flatMap(bucketsOf))) {
     const found = await get<{ buckets?: { id: string; name: string }[] }>('/api/v2/buckets', { orgID, name });
     const id = found.buckets?.find((b) => b.name === name)?.id;
     if (!id) throw new Error(`bucket ${name} missing: run the bucket bootstrap first`);
-    bucketIDs.push(id);
+    bucketIDs.set(name, id);
   }
-  const wanted = (access: ScopedCredential['access']): V2Permission[] => [
-    { action: 'read', resource: { type: 'orgs', id: orgID } },
-    ...bucketIDs.map((id): V2Permission => ({ action: 'read', resource: { type: 'buckets', id, orgID } })),
-    ...(access === 'write' ? bucketIDs.map((id): V2Permission => ({ action: 'write', resource: { type: 'buckets', id, orgID } })) : []),
-  ];
+  const wanted = (c: ScopedCredential): V2Permission[] => {
+    const ids = bucketsOf(c).map((b) => bucketIDs.get(b)!);
+    return [
+      { action: 'read', resource: { type: 'orgs', id: orgID } },
+      ...ids.map((id): V2Permission => ({ action: 'read', resource: { type: 'buckets', id, orgID } })),
+      ...(c.access === 'write' ? ids.map((id): V2Permission => ({ action: 'write', resource: { type: 'buckets', id, orgID } })) : []),
+    ];
+  };
   const listed = (await get<{ authorizations?: V2Authorization[] }>('/api/v2/authorizations', { orgID })).authorizations ?? [];
   const changes: string[] = [];
   for (const c of creds) {
     const description = authorizationDescription(c);
-    const permissions = wanted(c.access);
+    const permissions = wanted(c);
     const have = readSecretFile(c.file);
     const ours = listed.filter((a) => a.description === description);
     let keep = ours.find((a) => a.token !== undefined && a.token === have && a.status === 'active' && samePermissions(a.permissions, permissions));
@@ -111,7 +117,7 @@ async function ensureV1(cfg: InfluxConfig, creds: ScopedCredential[], t: Transpo
     const [grants] = await ql.query('', `SHOW GRANTS FOR "${user}"`);
     const held = new Map((grants?.values ?? []).map((v) => [String(v[0]), String(v[1])]));
     const want = c.access === 'write' ? 'ALL PRIVILEGES' : 'READ';
-    for (const db of DATABASES) {
+    for (const db of databasesOf(c)) {
       if (held.get(db) === want) continue;
       if (held.has(db) && held.get(db) !== 'NO PRIVILEGES') await ql.query('', `REVOKE ALL ON "${db}" FROM "${user}"`);
       await ql.query('', `GRANT ${c.access === 'write' ? 'ALL' : 'READ'} ON "${db}" TO "${user}"`);

@@ -15,7 +15,14 @@ export const RETENTION: Record<string, { duration: string; seconds: number; defa
   'markets/5m': { duration: '30d', seconds: 30 * 86400 },
   'markets/1h': { duration: '365d', seconds: 365 * 86400 },
   'news/raw': { duration: '90d', seconds: 90 * 86400, default: true },
+  // infrastructure series kept for two weeks (docs/INFLUXDB.md)
+  'infra/raw': { duration: '15d', seconds: 15 * 86400, default: true },
+  // the user's own series, never expired (docs/INFLUXDB.md "Your own series"); seconds 0 = infinite
+  'custom/raw': { duration: 'INF', seconds: 0, default: true },
 };
+
+/** The buckets the services write and read (feeders, API); `infra` and `custom` are not theirs. */
+export const DATA_BUCKETS = ['markets/raw', 'markets/5m', 'markets/1h', 'news/raw'] as const;
 
 export interface InfluxConfig {
   url: string;

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import {
   Lifecycle,
   bootstrapInflux,
+  DATA_BUCKETS,
   createInfluxQLClient,
   createInfluxSink,
   createLogger,
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
 
   const influxCfg = influxConfigFromEnv(cfg);
   try {
-    await bootstrapInflux(influxCfg, log);
+    await bootstrapInflux(influxCfg, log, { buckets: DATA_BUCKETS });
   } catch (err) {
     state.phase = 'failed';
     log.fatal({ err }, 'InfluxDB unavailable at start-up');

@@ -4,6 +4,7 @@ import {
   Backoff,
   Lifecycle,
   bootstrapInflux,
+  DATA_BUCKETS,
   createInfluxQLClient,
   createInfluxSink,
   createLogger,
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
 
   const influxCfg = influxConfigFromEnv(cfg);
   try {
-    await bootstrapInflux(influxCfg, log);
+    await bootstrapInflux(influxCfg, log, { buckets: DATA_BUCKETS });
   } catch (err) {
     log.fatal({ err }, 'InfluxDB unavailable at start-up');
     await lifecycle.shutdown().catch(() => {});
