@@ -21,7 +21,7 @@ const { values } = parseArgs({
 const RUNS = Number(values.runs);
 const RULES = Number(values.rules);
 const info = machine();
-const stack = await startStack({ replay: { rate: Number(values.rate), burstEveryMs: 5000, burstMs: 200, burstFactor: 10 }, alerts: true, feederEnv: { BACKFILL_HOURS: '0', ALERT_DIGEST_AFTER: '100000' } });
+const stack = await startStack({ replay: { rate: Number(values.rate), burstEveryMs: 5000, burstMs: 200, burstFactor: 10 }, alerts: true, feederEnv: { BACKFILL_HOURS: '0', ALERT_DIGEST_AFTER: '1000' } });
 // ^ every sample is one crossing measured on its own: no digest (bursts are measured by the digest e2e test)
 const telegram = stack.telegram!;
 const all = benchSymbols(RUNS * RULES);

@@ -1,0 +1,102 @@
+// POST /api/alert-rules/backtest's work (watchlist-api/src/backtest.ts) against a real InfluxDB 1.x holding
+// 30 days of one symbol: 5-minute candles with the feeder's own indicators in markets/5m (8 640 candles)
+// and 7 days of one-second prices in markets/raw (the raw retention: ~600 000 points). Side by side:
+//   floor   — the InfluxQL read alone (the same SELECTs the backtest sends)
+//   ours    — backtest(): the reads + the replay through the live RuleEvaluator
+// for a candle rule (rsi_above on 5m, 30 days) and a price rule (crosses_above, every stored second).
+//
+//   npm run bench -- backtest      (or: node --conditions=source --import tsx bench/backtest.ts)
+import { BUCKETS, createInfluxQLClient, createLogger, bootstrapInflux, type AlertRule } from '@mt/common';
+import { startInflux } from '@mt/testing';
+import { IndicatorEngine } from '../feeders/src/market/indicators/index.js';
+import type { Candle } from '../feeders/src/market/types.js';
+import { backtest } from '../watchlist-api/src/backtest.js';
+import { machine, median, saveResult } from './lib.js';
+
+const influx = await startInflux();
+const cfg = { url: influx.url, token: '', org: '', api: 'v1' as const };
+await bootstrapInflux(cfg, createLogger('bench', 'silent'));
+const ql = createInfluxQLClient(cfg);
+const now = Math.floor(Date.now() / 300_000) * 300_000;
+const DAY = 86_400_000;
+
+async function write(rp: string, lines: string[]): Promise<void> {
+  for (let i = 0; i < lines.length; i += 50_000) {
+    const res = await fetch(`${influx.url}/write?db=markets&rp=${rp}&precision=ms`, { method: 'POST', body: lines.slice(i, i + 50_000).join('\n') });
+    if (res.status !== 204) throw new Error(`write: ${res.status} ${await res.text()}`);
+  }
+}
+
+// 30 days (minus a margin inside the 30-day retention) of 5-minute candles on a random walk, indicators by the feeder's engine
+let seed = 7;
+const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+const engine = new IndicatorEngine();
+const candleLines: string[] = [];
+const indicatorLines: string[] = [];
+let price = 100;
+const start5m = now - 29.5 * DAY;
+for (let t = start5m; t < now; t += 300_000) {
+  const open = price;
+  price *= 1 + (rnd() - 0.5) * 0.01;
+  const c: Candle = { exchange: 'binance', symbol: 'BTC/USDT', assetType: 'crypto', interval: '5m', openTime: t, closeTime: t + 299_999, open, high: Math.max(open, price), low: Math.min(open, price), close: price, volume: 10 + rnd() * 5, quoteVolume: 1000, trades: 10, closed: true, receivedAt: t };
+  const tags = 'asset_type=crypto,exchange=binance,interval=5m,symbol=BTC/USDT';
+  candleLines.push(`candles,${tags} open=${c.open},high=${c.high},low=${c.low},close=${c.close},volume=${c.volume},quote_volume=1000,trades=10i ${t}`);
+  const v = engine.onClosedCandle('k', c);
+  const fields = Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => `${k}=${x}`);
+  if (fields.length) indicatorLines.push(`indicators,${tags} ${fields.join(',')} ${t}`);
+}
+await write('5m', candleLines);
+await write('5m', indicatorLines);
+// 7 days (minus a margin) of one-second prices
+const priceLines: string[] = [];
+price = 100;
+for (let t = now - 6.9 * DAY; t < now; t += 1000) {
+  price *= 1 + (rnd() - 0.5) * 0.0004;
+  priceLines.push(`market_data,asset_type=crypto,exchange=binance,symbol=BTC/USDT price=${price} ${t}`);
+}
+await write(BUCKETS.marketsRaw.split('/')[1]!, priceLines);
+process.stdout.write(`stored: ${candleLines.length} candles + ${indicatorLines.length} indicator points (5m), ${priceLines.length} prices (raw)\n`);
+
+const base = { id: 'b', symbol: 'BTC/USDT', window_seconds: null, cooldown_seconds: 0, severity: 'info' as const };
+const cases: { name: string; rule: AlertRule; floor: string[] }[] = [
+  {
+    name: 'rsi_above 70 on 5m, 30 days',
+    rule: { ...base, condition: 'rsi_above', threshold: 70, timeframe: '5m' },
+    floor: [
+      `SELECT "close" FROM "candles" WHERE "symbol" = 'BTC/USDT' AND "interval" = '1m' AND time >= ${now - 30 * DAY}ms AND time <= ${now}ms`,
+      `SELECT "close", "volume" FROM "5m"."candles" WHERE "symbol" = 'BTC/USDT' AND "interval" = '5m' AND time >= ${now - 30 * DAY}ms AND time <= ${now}ms GROUP BY "exchange"`,
+      `SELECT "rsi_14", "macd", "macd_signal", "bb_upper", "bb_lower" FROM "5m"."indicators" WHERE "symbol" = 'BTC/USDT' AND "interval" = '5m' AND time >= ${now - 30 * DAY}ms AND time <= ${now}ms GROUP BY "exchange"`,
+    ],
+  },
+  {
+    name: 'crosses_above, every stored second (7 days stored of 30 asked)',
+    rule: { ...base, condition: 'crosses_above', threshold: 100, hysteresis_pct: 0.2 },
+    floor: [`SELECT "price" FROM "market_data" WHERE "symbol" = 'BTC/USDT' AND time >= ${now - 30 * DAY}ms AND time <= ${now}ms GROUP BY "asset_type"`],
+  },
+];
+
+const rows: string[] = [];
+const out: Record<string, { floorMs: number; oursMs: number; fires: number }> = {};
+try {
+  for (const c of cases) {
+    const f: number[] = [];
+    const o: number[] = [];
+    let fires = 0;
+    for (let r = 0; r < 6; r++) {
+      let t = performance.now();
+      await Promise.all(c.floor.map((q) => ql.query('markets', q)));
+      f.push(performance.now() - t);
+      t = performance.now();
+      fires = (await backtest(ql, c.rule, 30, now)).fires.length;
+      o.push(performance.now() - t);
+    }
+    out[c.name] = { floorMs: median(f.slice(1)), oursMs: median(o.slice(1)), fires };
+    rows.push(`| ${c.name} | ${out[c.name]!.floorMs.toFixed(0)} | ${out[c.name]!.oursMs.toFixed(0)} | ${fires} |`);
+  }
+} finally {
+  await influx.stop();
+}
+const table = ['| backtest, 1 symbol × 1 rule | floor: InfluxQL reads alone, ms | ours: reads + replay, ms | fires |', '|---|---|---|---|', ...rows, '', '(median of 5 runs after one warm-up, wall time)'].join('\n');
+process.stdout.write(`${table}\n`);
+saveResult('backtest', { machine: machine(), results: out, table });
+process.exit(0);
