@@ -25,7 +25,8 @@ interface Event {
 
 before(async () => {
   [pg, influx] = await Promise.all([startPostgres(), startInflux()]);
-  await influx.query('CREATE DATABASE "markets"');
+  // the layout the feeders bootstrap: database markets, default retention policy raw (docs/INFLUXDB.md)
+  await influx.query('CREATE DATABASE "markets" WITH DURATION 7d NAME "raw"');
   const lines = [
     `alert_events,rule_id=r1,severity=warning,symbol=BTC/USDT condition="above",threshold=65000,price=65012.5,message="BTC/USDT crossed above 65000.00" ${T0}`,
     `alert_events,rule_id=r2,severity=critical,symbol=ETH/USDT condition="rsi_above",threshold=70,price=3012.25,value=71.5,message="ETH/USDT RSI \\"hot\\"" ${T0 + 60_000}`,
@@ -128,4 +129,49 @@ test('the route is in the OpenAPI document', async () => {
   const get = doc.paths['/api/alert-events']?.get;
   assert.ok(get, 'documented');
   assert.deepEqual(get.parameters?.map((p) => p.name).sort(), ['limit', 'since', 'symbol']);
+});
+
+test('backtest: a stored or draft rule over stored candles; invalid requests are 400 problems naming the field', async () => {
+  // three closed 1-minute candles with RSI 60, 75, 65, 80 → rsi_above 70 crosses at the 2nd and 4th
+  const tags = 'asset_type=crypto,exchange=binance,interval=1m,symbol=BTC/USDT';
+  const lines = [60, 75, 65, 80].flatMap((rsi, i) => [
+    `candles,${tags} close=${100 + i},volume=1 ${T0 + i * 60_000}`,
+    `indicators,${tags} rsi_14=${rsi} ${T0 + i * 60_000}`,
+  ]);
+  const w = await fetch(`${influx.url}/write?db=markets&precision=ms`, { method: 'POST', body: lines.join('\n') });
+  assert.equal(w.status, 204);
+  const to = new Date(T0 + 10 * 60_000).toISOString();
+  const draft = { symbol: 'BTC/USDT', condition: 'rsi_above', threshold: 70, cooldown_seconds: 0 };
+  const res = await call<{ fires: { time: string; price: number; value: number }[]; replayed: { bars: number } }>(app, 'POST', '/api/alert-rules/backtest', { rule: draft, days: 1, to });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.deepEqual(res.body.fires, [
+    { time: new Date(T0 + 2 * 60_000).toISOString(), price: 101, value: 75 },
+    { time: new Date(T0 + 4 * 60_000).toISOString(), price: 103, value: 80 },
+  ]);
+  assert.equal(res.body.replayed.bars, 4);
+  const stored = await call<{ id: string }>(app, 'POST', '/api/alert-rules', { ...draft, cooldown_seconds: 180 });
+  const byId = await call<{ fires: { time: string }[] }>(app, 'POST', '/api/alert-rules/backtest', { rule_id: stored.body.id, days: 1, to });
+  assert.deepEqual(
+    byId.body.fires.map((f) => f.time),
+    [new Date(T0 + 2 * 60_000).toISOString()],
+    'the stored rule’s cooldown swallows the second crossing',
+  );
+
+  for (const [body, field] of [
+    [{ days: 1 }, 'rule'],
+    [{ rule: draft, rule_id: stored.body.id }, 'rule_id'],
+    [{ rule: { ...draft, threshold: 170 } }, 'rule.threshold'],
+    [{ rule: draft, days: 0 }, 'days'],
+    [{ rule: draft, days: 400 }, 'days'],
+    [{ rule: draft, to: 'now' }, 'to'],
+  ] as const) {
+    const r = await call<{ errors?: { field: string }[] }>(app, 'POST', '/api/alert-rules/backtest', body);
+    assert.equal(r.status, 400, JSON.stringify(body));
+    assert.ok(
+      r.body.errors?.some((e) => e.field === field),
+      `${JSON.stringify(body)} names ${field}: ${JSON.stringify(r.body.errors)}`,
+    );
+  }
+  const missing = await call(app, 'POST', '/api/alert-rules/backtest', { rule_id: '00000000-0000-4000-8000-000000000000' });
+  assert.equal(missing.status, 404);
 });
