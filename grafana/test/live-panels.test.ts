@@ -69,6 +69,7 @@ describe('Ticker tape (live): pushed ticks over stored quotes', () => {
     await influx?.stop();
   });
 
+  let livePubs: Publication[] = [];
   it('shows the live price where Live delivers, the stored one where it does not, and the stored ones with Live off', async () => {
     const d = committedDashboards()['markets-overview']!;
     const panel = panelByTitle(d, 'Ticker tape (live)');
@@ -77,6 +78,7 @@ describe('Ticker tape (live): pushed ticks over stored quotes', () => {
     sink.tick({ exchange: 'binance', symbol: 'BTC/USDT', assetType: 'crypto', ts: t0, receivedAt: t0, price: 101234.56, changePct24h: 2.25 });
     await waitFor(async () => grafana.on(`stream/${STREAM}/ticker`).length > 0, 5000, 'pushed');
     await sink.close();
+    livePubs = grafana.on(`stream/${STREAM}/ticker`);
     const vars = await resolve(influx, d, range, { symbol: ['BTC/USDT', 'SOL/USDT'] });
     const stored = await queryFrames(influx, panel, vars, range);
     assert.equal(stored.length, 2, 'stored quotes answered (a series per symbol)');
@@ -91,5 +93,25 @@ describe('Ticker tape (live): pushed ticks over stored quotes', () => {
     // the live frame may reach the panel before the stored answer: same result
     assert.deepEqual(await shown([streamingFrame(grafana.on(`stream/${STREAM}/ticker`), 'B'), ...stored]), { 'BTC/USDT': '101234.56', 'SOL/USDT': '150.25' });
     assert.deepEqual(await shown(stored), { 'BTC/USDT': '100000.50', 'SOL/USDT': '150.25' }, 'Live off: the stored quotes');
+  });
+
+  it('asset detail: `$symbol last (live)` shows that symbol only, live when Live delivers it, else stored', async () => {
+    const d = committedDashboards()['asset-detail']!;
+    const panel = panelByTitle(d, '$symbol last (live)');
+    const run = async (symbol: string, withLive: boolean) => {
+      const vars = await resolve(influx, d, range, { symbol, base: '' });
+      const ctx = { vars: Object.fromEntries([...vars].map(([k, v]) => [k, v.values[0] ?? ''])), fromMs: range.fromMs, toMs: range.toMs };
+      const frames = [...(await queryFrames(influx, panel, vars, range)), ...(withLive ? [streamingFrame(livePubs, 'B')] : [])];
+      const [f] = withFieldConfig(panel, await transform(panel, frames, ctx), ctx);
+      const sym = f!.fields.find((x) => x.name === 'symbol')!;
+      const price = f!.fields.find((x) => x.name.startsWith('Last'))!;
+      return Object.fromEntries(sym.values.map((s, i) => [s, show(price, price.values[i])]));
+    };
+    assert.deepEqual(await run('BTC/USDT', true), { 'BTC/USDT': '101234.56' });
+    // ETH: not pushed in this test; the seeded stored quote shows, BTC's live row is filtered out
+    const res = await influx.query(`SELECT last("price") FROM "raw"."market_data" WHERE "symbol" = 'ETH/USDT'`, 'markets');
+    const eth = Number(res.results[0]!.series![0]!.values[0]![1]);
+    assert.deepEqual(await run('ETH/USDT', true), { 'ETH/USDT': eth.toFixed(2) }, 'Live carries other symbols: filtered out');
+    assert.deepEqual(await run('BTC/USDT', false), { 'BTC/USDT': '100000.50' }, 'Live off');
   });
 });

@@ -19,6 +19,7 @@ import {
 } from '@grafana/grafana-foundation-sdk/common';
 import { COLOR, DS, Grid, finish, InfluxQL, changeThresholds, fixedColor, rpVariable, steps, tagVariable, terminalDashboard, tfVariable } from '../defaults.js';
 import { JPY_DECIMALS, PRICE_DECIMALS, STALE_AFTER_S, stateMappings, stateTransformations } from '../quotes.js';
+import { livePriceStat } from '../live.js';
 
 const SYMBOL = `"symbol" = '$symbol'`;
 /** Fired price alerts (`alert_events`, written by the market feeder) as markers on the chart. */
@@ -74,6 +75,13 @@ export function assetDetail(): Dashboard {
   quote.overrideByRegexp(`/^${PRICES} forex .*JPY$/`, [{ id: 'decimals', value: JPY_DECIMALS }]); // after forex: wins
   for (const n of ['Last', 'Bid', 'Ask', '24h high', '24h low']) quote.overrideByRegexp(`/^${n} /`, [{ id: 'displayName', value: n }]);
   quote.gridPos(g.at(24, 3));
+  // the last price as it trades (Grafana Live), the stored one with Live off
+  const live = livePriceStat({
+    title: '$symbol last (live)',
+    description: 'The last price pushed by the market feeder through Grafana Live within a second of the trade; the stored last quote (InfluxDB) when Live is off.',
+    where: SYMBOL,
+    symbol: '$symbol',
+  }).gridPos(g.at(24, 2));
 
   const candles = new Candles()
     .title('$symbol — $tf candles')
@@ -200,5 +208,5 @@ export function assetDetail(): Dashboard {
         .iconColor(COLOR.blue)
         .target(new InfluxQL(DS.news, NEWS_ANNOTATION_QUERY, 'News').table()),
     );
-  return finish(d, [quote, candles, rsi, macd, news]);
+  return finish(d, [quote, live, candles, rsi, macd, news]);
 }

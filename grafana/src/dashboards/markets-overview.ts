@@ -7,9 +7,10 @@ import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as Gauge } from '@grafana/grafana-foundation-sdk/gauge';
 import { PanelBuilder as TimeSeries } from '@grafana/grafana-foundation-sdk/timeseries';
 import { ReduceDataOptionsBuilder, BigValueColorMode, BigValueTextMode, BigValueGraphMode, TableCellDisplayMode } from '@grafana/grafana-foundation-sdk/common';
-import { BUILTIN_DS, COLOR, DS, Grid, finish, InfluxQL, LiveMeasurements, changeThresholds, fixedColor, liveOverStored, rpVariable, steps, symbolCell, tagIn, tagVariable, terminalDashboard } from '../defaults.js';
+import { COLOR, DS, Grid, finish, InfluxQL, changeThresholds, rpVariable, steps, symbolCell, tagIn, tagVariable, terminalDashboard } from '../defaults.js';
 import { JPY_DECIMALS, PRICE_DECIMALS, quoteTable } from '../quotes.js';
 import { topStoriesTable } from './news.js';
+import { livePriceStat } from '../live.js';
 
 const WATCH = tagIn('symbol', 'symbol');
 const typeIs = (t: string) => `"asset_type" = '${t}'`;
@@ -47,35 +48,13 @@ function movers(title: string, kind: 'gainers' | 'losers' | 'volume'): Table {
     ]);
 }
 
-/**
- * The ticker tape: every watched symbol's last price, streamed by Grafana Live (`stream/markets/ticker`,
- * docs/GRAFANA_LIVE.md) over the last stored quote (InfluxDB), so it moves as trades happen and still
- * reads right with Live off.
- */
-export function tickerTape(): Stat {
-  const t = new Stat()
-    .title('Ticker tape (live)')
-    .description('Last price per watched symbol, pushed by the market feeder through Grafana Live within a second; the stored last quote (InfluxDB) when Live is off.')
-    .datasource(BUILTIN_DS.mixed)
-    .withTarget(
-      new InfluxQL(DS.markets, `SELECT last("price") AS "price" FROM "raw"."market_data" WHERE time > now() - 7d AND ${WATCH} GROUP BY "symbol"`, 'A').alias('$tag_symbol'),
-    )
-    .withTarget(new LiveMeasurements('ticker', 'B'));
-  for (const tr of liveOverStored('price')) t.withTransformation(tr);
-  return t
-    .reduceOptions(new ReduceDataOptionsBuilder().values(true).fields('/^Last/'))
-    .colorMode(BigValueColorMode.Value)
-    .graphMode(BigValueGraphMode.None)
-    .textMode(BigValueTextMode.ValueAndName)
-    .colorScheme(fixedColor(COLOR.amber))
-    .decimals(2)
-    .noValue('—')
-    .overrideByRegexp('/^Last/', [{ id: 'displayName', value: '${__data.fields.symbol}' }]);
-}
-
 export function marketsOverview(): Dashboard {
   const g = new Grid();
-  const tape = tickerTape().gridPos(g.at(24, 3));
+  const tape = livePriceStat({
+    title: 'Ticker tape (live)',
+    description: 'Last price per watched symbol, pushed by the market feeder through Grafana Live within a second; the stored last quote (InfluxDB) when Live is off.',
+    where: WATCH,
+  }).gridPos(g.at(24, 3));
   const crypto = quoteTable({
     title: 'Crypto',
     description: 'Watch set, crypto priced at 1 USD or more: last, bid/ask, 1 h and 24 h change, quote volume, market cap, quote age; STALE after 60 s without a quote.',
