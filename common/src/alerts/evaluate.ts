@@ -412,6 +412,9 @@ export class RuleEvaluator {
     window?.add(ts, price);
     const rules = sym.tickRules;
     let out: Firing[] | undefined;
+    // pct_change rules of one symbol mostly share a window: one search per distinct window per tick
+    let searchedMs = -1;
+    let found: PricePoint | undefined;
     for (let i = 0; i < rules.length; i++) {
       const s = rules[i]!;
       const c = s.cond;
@@ -419,7 +422,11 @@ export class RuleEvaluator {
       let reference: number | undefined;
       let now: boolean;
       if (c === 'pct_change') {
-        const ref = window?.oldestSince(ts - s.winMs);
+        if (s.winMs !== searchedMs) {
+          searchedMs = s.winMs;
+          found = window?.oldestSince(ts - s.winMs);
+        }
+        const ref = found;
         if (!ref || ref.price <= 0 || ref.ts === ts) {
           now = false;
           value = Number.NaN;
