@@ -7,6 +7,8 @@ export * from './real/nginx.js';
 export * from './real/postgres.js';
 export * from './fakes/binance.js';
 export * from './fakes/yahoo.js';
+export * from './fakes/alphavantage.js';
+export * from './fakes/exchangerate.js';
 export * from './fakes/coingecko.js';
 export * from './fakes/alternative-me.js';
 export * from './fakes/cryptopanic.js';

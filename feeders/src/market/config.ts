@@ -24,6 +24,13 @@ export const marketSchema = z.object({
   YAHOO_CANDLE_INTERVALS: csv(['1m', '5m', '1h', '1d'])
     .refine((v) => v.every((i) => i === 'none' || ['1m', '5m', '1h', '1d'].includes(i)), 'a comma-separated list of 1m, 5m, 1h, 1d (or none)')
     .transform((v) => v.filter((i): i is Interval => i !== 'none')),
+  // Fallbacks while Yahoo refuses a symbol (docs/SOURCES.md, "Fallback sources"); no key = that fallback off.
+  ALPHAVANTAGE_URL: url('https://www.alphavantage.co'),
+  ALPHAVANTAGE_KEY: optionalString,
+  /** Requests per UTC day the key allows (free key: 25); spread evenly over the day. */
+  ALPHAVANTAGE_DAILY_LIMIT: int(25, 1),
+  EXCHANGERATE_URL: url('https://v6.exchangerate-api.com'),
+  EXCHANGERATE_KEY: optionalString,
   COINGECKO_URL: url('https://api.coingecko.com/api/v3'),
   COINGECKO_API_KEY: optionalString,
   COINGECKO_POLL_MS: int(60_000, 1_000),

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { BUCKETS, influxQLString, watchItemKey, type InfluxQLClient, type InfluxSink, type WatchItem } from '@mt/common';
 import type { Point } from '@influxdata/influxdb-client';
 import type { MarketContext } from './context.js';
-import type { Candle, IndicatorValues, MarketSink, MarketTick } from './types.js';
+import type { Candle, IndicatorValues, Interval, MarketSink, MarketTick } from './types.js';
 import type { IndicatorEngine } from './indicators/index.js';
 import type { PriceAlerts } from './alerts/index.js';
 import type { MarketMetrics } from './metrics.js';
@@ -25,6 +25,8 @@ const SELF_TIMEFRAMED = new Set(['yahoo']);
 const MINUTES_PER_DAY = 1440;
 /** How far before "an hour ago" the reference candle of change_pct_1h may have closed. */
 const CHANGE_1H_SLACK_MS = 5 * 60_000;
+/** How old the previous daily close may be for a fallback's 24 h change (a long weekend). */
+const PREV_CLOSE_SLACK_MS = 4 * 86_400_000;
 
 export interface MarketCoreOptions {
   sink: InfluxSink;
@@ -219,20 +221,22 @@ export class MarketCore {
         this.marketCaps.delete(t.symbol);
       }
     }
-    t.changePct1h ??= this.changePct1h(t);
+    t.changePct1h ??= this.changeSince(t, '1m', t.ts - 3600_000, CHANGE_1H_SLACK_MS);
+    // a fallback without a day's change (ExchangeRate-API's rates): against the symbol's last closed daily
+    // candle, i.e. the previous close, as Yahoo's own figure is (docs/SOURCES.md, "Fallback sources")
+    if (t.source !== undefined) t.changePct24h ??= this.changeSince(t, '1d', t.ts, PREV_CLOSE_SLACK_MS);
     this.write('market_data', marketDataPoint(t));
   }
 
   /**
-   * The change since an hour before the tick, from the symbol's closed 1-minute candles (the venue's own
-   * series: Binance's stream, Yahoo's chart bars): the close of the last candle ended by then. None while
-   * the symbol has no such candle within CHANGE_1H_SLACK_MS of that time (cold start, a gap, a closed
-   * market's last bar long ago) rather than a change over some other span. docs/INFLUXDB.md, "change_pct_1h".
+   * The change in % of the tick's price against the close of the symbol's last closed `interval` candle
+   * that ended by `at` (the venue's own series: Binance's stream, Yahoo's chart bars). None while there is
+   * no such candle within `slackMs` of `at` (cold start, a gap, a closed market's last bar long ago) rather
+   * than a change over some other span. change_pct_1h: 1-minute candles an hour back (docs/INFLUXDB.md).
    */
-  private changePct1h(t: MarketTick): number | undefined {
-    const h = this.candles.get(`${t.exchange}:${t.symbol}:1m`)?.history;
+  private changeSince(t: MarketTick, interval: Interval, at: number, slackMs: number): number | undefined {
+    const h = this.candles.get(`${t.exchange}:${t.symbol}:${interval}`)?.history;
     if (!h?.length) return undefined;
-    const at = t.ts - 3600_000;
     // binary search: the last candle that closed at or before `at`
     let lo = 0;
     let hi = h.length - 1;
@@ -245,7 +249,7 @@ export class MarketCore {
       } else hi = mid - 1;
     }
     const ref = h[found];
-    if (!ref || at - ref.closeTime > CHANGE_1H_SLACK_MS || !(ref.close > 0)) return undefined;
+    if (!ref || at - ref.closeTime > slackMs || !(ref.close > 0)) return undefined;
     return ((t.price - ref.close) / ref.close) * 100;
   }
 
@@ -467,6 +471,7 @@ const EMPTY_TICK: MarketTick = {
   low24h: undefined,
   marketCap: undefined,
   marketState: undefined,
+  source: undefined,
 };
 
 /** The first tick after a point: `h` becomes a copy of `t` (fields `t` lacks are cleared). */
@@ -486,6 +491,7 @@ function copyTick(h: MarketTick, t: MarketTick): void {
   h.low24h = t.low24h;
   h.marketCap = t.marketCap;
   h.marketState = t.marketState;
+  h.source = t.source;
 }
 
 /**
@@ -508,5 +514,6 @@ function merge(h: MarketTick, t: MarketTick): void {
   if (t.low24h !== undefined) h.low24h = t.low24h;
   if (t.marketCap !== undefined) h.marketCap = t.marketCap;
   if (t.marketState !== undefined) h.marketState = t.marketState;
+  h.source = t.source; // the price is the latest tick's: so is who gave it
   h.ts = ts;
 }

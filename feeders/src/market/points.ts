@@ -27,6 +27,8 @@ export function marketDataPoint(t: MarketTick): Point {
     .tag('asset_type', t.assetType)
     .floatField('price', t.price)
     .timestamp(new Date(t.ts));
+  // only on a fallback's points: the venue's own series keep the contract's three tags
+  if (t.source !== undefined) p.tag('source', t.source);
   for (const [k, field] of OPTIONAL_FIELDS) {
     const v = t[k];
     if (v !== undefined && Number.isFinite(v)) p.floatField(field, v);

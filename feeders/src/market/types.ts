@@ -28,6 +28,11 @@ export interface MarketTick {
    * chart's trading periods; none for crypto (24/7). Stored as `market_state` (docs/DASHBOARDS.md).
    */
   marketState?: string;
+  /**
+   * Who priced this tick when it is not the venue in `exchange`: a fallback source (`alphavantage`,
+   * `exchangerate`) standing in for Yahoo. Stored as the `source` tag (docs/INFLUXDB.md).
+   */
+  source?: string;
 }
 
 /** Timeframes of candles and indicators (docs/INFLUXDB.md, "Timeframes"). */

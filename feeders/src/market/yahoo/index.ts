@@ -15,6 +15,7 @@ import type { Candle, Interval, MarketSink, MarketTick } from '../types.js';
 import type { Split } from './mapper.js';
 import { YahooClient } from './client.js';
 import { chartToCandles, chartToTick, quoteResults, quoteToTick } from './mapper.js';
+import type { PrimaryHealth } from '../fallback/primary.js';
 
 export interface YahooSourceOptions extends PolledSourceDeps {
   baseUrl: string;
@@ -26,6 +27,8 @@ export interface YahooSourceOptions extends PolledSourceDeps {
   chartRefreshMs?: Partial<Record<Interval, number>>;
   /** How long an unknown (404) symbol, or a quote endpoint that refuses our crumb, is left alone (default 15 min). */
   unknownRetryMs?: number;
+  /** Told after every poll which symbols got a quote and which did not: the fallback sources read it. */
+  primary?: PrimaryHealth;
 }
 
 const QUOTE_BATCH = 50;
@@ -86,11 +89,33 @@ export class YahooSource extends PolledSource<YahooPoll> {
     for (const k of this.barsDue.keys()) if (!this.items.has(k.slice(0, k.lastIndexOf('|')))) this.barsDue.delete(k);
     for (const k of this.lastBar.keys()) if (!ours.has(k.slice(0, k.lastIndexOf('|')))) this.lastBar.delete(k);
     for (const k of this.splitSeen.keys()) if (!this.items.has(k)) this.splitSeen.delete(k);
+    this.o.primary?.setWatch([...this.items.values()]);
   }
 
   protected async fetch(signal: AbortSignal): Promise<YahooPoll> {
-    const receivedAt = Date.now();
     const items = this.items; // setWatch may swap the map while this poll awaits
+    try {
+      const poll = await this.fetchPoll(signal, items);
+      if (this.o.primary) {
+        const served = new Set(poll.ticks.map((t) => t.symbol));
+        const asked = [...items].filter(([ys]) => !this.unknown.has(ys)).map(([, i]) => i);
+        const back = this.o.primary.report(
+          asked.filter((i) => served.has(i.symbol)),
+          asked.filter((i) => !served.has(i.symbol)),
+        );
+        // the last stored point is the fallback's: Yahoo's quote goes out again even if it did not change
+        for (const symbol of back) this.lastSent.delete(symbol);
+      }
+      return poll;
+    } catch (err) {
+      // refused (401/403 crumb, 429), down or unreachable: every symbol of this poll goes to the fallbacks
+      if (!signal.aborted) this.o.primary?.report([], [...items].filter(([ys]) => !this.unknown.has(ys)).map(([, i]) => i));
+      throw err;
+    }
+  }
+
+  private async fetchPoll(signal: AbortSignal, items: Map<string, WatchItem>): Promise<YahooPoll> {
+    const receivedAt = Date.now();
     const symbols = [...items.keys()].filter((s) => (this.unknown.get(s) ?? 0) <= receivedAt);
     if (!symbols.length) return { ticks: [], candles: [], restate: [] };
     const ticks: MarketTick[] = [];
