@@ -44,6 +44,11 @@ function quoteLines(end: number): string[] {
     md('DEAD/USDT', 'binance', 'crypto', { price: 12.5, bid: 12.49, ask: 12.51, change_pct_24h: 0.5, volume_24h: 1000, market_session: 1 }, end - 10 * MIN),
     // a Yahoo feed dead for 40 minutes while the market is open, and a market in after-hours
     md('MSFT', 'yahoo', 'stock', { price: 415.2, change_pct_24h: 0.4, volume_24h: 1e6, market_cap: 3.09e12, market_state: 'REGULAR', market_session: 1 }, end - 40 * MIN),
+    // Yahoo refusing GBP/USD for 30 h: its last full quote, then ExchangeRate-API's daily rate (docs/SOURCES.md),
+    // tagged source=exchangerate, stamped at the provider's update 3 h ago, its 24 h change from the daily bars,
+    // Yahoo's last market state carried on (as the feeder core writes it)
+    md('GBP/USD', 'yahoo', 'forex', { price: 1.27001, bid: 1.27, ask: 1.27002, change_pct_24h: 0.1, change_pct_1h: 0.01, market_state: 'REGULAR', market_session: 1 }, end - 30 * HOUR),
+    line('market_data', { exchange: 'yahoo', symbol: 'GBP/USD', asset_type: 'forex', source: 'exchangerate' }, { price: 1 / 0.7228, change_pct_24h: 0.25, market_state: 'REGULAR', market_session: 1 }, end - 3 * HOUR),
     md('NVDA', 'yahoo', 'stock', { price: 135.07, change_pct_24h: -1.5, volume_24h: 2e6, market_cap: 3.31e12, market_state: 'POST', market_session: 3 }, t),
   ];
 }
@@ -109,6 +114,11 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
       assert.deepEqual(fx.columns, ['Symbol', 'Last', 'Bid', 'Ask', '1h %', '24h %', 'Age', 'State']);
       assert.deepEqual(rowOf(fx, 'Symbol', 'EUR/USD'), { Symbol: 'EUR/USD', Last: '1.08423', Bid: '1.08421', Ask: '1.08425', '1h %': '-0.03%', '24h %': '-0.12%', Age: '5 s', State: 'OPEN' });
       assert.ok(!fx.rows.some((r) => r[0] === 'USD/JPY'));
+      // a fallback-sourced quote: one row for the symbol, the newest full quote (the fallback's), its true age
+      assert.deepEqual(
+        fx.rows.filter((r) => r[0] === 'GBP/USD').map((r) => Object.fromEntries(fx.columns.map((c, i) => [c, r[i]]))),
+        [{ Symbol: 'GBP/USD', Last: '1.38351', Bid: '', Ask: '', '1h %': '', '24h %': '0.25%', Age: '3 hours', State: 'STALE' }],
+      );
       const jpy = await runTable(influx, panelByTitle(d, 'FX — JPY pairs'), vars, range);
       assert.deepEqual(rowOf(jpy, 'Symbol', 'USD/JPY'), { Symbol: 'USD/JPY', Last: '154.237', Bid: '154.235', Ask: '154.239', '1h %': '0.05%', '24h %': '0.31%', Age: '5 s', State: 'OPEN' });
       assert.equal(cellLinks(fx.frame, 'Symbol', 0)[0]!.href.split('?')[0], '/d/asset-detail/asset-detail');

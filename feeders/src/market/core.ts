@@ -490,7 +490,8 @@ function copyTick(h: MarketTick, t: MarketTick): void {
   h.high24h = t.high24h;
   h.low24h = t.low24h;
   h.marketCap = t.marketCap;
-  h.marketState = t.marketState;
+  // a fallback knows no market state: its point carries the venue's last one (docs/SOURCES.md)
+  if (t.source === undefined || t.marketState !== undefined) h.marketState = t.marketState;
   h.source = t.source;
 }
 

@@ -365,3 +365,34 @@ test('change_pct_1h: from the close of the 1-minute candle ended an hour before 
   const last = sink.of('market_data').at(-1)!;
   assert.equal(Number(last.fields.change_pct_1h).toFixed(6), ((130 - 119) / 119 * 100).toFixed(6));
 });
+
+test("a fallback's point: tagged with its source; without a day's change, one against the last closed daily candle", async () => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: T0 });
+  const { core, sink } = setup();
+  const D = 86_400_000;
+  const fx = { exchange: 'yahoo', symbol: 'EUR/USD', assetType: 'forex' as const };
+  for (const [i, close] of [[-3, 1.1], [-2, 1.2], [-1, 1.25]] as const) {
+    core.out.candle(candle(T0 + i * D, { ...fx, interval: '1d', closeTime: T0 + (i + 1) * D - 1, close }));
+  }
+  await core.flush();
+  core.out.tick(tick({ ...fx, ts: T0 - 3600_000, price: 1.28, marketState: 'REGULAR' })); // Yahoo's last quote
+  core.out.tick(tick({ ...fx, ts: T0 + 3600_000, price: 1.3, source: 'exchangerate' }));
+  core.out.tick(tick({ ...fx, symbol: 'USD/JPY', ts: T0, price: 150, source: 'exchangerate' })); // no daily candles
+  core.out.tick(tick({ exchange: 'yahoo', symbol: 'AAPL', assetType: 'stock', ts: T0, price: 112, changePct24h: -0.5, source: 'alphavantage' }));
+  core.out.tick(tick({ ts: T0, price: 100 })); // the venue's own: no source tag
+  mock.timers.tick(1000);
+  // Yahoo's EUR/USD went out at once; the fallback's, in the same second, a second later
+  const md = sink.of('market_data').slice(1);
+  const er = md.at(-1)!;
+  assert.equal(er.fields.market_state, '"REGULAR"', "the fallback's point keeps the venue's last market state");
+  assert.equal(er.fields.market_session, '1');
+  assert.deepEqual(
+    md.map((p) => [p.tags.symbol, p.tags.exchange, p.tags.source, p.fields.change_pct_24h && Number(p.fields.change_pct_24h).toFixed(4)]),
+    [
+      ['USD/JPY', 'yahoo', 'exchangerate', undefined],
+      ['AAPL', 'yahoo', 'alphavantage', '-0.5000'],
+      ['BTC/USDT', 'binance', undefined, undefined],
+      ['EUR/USD', 'yahoo', 'exchangerate', (((1.3 - 1.25) / 1.25) * 100).toFixed(4)],
+    ],
+  );
+});
