@@ -16,6 +16,7 @@ have nginx || need+=(nginx)
 have docker-compose || need+=(docker-compose)
 have openssl || need+=(openssl)
 have kubectl || need+=(kubernetes-client)
+have curl || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
