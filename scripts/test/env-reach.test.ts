@@ -59,6 +59,7 @@ function readers(): Map<string, Set<string>> {
   add(new Set([...demo.matchAll(/process\.env\.([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!)), 'demo-sources');
   // the images' own variables, fed from these settings (docker-compose.yml)
   add(['SERVER_NAME', 'HTTP_PORT', 'HTTPS_PORT'], 'nginx');
+  add(['SERVER_NAME', 'LETSENCRYPT_EMAIL', 'LETSENCRYPT_STAGING'], 'certbot'); // nginx/certbot/renew.sh
   add(['SERVER_NAME', 'GRAFANA_ADMIN_USER', 'HTTPS_PORT', 'GRAFANA_LIVE_MAX_CONNECTIONS', 'GRAFANA_LIVE_ALLOWED_ORIGINS'], 'grafana');
   // Grafana interpolates ${VAR} in its provisioning files from its environment
   const ds = readFileSync(path.join(ROOT, 'grafana', 'provisioning', 'datasources', 'datasources.yml'), 'utf8');
