@@ -32,8 +32,8 @@ const SHAPES: [string, RegExp][] = [
   ['Stripe live key', /\b[sr]k_live_[0-9A-Za-z]{20,}/],
   ['npm token', /\bnpm_[A-Za-z0-9]{36}\b|_authToken\s*=\s*[^\s$]/],
   ['SendGrid key', /\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b/],
-  // user:password@ in a URL, unless the password is a placeholder or a variable
-  ['password in a URL', /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]+:(?!\$\{|terminal@|pass(?:word)?@|secret@|pw@|x@|change-me)[^\s:/@'"]{3,}@/],
+  // in a URL, unless the password is a placeholder or a variable (${VAR} or $VAR)
+  ['password in a URL', /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]+:(?!\$\{|\$[A-Z_]|terminal@|pass(?:word)?@|secret@|pw@|x@|change-me)[^\s:/@'"]{3,}@/],
 ];
 
 
@@ -80,6 +80,7 @@ test('the scanner finds what it looks for (the shapes above are not dead)', () =
   ];
   for (const s of samples) assert.equal(scan('sample', s).length, 1, s);
   assert.deepEqual(scan('sample', 'postgres://terminal:${POSTGRES_PASSWORD:-terminal}@postgres:5432/terminal'), []);
+  assert.deepEqual(scan('sample', 'postgres://terminal:$POSTGRES_PASSWORD@postgres:5432/terminal'), []);
 });
 
 /** `KEY: value` / `KEY=value` lines with a secret-looking name whose value is a literal that is not a documented placeholder. */
