@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { isDeepStrictEqual, promisify } from 'node:util';
 import pg from 'pg';
 import { bootstrapInflux, createLogger, pgConnectionString } from '@mt/common';
 import { startInflux, startPostgres, startService, waitFor, type InfluxServer, type PostgresServer } from '@mt/testing';
@@ -67,6 +67,13 @@ async function influxContents(): Promise<Record<string, unknown>> {
 
 const pointCount = (c: Record<string, unknown>) =>
   Object.entries(c).filter(([k]) => k.includes('/')).reduce((n, [, s]) => n + (s as { values: unknown[] }[]).reduce((a, x) => a + x.values.length, 0), 0);
+
+/** influxd applies restored shards just after `influxd restore` returns: compare until equal (bounded), then strictly. */
+async function sameInflux(want: Record<string, unknown>, msg: string): Promise<void> {
+  const until = Date.now() + 10_000;
+  while (Date.now() < until && !isDeepStrictEqual(await influxContents(), want)) await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(await influxContents(), want, msg);
+}
 
 async function pgContents(): Promise<Record<string, unknown[]>> {
   const c = new pg.Client({ connectionString: pgConnectionString(dbUrl, PG_PASSWORD) });
@@ -143,7 +150,7 @@ test('backup → wipe → restore gives back every point and every row; a restor
 
   const r = await script('restore', dir);
   assert.match(r.stderr, /restore complete/);
-  assert.deepEqual(await influxContents(), influxBefore, 'every point and retention policy back');
+  await sameInflux(influxBefore, 'every point and retention policy back');
   assert.deepEqual(await pgContents(), pgBefore, 'every row back');
 
   // changed since the backup: a new point, a deleted watchlist, a new rule → restore gives the backup exactly
@@ -151,7 +158,7 @@ test('backup → wipe → restore gives back every point and every row; a restor
   await sql(`DELETE FROM watchlists WHERE name LIKE 'desk 0%'`);
   await sql(`INSERT INTO alert_rules (symbol, condition, threshold, cooldown_seconds, severity) SELECT symbol, condition, threshold + 1, cooldown_seconds, severity FROM alert_rules LIMIT 1`);
   await script('restore', dir);
-  assert.deepEqual(await influxContents(), influxBefore);
+  await sameInflux(influxBefore, 'exactly the backup again');
   assert.deepEqual(await pgContents(), pgBefore);
   console.log(JSON.stringify({ scenario: 'backup-restore', points: pointCount(influxBefore), rows: Object.values(pgBefore).reduce((n, t) => n + t.length, 0) }));
 });
