@@ -47,7 +47,9 @@ test('compose: demo-sources only with the demo profile, built from the Dockerfil
   assert.equal(d.build?.target, 'demo');
   assert.equal(d.pull_policy, 'build');
   assert.match(d.image!, /^market-terminal\/demo-sources:/);
-  for (const [name, s] of Object.entries(services)) if (name !== 'demo-sources') assert.equal(s.profiles, undefined, `${name} runs without a profile`);
+  // every other service runs by default, but certbot, which needs a public name (docs/DEPLOYMENT.md "TLS")
+  const optIn: Record<string, string[]> = { 'demo-sources': ['demo'], certbot: ['letsencrypt'] };
+  for (const [name, s] of Object.entries(services)) assert.deepEqual(s.profiles, optIn[name], `${name}: profiles`);
   const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
   assert.match(dockerfile, /^FROM build AS demo$/m);
   assert.match(dockerfile, /^CMD \["node", "--conditions=source", "--import", "tsx", "bench\/demo-sources\.ts"\]$/m);
