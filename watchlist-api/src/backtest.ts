@@ -4,7 +4,7 @@
 // - tick rules: `market_data` prices (one point per second per symbol, as stored: 1-second resolution;
 //   a crossing that reverted within the second is not in storage) from `markets/raw` (7 days);
 // - candle rules: `candles` + `indicators` of the rule's timeframe from the policy that keeps it;
-// - news rules: `news_articles` of the symbol's asset; Fear & Greed: `fear_greed`; funding: `funding`;
+// - news rules: `news_story_assets` of the symbol's asset (each story once); `fear_greed`; `funding`;
 // - feed_stale: the gaps between stored `market_data` points.
 // Mute and expiry are about delivery now, so the backtest ignores them; cooldown and trigger apply.
 import {
@@ -121,7 +121,8 @@ export async function backtest(influx: InfluxQLClient, rule: AlertRule, days: nu
     }
   } else if (input === 'news') {
     const assets = newsAssetsOf(rule.symbol).map((a) => `"related_asset" = ${influxQLString(a)}`).join(' OR ');
-    const rows = await q(NEWS, `SELECT "title", "url", "sentiment_score", "id", "related_asset" FROM "news_articles" WHERE (${assets}) AND ${range}`);
+    // each story once per asset, however many outlets carried it (docs/INFLUXDB.md "news")
+    const rows = await q(NEWS, `SELECT "title", "url", "sentiment_score", "story", "related_asset" FROM "news_story_assets" WHERE (${assets}) AND ${range}`);
     for (const s of rows) {
       const at = (n: string) => s.columns.indexOf(n);
       for (const v of s.values) {
@@ -129,7 +130,7 @@ export async function backtest(influx: InfluxQLClient, rule: AlertRule, days: nu
           ts: Number(v[0]),
           kind: 'news',
           asset: String(v[at('related_asset')]),
-          id: String(v[at('id')] ?? v[0]),
+          id: String(v[at('story')] ?? v[0]),
           title: String(v[at('title')] ?? ''),
           sentiment: Number(v[at('sentiment_score')]),
           url: String(v[at('url')] ?? ''),

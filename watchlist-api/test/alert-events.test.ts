@@ -175,3 +175,30 @@ test('backtest: a stored or draft rule over stored candles; invalid requests are
   const missing = await call(app, 'POST', '/api/alert-rules/backtest', { rule_id: '00000000-0000-4000-8000-000000000000' });
   assert.equal(missing.status, 404);
 });
+
+test('backtest of a news rule: each story about the asset once (news_story_assets), keyword on whole words', async () => {
+  await influx.query('CREATE DATABASE "news" WITH DURATION 90d NAME "raw"');
+  const story = (asset: string, id: string, title: string, sentiment: number, t: number, outlets = 1) =>
+    `news_story_assets,related_asset=${asset} story="${id}",title="${title}",url="https://example.org/${id}",sources="rss",publishers="example.org",outlets=${outlets}i,articles=${outlets}i,assets="${asset}",rank=1,sentiment_score=${sentiment} ${t}`;
+  const lines = [
+    story('BTC', 's1', 'Spot bitcoin ETF sees record inflows', 0.6, T0 + 30_000),
+    story('BTC', 's2', 'Bitcoin miners sell ETFs shares', -0.2, T0 + 90_000),
+    story('ETH', 's3', 'Ether ETF filing', 0.1, T0 + 100_000),
+    // the first story, rewritten as a second outlet joins: same point, not a second story
+    story('BTC', 's1', 'Spot bitcoin ETF sees record inflows', 0.5, T0 + 30_000, 2),
+  ];
+  const w = await fetch(`${influx.url}/write?db=news&precision=ms`, { method: 'POST', body: lines.join('\n') });
+  assert.equal(w.status, 204, await w.text());
+  const res = await call<{ fires: { time: string; price: number | null }[]; replayed: { articles: number } }>(app, 'POST', '/api/alert-rules/backtest', {
+    rule: { symbol: 'BTC/USDT', condition: 'news_keyword', params: { keyword: 'ETF' }, cooldown_seconds: 0 },
+    days: 1,
+    to: new Date(T0 + 10 * 60_000).toISOString(),
+  });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.equal(res.body.replayed.articles, 2, 'two BTC stories');
+  assert.deepEqual(
+    res.body.fires.map((f) => f.time),
+    [new Date(T0 + 30_000).toISOString()],
+  );
+  assert.equal(res.body.fires[0]!.price, null, 'no candle closed before it: no price known');
+});

@@ -1,8 +1,9 @@
-// What the market feeder learns from InfluxDB for its alert rules: the news feeder's articles
-// (`news_articles` in `news`), the Fear & Greed index and funding rates (`markets`). Polled with InfluxQL
+// What the market feeder learns from InfluxDB for its alert rules: the news feeder's stories per asset
+// (`news_story_assets` in `news`: each story once however many outlets carry it, docs/INFLUXDB.md), the
+// Fear & Greed index and funding rates (`markets`). Polled with InfluxQL
 // every ALERT_CONTEXT_POLL_MS (15 s): the news feeder is a separate process and InfluxDB is where both
-// meet, and the backtest reads the very same rows. Articles are fed to the evaluator once each (by id,
-// in publication order); those already stored when the feeder starts only prime it (sentiment history,
+// meet, and the backtest reads the very same rows. Stories are fed to the evaluator once each (by story
+// id, at their first article's time); those already stored when the feeder starts only prime it (sentiment history,
 // seen ids), so a restart does not re-send keyword alerts. Headlines also go into every alert message.
 import type { Logger } from 'pino';
 import { BUCKETS, influxQLString, newsAssetsOf, type InfluxQLClient, type InfluxQLSeries } from '@mt/common';
@@ -92,7 +93,7 @@ export class AlertContextPoller {
 
   private async pollNews(assets: string[]): Promise<void> {
     const q =
-      `SELECT "title", "url", "sentiment_score", "id", "related_asset" FROM "news_articles" WHERE time > now() - ${NEWS_LOOKBACK}` +
+      `SELECT "title", "url", "sentiment_score", "story", "related_asset" FROM "news_story_assets" WHERE time > now() - ${NEWS_LOOKBACK}` +
       ` AND (${assets.map((a) => `"related_asset" = ${influxQLString(a)}`).join(' OR ')}) ORDER BY time DESC LIMIT 2000`;
     const articles = rowsOf(await this.o.influxql.query(NEWS_DB, q)).sort((a, b) => a.ts - b.ts);
     const latest = new Map<string, string[]>();
@@ -117,7 +118,7 @@ function rowsOf(series: InfluxQLSeries[]): Article[] {
   const out: Article[] = [];
   for (const s of series) {
     const at = (n: string) => s.columns.indexOf(n);
-    const [t, title, url, sent, id, asset] = ['time', 'title', 'url', 'sentiment_score', 'id', 'related_asset'].map(at) as [number, number, number, number, number, number];
+    const [t, title, url, sent, id, asset] = ['time', 'title', 'url', 'sentiment_score', 'story', 'related_asset'].map(at) as [number, number, number, number, number, number];
     for (const v of s.values) {
       const ts = Number(v[t]);
       if (!Number.isFinite(ts) || typeof v[title] !== 'string') continue;
