@@ -36,7 +36,7 @@ async function setup(now: () => number = Date.now) {
   const core = new MarketCore({ sink, influxql: { query: async () => [] }, indicators: { seed() {}, onClosedCandle: () => ({}), drop() {} }, log: h.log, throttleMs: 0 });
   const primary = new PrimaryHealth(h.log);
   const deps = { log: h.log, metrics: h.metrics, out: core.out, intervalMs: 60_000 };
-  const ys = new YahooSource({ ...deps, baseUrl: yahoo.url, cookieUrl: `${yahoo.url}/`, primary });
+  const ys = new YahooSource({ ...deps, baseUrl: yahoo.url, cookieUrl: `${yahoo.url}/`, primary, timeoutMs: 1000 });
   const avs = new AlphaVantageSource({ ...deps, baseUrl: av.url, apiKey: 'av-key', dailyLimit: 25, primary, now });
   const ers = new ExchangeRateSource({ ...deps, baseUrl: er.url, apiKey: 'er-key', primary, now, jitterMs: () => 60_000 });
   for (const s of [ys, avs, ers]) s.setWatch(WATCH);
@@ -53,6 +53,7 @@ const refusals: [string, (y: YahooFake) => void][] = [
   ['401 on the crumb flow (quote and chart refused)', (y) => y.fail({ kind: 'status', status: 401, body: '{"finance":{"error":{"code":"Unauthorized","description":"Invalid Crumb"}}}' }, { times: 1000 })],
   ['429 Too Many Requests', (y) => y.fail({ kind: 'status', status: 429, body: 'Too Many Requests', retryAfter: 1 }, { times: 1000 })],
   ['down (connections dropped)', (y) => y.fail({ kind: 'drop' }, { times: 1000 })],
+  ['hanging (the poll times out)', (y) => y.fail({ kind: 'stall', ms: 3000 }, { times: 1000 })],
 ];
 
 for (const [name, refuse] of refusals) {

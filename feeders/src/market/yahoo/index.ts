@@ -73,6 +73,7 @@ export class YahooSource extends PolledSource<YahooPoll> {
   private readonly splitSeen = new Map<string, number>();
   /** Yahoo symbols whose bars the next fetch restates (a split was reported). */
   private readonly restateNext = new Set<string>();
+  private stopping = false;
 
   constructor(private readonly o: YahooSourceOptions) {
     super('yahoo', o);
@@ -108,8 +109,9 @@ export class YahooSource extends PolledSource<YahooPoll> {
       }
       return poll;
     } catch (err) {
-      // refused (401/403 crumb, 429), down or unreachable: every symbol of this poll goes to the fallbacks
-      if (!signal.aborted) this.o.primary?.report([], [...items].filter(([ys]) => !this.unknown.has(ys)).map(([, i]) => i));
+      // refused (401/403 crumb, 429), down, unreachable or hanging: every symbol of this poll goes to the fallbacks
+      // (a timed-out poll counts; only a poll cut short by stop() does not)
+      if (!this.stopping) this.o.primary?.report([], [...items].filter(([ys]) => !this.unknown.has(ys)).map(([, i]) => i));
       throw err;
     }
   }
@@ -265,6 +267,11 @@ export class YahooSource extends PolledSource<YahooPoll> {
     this.metrics.sourceErrors.inc({ source: this.name, kind: 'http_404' });
     if (!this.unknown.has(ys)) this.log.warn({ symbol: ys, description, retryInMs: this.unknownRetryMs }, 'unknown symbol: skipped for now');
     this.unknown.set(ys, now + this.unknownRetryMs);
+  }
+
+  override async stop(): Promise<void> {
+    this.stopping = true;
+    await super.stop();
   }
 
   override health(): Record<string, unknown> {
