@@ -15,7 +15,14 @@ rand() { openssl rand -base64 33 | tr -d '\n' | tr '+/' '-_'; }
 : "${INFLUX_TOKEN:=$INFLUX_ADMIN_TOKEN}"
 : "${INFLUX_READ_TOKEN:=$INFLUX_ADMIN_TOKEN}"
 : "${POSTGRES_PASSWORD:=$(rand)}"
-: "${DATABASE_URL:=postgres://terminal:${POSTGRES_PASSWORD}@postgres:5432/terminal}"
+# The in-cluster database: the password goes apart as PGPASSWORD (any characters; the services
+# percent-encode it into the URL). A DATABASE_URL you give carries its own password: PGPASSWORD stays
+# empty unless you set it too.
+if [ -z "${DATABASE_URL:-}" ]; then
+  DATABASE_URL=postgres://terminal@postgres:5432/terminal
+  : "${PGPASSWORD:=$POSTGRES_PASSWORD}"
+fi
+: "${PGPASSWORD:=}"
 : "${API_TOKEN:=$(rand)}"
 : "${GRAFANA_ADMIN_PASSWORD:=$(rand)}"
 kubectl -n "$NAMESPACE" create secret generic terminal-secrets \
@@ -25,6 +32,7 @@ kubectl -n "$NAMESPACE" create secret generic terminal-secrets \
   --from-literal=INFLUX_READ_TOKEN="$INFLUX_READ_TOKEN" \
   --from-literal=POSTGRES_PASSWORD="$POSTGRES_PASSWORD" \
   --from-literal=DATABASE_URL="$DATABASE_URL" \
+  --from-literal=PGPASSWORD="$PGPASSWORD" \
   --from-literal=API_TOKEN="$API_TOKEN" \
   --from-literal=GRAFANA_ADMIN_PASSWORD="$GRAFANA_ADMIN_PASSWORD"
 echo "terminal-secrets created in namespace $NAMESPACE; the API token and Grafana's admin password:"

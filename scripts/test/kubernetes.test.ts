@@ -347,7 +347,14 @@ test('secrets: none committed; create-secrets.sh makes every key the manifests r
     const v = secretValue(a, k)!;
     assert.ok(v.length >= 40 && v !== secretValue(b, k), `${k}: random, 256 bits or more`);
   }
-  assert.equal(secretValue(a, 'DATABASE_URL'), `postgres://terminal:${secretValue(a, 'POSTGRES_PASSWORD')}@postgres:5432/terminal`);
+  // the in-cluster database: no password in the URL, PGPASSWORD apart (any characters, docs/DEPLOYMENT.md "Secrets")
+  assert.equal(secretValue(a, 'DATABASE_URL'), 'postgres://terminal@postgres:5432/terminal');
+  assert.equal(secretValue(a, 'PGPASSWORD'), secretValue(a, 'POSTGRES_PASSWORD'));
+  const odd = operatorSecret({ POSTGRES_PASSWORD: 'p/ss@w:rd#%40 ?x' });
+  assert.equal(secretValue(odd, 'DATABASE_URL'), 'postgres://terminal@postgres:5432/terminal', 'a password with / @ : # % stays out of the URL');
+  assert.equal(secretValue(odd, 'PGPASSWORD'), 'p/ss@w:rd#%40 ?x');
+  const external = operatorSecret({ DATABASE_URL: 'postgres://terminal:secret@postgres.example.org:5432/terminal?sslmode=require' });
+  assert.equal(secretValue(external, 'PGPASSWORD'), '', "a given DATABASE_URL keeps its own password: PGPASSWORD empty, not the generated one");
   assert.equal(secretValue(a, 'INFLUX_TOKEN'), secretValue(a, 'INFLUX_ADMIN_TOKEN'), 'until least-privilege tokens are made');
   const given = operatorSecret({ API_TOKEN: 'mine-0123456789abcdef0123456789abcdef' });
   assert.equal(secretValue(given, 'API_TOKEN'), 'mine-0123456789abcdef0123456789abcdef', 'a value given wins');
