@@ -8,8 +8,8 @@
 //   decimals (significant digits: 0.00001234 → 0.0000123).
 import { PanelBuilder as Table } from '@grafana/grafana-foundation-sdk/table';
 import { TableCellDisplayMode } from '@grafana/grafana-foundation-sdk/common';
-import { COLOR, DS, changeThresholds, steps, symbolCell } from './defaults.js';
-import { InfluxQL } from './defaults.js';
+import { BUILTIN_DS, COLOR, DS, InfluxQL, LiveMeasurements, changeThresholds, steps, symbolCell } from './defaults.js';
+import type { DataTransformerConfig } from '@grafana/grafana-foundation-sdk/dashboard';
 
 /** Price decimals per `asset_type` where one number fits the class (asset detail; crypto ≥ $1). */
 export const PRICE_DECIMALS: Record<string, number> = { crypto: 2, stock: 2, index: 2, forex: 5 };
@@ -72,6 +72,55 @@ export interface QuoteTableOptions {
   netChange?: boolean;
   /** Which feed: sets how old a quote may be before an open market's row turns STALE. */
   source: 'crypto' | 'yahoo';
+  /** Stream Last, 24h % (and Bid/Ask with `bidAsk`) through Grafana Live over the stored row (liveQuote). */
+  live?: boolean;
+}
+
+/** Live field (stream/markets/ticker, book) → the stored quote field it stands in for. */
+const LIVE_QUOTE: [live: string, stored: string][] = [
+  ['price', 'price'],
+  ['change_pct_24h', 'change_24h'],
+  ['bid', 'bid'],
+  ['ask', 'ask'],
+  ['time_ms', 'Time'],
+];
+
+/**
+ * The stored quote rows (refId A, B) with the Live quote (refIds L, M: `-- Grafana --` measurements on
+ * `ticker` and `book`, docs/GRAFANA_LIVE.md) over them, for Grafana 12.3's transformations, which have no
+ * conditionals. A Live frame holds one set of fields per label set on one shared time column (labels
+ * mode), so: reduce each field to its last non-null value with its labels as columns (one row per symbol
+ * and field) → groupingToMatrix (one row per symbol, a column per field; only the Live frames, by refId
+ * filter: it needs exactly one frame) → copies named `live_*` (names, not display names, or the join
+ * would rename the stored `price` to `price 1`) → join on `symbol` with the stored rows → keep the rows of
+ * a stored quote (the table's class and watch set: Live carries every symbol) → per field the last
+ * non-null of (stored, live), in that order whatever order the queries answered in: the live value where
+ * Live delivered one, else the stored one. The quote time takes the same path (`time_ms`, the tick's time
+ * pushed as a value), so Age and State are those of the quote shown. With Live off nothing changes.
+ */
+export function liveQuote(fields: string[]): DataTransformerConfig[] {
+  const pairs = LIVE_QUOTE.filter(([, stored]) => fields.includes(stored));
+  const matrix = { id: 'byRefId', options: '/^$/' }; // groupingToMatrix's frame has no refId
+  const merged = (stored: string) => `q_${stored}`;
+  return [
+    // the market cap's own time (query B) is not the quote's: dropped, so `Time` names the quote's alone
+    { id: 'organize', filter: { id: 'byRefId', options: 'B' }, options: { excludeByName: { Time: true } } },
+    { id: 'reduce', filter: { id: 'byRefId', options: '/^(L|M)$/' }, options: { mode: 'seriesToRows', reducers: ['lastNotNull'], labelsToFields: true } },
+    { id: 'groupingToMatrix', filter: { id: 'byRefId', options: '/^reduce-/' }, options: { columnField: 'Field', rowField: 'symbol', valueField: 'Last *', emptyValue: 'null' } },
+    ...pairs.map(([live]) => ({ id: 'calculateField', filter: matrix, options: { mode: 'reduceRow', alias: `live_${live}`, reduce: { include: [live], reducer: 'lastNotNull' } } })),
+    { id: 'organize', filter: matrix, options: { excludeByName: Object.fromEntries(LIVE_QUOTE.map(([live]) => [live, true])), renameByName: { 'symbol\\Field': 'symbol' } } },
+    { id: 'joinByField', options: { byField: 'symbol', mode: 'outer' } },
+    { id: 'filterByValue', options: { type: 'include', match: 'any', filters: [{ fieldName: 'Time', config: { id: 'isNotNull', options: {} } }] } },
+    { id: 'organize', options: { indexByName: Object.fromEntries(pairs.flatMap(([live, stored]) => [stored, `live_${live}`]).map((n, i) => [n, i])) } },
+    ...pairs.map(([live, stored]) => ({ id: 'calculateField', options: { mode: 'reduceRow', alias: merged(stored), reduce: { include: [stored, `live_${live}`], reducer: 'lastNotNull' } } })),
+    {
+      id: 'organize',
+      options: {
+        excludeByName: Object.fromEntries(pairs.flatMap(([live, stored]) => [[stored, true], [`live_${live}`, true]])),
+        renameByName: Object.fromEntries(pairs.map(([, stored]) => [merged(stored), stored])),
+      },
+    },
+  ];
 }
 
 /** A % change column: 2 decimals, green up / red down. */
@@ -105,7 +154,12 @@ export function quoteTable(o: QuoteTableOptions): Table {
   if (o.marketCap)
     t.withTarget(
       new InfluxQL(DS.markets, `SELECT last("market_cap") AS "market_cap" FROM "raw"."market_data" WHERE time > now() - 7d AND ${o.where} GROUP BY "symbol"`, 'B').table(),
-    ).withTransformation({ id: 'joinByField', options: { byField: 'symbol', mode: 'outer' } });
+    );
+  if (o.live) {
+    t.datasource(BUILTIN_DS.mixed).withTarget(new LiveMeasurements('ticker', 'L'));
+    if (o.bidAsk) t.withTarget(new LiveMeasurements('book', 'M'));
+    for (const tr of liveQuote(['price', 'change_24h', 'Time', ...(o.bidAsk ? ['bid', 'ask'] : [])])) t.withTransformation(tr);
+  } else if (o.marketCap) t.withTransformation({ id: 'joinByField', options: { byField: 'symbol', mode: 'outer' } });
   if (o.description) t.description(o.description);
 
   if (o.priceRange) {

@@ -14,8 +14,8 @@ import { GrafanaLiveSink, LIVE_MEASUREMENTS } from '../../feeders/src/market/liv
 import { marketSchema } from '../../feeders/src/market/config.js';
 import { committedDashboards, type DashboardJson } from './helpers.js';
 import { HOUR, startDashboardInflux, tags, write } from './dashboard-influx.js';
-import { panelByTitle, queryFrames, resolve } from './panel-data.js';
-import { gd, show, transform, withFieldConfig } from './grafana-frontend.js';
+import { panelByTitle, queryFrames, resolve, rowOf, runTable } from './panel-data.js';
+import { gd, show, transform, withFieldConfig, type PanelJson } from './grafana-frontend.js';
 
 const STREAM = marketSchema.shape.GRAFANA_LIVE_STREAM.parse(undefined);
 const liveTargets = (d: DashboardJson) => d.panels.flatMap((p) => (p.targets ?? []).filter((t) => (t.datasource ?? p.datasource)?.uid === 'grafana').map((t) => ({ panel: p, target: t as typeof t & { channel?: string; queryType?: string } })));
@@ -25,6 +25,7 @@ describe('Live queries name channels the feeder pushes to', () => {
   it('every `-- Grafana --` target is a measurements query on stream/<GRAFANA_LIVE_STREAM>/<a measurement the feeder pushes>, in a Mixed panel that also reads InfluxDB', () => {
     const all = Object.values(ds).flatMap(liveTargets);
     assert.ok(all.length >= 1, 'at least one Live panel');
+    let takenFields = 0;
     for (const { panel, target } of all) {
       assert.equal(target.queryType, 'measurements', panel.title);
       const m = /^stream\/([^/]+)\/([^/]+)$/.exec(target.channel ?? '');
@@ -33,7 +34,26 @@ describe('Live queries name channels the feeder pushes to', () => {
       assert.ok(Object.keys(LIVE_MEASUREMENTS).includes(m[2]!), `${panel.title}: ${m[2]} is pushed`);
       assert.equal(panel.datasource?.uid, '-- Mixed --', `${panel.title}: Mixed, so InfluxDB stays behind it`);
       assert.ok((panel.targets ?? []).some((t) => t.datasource?.uid === 'influxdb-markets'), `${panel.title}: an InfluxDB query as history`);
+      // the fields a quote table takes from its channels (quotes.ts liveQuote) are ones pushed there
+      const pushed = new Set<string>(liveTargets({ panels: [panel] } as DashboardJson).flatMap(({ target: t }) => [...LIVE_MEASUREMENTS[t.channel!.split('/')[2] as keyof typeof LIVE_MEASUREMENTS]]));
+      const taken = ((panel as PanelJson).transformations ?? []).flatMap((t) => {
+        const o = t.options as { reduce?: { include?: string[] } };
+        return t.id === 'calculateField' && (t as { filter?: { options?: string } }).filter?.options === '/^$/' ? (o.reduce?.include ?? []) : [];
+      });
+      for (const f of taken) assert.ok(pushed.has(f), `${panel.title}: takes ${f} from Live, pushed: ${[...pushed]}`);
+      takenFields += taken.length;
     }
+    assert.ok(takenFields >= 6 * 3, 'every quote table takes price, change and time from Live');
+    const streamed = (d: string) => new Set(liveTargets(ds[d]!).map(({ panel, target }) => `${panel.title} ← ${target.channel}`));
+    assert.deepEqual(
+      streamed('markets-overview'),
+      new Set([
+        'Ticker tape (live) ← stream/markets/ticker',
+        ...['Crypto', 'Crypto under 1 USD', 'Stocks', 'World indices', 'FX cross rates', 'FX — JPY pairs'].map((t) => `${t} ← stream/markets/ticker`),
+        ...['Crypto', 'FX cross rates', 'FX — JPY pairs'].map((t) => `${t} ← stream/markets/book`),
+      ]),
+      'the overview streams the tape and every watch-set table (bid/ask where the table shows them)',
+    );
   });
 });
 
@@ -113,5 +133,65 @@ describe('Ticker tape (live): pushed ticks over stored quotes', () => {
     const eth = Number(res.results[0]!.series![0]!.values[0]![1]);
     assert.deepEqual(await run('ETH/USDT', true), { 'ETH/USDT': eth.toFixed(2) }, 'Live carries other symbols: filtered out');
     assert.deepEqual(await run('BTC/USDT', false), { 'BTC/USDT': '100000.50' }, 'Live off');
+  });
+});
+
+describe('Quote tables (live): pushed ticker and book over the stored rows, Age and State of the quote shown', () => {
+  let influx: InfluxServer;
+  let grafana: GrafanaLiveFake;
+  const end = Date.now();
+  const range = { fromMs: end - 6 * HOUR, toMs: end };
+  before(async () => {
+    influx = await startDashboardInflux(end);
+    // stored full quotes 90 s old, of symbols the seeded history does not have: crypto is STALE by then (60 s), Yahoo FX is not (15 min)
+    const md = (symbol: string, asset_type: string, exchange: string, f: string) => `market_data${tags({ exchange, symbol, asset_type })} ${f},market_session=1 ${end - 90_000}`;
+    await write(influx, 'markets', 'raw', [
+      md('AVAX/USDT', 'crypto', 'binance', 'price=100000.5,bid=100000.4,ask=100000.6,change_pct_24h=1.5,change_pct_1h=0.4,volume_24h=3e10,market_cap=1.9e12'),
+      md('SOL/USDT', 'crypto', 'binance', 'price=150.25,bid=150.2,ask=150.3,change_pct_24h=-2,change_pct_1h=-0.3,volume_24h=1e9,market_cap=7e10'),
+      md('GBP/USD', 'forex', 'yahoo', 'price=1.08423,bid=1.08421,ask=1.08425,change_pct_24h=-0.12,change_pct_1h=0.01'),
+    ]);
+    grafana = await new GrafanaLiveFake({ tokens: ['t'] }).listen();
+    // what the feeder pushes: AVAX 2 s and GBP/USD 3 s before the dashboard's "to"; SOL not at all
+    const sink = new GrafanaLiveSink({ url: grafana.url, token: () => 't', log: pino({ level: 'silent' }), registry: new Registry() });
+    sink.tick({ exchange: 'binance', symbol: 'AVAX/USDT', assetType: 'crypto', ts: end - 2000, receivedAt: end, price: 101234.56, changePct24h: 2.25, bid: 101234.5, ask: 101234.6 });
+    sink.tick({ exchange: 'yahoo', symbol: 'GBP/USD', assetType: 'forex', ts: end - 3000, receivedAt: end, price: 1.08501, changePct24h: -0.05, bid: 1.085, ask: 1.08502 });
+    await waitFor(async () => grafana.on(`stream/${STREAM}/ticker`).length > 0 && grafana.on(`stream/${STREAM}/book`).length > 0, 5000, 'pushed');
+    await sink.close();
+  });
+  after(async () => {
+    await grafana?.close();
+    await influx?.stop();
+  });
+
+  const live = () => [streamingFrame(grafana.on(`stream/${STREAM}/ticker`), 'L'), streamingFrame(grafana.on(`stream/${STREAM}/book`), 'M')];
+  const table = async (title: string, frames: DataFrame[], liveFirst = false) => {
+    const d = committedDashboards()['markets-overview']!;
+    const vars = await resolve(influx, d, range, { symbol: ['AVAX/USDT', 'SOL/USDT'] });
+    return runTable(influx, panelByTitle(d, title), vars, range, frames, liveFirst);
+  };
+
+  it('Crypto: the live Last/Bid/Ask/24h % win, Age 2 s and OPEN; a symbol Live did not send keeps its stored row; other classes stay out', async () => {
+    const off = await table('Crypto', []);
+    assert.deepEqual(off.columns, ['Symbol', 'Last', 'Bid', 'Ask', '1h %', '24h %', 'Volume 24h', 'Mkt cap', 'Age', 'State']);
+    assert.deepEqual(rowOf(off, 'Symbol', 'AVAX/USDT'), {
+      Symbol: 'AVAX/USDT', Last: '100000.50', Bid: '100000.40', Ask: '100000.60', '1h %': '0.40%', '24h %': '1.50%', 'Volume 24h': '30.00 Bil', 'Mkt cap': '$1.90T', Age: rowOf(off, 'Symbol', 'AVAX/USDT').Age, State: 'STALE',
+    }, 'Live off: the stored row, 90 s old');
+    for (const liveFirst of [false, true]) {
+      const on = await table('Crypto', live(), liveFirst);
+      assert.deepEqual(on.columns, off.columns);
+      assert.deepEqual(rowOf(on, 'Symbol', 'AVAX/USDT'), {
+        Symbol: 'AVAX/USDT', Last: '101234.56', Bid: '101234.50', Ask: '101234.60', '1h %': '0.40%', '24h %': '2.25%', 'Volume 24h': '30.00 Bil', 'Mkt cap': '$1.90T', Age: '2 s', State: 'OPEN',
+      }, `live ${liveFirst ? 'before' : 'after'} the stored answer`);
+      assert.deepEqual(rowOf(on, 'Symbol', 'SOL/USDT'), rowOf(off, 'Symbol', 'SOL/USDT'), 'not pushed: the stored row, STALE');
+      assert.deepEqual(on.rows.map((r) => r[0]), ['AVAX/USDT', 'SOL/USDT'], 'GBP/USD pushed on the same channel stays out; sorted by the live 24h %');
+    }
+  });
+
+  it('FX: the live quote at 5 decimals, Age 3 s; the Crypto under 1 USD table stays empty though Live carries AVAX', async () => {
+    const off = await table('FX cross rates', []);
+    assert.deepEqual(rowOf(off, 'Symbol', 'GBP/USD').Last, '1.08423');
+    const on = await table('FX cross rates', live());
+    assert.deepEqual(rowOf(on, 'Symbol', 'GBP/USD'), { Symbol: 'GBP/USD', Last: '1.08501', Bid: '1.08500', Ask: '1.08502', '1h %': '0.01%', '24h %': '-0.05%', Age: '3 s', State: 'OPEN' });
+    assert.deepEqual((await table('Crypto under 1 USD', [streamingFrame(grafana.on(`stream/${STREAM}/ticker`), 'L')])).rows, []);
   });
 });

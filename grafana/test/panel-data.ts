@@ -39,19 +39,24 @@ export async function queryFrames(influx: InfluxServer, panel: Panel, vars: Vars
   return frames;
 }
 
-export async function runPanel(influx: InfluxServer, panel: Panel & PanelJson, vars: Vars, range: Range): Promise<PanelRun> {
+/**
+ * `live`: the frames of the panel's Grafana Live targets as the browser holds them (live-panels.test.ts),
+ * after the stored answers or, with `liveFirst`, before them (either may reach the panel first).
+ */
+export async function runPanel(influx: InfluxServer, panel: Panel & PanelJson, vars: Vars, range: Range, live: DataFrame[] = [], liveFirst = false): Promise<PanelRun> {
   const ctx: TemplateContext = {
     vars: Object.fromEntries([...vars].map(([k, v]) => [k, v.values[0] ?? ''])),
     fromMs: range.fromMs,
     toMs: range.toMs,
   };
-  const transformed = await transform(panel, await queryFrames(influx, panel, vars, range), ctx);
+  const stored = await queryFrames(influx, panel, vars, range);
+  const transformed = await transform(panel, liveFirst ? [...live, ...stored] : [...stored, ...live], ctx);
   return { frames: withFieldConfig(panel, transformed, ctx), ctx };
 }
 
 /** A table panel as a trader reads it: its first frame's visible columns and cell text. */
-export async function runTable(influx: InfluxServer, panel: Panel & PanelJson, vars: Vars, range: Range): Promise<RenderedTable> {
-  const { frames } = await runPanel(influx, panel, vars, range);
+export async function runTable(influx: InfluxServer, panel: Panel & PanelJson, vars: Vars, range: Range, live: DataFrame[] = [], liveFirst = false): Promise<RenderedTable> {
+  const { frames } = await runPanel(influx, panel, vars, range, live, liveFirst);
   assert.ok(frames.length >= 1, `${panel.title}: a frame`);
   return renderTable(frames[0]!);
 }

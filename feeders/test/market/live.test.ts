@@ -43,6 +43,7 @@ test('ticks arrive as the frames a panel reads: ticker (price, change_pct_24h) a
         ['time', 'time', 'time.Time'],
         ['change_pct_24h', 'number', 'float64'],
         ['price', 'number', 'float64'],
+        ['time_ms', 'number', 'float64'],
       ],
     );
     const series = panelSeries(ticker);
@@ -51,6 +52,7 @@ test('ticks arrive as the frames a panel reads: ticker (price, change_pct_24h) a
     assert.equal(btc.fields.get('price')!.at(-1), 101);
     assert.equal(btc.fields.get('change_pct_24h')!.at(-1), 2.5);
     assert.equal(btc.fields.get('time')!.at(-1), t0 + 2, 'exchange time, in ms');
+    assert.equal(btc.fields.get('time_ms')!.at(-1), t0 + 2, 'the same time as a value of the symbol (quote tables reduce it to the Age)');
     const aapl = series.get('asset_type=stock, exchange=yahoo, symbol=AAPL')!;
     assert.deepEqual([aapl.fields.get('price')!.at(-1), aapl.fields.get('change_pct_24h')!.at(-1)], [190.5, -0.4]);
     const book = panelSeries(g.on('stream/markets/book'));

@@ -65,6 +65,7 @@ export function marketsOverview(): Dashboard {
     volume: true,
     marketCap: true,
     source: 'crypto',
+    live: true,
   }).gridPos(g.at(14, 9));
 
   const heat = new Stat()
@@ -99,6 +100,7 @@ export function marketsOverview(): Dashboard {
     volume: true,
     marketCap: true,
     source: 'yahoo',
+    live: true,
   }).gridPos(g.at(12, 8));
   const indices = quoteTable({
     title: 'World indices',
@@ -107,6 +109,7 @@ export function marketsOverview(): Dashboard {
     decimals: PRICE_DECIMALS.index,
     netChange: true,
     source: 'yahoo',
+    live: true,
   }).gridPos(g.at(12, 8));
   const fx = quoteTable({
     title: 'FX cross rates',
@@ -114,8 +117,9 @@ export function marketsOverview(): Dashboard {
     decimals: PRICE_DECIMALS.forex,
     bidAsk: true,
     source: 'yahoo',
+    live: true,
   }).gridPos(g.at(10, 7));
-  const fxJpy = quoteTable({ title: 'FX — JPY pairs', where: `${typeIs('forex')} AND "symbol" =~ /JPY/`, decimals: JPY_DECIMALS, bidAsk: true, source: 'yahoo' }).gridPos(g.at(7, 7));
+  const fxJpy = quoteTable({ title: 'FX — JPY pairs', where: `${typeIs('forex')} AND "symbol" =~ /JPY/`, decimals: JPY_DECIMALS, bidAsk: true, source: 'yahoo', live: true }).gridPos(g.at(7, 7));
   const smallCrypto = quoteTable({
     title: 'Crypto under 1 USD',
     description: 'Sub-dollar coins at their significant digits.',
@@ -123,6 +127,7 @@ export function marketsOverview(): Dashboard {
     decimals: undefined,
     priceRange: { max: 1 },
     source: 'crypto',
+    live: true,
   }).gridPos(g.at(7, 7));
 
   const change = new TimeSeries()

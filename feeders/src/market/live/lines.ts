@@ -2,13 +2,13 @@
 // 12.3 converts each request into one frame per measurement whose schema is the union of the fields in
 // that request (pkg/services/live/telemetry/telegraf/convert.go), and a subscribed panel drops its buffer
 // whenever the schema changes (public/app/features/live/data/StreamingDataFrame.ts). So every
-// measurement here always carries the same fields: `ticker` (price + 24 h change), `book` (bid + ask),
-// `candles` (closed 1 m OHLCV). Field names are the InfluxDB ones, so one panel override fits both.
+// measurement here always carries the same fields: `ticker` (price + 24 h change + the tick's time as a
+// value, `time_ms`), `book` (bid + ask), `candles` (closed 1 m OHLCV). Field names are the InfluxDB ones, so one panel override fits both.
 // Timestamps are nanoseconds: the push endpoint takes no precision parameter.
 import type { Candle } from '../types.js';
 
 export const LIVE_MEASUREMENTS = {
-  ticker: ['change_pct_24h', 'price'],
+  ticker: ['change_pct_24h', 'price', 'time_ms'],
   book: ['ask', 'bid'],
   candles: ['close', 'high', 'low', 'open', 'volume'],
 } as const;
@@ -34,9 +34,14 @@ export function seriesHead(measurement: LiveMeasurement, k: SeriesKey, extra = '
   return `${measurement},asset_type=${tag(k.assetType)},exchange=${tag(k.exchange)}${extra},symbol=${tag(k.symbol)}`;
 }
 
-/** `change` is the formatted 24 h change (it moves once a second at most: formatted when it changes). */
-export function tickerLine(head: string, price: number, change: string, ts: string): string {
-  return `${head} change_pct_24h=${change},price=${f(price)} ${ts}`;
+/**
+ * `change` is the formatted 24 h change (it moves once a second at most: formatted when it changes).
+ * `time_ms` repeats the tick's time as a value: in the browser every label set of a channel shares one
+ * time column, so a quote table can only learn when *its* symbol last moved (its Age) by reducing a
+ * value of that symbol's own (docs/GRAFANA_LIVE.md, "What the browser does").
+ */
+export function tickerLine(head: string, price: number, change: string, ms: number, ts: string): string {
+  return `${head} change_pct_24h=${change},price=${f(price)},time_ms=${Math.round(ms)} ${ts}`;
 }
 
 export function bookLine(head: string, bid: number, ask: number, ts: string): string {

@@ -259,7 +259,7 @@ export class GrafanaLiveSink implements MarketSink {
       if (st.changePct24h !== sent.changePct24h) sent.change = String(st.changePct24h);
       sent.price = st.price;
       sent.changePct24h = st.changePct24h;
-      this.enqueue(st.head.ticker, tickerLine(st.head.ticker, st.price, sent.change, (ts = ns(st.ts))), 'ticker');
+      this.enqueue(st.head.ticker, tickerLine(st.head.ticker, st.price, sent.change, st.ts, (ts = ns(st.ts))), 'ticker');
     }
     if (st.bid !== undefined && st.ask !== undefined && (st.bid !== sent.bid || st.ask !== sent.ask)) {
       sent.bid = st.bid;
