@@ -23,3 +23,4 @@ export * from './fakes/slack.js';
 export * from './fakes/webhook-sink.js';
 export * from './fakes/dns.js';
 export * from './fakes/grafana-live.js';
+export * from './fakes/grafana-service-accounts.js';
