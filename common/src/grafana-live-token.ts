@@ -7,6 +7,23 @@
 // error codes in pkg/services/serviceaccounts/models.go (docs/GRAFANA_LIVE.md lists them).
 import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { z } from 'zod';
+import { int, url } from './config.js';
+
+/** The one-shot's settings (`common/src/bin/grafana-live-token.ts`; .env.example, compose). */
+export const liveTokenEnv = {
+  /** Grafana inside the network (compose: http://grafana:3000). */
+  GRAFANA_URL: url('http://localhost:3000'),
+  GRAFANA_ADMIN_USER: z.preprocess((v) => (v === '' ? undefined : v), z.string().default('admin')),
+  /** compose: GRAFANA_ADMIN_PASSWORD_FILE, the secret Grafana itself reads. */
+  GRAFANA_ADMIN_PASSWORD: z.string().min(1, 'the Grafana admin password is needed to make the Live token'),
+  /** Where the token is written (compose: the feeders' GRAFANA_LIVE_TOKEN_FILE). */
+  GRAFANA_LIVE_TOKEN_PATH: z.string().min(1),
+  /** The feeder's stream: the token is checked by an empty push to it. */
+  GRAFANA_LIVE_STREAM: z.preprocess((v) => (v === '' ? undefined : v), z.string().default('markets')),
+  /** How long to wait for Grafana's /api/health before giving up. */
+  GRAFANA_WAIT_MS: int(120_000, 0),
+};
 
 export interface LiveTokenOptions {
   /** Grafana inside the network (compose: http://grafana:3000). */

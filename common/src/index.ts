@@ -14,3 +14,4 @@ export * from './watchset/index.js';
 export * from './watchset/shard.js';
 export * from './influx/index.js';
 export * from './alerts/evaluate.js';
+export * from './grafana-live-token.js';

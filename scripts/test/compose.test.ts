@@ -61,7 +61,7 @@ const memBytes = (m: string) => {
 
 test('docker-compose config accepts the file with no .env; no secret in it, the generated ones reach every service as files', () => {
   const cfg = resolvedConfig();
-  const want = ['secrets-init', 'influxdb', 'postgres', 'grafana', 'prometheus', 'alertmanager', 'node-exporter', 'cadvisor', 'nginx', 'market-feeder', 'news-feeder', 'watchlist-api', 'influxdb-tasks'];
+  const want = ['secrets-init', 'influxdb', 'postgres', 'grafana', 'prometheus', 'alertmanager', 'node-exporter', 'cadvisor', 'nginx', 'market-feeder', 'news-feeder', 'watchlist-api', 'influxdb-tasks', 'grafana-live-token'];
   for (const s of want) assert.ok(cfg.services[s], `service ${s}`);
   // no secret value anywhere in the resolved environment (secrets-init's are empty: generate)
   for (const [name, s] of Object.entries(cfg.services)) {
@@ -86,6 +86,7 @@ test('docker-compose config accepts the file with no .env; no secret in it, the 
     ['influxdb', 'DOCKER_INFLUXDB_INIT_ADMIN_TOKEN_FILE', 'secrets-influx-admin'],
     ['influxdb-tasks', 'INFLUX_TOKEN_FILE', 'secrets-influx-admin'],
     ['grafana', 'GF_SECURITY_ADMIN_PASSWORD__FILE', 'secrets-grafana'],
+    ['grafana-live-token', 'GRAFANA_ADMIN_PASSWORD_FILE', 'secrets-grafana'],
   ];
   for (const [svc, key, volume] of files) {
     const s = cfg.services[svc]!;
@@ -98,7 +99,17 @@ test('docker-compose config accepts the file with no .env; no secret in it, the 
   // the InfluxDB admin token's volume is seen by influxdb, influxdb-tasks and secrets-init only
   const seeing = (volume: string) => Object.entries(cfg.services).filter(([, s]) => mounts(s).some((v) => v.source === volume)).map(([n]) => n).sort();
   assert.deepEqual(seeing('secrets-influx-admin'), ['influxdb', 'influxdb-tasks', 'secrets-init']);
-  assert.deepEqual(seeing('secrets-grafana'), ['grafana', 'influxdb-tasks', 'secrets-init']);
+  assert.deepEqual(seeing('secrets-grafana'), ['grafana', 'grafana-live-token', 'influxdb-tasks', 'secrets-init']);
+  // the Grafana Live token: written by the one-shot into the feeders' volume where the market feeder reads
+  // it (Live on by default), read-write there only (docs/GRAFANA_LIVE.md "The service-account token")
+  const live = cfg.services['grafana-live-token']!;
+  assert.equal(live.environment!.GRAFANA_LIVE_TOKEN_PATH, '/run/terminal-secrets/feeders/grafana-live-token');
+  assert.equal(cfg.services['market-feeder']!.environment!.GRAFANA_LIVE_TOKEN_FILE, live.environment!.GRAFANA_LIVE_TOKEN_PATH);
+  assert.equal(mountOf(cfg.services['market-feeder']!, live.environment!.GRAFANA_LIVE_TOKEN_PATH!)?.source, 'secrets-feeders');
+  const liveMount = mountOf(live, live.environment!.GRAFANA_LIVE_TOKEN_PATH!);
+  assert.equal(liveMount?.source, 'secrets-feeders');
+  assert.ok(!liveMount?.read_only, 'the one-shot writes the token');
+  assert.equal(live.environment!.GRAFANA_LIVE_STREAM, cfg.services['market-feeder']!.environment!.GRAFANA_LIVE_STREAM);
   assert.deepEqual(seeing('secrets-api'), ['influxdb-tasks', 'secrets-init', 'watchlist-api']);
   // influxdb-tasks writes the scoped tokens where the consumers read them
   const tasks = cfg.services['influxdb-tasks']!.environment!;
@@ -117,6 +128,10 @@ test('start order: secrets first; feeders, API and Grafana only after influxdb-t
     assert.equal(cond(svc, 'secrets-init'), 'service_completed_successfully', svc);
   }
   assert.equal(cond('influxdb-tasks', 'influxdb'), 'service_healthy');
+  // the Live token is made once Grafana answers; nothing waits for it (the feeder picks the file up late)
+  assert.equal(cond('grafana-live-token', 'grafana'), 'service_healthy');
+  assert.deepEqual(cfg.services['grafana-live-token']!.command, ['node', 'common/dist/bin/grafana-live-token.js']);
+  for (const [name, s] of Object.entries(cfg.services)) assert.equal(s.depends_on?.['grafana-live-token'], undefined, `${name} does not wait for the Live token`);
   assert.deepEqual(cfg.services['secrets-init']!.command, ['node', 'common/dist/bin/secrets.js']);
   assert.equal(cfg.services['secrets-init']!.user, '0:0', 'root, to own the writable token directories for the app user');
 });
@@ -147,7 +162,7 @@ test('every image pinned, every long-running service restarts and has a healthch
   for (const [name, s] of Object.entries(cfg.services)) {
     assert.ok(s.image, `${name} has an image`);
     assert.match(s.image!, /:[vV]?\d+\.\d+(\.\d+)?(-[a-z0-9.]+)?$/, `${name} image ${s.image} pinned to a version`);
-    if (name === 'influxdb-tasks' || name === 'secrets-init') {
+    if (name === 'influxdb-tasks' || name === 'secrets-init' || name === 'grafana-live-token') {
       assert.equal(s.restart, 'no', 'a one-shot does not restart (its dependents wait for it to complete successfully)');
       continue;
     }

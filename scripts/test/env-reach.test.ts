@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { commonEnv, influxEnv, schemaKeys, SECRET_NAME } from '@mt/common';
+import { commonEnv, influxEnv, liveTokenEnv, schemaKeys, SECRET_NAME } from '@mt/common';
 import { GENERATED_SECRETS } from '@mt/common/secrets-store';
 import { marketSchema } from '../../feeders/src/market/config.ts';
 import { newsSchema } from '../../feeders/src/news/config.ts';
@@ -49,6 +49,7 @@ function readers(): Map<string, Set<string>> {
   add(schemaKeys(newsSchema), 'news-feeder');
   add(schemaKeys(apiSchema), 'watchlist-api');
   add([...Object.keys(influxEnv), ...Object.keys(commonEnv), 'INFLUX_FEEDERS_TOKEN_PATH', 'INFLUX_GRAFANA_TOKEN_PATH', 'INFLUX_API_TOKEN_PATH', 'INFLUX_CUSTOM_TOKEN_PATH'], 'influxdb-tasks'); // influxdb-tasks/src/install.ts
+  add([...Object.keys(liveTokenEnv), 'LOG_LEVEL'], 'grafana-live-token'); // common/src/bin/grafana-live-token.ts
   // the secrets generated on first start, or taken from .env (common/src/secrets-store.ts)
   add(GENERATED_SECRETS.map((x) => x.env), 'secrets-init');
   // Alertmanager's container renders its config from these (alertmanager/render-config.sh)
@@ -108,7 +109,7 @@ test('every .env.example setting reaches every container that reads it (docker-c
       }
       const v = values.get(key)!;
       // a schema reads the variable by its own name; an image by its own (GF_*, DOCKER_INFLUXDB_INIT_*, …)
-      const schemaReader = ['market-feeder', 'news-feeder', 'watchlist-api', 'influxdb-tasks', 'alertmanager', 'secrets-init', 'demo-sources'].includes(svc);
+      const schemaReader = ['market-feeder', 'news-feeder', 'watchlist-api', 'influxdb-tasks', 'grafana-live-token', 'alertmanager', 'secrets-init', 'demo-sources'].includes(svc);
       const reached = schemaReader
         ? env[key] === v || (SECRET_NAME.test(key) && svc !== 'secrets-init' && !!env[`${key}_FILE`])
         : Object.values(env).some((x) => String(x ?? '').includes(v)) ||
