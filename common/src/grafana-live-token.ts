@@ -5,10 +5,10 @@
 // account's other tokens (stale ones this step made) are deleted. Grafana's HTTP API as of v12.3.0 (the
 // version compose pins): routes in pkg/services/serviceaccounts/api/api.go and api/token.go, shapes and
 // error codes in pkg/services/serviceaccounts/models.go (docs/GRAFANA_LIVE.md lists them).
-import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { int, url } from './config.js';
+import { readSecretFile, writeSecretFile } from './secrets-store.js';
 
 /** The one-shot's settings (`common/src/bin/grafana-live-token.ts`; .env.example, compose). */
 export const liveTokenEnv = {
@@ -79,7 +79,7 @@ export async function ensureLiveToken(o: LiveTokenOptions): Promise<LiveTokenOut
   await waitForGrafana(base, o.waitMs ?? 120_000, o.retryMs ?? 2000, o.log);
 
   // the check is the permission the feeder needs: an empty push (no lines, no frames) answers 200
-  const existing = readToken(o.tokenPath);
+  const existing = readSecretFile(o.tokenPath)?.trim();
   if (existing) {
     const r = await call('POST', `/api/live/push/${encodeURIComponent(o.stream)}`, `Bearer ${existing}`, '');
     if (r.status === 200) {
@@ -99,7 +99,8 @@ export async function ensureLiveToken(o: LiveTokenOptions): Promise<LiveTokenOut
   const token = await json<{ id: number; name: string; key: string }>('POST', `/api/serviceaccounts/${account.id}/tokens`, [200], {
     name: `live-push-${new Date().toISOString()}`,
   });
-  writeToken(o.tokenPath, token.key);
+  // atomically, 0444, as every other secret file
+  writeSecretFile(o.tokenPath, token.key);
   o.log.info({ file: o.tokenPath, account: name, accountId: account.id, deletedTokens: stale.length }, 'Grafana Live token created');
   return 'created';
 }
@@ -143,20 +144,4 @@ async function waitForGrafana(base: string, waitMs: number, retryMs: number, log
     log.info({ url: base, last }, 'waiting for Grafana');
     await sleep(retryMs);
   }
-}
-
-function readToken(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Atomically, read-only for everyone (0444), as the other secret files. */
-function writeToken(file: string, token: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${token}\n`, { mode: 0o600 });
-  chmodSync(tmp, 0o444);
-  renameSync(tmp, file);
 }
