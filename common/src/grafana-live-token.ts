@@ -121,8 +121,8 @@ async function findOrCreateAccount(json: <T>(m: string, p: string, ok: number[],
   try {
     return await json<Account>('POST', '/api/serviceaccounts', [201], { name, role: 'Viewer', isDisabled: false });
   } catch (err) {
-    // made meanwhile (400 serviceaccounts.ErrAlreadyExists in 12.3): use it
-    const again = err instanceof GrafanaApiError && err.status === 400 ? await find() : undefined;
+    // made meanwhile (400 serviceaccounts.ErrAlreadyExists in 12.3; 409 from some 11.x builds): use it
+    const again = err instanceof GrafanaApiError && (err.status === 400 || err.status === 409) ? await find() : undefined;
     if (again) return again;
     throw err;
   }

@@ -103,6 +103,20 @@ test('an account created by a concurrent run (400 serviceaccounts.ErrAlreadyExis
   }
 });
 
+test('the same race answered 409 (as some 11.x builds do): the account is looked up again, not an error', async () => {
+  const g = await new GrafanaFake(ADMIN).listen();
+  try {
+    g.accounts.push({ id: 9, name: 'market-feeder-live', role: 'Viewer', isDisabled: false, tokens: [] });
+    g.fail({ kind: 'status', status: 200, body: { totalCount: 0, serviceAccounts: [], page: 1, perPage: 100 } }, { path: '/api/serviceaccounts/search' });
+    g.fail({ kind: 'status', status: 409, body: { message: 'service account already exists' } }, { path: '/api/serviceaccounts' });
+    assert.equal(await ensureLiveToken(opts(g)), 'created');
+    assert.equal(g.accounts[0]!.tokens.length, 1);
+    assert.equal(g.accounts.length, 1);
+  } finally {
+    await g.close();
+  }
+});
+
 test('Grafana not up yet: waited for, then done; never up: a clear error within the bound; wrong admin password: the 401 named', async () => {
   const g = await new GrafanaFake(ADMIN).listen();
   try {
