@@ -97,11 +97,14 @@ const LIVE_QUOTE: [live: string, stored: string][] = [
  * non-null of (stored, live), in that order whatever order the queries answered in: the live value where
  * Live delivered one, else the stored one. The quote time takes the same path (`time_ms`, the tick's time
  * pushed as a value), so Age and State are those of the quote shown. With Live off nothing changes.
+ * `fields`: the stored quote's fields among price, change_24h, bid, ask, Time; each comes out under its
+ * own name, or `alias[field]`.
  */
-export function liveQuote(fields: string[]): DataTransformerConfig[] {
+export function liveQuote(fields: string[], alias: Record<string, string> = {}): DataTransformerConfig[] {
   const pairs = LIVE_QUOTE.filter(([, stored]) => fields.includes(stored));
   const matrix = { id: 'byRefId', options: '/^$/' }; // groupingToMatrix's frame has no refId
-  const merged = (stored: string) => `q_${stored}`;
+  // `alias`: the merged field's name (may hold variables: an alias is interpolated, organize's keys are not)
+  const merged = (stored: string) => alias[stored] ?? `q_${stored}`;
   return [
     // the market cap's own time (query B) is not the quote's: dropped, so `Time` names the quote's alone
     { id: 'organize', filter: { id: 'byRefId', options: 'B' }, options: { excludeByName: { Time: true } } },
@@ -117,7 +120,7 @@ export function liveQuote(fields: string[]): DataTransformerConfig[] {
       id: 'organize',
       options: {
         excludeByName: Object.fromEntries(pairs.flatMap(([live, stored]) => [[stored, true], [`live_${live}`, true]])),
-        renameByName: Object.fromEntries(pairs.map(([, stored]) => [merged(stored), stored])),
+        renameByName: Object.fromEntries(pairs.filter(([, stored]) => !alias[stored]).map(([, stored]) => [merged(stored), stored])),
       },
     },
   ];

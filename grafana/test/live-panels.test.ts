@@ -14,7 +14,7 @@ import { GrafanaLiveSink, LIVE_MEASUREMENTS } from '../../feeders/src/market/liv
 import { marketSchema } from '../../feeders/src/market/config.js';
 import { committedDashboards, type DashboardJson } from './helpers.js';
 import { HOUR, startDashboardInflux, tags, write } from './dashboard-influx.js';
-import { panelByTitle, queryFrames, resolve, rowOf, runTable } from './panel-data.js';
+import { panelByTitle, queryFrames, resolve, rowOf, runPanel, runTable } from './panel-data.js';
 import { gd, show, transform, withFieldConfig, type PanelJson } from './grafana-frontend.js';
 
 const STREAM = marketSchema.shape.GRAFANA_LIVE_STREAM.parse(undefined);
@@ -53,6 +53,11 @@ describe('Live queries name channels the feeder pushes to', () => {
         ...['Crypto', 'FX cross rates', 'FX — JPY pairs'].map((t) => `${t} ← stream/markets/book`),
       ]),
       'the overview streams the tape and every watch-set table (bid/ask where the table shows them)',
+    );
+    assert.deepEqual(
+      streamed('asset-detail'),
+      new Set(['$symbol last (live) ← stream/markets/ticker', '$symbol ← stream/markets/ticker', '$symbol ← stream/markets/book']),
+      'asset detail streams its last price and its quote',
     );
   });
 });
@@ -149,6 +154,10 @@ describe('Quote tables (live): pushed ticker and book over the stored rows, Age 
       md('AVAX/USDT', 'crypto', 'binance', 'price=100000.5,bid=100000.4,ask=100000.6,change_pct_24h=1.5,change_pct_1h=0.4,volume_24h=3e10,market_cap=1.9e12'),
       md('SOL/USDT', 'crypto', 'binance', 'price=150.25,bid=150.2,ask=150.3,change_pct_24h=-2,change_pct_1h=-0.3,volume_24h=1e9,market_cap=7e10'),
       md('GBP/USD', 'forex', 'yahoo', 'price=1.08423,bid=1.08421,ask=1.08425,change_pct_24h=-0.12,change_pct_1h=0.01'),
+      // a candle each, so that asset detail offers the symbols ($symbol comes from candles)
+      ...[['AVAX/USDT', 'crypto', 'binance'], ['SOL/USDT', 'crypto', 'binance'], ['GBP/USD', 'forex', 'yahoo']].map(
+        ([symbol, asset_type, exchange]) => `candles${tags({ exchange: exchange!, symbol: symbol!, asset_type: asset_type!, interval: '1m' })} open=1,high=1,low=1,close=1,volume=1 ${end - 120_000}`,
+      ),
     ]);
     grafana = await new GrafanaLiveFake({ tokens: ['t'] }).listen();
     // what the feeder pushes: AVAX 2 s and GBP/USD 3 s before the dashboard's "to"; SOL not at all
@@ -193,5 +202,22 @@ describe('Quote tables (live): pushed ticker and book over the stored rows, Age 
     const on = await table('FX cross rates', live());
     assert.deepEqual(rowOf(on, 'Symbol', 'GBP/USD'), { Symbol: 'GBP/USD', Last: '1.08501', Bid: '1.08500', Ask: '1.08502', '1h %': '0.01%', '24h %': '-0.05%', Age: '3 s', State: 'OPEN' });
     assert.deepEqual((await table('Crypto under 1 USD', [streamingFrame(grafana.on(`stream/${STREAM}/ticker`), 'L')])).rows, []);
+  });
+
+  it('asset detail: the `$symbol` quote (Last, Bid, Ask, 24h %, Age, Market) live where pushed, stored otherwise and with Live off', async () => {
+    const d = committedDashboards()['asset-detail']!;
+    const stat = async (symbol: string, frames: DataFrame[]) => {
+      const { frames: out } = await runPanel(influx, panelByTitle(d, '$symbol'), await resolve(influx, d, range, { symbol, base: '' }), range, frames);
+      const f = out[0]!;
+      const re = /^(Last|Bid|Ask|24h|Age|Market).*$/; // the panel's reduceOptions.fields
+      return Object.fromEntries(f.fields.filter((x) => re.test(x.name)).map((x) => [gd.getFieldDisplayName(x, f), show(x, x.values.filter((v) => v != null).at(-1) ?? null)]));
+    };
+    const off = await stat('AVAX/USDT', []);
+    assert.deepEqual([off.Last, off.Bid, off.Ask, off['24h %'], off.Market], ['100000.50', '100000.40', '100000.60', '1.50%', 'STALE'], 'Live off: the stored quote, 90 s old');
+    const on = await stat('AVAX/USDT', live());
+    assert.deepEqual(on, { ...off, Last: '101234.56', Bid: '101234.50', Ask: '101234.60', '24h %': '2.25%', Age: '2 s', Market: 'OPEN' });
+    const fx = await stat('GBP/USD', live());
+    assert.deepEqual([fx.Last, fx.Bid, fx.Ask, fx.Age, fx.Market], ['1.08501', '1.08500', '1.08502', '3 s', 'OPEN'], 'at the class precision');
+    assert.deepEqual(await stat('SOL/USDT', live()), await stat('SOL/USDT', []), 'not pushed: the stored quote');
   });
 });

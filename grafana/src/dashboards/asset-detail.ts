@@ -17,8 +17,8 @@ import {
   ReduceDataOptionsBuilder,
   TableCellDisplayMode,
 } from '@grafana/grafana-foundation-sdk/common';
-import { COLOR, DS, Grid, finish, InfluxQL, changeThresholds, fixedColor, rpVariable, steps, tagVariable, terminalDashboard, tfVariable } from '../defaults.js';
-import { JPY_DECIMALS, PRICE_DECIMALS, STALE_AFTER_S, stateMappings, stateTransformations } from '../quotes.js';
+import { BUILTIN_DS, COLOR, DS, Grid, finish, InfluxQL, LiveMeasurements, changeThresholds, fixedColor, rpVariable, steps, tagVariable, terminalDashboard, tfVariable } from '../defaults.js';
+import { JPY_DECIMALS, PRICE_DECIMALS, STALE_AFTER_S, liveQuote, stateMappings, stateTransformations } from '../quotes.js';
 import { livePriceStat } from '../live.js';
 
 const SYMBOL = `"symbol" = '$symbol'`;
@@ -40,15 +40,22 @@ export function assetDetail(): Dashboard {
   const priceName = (n: string) => `${n} $asset_type $symbol`;
   const quote = new Stat()
     .title('$symbol')
-    .datasource(DS.markets)
+    .datasource(BUILTIN_DS.mixed)
     .withTarget(
       new InfluxQL(
         DS.markets,
-        `SELECT last("change_pct_24h") AS "24h %", "price" AS "${priceName('Last')}", "bid" AS "${priceName('Bid')}", "ask" AS "${priceName('Ask')}", ` +
+        `SELECT last("change_pct_24h") AS "change_24h", "price", "bid", "ask", ` +
           `"high_24h" AS "${priceName('24h high')}", "low_24h" AS "${priceName('24h low')}", "volume_24h" AS "24h volume", "market_session" ` +
-          `FROM "raw"."market_data" WHERE time > now() - 7d AND ${SYMBOL}`,
+          `FROM "raw"."market_data" WHERE time > now() - 7d AND ${SYMBOL} GROUP BY "symbol"`,
       ).table(),
     )
+    // Last, Bid, Ask and 24h % (and the quote's time: Age, State) streamed by Grafana Live over the
+    // stored quote, as in the overview's tables (quotes.ts liveQuote); the stored quote with Live off
+    .withTarget(new LiveMeasurements('ticker', 'L'))
+    .withTarget(new LiveMeasurements('book', 'M'));
+  for (const tr of liveQuote(['price', 'change_24h', 'bid', 'ask', 'Time'], { price: priceName('Last'), bid: priceName('Bid'), ask: priceName('Ask'), change_24h: '24h %' }))
+    quote.withTransformation(tr);
+  quote
     .withTransformation({
       id: 'calculateField',
       options: { mode: 'binary', alias: 'Age', binary: { left: { fixed: '${__to}' }, operator: '-', right: { matcher: { id: 'byName', options: 'Time' } } } },
