@@ -73,6 +73,8 @@ export interface Tracked {
   pause(): void;
   resume(): void;
   exited: Promise<number | null>;
+  /** Resolves once everything the process wrote is in `logFile` (at once when there is none). */
+  logWritten: Promise<void>;
 }
 
 /** Spawn a child in its own process group; its output goes to `logFile` (kept for debugging). */
@@ -80,10 +82,20 @@ export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions & {
   installHooks();
   const child = spawn(cmd, args, { ...opts, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
+  // Both streams into one file, ended once both are (pipe's own end would end it at the first EOF, and
+  // whatever the other stream still held, such as a start-up error on stderr, would be lost).
+  let logWritten: Promise<void> = Promise.resolve();
   if (opts.logFile) {
     const out = createWriteStream(opts.logFile, { flags: 'a' });
-    child.stdout?.pipe(out);
-    child.stderr?.pipe(out);
+    const streams = [child.stdout, child.stderr].filter((x) => x !== null);
+    let open = streams.length;
+    logWritten = new Promise((resolve) => out.once('close', () => resolve()));
+    for (const x of streams) {
+      x.pipe(out, { end: false });
+      x.once('close', () => {
+        if (--open === 0) out.end();
+      });
+    }
   } else {
     child.stdout?.resume();
     child.stderr?.resume();
@@ -108,6 +120,7 @@ export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions & {
   return {
     child,
     exited,
+    logWritten,
     async stop(graceMs = 10_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       signal('SIGTERM');

@@ -64,7 +64,9 @@ export async function startService(
       logFile,
     });
     svc.proc = proc;
-    const exitedEarly = proc.exited.then((code) => {
+    const exitedEarly = proc.exited.then(async (code) => {
+      // 'exit' can come before the last output reached the log: wait for it (bounded, a grandchild may hold the pipe)
+      await Promise.race([proc.logWritten, new Promise((r) => setTimeout(r, 2000).unref())]);
       throw new Error(`${name} exited with ${code} during start-up; log: ${tail(logFile)}`);
     });
     await Promise.race([waitHttp(`${url}/healthz`, opts.timeoutMs ?? 30_000, opts.waitHealthy ? [200] : [200, 503]), exitedEarly]);
