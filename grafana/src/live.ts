@@ -2,6 +2,7 @@
 // the history behind a `-- Grafana --` measurements query on the channel the market feeder pushes to.
 import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
 import { ReduceDataOptionsBuilder, BigValueColorMode, BigValueTextMode, BigValueGraphMode } from '@grafana/grafana-foundation-sdk/common';
+import type { DataTransformerConfig, DynamicConfigValue, MatcherConfig } from '@grafana/grafana-foundation-sdk/dashboard';
 import { BUILTIN_DS, COLOR, DS, InfluxQL, LiveMeasurements, fixedColor, liveOverStored } from './defaults.js';
 
 export interface LivePriceOptions {
@@ -11,6 +12,12 @@ export interface LivePriceOptions {
   where: string;
   /** Show only this symbol (e.g. `$symbol`): the Live channel carries every symbol. */
   symbol?: string;
+  /** Price decimals of the panel (default 2); null: none, the caller's `overrides` set them per field. */
+  decimals?: number | null;
+  /** More transformations, after the live-over-stored ones (and the symbol filter). */
+  transformations?: DataTransformerConfig[];
+  /** Field overrides, matched on the names the transformations give (before the display rename to the symbol). */
+  overrides?: { matcher: MatcherConfig; properties: DynamicConfigValue[] }[];
 }
 
 /** Last price per symbol: live (stream/markets/ticker) over the stored last quote, which shows with Live off. */
@@ -27,13 +34,16 @@ export function livePriceStat(o: LivePriceOptions): Stat {
       id: 'filterByValue',
       options: { type: 'include', match: 'any', filters: [{ fieldName: 'symbol', config: { id: 'equal', options: { value: o.symbol } } }] },
     });
-  return t
-    .reduceOptions(new ReduceDataOptionsBuilder().values(true).fields('/^Last/'))
+  for (const tr of o.transformations ?? []) t.withTransformation(tr);
+  t.reduceOptions(new ReduceDataOptionsBuilder().values(true).fields('/^Last/'))
     .colorMode(BigValueColorMode.Value)
     .graphMode(BigValueGraphMode.None)
     .textMode(BigValueTextMode.ValueAndName)
-    .colorScheme(fixedColor(COLOR.amber))
-    .decimals(2)
-    .noValue('—')
+    .colorScheme(fixedColor(COLOR.amber));
+  if (o.decimals !== null) t.decimals(o.decimals ?? 2);
+  t.noValue('—');
+  // before the display rename: name matchers read the display name
+  for (const ov of o.overrides ?? []) t.withOverride(ov);
+  return t
     .overrideByRegexp('/^Last/', [{ id: 'displayName', value: '${__data.fields.symbol}' }]);
 }

@@ -9,12 +9,33 @@
 import { PanelBuilder as Table } from '@grafana/grafana-foundation-sdk/table';
 import { TableCellDisplayMode } from '@grafana/grafana-foundation-sdk/common';
 import { BUILTIN_DS, COLOR, DS, InfluxQL, LiveMeasurements, changeThresholds, steps, symbolCell } from './defaults.js';
-import type { DataTransformerConfig } from '@grafana/grafana-foundation-sdk/dashboard';
+import type { DataTransformerConfig, DynamicConfigValue, MatcherConfig } from '@grafana/grafana-foundation-sdk/dashboard';
 
 /** Price decimals per `asset_type` where one number fits the class (asset detail; crypto ≥ $1). */
 export const PRICE_DECIMALS: Record<string, number> = { crypto: 2, stock: 2, index: 2, forex: 5 };
 /** Pairs quoted in yen (USD/JPY 154.237). */
 export const JPY_DECIMALS = 3;
+
+/**
+ * Asset detail's one-symbol price fields, named `<name> <asset_type> <symbol>` ("Last forex USD/JPY",
+ * `names`: a regexp alternation of the names): overrides giving each its class's precision — FX 5,
+ * JPY pairs 3, stocks, indices and crypto 2 — and a crypto price under 1 Grafana's automatic decimals
+ * (significant digits: 0.00001234 → 0.0000123), as the overview's "Crypto under 1 USD" table. That last
+ * one matches by the field's own value (`byValue`, AND the name: `allMatch`, Grafana's field matchers) and
+ * unsets the decimals (a null override value removes the option). docs/DASHBOARDS.md, "precision".
+ */
+export function classPrecisionOverrides(names: string): { matcher: MatcherConfig; properties: DynamicConfigValue[] }[] {
+  // byRegexp takes `/…/`; a bare pattern is anchored whole (Grafana's stringToJsRegex)
+  const byRegexp = (re: string) => ({ id: 'byRegexp', options: re });
+  return [
+    ...Object.entries(PRICE_DECIMALS).map(([assetType, decimals]) => ({ matcher: byRegexp(`/^${names} ${assetType} /`), properties: [{ id: 'decimals', value: decimals }] })),
+    { matcher: byRegexp(`/^${names} forex .*JPY$/`), properties: [{ id: 'decimals', value: JPY_DECIMALS }] }, // after forex: wins
+    {
+      matcher: { id: 'allMatch', options: [byRegexp(`/^${names} crypto /`), { id: 'byValue', options: { reducer: 'lastNotNull', op: 'lt', value: 1 } }] },
+      properties: [{ id: 'decimals', value: null }],
+    },
+  ];
+}
 
 /** Seconds without a new quote after which an open market's quote counts as stale. */
 export const STALE_AFTER_S = { crypto: 60, yahoo: 15 * 60 } as const;

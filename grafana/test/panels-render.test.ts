@@ -271,6 +271,26 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
       assert.deepEqual([(await stat('USD/JPY')).Last, (await stat('USD/JPY')).Bid], ['154.237', '154.235']);
     });
 
+    it('a crypto price under 1 shows its significant digits (SHIB 0.0000123, as the overview), quote and live last; the others keep their class', async () => {
+      const shib = await stat('SHIB/USDT');
+      assert.deepEqual([shib.Last, shib.Bid, shib.Ask], ['0.0000123', '0.0000123', '0.0000124']);
+      assert.equal(shib['24h %'], '-3.40%', 'the % change keeps 2 decimals');
+      assert.equal(shib.Market, 'OPEN');
+      const d = ds['asset-detail']!;
+      const live = async (symbol: string) => {
+        const { frames } = await runPanel(influx, panelByTitle(d, '$symbol last (live)'), await resolve(influx, d, range, { symbol, base: '' }), range);
+        const f = frames[0]!;
+        const price = f.fields.find((x) => /^Last/.test(x.name))!; // the panel's reduceOptions.fields
+        return [f.fields.find((x) => x.name === 'symbol')!.values.at(-1), show(price, price.values.at(-1) ?? null)];
+      };
+      assert.deepEqual(await live('SHIB/USDT'), ['SHIB/USDT', '0.0000123']);
+      assert.deepEqual(await live('BTC/USDT'), ['BTC/USDT', '101580.01']);
+      assert.deepEqual(await live('EUR/USD'), ['EUR/USD', '1.08423']);
+      assert.deepEqual(await live('USD/JPY'), ['USD/JPY', '154.237']);
+      assert.deepEqual(await live('AAPL'), ['AAPL', '228.50']);
+      assert.deepEqual(await live('^GSPC'), ['^GSPC', '5012.30']);
+    });
+
     it("a stock's candles and indicators, the MACD histogram coloured by sign", async () => {
       const d = ds['asset-detail']!;
       const vars = await resolve(influx, d, range, { symbol: 'AAPL', base: '' });

@@ -18,7 +18,7 @@ import {
   TableCellDisplayMode,
 } from '@grafana/grafana-foundation-sdk/common';
 import { BUILTIN_DS, COLOR, DS, Grid, finish, InfluxQL, LiveMeasurements, changeThresholds, fixedColor, rpVariable, steps, tagVariable, terminalDashboard, tfVariable } from '../defaults.js';
-import { JPY_DECIMALS, PRICE_DECIMALS, STALE_AFTER_S, liveQuote, stateMappings, stateTransformations } from '../quotes.js';
+import { STALE_AFTER_S, classPrecisionOverrides, liveQuote, stateMappings, stateTransformations } from '../quotes.js';
 import { livePriceStat } from '../live.js';
 
 const SYMBOL = `"symbol" = '$symbol'`;
@@ -76,18 +76,23 @@ export function assetDetail(): Dashboard {
     .overrideByRegexp('/^Market crypto$/', [{ id: 'mappings', value: stateMappings(STALE_AFTER_S.crypto) }])
     .overrideByRegexp('/^Market (stock|index|forex)$/', [{ id: 'mappings', value: stateMappings(STALE_AFTER_S.yahoo) }])
     .overrideByRegexp('/^Market /', [{ id: 'displayName', value: 'Market' }]);
-  // byRegexp takes `/…/`; a bare pattern is anchored whole (Grafana's stringToJsRegex)
-  const PRICES = '(Last|Bid|Ask|24h high|24h low)';
-  for (const [assetType, decimals] of Object.entries(PRICE_DECIMALS)) quote.overrideByRegexp(`/^${PRICES} ${assetType} /`, [{ id: 'decimals', value: decimals }]);
-  quote.overrideByRegexp(`/^${PRICES} forex .*JPY$/`, [{ id: 'decimals', value: JPY_DECIMALS }]); // after forex: wins
+  for (const o of classPrecisionOverrides('(Last|Bid|Ask|24h high|24h low)')) quote.withOverride(o);
   for (const n of ['Last', 'Bid', 'Ask', '24h high', '24h low']) quote.overrideByRegexp(`/^${n} /`, [{ id: 'displayName', value: n }]);
   quote.gridPos(g.at(24, 3));
-  // the last price as it trades (Grafana Live), the stored one with Live off
+  // the last price as it trades (Grafana Live), the stored one with Live off; renamed like the quote's
+  // fields (`Last <asset_type> <symbol>`) so that it takes the same precision
+  const lastName = 'Last * (lastNotNull)'; // livePriceStat's value field
   const live = livePriceStat({
     title: '$symbol last (live)',
     description: 'The last price pushed by the market feeder through Grafana Live within a second of the trade; the stored last quote (InfluxDB) when Live is off.',
     where: SYMBOL,
     symbol: '$symbol',
+    transformations: [
+      { id: 'calculateField', options: { mode: 'reduceRow', alias: priceName('Last'), reduce: { include: [lastName], reducer: 'lastNotNull' } } },
+      { id: 'organize', options: { excludeByName: { [lastName]: true } } },
+    ],
+    decimals: null, // a panel-wide value would fill what the overrides unset
+    overrides: classPrecisionOverrides('Last'),
   }).gridPos(g.at(24, 2));
 
   const candles = new Candles()
