@@ -8,15 +8,14 @@ import assert from 'node:assert/strict';
 import {
   BinanceFake,
   HttpFake,
-  unreachablePolledSources,
   startInflux,
   startPostgres,
-  startService,
   waitFor,
   type InfluxServer,
   type PostgresServer,
   type RunningService,
 } from '@mt/testing';
+import { startAlertSession } from './session.js';
 
 const TOKEN = 'backtest-live-token-0123456789';
 const MINUTE = 60_000;
@@ -35,21 +34,15 @@ before(async () => {
     new HttpFake('alertmanager').route('POST', '/api/v2/alerts', () => ({ status: 200, body: '' })).listen(),
   ]);
   const databaseUrl = await pg.createDatabase(`backtest_${process.pid}`);
-  api = await startService('watchlist-api', { DATABASE_URL: databaseUrl, API_TOKEN: TOKEN, INFLUX_URL: influx.url, INFLUX_API: 'v1' }, { waitHealthy: true });
-  await waitFor(async () => (await fetch(`${api.url}/readyz`)).status === 200, 20_000, 'API migrated');
-  feeder = await startService('market-feeder', {
-    DATABASE_URL: databaseUrl,
-    WATCH_SYMBOLS: 'BTC/USDT:crypto',
-    INFLUX_URL: influx.url,
-    INFLUX_API: 'v1',
-    BINANCE_WS_URL: binance.wsUrl,
-    BINANCE_REST_URL: binance.restUrl,
-    BACKFILL_HOURS: '2',
-    ...(await unreachablePolledSources()),
-    ALERTMANAGER_URL: am.url,
+  ({ api, feeder } = await startAlertSession({
+    databaseUrl,
+    apiToken: TOKEN,
+    influx,
+    binance,
+    alertmanagerUrl: am.url,
     // no digest in this session: every firing is its own alert
-    ALERT_DIGEST_AFTER: '1000',
-  });
+    feederEnv: { BACKFILL_HOURS: '2', ALERT_DIGEST_AFTER: '1000' },
+  }));
 });
 
 after(async () => {

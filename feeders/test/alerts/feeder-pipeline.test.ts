@@ -8,12 +8,10 @@ import {
   BinanceFake,
   type SmtpSink,
   type TelegramFake,
-  unreachablePolledSources,
   metricValue,
   startAlertDelivery,
   startInflux,
   startPostgres,
-  startService,
   waitFor,
   type AlertDelivery,
   type AlertmanagerServer,
@@ -21,6 +19,7 @@ import {
   type PostgresServer,
   type RunningService,
 } from '@mt/testing';
+import { startAlertSession } from './session.js';
 
 const TOKEN = 'alerting-pipeline-token-0123456789';
 let pg: PostgresServer;
@@ -42,20 +41,14 @@ before(async () => {
   ]);
   ({ am, telegram, smtp } = delivery);
   const databaseUrl = await pg.createDatabase(`alerting_${process.pid}`);
-  api = await startService('watchlist-api', { DATABASE_URL: databaseUrl, API_TOKEN: TOKEN, INFLUX_URL: influx.url, INFLUX_API: 'v1' }, { waitHealthy: true });
-  await waitFor(async () => (await fetch(`${api.url}/readyz`)).status === 200, 20_000, 'API migrated');
-  feeder = await startService('market-feeder', {
-    DATABASE_URL: databaseUrl,
-    WATCH_SYMBOLS: 'BTC/USDT:crypto',
-    INFLUX_URL: influx.url,
-    INFLUX_API: 'v1',
-    BINANCE_WS_URL: binance.wsUrl,
-    BINANCE_REST_URL: binance.restUrl,
-    BACKFILL_HOURS: '0.1',
-    ...(await unreachablePolledSources()),
-    ALERTMANAGER_URL: am.url,
-    GRAFANA_URL: 'https://terminal.example.org',
-  });
+  ({ api, feeder } = await startAlertSession({
+    databaseUrl,
+    apiToken: TOKEN,
+    influx,
+    binance,
+    alertmanagerUrl: am.url,
+    feederEnv: { BACKFILL_HOURS: '0.1', GRAFANA_URL: 'https://terminal.example.org' },
+  }));
 });
 
 after(async () => {
