@@ -12,6 +12,7 @@ import type { PriceAlerts } from './alerts/index.js';
 import type { MarketMetrics } from './metrics.js';
 import { candlePoint, indicatorPoint, marketDataPoint } from './points.js';
 import { TIMEFRAMES, TimeframeAggregator } from './timeframes.js';
+import { VenueEventStore } from './core/venue-events.js';
 
 /**
  * One closed candle of one timeframe with its indicator values, in open-time order per series.
@@ -49,6 +50,8 @@ export interface MarketCoreOptions {
   historyCandles?: number;
   /** How long an open time is remembered to drop duplicate candles. */
   dedupeWindowMs?: number;
+  /** A book older than this (venue time against ours) is not stored. Default 5000. */
+  bookStaleMs?: number;
 }
 
 interface TickState {
@@ -94,6 +97,7 @@ export class MarketCore {
   private readonly throttleMs: number;
   private readonly historyCandles: number;
   private readonly dedupeWindowMs: number;
+  private readonly venueEvents: VenueEventStore;
   private stopped = false;
 
   constructor(private readonly o: MarketCoreOptions) {
@@ -103,10 +107,30 @@ export class MarketCore {
     this.throttleMs = o.throttleMs ?? 1000;
     this.historyCandles = o.historyCandles ?? 200;
     this.dedupeWindowMs = o.dedupeWindowMs ?? 48 * 3600_000;
+    this.venueEvents = new VenueEventStore({
+      write: (measurement, p) => this.write(measurement, p),
+      metrics: () => this.metrics,
+      now: this.now,
+      throttleMs: this.throttleMs,
+      bookStaleMs: o.bookStaleMs,
+    });
+    const ve = this.venueEvents;
     this.out = {
       tick: (t) => this.onTick(t),
       candle: (c) => this.onCandle(c),
       restate: (cs) => this.onRestate(cs),
+      book: (b) => {
+        if (!this.stopped) ve.book(b);
+      },
+      funding: (f) => {
+        if (!this.stopped) ve.funding(f);
+      },
+      openInterest: (oi) => {
+        if (!this.stopped) ve.openInterest(oi);
+      },
+      liquidation: (l) => {
+        if (!this.stopped) ve.liquidation(l);
+      },
       marketCap: (symbol, cap) => {
         if (Number.isFinite(cap)) this.marketCaps.set(symbol, cap);
       },
@@ -149,12 +173,14 @@ export class MarketCore {
       this.o.indicators.drop(key);
       this.aggregator.drop(key.slice(0, key.lastIndexOf(':')));
     }
+    this.venueEvents.setWatch(items);
   }
 
   /** Emit every held market_data point now and wait for pending warm-ups (shutdown). */
   async flush(): Promise<void> {
     while (this.warming.size) await Promise.allSettled([...this.warming]);
     for (const bySymbol of this.ticks.values()) for (const st of bySymbol.values()) this.emitTick(st);
+    this.venueEvents.flush();
   }
 
   /** Stop accepting input, then flush(). */

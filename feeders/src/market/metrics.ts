@@ -33,6 +33,12 @@ export function createMarketMetrics(
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    eventsRejected: new Counter({
+      name: 'market_events_rejected_total',
+      help: 'Book and derivatives events not stored by the core: crossed or stale books, invalid values (docs/INFLUXDB.md, "order_book")',
+      labelNames: ['event', 'reason'] as const,
+      registers: [registry],
+    }),
     watchItems: new Gauge({
       name: 'market_watch_items',
       help: 'Watch-set items: all of them (scope="all") and those this feeder collects (scope="owned"; fewer when sharded)',

@@ -1,6 +1,6 @@
 // Normalised types → InfluxDB points, exactly the layout in ../shared/DESIGN.md (`markets` database).
 import { Point } from '@influxdata/influxdb-client';
-import type { Candle, FearGreed, IndicatorValues, MarketTick } from './types.js';
+import type { BookSummary, Candle, FearGreed, FundingUpdate, IndicatorValues, Liquidation, MarketTick, OpenInterestUpdate } from './types.js';
 
 const OPTIONAL_FIELDS = [
   ['bid', 'bid'],
@@ -100,4 +100,63 @@ export function alertEventPoint(e: AlertEvent): Point {
   if (e.threshold !== null && Number.isFinite(e.threshold)) p.floatField('threshold', e.threshold);
   if (e.value !== undefined && Number.isFinite(e.value)) p.floatField('value', e.value);
   return p;
+}
+
+/** `order_book` (docs/INFLUXDB.md, "order_book"): top of book always, depth and imbalance where an L2 book is kept. */
+export function orderBookPoint(b: BookSummary): Point {
+  const mid = (b.bestBid + b.bestAsk) / 2;
+  const p = new Point('order_book')
+    .tag('exchange', b.exchange)
+    .tag('symbol', b.symbol)
+    .tag('asset_type', b.assetType)
+    .floatField('best_bid', b.bestBid)
+    .floatField('best_ask', b.bestAsk)
+    .floatField('spread_bps', ((b.bestAsk - b.bestBid) / mid) * 10_000)
+    .timestamp(new Date(b.ts));
+  if (b.bidDepth1pct !== undefined && Number.isFinite(b.bidDepth1pct)) p.floatField('bid_depth_1pct', b.bidDepth1pct);
+  if (b.askDepth1pct !== undefined && Number.isFinite(b.askDepth1pct)) p.floatField('ask_depth_1pct', b.askDepth1pct);
+  if (b.imbalance !== undefined && Number.isFinite(b.imbalance)) p.floatField('imbalance', b.imbalance);
+  return p;
+}
+
+/** `funding` (docs/INFLUXDB.md, "funding"): `next_funding_time` in epoch ms. */
+export function fundingPoint(f: FundingUpdate): Point {
+  const p = new Point('funding')
+    .tag('exchange', f.exchange)
+    .tag('symbol', f.symbol)
+    .tag('asset_type', f.assetType)
+    .floatField('mark_price', f.markPrice)
+    .floatField('funding_rate', f.fundingRate)
+    .floatField('next_funding_time', f.nextFundingTime)
+    .timestamp(new Date(f.ts));
+  if (f.indexPrice !== undefined && Number.isFinite(f.indexPrice)) p.floatField('index_price', f.indexPrice);
+  return p;
+}
+
+/** `open_interest` (docs/INFLUXDB.md, "open_interest"). */
+export function openInterestPoint(o: OpenInterestUpdate): Point {
+  const p = new Point('open_interest')
+    .tag('exchange', o.exchange)
+    .tag('symbol', o.symbol)
+    .tag('asset_type', o.assetType)
+    .floatField('open_interest', o.openInterest)
+    .timestamp(new Date(o.ts));
+  if (o.openInterestValue !== undefined && Number.isFinite(o.openInterestValue)) p.floatField('open_interest_value', o.openInterestValue);
+  return p;
+}
+
+/**
+ * `liquidations` (docs/INFLUXDB.md, "liquidations"), tag `side`. `ts` may be moved by the caller: two
+ * liquidations of one series in the same millisecond would otherwise be one point.
+ */
+export function liquidationPoint(l: Liquidation, ts: number = l.ts): Point {
+  return new Point('liquidations')
+    .tag('exchange', l.exchange)
+    .tag('symbol', l.symbol)
+    .tag('asset_type', l.assetType)
+    .tag('side', l.side)
+    .floatField('price', l.price)
+    .floatField('quantity', l.quantity)
+    .floatField('value', l.value)
+    .timestamp(new Date(ts));
 }
