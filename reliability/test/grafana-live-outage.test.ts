@@ -2,7 +2,7 @@
 // Binance server (a simulated 1-minute candle every 200 ms) and the Grafana Live push fake
 // (testing/src/fakes/grafana-live.ts, Grafana 12.3's push endpoint) — docs/GRAFANA_LIVE.md:
 // 1. Grafana down for 60 s (connection refused) → ingest unaffected (candles gap-free, no point dropped,
-//    market_data keeps arriving), the Live queue stays bounded (one line per series + recent candles),
+//    market_data keeps arriving), the Live queue stays bounded (one line per series),
 //    refusals counted; pushes resume within the 10 s backoff cap once Grafana is back;
 // 2. Grafana slow (every answer after 5 s) for 20 s → timeouts counted, one request at a time, ingest
 //    unaffected, Live resumes when Grafana is fast again;
@@ -65,10 +65,10 @@ async function maxQueued(ms: number): Promise<number> {
   return max;
 }
 
-test('Live works: every symbol streams on stream/markets/ticker and book, closed candles on candles', async () => {
+test('Live works: every symbol streams on stream/markets/ticker and book; closed candles (every 200 ms here) are not pushed', async () => {
   await waitFor(async () => new Set(grafana.on('stream/markets/ticker').flatMap((p) => p.frame.fields[0]!.values)).size >= SYMBOLS.length, 30_000, 'every symbol on ticker');
-  await waitFor(async () => grafana.on('stream/markets/candles').length > 0, 30_000, 'candles');
   assert.ok(grafana.on('stream/markets/book').length > 0);
+  assert.equal(grafana.on('stream/markets/candles').length, 0);
   assert.equal(grafana.schemaChanges.size, 0, 'stable schemas: no panel reset');
   assert.equal(await metric('grafana_live_up'), 1);
 });
@@ -91,8 +91,8 @@ test('Grafana down for 60 s: ingest unaffected, Live queue bounded, refusals cou
   assert.equal(await metric('influx_points_dropped_total'), 0, 'InfluxDB lost nothing');
   for (const s of SYMBOLS) assert.ok((stored.get(s) ?? 0) >= 40, `${s}: ${stored.get(s)} market_data points stored while Grafana was down ${downFor} ms`);
   assert.ok((await metric('grafana_live_requests_total', { status: 'transport' })) > refused0, 'refusals counted');
-  // one ticker + one book line per symbol, plus candles closed in the last 30 s (4 timeframes at most)
-  assert.ok(max <= SYMBOLS.length * 2 + SYMBOLS.length * 4 * 160, `Live queue at most ${max} lines`);
+  // one ticker + one book line per symbol
+  assert.ok(max <= SYMBOLS.length * 2, `Live queue at most ${max} lines`);
   console.log(JSON.stringify({ scenario: 'grafana-down-60s', downMs: downFor, maxQueuedLines: max, dropped: await metric('grafana_live_dropped_total') }));
 });
 
@@ -113,7 +113,7 @@ test('Grafana slow (answers after 5 s) for 20 s: timeouts counted, ingest unaffe
   // one request at a time with a 3 s timeout and backoff between: at most ~7 requests in 20 s
   assert.ok(requestsWhileSlow <= 12, `${requestsWhileSlow} requests while slow`);
   for (const s of SYMBOLS) assert.ok((stored.get(s) ?? 0) >= 15, `${s}: ${stored.get(s)} market_data points while Grafana was slow`);
-  assert.ok(max <= SYMBOLS.length * 2 + SYMBOLS.length * 4 * 160, `Live queue at most ${max} lines`);
+  assert.ok(max <= SYMBOLS.length * 2, `Live queue at most ${max} lines`);
   await eventuallyGapFree(influx, fake, SYMBOLS, fake.lastClosedOpenTime());
   assert.equal(await metric('influx_points_dropped_total'), 0);
 });

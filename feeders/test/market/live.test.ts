@@ -92,26 +92,18 @@ test('at most maxHz pushes per symbol per second under a flood, the last value a
   }
 });
 
-test('closed candles go to stream/markets/candles; backfilled old candles and open candles do not', async () => {
+test('closed candles are not pushed (no panel reads them: the chart bars come from InfluxDB), ticks still are', async () => {
   const g = await new GrafanaLiveFake({ tokens: [TOKEN] }).listen();
   const s = sink(g);
   try {
     const open = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
-    s.candle(candle(open - 3600_000)); // an hour old: backfill
-    s.candle(candle(open + 60_000, { closed: false }));
     s.candle(candle(open));
-    await waitFor(async () => g.on('stream/markets/candles').length > 0, 5000, 'candle pushed');
-    await sleep(200);
-    const pubs = g.on('stream/markets/candles');
-    assert.deepEqual(
-      pubs[0]!.json.schema!.fields.map((f) => f.name),
-      ['labels', 'time', 'close', 'high', 'low', 'open', 'volume'],
-    );
-    const series = panelSeries(pubs);
-    assert.deepEqual([...series.keys()], ['asset_type=crypto, exchange=binance, interval=1m, symbol=BTC/USDT']);
-    const c = candle(open);
-    const f = series.values().next().value!.fields;
-    assert.deepEqual(['time', 'open', 'high', 'low', 'close', 'volume'].map((k) => f.get(k)), [[open], [c.open], [c.high], [c.low], [c.close], [c.volume]]);
+    s.candle(candle(open, { interval: '5m' }));
+    s.tick(tick({ ts: Date.now(), price: 100, changePct24h: 1 }));
+    await waitFor(async () => g.on('stream/markets/ticker').length > 0, 5000, 'ticker pushed');
+    await sleep(300);
+    assert.deepEqual([...new Set(g.publications.map((p) => p.channel))], ['stream/markets/ticker']);
+    assert.ok(g.requests.every((r) => !r.body.includes('candles')), 'no candle line in any push');
   } finally {
     await s.close();
     await g.close();

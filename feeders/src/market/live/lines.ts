@@ -3,14 +3,12 @@
 // that request (pkg/services/live/telemetry/telegraf/convert.go), and a subscribed panel drops its buffer
 // whenever the schema changes (public/app/features/live/data/StreamingDataFrame.ts). So every
 // measurement here always carries the same fields: `ticker` (price + 24 h change + the tick's time as a
-// value, `time_ms`), `book` (bid + ask), `candles` (closed 1 m OHLCV). Field names are the InfluxDB ones, so one panel override fits both.
+// value, `time_ms`), `book` (bid + ask). Closed candles are not pushed (docs/GRAFANA_LIVE.md, "Why no
+// candles"). Field names are the InfluxDB ones, so one panel override fits both.
 // Timestamps are nanoseconds: the push endpoint takes no precision parameter.
-import type { Candle } from '../types.js';
-
 export const LIVE_MEASUREMENTS = {
   ticker: ['change_pct_24h', 'price', 'time_ms'],
   book: ['ask', 'bid'],
-  candles: ['close', 'high', 'low', 'open', 'volume'],
 } as const;
 export type LiveMeasurement = keyof typeof LIVE_MEASUREMENTS;
 
@@ -30,8 +28,8 @@ export interface SeriesKey {
 }
 
 /** `measurement,asset_type=…,exchange=…,symbol=…` — tags sorted, as Grafana's labels string will be. */
-export function seriesHead(measurement: LiveMeasurement, k: SeriesKey, extra = ''): string {
-  return `${measurement},asset_type=${tag(k.assetType)},exchange=${tag(k.exchange)}${extra},symbol=${tag(k.symbol)}`;
+export function seriesHead(measurement: LiveMeasurement, k: SeriesKey): string {
+  return `${measurement},asset_type=${tag(k.assetType)},exchange=${tag(k.exchange)},symbol=${tag(k.symbol)}`;
 }
 
 /**
@@ -46,10 +44,4 @@ export function tickerLine(head: string, price: number, change: string, ms: numb
 
 export function bookLine(head: string, bid: number, ask: number, ts: string): string {
   return `${head} ask=${f(ask)},bid=${f(bid)} ${ts}`;
-}
-
-/** Closed candle (any timeframe: 1m, 5m, 1h, 1d) at its open time, as stored in InfluxDB; `interval` sorts between exchange and symbol. */
-export function candleLine(c: Candle): string {
-  const head = seriesHead('candles', c, `,interval=${tag(c.interval)}`);
-  return `${head} close=${f(c.close)},high=${f(c.high)},low=${f(c.low)},open=${f(c.open)},volume=${f(c.volume)} ${ns(c.openTime)}`;
 }

@@ -1,7 +1,7 @@
-// Grafana Live push: the market core hands every tick and stored closed candle here (beside the InfluxDB
-// sink); this coalesces ticks to at most `maxHz` pushes per symbol per second (the first tick after a
-// quiet period goes out at once, later ones are merged until the symbol's next slot), queues lines in a
-// bounded queue keyed by series (a newer line replaces the queued one of its series; beyond `maxQueue`
+// Grafana Live push: the market core hands every tick here (beside the InfluxDB sink; closed candles are
+// not pushed, docs/GRAFANA_LIVE.md "Why no candles"); this coalesces ticks to at most `maxHz` pushes per
+// symbol per second (the first tick after a quiet period goes out at once, later ones are merged until
+// the symbol's next slot), queues lines in a bounded queue keyed by series (a newer line replaces the queued one of its series; beyond `maxQueue`
 // the oldest is dropped and counted) and POSTs them to `<url>/api/live/push/<stream>` one request at a
 // time. Grafana down, slow or refusing is counted and retried with backoff; nothing here ever waits on
 // the caller's path, so InfluxDB ingest is unaffected. Protocol notes and the role the token needs:
@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { Backoff, HttpStatusError, TransportError, isRetryable, parseRetryAfter, type BackoffOptions } from '@mt/common';
 import type { Candle, MarketSink, MarketTick } from '../types.js';
-import { LIVE_MEASUREMENTS, bookLine, candleLine, ns, seriesHead, tickerLine, type LiveMeasurement } from './lines.js';
+import { LIVE_MEASUREMENTS, bookLine, ns, seriesHead, tickerLine, type LiveMeasurement } from './lines.js';
 
 const LIVE_MEASUREMENT_NAMES = Object.keys(LIVE_MEASUREMENTS) as LiveMeasurement[];
 
@@ -35,8 +35,6 @@ export interface GrafanaLiveOptions {
   timeoutMs?: number;
   /** Queued lines older than this are dropped instead of sent (after an outage). Default 30 s. */
   staleMs?: number;
-  /** Closed candles older than this (backfill) are not pushed: Live is for what just happened. Default 5 min. */
-  candleMaxAgeMs?: number;
   /** Least time between the starts of two pushes: lines arriving meanwhile share a request (≤ 20 requests/s). Default 50 ms. */
   minGapMs?: number;
   backoff?: BackoffOptions;
@@ -106,7 +104,6 @@ export class GrafanaLiveSink implements MarketSink {
   private readonly batchLines: number;
   private readonly timeoutMs: number;
   private readonly staleMs: number;
-  private readonly candleMaxAgeMs: number;
   private readonly now: () => number;
   private readonly backoff: Backoff;
   private readonly symbols = new Map<string, Map<string, SymbolState>>();
@@ -134,7 +131,6 @@ export class GrafanaLiveSink implements MarketSink {
     this.batchLines = o.batchLines ?? 2000;
     this.timeoutMs = o.timeoutMs ?? 3000;
     this.staleMs = o.staleMs ?? 30_000;
-    this.candleMaxAgeMs = o.candleMaxAgeMs ?? 5 * 60_000;
     this.now = o.now ?? Date.now;
     // at most 10 s between attempts: a live price is worth a cheap failed request more than a late recovery
     this.backoff = new Backoff({ initialMs: 500, maxMs: 10_000, ...o.backoff });
@@ -193,11 +189,12 @@ export class GrafanaLiveSink implements MarketSink {
     }
   }
 
-  candle(c: Candle): void {
-    if (this.closed || !c.closed || this.now() - c.closeTime > this.candleMaxAgeMs) return;
-    this.enqueue(`candles|${c.exchange}|${c.symbol}|${c.interval}|${c.openTime}`, candleLine(c), 'candles');
-    this.pump();
-  }
+  /**
+   * Closed candles are not pushed: no panel would read them. The candle chart's bars come from InfluxDB,
+   * which holds a closed candle within ~0.3 s, and the forming bar's move is the live `ticker` price on
+   * the same dashboard (docs/GRAFANA_LIVE.md, "Why no candles").
+   */
+  candle(_c: Candle): void {}
 
   /** Forget symbols that left the watch set (their state would otherwise stay forever). */
   setWatch(keys: Set<string>): void {
@@ -328,7 +325,7 @@ export class GrafanaLiveSink implements MarketSink {
       this.metrics.requests.inc({ status: '200' });
       this.metrics.up.set(1);
       this.backoff.reset();
-      const n = { ticker: 0, book: 0, candles: 0 };
+      const n = { ticker: 0, book: 0 };
       for (const [, q] of batch) n[q.measurement]++;
       for (const m of LIVE_MEASUREMENT_NAMES) if (n[m]) this.metrics.lines.inc({ measurement: m }, n[m]);
     } catch (err) {
