@@ -99,7 +99,7 @@ export const watchEnv = {
   DATABASE_URL: z.preprocess((v) => v ?? 'postgres://terminal@postgres:5432/terminal', z.string()),
   /** The database password when it is not in DATABASE_URL (compose: PGPASSWORD_FILE); any characters. */
   PGPASSWORD: optionalString,
-  /** Fixed extra watch items, `SYMBOL:asset_type` comma-separated (e.g. `BTC/USDT:crypto,AAPL:stock`). */
+  /** Fixed extra watch items, `[exchange:]SYMBOL:asset_type` comma-separated (e.g. `BTC/USDT:crypto,kraken:BTC/USD:crypto,AAPL:stock`). */
   WATCH_SYMBOLS: optionalString.superRefine((v, ctx) => {
     try {
       parseWatchSymbols(v);

@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { EXCHANGE_ASSET_TYPES, isExchange, normalizeSymbol, type AssetType } from '@mt/common';
 import { metricValue, startPostgres, startService, waitHttp, type PostgresServer, type RunningService } from '@mt/testing';
 
 const TOKEN = 'reliability-fuzz-token-0123456789';
@@ -68,7 +69,7 @@ const scalar = fc.oneof(
   fc.double(),
   fc.boolean(),
   fc.constant(null),
-  fc.constantFrom('BTC/USDT', 'AAPL', '^GSPC', 'EUR/USD', 'crypto', 'stock', 'above', 'below', 'pct_change', 'critical', 'warning', 'binance', 'yahoo'),
+  fc.constantFrom('BTC/USDT', 'AAPL', '^GSPC', 'EUR/USD', 'crypto', 'stock', 'above', 'below', 'pct_change', 'critical', 'warning', 'binance', 'yahoo', 'binance-futures', 'coinbase', 'kraken'),
 );
 // bodies shaped like the real ones (known field names) but with wrong types, unknown fields, nesting
 const shaped = fc.dictionary(fc.oneof(fc.constantFrom(...FIELDS), fc.string({ maxLength: 12 })), fc.oneof(scalar, fc.array(fc.oneof(scalar, fc.dictionary(fc.constantFrom(...FIELDS), scalar)), { maxLength: 4 })), {
@@ -76,17 +77,21 @@ const shaped = fc.dictionary(fc.oneof(fc.constantFrom(...FIELDS), fc.string({ ma
 });
 
 // bodies that are valid or one field away from it, so that writes happen and the stored state is worth checking
-const SYMBOLS = ['BTC/USDT', 'btcusdt', 'ETH/USDT', 'AAPL', '^GSPC', 'EUR/USD', 'EURUSD=X', 'eth-usdt', "'; DROP TABLE x; --", ''];
+const SYMBOLS = ['BTC/USDT', 'btcusdt', 'ETH/USDT', 'AAPL', '^GSPC', 'EUR/USD', 'EURUSD=X', 'eth-usdt', "'; DROP TABLE x; --", '',
+  // the same instruments as the other venues spell them (docs/API.md "Venues and symbols")
+  'BTC-USD', 'BTC/USD', 'XBT/USD', 'XXBTZUSD', 'BTC/USDT:USDT', 'BTC/USD:BTC', 'XDG/USD'];
+// every venue, unset, and names that are not venues
+const VENUE = fc.option(fc.constantFrom('binance', 'binance-futures', 'coinbase', 'kraken', 'yahoo', 'Kraken', 'bitstamp', '', 'binance futures'), { nil: undefined });
 const nearValid = fc.oneof(
   fc.record(
     {
       name: fc.oneof(fc.string({ minLength: 1, maxLength: 100 }), fc.constantFrom(...INJECTION)),
       description: fc.option(fc.string({ maxLength: 200 }), { nil: null }),
-      items: fc.array(fc.record({ symbol: fc.constantFrom(...SYMBOLS), asset_type: fc.constantFrom('crypto', 'stock', 'index', 'forex', 'bond') }), { maxLength: 3 }),
+      items: fc.array(fc.record({ symbol: fc.constantFrom(...SYMBOLS), asset_type: fc.constantFrom('crypto', 'stock', 'index', 'forex', 'bond'), exchange: VENUE }), { maxLength: 3 }),
     },
     { requiredKeys: ['name'] },
   ),
-  fc.record({ symbol: fc.constantFrom(...SYMBOLS), asset_type: fc.constantFrom('crypto', 'stock', 'index', 'forex') }),
+  fc.record({ symbol: fc.constantFrom(...SYMBOLS), asset_type: fc.constantFrom('crypto', 'stock', 'index', 'forex'), exchange: VENUE }),
   fc.record(
     {
       symbol: fc.constantFrom(...SYMBOLS),
@@ -269,7 +274,7 @@ test('fuzzed API requests: no crash, no 5xx, every rejection a 4xx problem+json,
 
   // what is stored is what was acknowledged: every stored watchlist/rule was answered 201 and not deleted since
   const list = async (route: string) => {
-    const out: { id: string; items?: { symbol: string; asset_type: string }[] }[] = [];
+    const out: { id: string; items?: { symbol: string; asset_type: string; exchange: string }[] }[] = [];
     for (let offset = 0; ; offset += 100) {
       const page = await send({ method: 'GET', path: `${route}?limit=100&offset=${offset}`, headers: { authorization: AUTH } });
       assert.equal(page.status, 200, page.body);
@@ -280,7 +285,15 @@ test('fuzzed API requests: no crash, no 5xx, every rejection a 4xx problem+json,
   };
   for (const w of await list('/api/watchlists')) {
     assert.ok(created.watchlists.has(w.id) && !deleted.has(w.id), `stored watchlist ${w.id} was acknowledged`);
-    for (const it of w.items ?? []) assert.match(it.symbol, /^[A-Z0-9^][A-Z0-9./^-]*$/, `stored symbol ${JSON.stringify(it.symbol)} is normalised`);
+    for (const it of w.items ?? []) {
+      assert.match(it.symbol, /^[A-Z0-9^][A-Z0-9./^:-]*$/, `stored symbol ${JSON.stringify(it.symbol)} is normalised`);
+      // a venue that serves the asset type, and the symbol in that venue's unified form
+      const type = it.asset_type as AssetType;
+      assert.ok(isExchange(it.exchange) && EXCHANGE_ASSET_TYPES[it.exchange].includes(type), `stored ${it.exchange}:${it.symbol} (${type})`);
+      assert.equal(normalizeSymbol(it.symbol, type, it.exchange), it.symbol, `stored ${it.exchange}:${it.symbol} is unified`);
+    }
+    const keys = (w.items ?? []).map((i) => `${i.exchange}:${i.symbol}`);
+    assert.equal(new Set(keys).size, keys.length, `each instrument once per venue in ${w.id}: ${keys.join(' ')}`);
   }
   for (const r of await list('/api/alert-rules')) assert.ok(created.rules.has(r.id) && !deleted.has(r.id), `stored rule ${r.id} was acknowledged`);
 });
@@ -306,5 +319,34 @@ test('a NUL character in a string field is a 400 problem, not a 500', async () =
     const o = await send(r);
     assertWellFormed(r, o);
     assert.equal(o.status, 400, body);
+  }
+});
+
+// A crypto item names its venue (docs/API.md "Venues and symbols"): concurrent adds of one instrument in
+// several venues' spellings store it once per venue; the others are 409, a venue that is not one or does not
+// serve the asset type a 400 naming `exchange`.
+test('venues: concurrent adds in every spelling store each instrument once per venue', async () => {
+  const post = (path: string, body: unknown) => send({ method: 'POST', path, headers: { authorization: AUTH, 'content-type': 'application/json' }, body: enc.encode(JSON.stringify(body)) });
+  const w = JSON.parse((await post('/api/watchlists', { name: 'venues' })).body) as { id: string };
+  const adds: [string, string | undefined][] = [
+    ['XBT/USD', 'kraken'], ['BTC/USD', 'kraken'], ['XXBTZUSD', 'kraken'], ['xbtusd', 'kraken'],
+    ['BTC-USD', 'coinbase'], ['btc/usd', 'coinbase'], ['BTCUSD', 'coinbase'],
+    ['BTCUSDT', 'binance-futures'], ['BTC/USDT:USDT', 'binance-futures'],
+    ['btcusdt', undefined], ['BTC/USDT', 'binance'],
+  ];
+  const results = await Promise.all(adds.map(([symbol, exchange]) => post(`/api/watchlists/${w.id}/items`, { symbol, asset_type: 'crypto', exchange })));
+  for (const [i, o] of results.entries()) assert.ok(o.status === 201 || o.status === 409, `${adds[i]!.join('@')}: ${o.status} ${o.body}`);
+  assert.equal(results.filter((o) => o.status === 201).length, 4, results.map((o) => o.status).join(' '));
+  const stored = (JSON.parse((await send({ method: 'GET', path: `/api/watchlists/${w.id}`, headers: { authorization: AUTH } })).body) as { items: { exchange: string; symbol: string }[] }).items;
+  assert.deepEqual(stored.map((i) => `${i.exchange}:${i.symbol}`).sort(), ['binance-futures:BTC/USDT:USDT', 'binance:BTC/USDT', 'coinbase:BTC/USD', 'kraken:BTC/USD']);
+  for (const [body, field] of [
+    [{ symbol: 'BTC/USD', asset_type: 'crypto', exchange: 'bitstamp' }, 'exchange'],
+    [{ symbol: 'BTC/USD', asset_type: 'crypto', exchange: 'yahoo' }, 'exchange'],
+    [{ symbol: 'AAPL', asset_type: 'stock', exchange: 'coinbase' }, 'exchange'],
+    [{ symbol: 'BTC/USDT:USDT', asset_type: 'crypto', exchange: 'kraken' }, 'symbol'],
+  ] as const) {
+    const o = await post(`/api/watchlists/${w.id}/items`, body);
+    assert.equal(o.status, 400, o.body);
+    assert.deepEqual((JSON.parse(o.body) as { errors: { field: string }[] }).errors.map((e) => e.field), [field], o.body);
   }
 });

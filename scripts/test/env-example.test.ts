@@ -38,11 +38,12 @@ test('.env.example lists every variable docker-compose.yml reads', () => {
   assert.deepEqual([...used].filter((k) => !(k in example)), []);
 });
 
-test('the contract variables of ../shared/DESIGN.md are all there', () => {
+test('the contract variables (docs/API.md, docs/SOURCES.md) are all there', () => {
   const contract = [
     'INFLUX_URL', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_API', 'DATABASE_URL', 'BINANCE_WS_URL', 'BINANCE_REST_URL', 'YAHOO_URL',
     'COINGECKO_URL', 'FEAR_GREED_URL', 'CRYPTOPANIC_URL', 'CRYPTOPANIC_TOKEN', 'NEWSAPI_URL', 'NEWSAPI_KEY', 'RSS_FEEDS',
     'BACKFILL_HOURS', 'LOG_LEVEL', 'ALERTMANAGER_URL', 'API_TOKEN', 'METRICS_PORT', 'PORT',
+    'COINBASE_WS_URL', 'COINBASE_REST_URL', 'KRAKEN_WS_URL', 'KRAKEN_REST_URL', 'BINANCE_FUTURES_WS_URL', 'BINANCE_FUTURES_REST_URL', 'DEPTH_BOOKS',
   ];
   assert.deepEqual(contract.filter((k) => !(k in example)), []);
 });

@@ -7,6 +7,8 @@ import {
   ASSET_TYPES,
   CONDITION_INPUT,
   DEFAULT_EXCHANGE,
+  EXCHANGES,
+  exchangeIssue,
   normalizeSymbol,
   SymbolError,
   THRESHOLD_DIRECTION,
@@ -14,7 +16,6 @@ import {
 } from '@mt/common';
 
 export const AssetType = z.enum(ASSET_TYPES);
-const EXCHANGES = [...new Set(Object.values(DEFAULT_EXCHANGE))] as [string, ...string[]];
 
 // PostgreSQL text cannot hold U+0000: refuse it here (400) rather than let the insert fail (500)
 const noNul = (s: string) => !s.includes('\u0000');
@@ -30,21 +31,25 @@ export const Pagination = z.object({
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0).describe('Rows to skip'),
 });
 
-/** `{ symbol, asset_type, exchange? }` → normalised symbol, exchange derived (and checked when given). */
+/**
+ * `{ symbol, asset_type, exchange? }` → symbol normalised for its venue; the venue defaults per asset type
+ * (crypto: binance) and must serve the asset type (docs/API.md "Venues and symbols").
+ */
 export const ItemInput = z
   .strictObject({
-    symbol: z.string().min(1).max(32).describe('e.g. BTC/USDT, btcusdt, AAPL, ^GSPC, EUR/USD or EURUSD=X'),
+    symbol: z.string().min(1).max(32).describe('e.g. BTC/USDT, btcusdt, BTC-USD (coinbase), XBT/USD (kraken), BTCUSDT or BTC/USDT:USDT (binance-futures), AAPL, ^GSPC, EUR/USD or EURUSD=X'),
     asset_type: AssetType,
-    exchange: z.enum(EXCHANGES).optional().describe('Derived from asset_type when omitted'),
+    exchange: z.enum(EXCHANGES).optional().describe('Venue: binance (crypto default), binance-futures, coinbase, kraken; yahoo for stock, index, forex'),
   })
   .transform((v, ctx) => {
-    const exchange = DEFAULT_EXCHANGE[v.asset_type];
-    if (v.exchange !== undefined && v.exchange !== exchange) {
-      ctx.addIssue({ code: 'custom', path: ['exchange'], message: `${v.asset_type} symbols are collected from ${exchange}` });
+    const exchange = v.exchange ?? DEFAULT_EXCHANGE[v.asset_type];
+    const why = exchangeIssue(exchange, v.asset_type);
+    if (why) {
+      ctx.addIssue({ code: 'custom', path: ['exchange'], message: why });
       return z.NEVER;
     }
     try {
-      return { symbol: normalizeSymbol(v.symbol, v.asset_type), asset_type: v.asset_type, exchange };
+      return { symbol: normalizeSymbol(v.symbol, v.asset_type, exchange), asset_type: v.asset_type, exchange };
     } catch (err) {
       if (!(err instanceof SymbolError)) throw err;
       ctx.addIssue({ code: 'custom', path: ['symbol'], message: err.message });

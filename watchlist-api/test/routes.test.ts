@@ -193,6 +193,51 @@ describe('watchlists', () => {
     assert.equal((await call(app, 'POST', `/api/watchlists/${w.id}/items`, { symbol: 'SOL/USDT', asset_type: 'crypto' })).status, 201);
   });
 
+  test('a crypto item may name any crypto venue: one symbol on two venues is two items, twice on one venue is 409', async () => {
+    const created = await call<WatchlistBody>(app, 'POST', '/api/watchlists', {
+      name: 'venues',
+      items: [
+        { symbol: 'BTC/USD', asset_type: 'crypto', exchange: 'kraken' },
+        { symbol: 'BTC-USD', asset_type: 'crypto', exchange: 'coinbase' },
+        { symbol: 'XBTUSD', asset_type: 'crypto', exchange: 'kraken' },
+      ],
+    });
+    assert.equal(created.status, 201);
+    const w = created.body;
+    assert.deepEqual(
+      w.items.map((i) => [i.exchange, i.symbol]),
+      [
+        ['kraken', 'BTC/USD'],
+        ['coinbase', 'BTC/USD'],
+      ],
+      "Kraken's XBTUSD is BTC/USD: the initial duplicate collapses",
+    );
+    const added: [string, string, string][] = [
+      ['xdg/usd', 'kraken', 'DOGE/USD'],
+      ['btcusdt', 'binance-futures', 'BTC/USDT:USDT'],
+      ['BTC/USDT', 'binance', 'BTC/USDT'],
+    ];
+    for (const [symbol, exchange, want] of added) {
+      const r = await call<ItemBody>(app, 'POST', `/api/watchlists/${w.id}/items`, { symbol, asset_type: 'crypto', exchange });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.deepEqual([r.body.exchange, r.body.symbol, r.body.asset_type], [exchange, want, 'crypto']);
+    }
+    // the same instrument on the same venue, in any spelling that venue accepts: 409
+    for (const [symbol, exchange] of [['XBT/USD', 'kraken'], ['XXBTZUSD', 'kraken'], ['btc-usd', 'coinbase'], ['BTC/USDT:USDT', 'binance-futures'], ['BTC/USDT', 'binance-futures'], ['btcusdt', undefined]]) {
+      const p = assertProblem(await call(app, 'POST', `/api/watchlists/${w.id}/items`, { symbol, asset_type: 'crypto', exchange }), 409);
+      assert.match(p.detail, /already in watchlist/, `${exchange} ${symbol}`);
+    }
+    const got = await call<WatchlistBody>(app, 'GET', `/api/watchlists/${w.id}`);
+    assert.deepEqual(
+      got.body.items.map((i) => `${i.exchange}:${i.symbol}`),
+      ['kraken:BTC/USD', 'coinbase:BTC/USD', 'kraken:DOGE/USD', 'binance-futures:BTC/USDT:USDT', 'binance:BTC/USDT'],
+    );
+    // the OpenAPI document lists the venues
+    const doc = (await app.inject({ url: '/openapi.json' })).json<{ components?: unknown; paths: unknown }>();
+    const text = JSON.stringify(doc);
+    for (const v of ['binance-futures', 'coinbase', 'kraken', 'yahoo']) assert.ok(text.includes(`"${v}"`), v);
+  });
+
   test('concurrent adds of the same item: exactly one 201, the rest 409', async () => {
     const w = await newWatchlist('race');
     const results = await Promise.all(
@@ -342,6 +387,11 @@ describe('validation errors: 400 problem naming the failing field', () => {
     { what: 'empty symbol', method: 'POST', url: (id) => `/api/watchlists/${id}/items`, body: { symbol: '', asset_type: 'stock' }, fields: ['symbol'] },
     { what: 'exchange not matching the asset type', method: 'POST', url: (id) => `/api/watchlists/${id}/items`, body: { symbol: 'BTC/USDT', asset_type: 'crypto', exchange: 'yahoo' }, fields: ['exchange'] },
     { what: 'unknown exchange', method: 'POST', url: (id) => `/api/watchlists/${id}/items`, body: { symbol: 'AAPL', asset_type: 'stock', exchange: 'nyse' }, fields: ['exchange'] },
+    { what: 'a crypto venue for a stock', method: 'POST', url: (id) => `/api/watchlists/${id}/items`, body: { symbol: 'AAPL', asset_type: 'stock', exchange: 'kraken' }, fields: ['exchange'] },
+    { what: 'a venue name in the wrong case', method: 'POST', url: (id) => `/api/watchlists/${id}/items`, body: { symbol: 'BTC/USD', asset_type: 'crypto', exchange: 'Kraken' }, fields: ['exchange'] },
+    { what: 'a perpetual on a spot venue', method: 'POST', url: (id) => `/api/watchlists/${id}/items`, body: { symbol: 'BTC/USDT:USDT', asset_type: 'crypto', exchange: 'binance' }, fields: ['symbol'] },
+    { what: 'a coin-margined perpetual on binance-futures', method: 'POST', url: (id) => `/api/watchlists/${id}/items`, body: { symbol: 'BTC/USD:BTC', asset_type: 'crypto', exchange: 'binance-futures' }, fields: ['symbol'] },
+    { what: 'an unknown venue in an initial item', method: 'POST', url: () => '/api/watchlists', body: { name: 'a', items: [{ symbol: 'BTC/USD', asset_type: 'crypto', exchange: 'bitstamp' }] }, fields: ['items.0.exchange'] },
     { what: 'unknown item field', method: 'POST', url: (id) => `/api/watchlists/${id}/items`, body: { symbol: 'AAPL', asset_type: 'stock', note: 'x' }, fields: ['note'] },
     { what: 'rule without threshold', method: 'POST', url: () => '/api/alert-rules', body: { symbol: 'AAPL', condition: 'above' }, fields: ['threshold'] },
     { what: 'rule threshold as string', method: 'POST', url: () => '/api/alert-rules', body: { symbol: 'AAPL', condition: 'above', threshold: '100' }, fields: ['threshold'] },

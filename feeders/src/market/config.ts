@@ -1,6 +1,7 @@
-// Market feeder configuration: every variable, validated once (names are a contract: ../shared/DESIGN.md).
+// Market feeder configuration: every variable, validated once (names are a contract: docs/API.md
+// "Venues and symbols" and .env.example).
 import { z } from 'zod';
-import { urlList, influxEnv, commonEnv, watchEnv, shardEnv, resolveShard, url, int, num, optionalString, csv } from '@mt/common';
+import { urlList, influxEnv, commonEnv, watchEnv, shardEnv, resolveShard, url, int, num, optionalString, csv, parseDepthBooks } from '@mt/common';
 import type { Interval } from './types.js';
 
 export const marketSchema = z.object({
@@ -16,6 +17,26 @@ export const marketSchema = z.object({
   /** Roll a connection (overlapping) after this long; Binance closes at 24 h. */
   BINANCE_MAX_CONNECTION_AGE_MS: int(23 * 3600_000 + 30 * 60_000, 10_000),
   BACKFILL_HOURS: num(24, 0),
+  // Further crypto venues (docs/SOURCES.md): public market data, no key.
+  COINBASE_WS_URL: url('wss://ws-feed.exchange.coinbase.com'),
+  COINBASE_REST_URL: url('https://api.exchange.coinbase.com'),
+  KRAKEN_WS_URL: url('wss://ws.kraken.com/v2'),
+  KRAKEN_REST_URL: url('https://api.kraken.com'),
+  BINANCE_FUTURES_WS_URL: url('wss://fstream.binance.com'),
+  BINANCE_FUTURES_REST_URL: url('https://fapi.binance.com'),
+  /**
+   * Symbols that get a maintained L2 book (depth fields of `order_book`), comma-separated `exchange:SYMBOL`
+   * (`binance:BTC/USDT,kraken:BTC/USD`); every other watched symbol gets top of book only. Parsed to the
+   * watch-item keys (`kraken:BTC/USD`).
+   */
+  DEPTH_BOOKS: optionalString.transform((v, ctx) => {
+    try {
+      return parseDepthBooks(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
   YAHOO_URL: url('https://query1.finance.yahoo.com'),
   YAHOO_POLL_MS: int(15_000, 1_000),
   /** Where Yahoo hands out the session cookie that its crumb is tied to (a 404 page with Set-Cookie). */
