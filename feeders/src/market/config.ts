@@ -68,6 +68,8 @@ export const marketSchema = z.object({
   /** Base URL of Grafana for links in alerts, and for Grafana Live pushes unless GRAFANA_LIVE_URL is set. */
   GRAFANA_URL: url('http://localhost:3000'),
   // Grafana Live (docs/GRAFANA_LIVE.md): no token = Live off, dashboards poll InfluxDB only.
+  /** `off` turns Live off whatever token is configured (the one switch; compose always sets a token file). */
+  GRAFANA_LIVE: z.preprocess((v) => (v === '' || v === undefined ? 'on' : String(v).toLowerCase()), z.enum(['on', 'off'], { message: 'on or off' })),
   GRAFANA_LIVE_TOKEN: optionalString,
   /** A file holding the service-account token (read at start and again after a 401/403). */
   GRAFANA_LIVE_TOKEN_FILE: optionalString,

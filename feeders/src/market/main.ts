@@ -30,7 +30,7 @@ import { marketSchema } from './config.js';
 import type { MarketComponent, MarketContext } from './context.js';
 import { MarketCore } from './core.js';
 import { IndicatorEngine } from './indicators/index.js';
-import { createGrafanaLive } from './live/index.js';
+import { createGrafanaLive, liveOffReason } from './live/index.js';
 import { createMarketMetrics, type MarketMetrics } from './metrics.js';
 import { createPolledSources } from './polled.js';
 
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   if (shard) log.info({ shard: `${shard.index}/${shard.count}` }, 'sharded: collecting the watch-set items that hash to this shard');
 
   // Closers run in reverse order of registration: watch set, sources (intake), core, alerts, sink, ops server.
-  const state: State = { phase: 'starting', sink: undefined, sourceMetrics: undefined, watchsetOk: false, components: [], failed: new Map() };
+  const state: State = { phase: 'starting', sink: undefined, sourceMetrics: undefined, watchsetOk: false, components: [], failed: new Map(), grafanaLive: () => ({ on: false }) };
   const { components, failed } = state;
   const ops = await startOpsServer({ port: cfg.METRICS_PORT, registry, health: () => health(state) });
   lifecycle.add('ops-server', () => ops.close());
@@ -84,6 +84,8 @@ async function main(): Promise<void> {
   // Grafana Live beside InfluxDB: its own queue and retries; closed after the core has flushed.
   const live = createGrafanaLive(cfg, log.child({ component: 'grafana-live' }), registry);
   if (live) lifecycle.add('grafana-live', () => live.close());
+  const liveOff = liveOffReason(cfg);
+  state.grafanaLive = () => (live ? { on: true, ...live.health() } : { on: false, reason: liveOff });
   const core: MarketCore = new MarketCore({
     sink: sinkLive,
     live,
@@ -171,6 +173,8 @@ interface State {
   components: MarketComponent[];
   /** Components that could not be created or started, with the reason. */
   failed: Map<string, string>;
+  /** Grafana Live on (queue, backoff) or off (why): never part of `ok`, Live is optional. */
+  grafanaLive: () => Record<string, unknown>;
 }
 
 /**
@@ -178,7 +182,7 @@ interface State {
  * a missing key) must not make the container unhealthy, it shows as `degraded` here and in the alerts
  * (feeder_source_up). "Up" is what each source reports in feeder_source_up; components add details.
  */
-async function health({ phase, sink, sourceMetrics, watchsetOk, components, failed }: State): Promise<Health> {
+async function health({ phase, sink, sourceMetrics, watchsetOk, components, failed, grafanaLive }: State): Promise<Health> {
   const sources: Record<string, boolean> = {};
   for (const v of (await sourceMetrics?.up.get())?.values ?? []) sources[String(v.labels.source)] = v.value === 1;
   const details: Record<string, unknown> = {};
@@ -194,7 +198,7 @@ async function health({ phase, sink, sourceMetrics, watchsetOk, components, fail
   const up = Object.values(sources).filter(Boolean).length;
   const degraded = failed.size > 0 || up < Object.keys(sources).length;
   const anySourceUp = up > 0 || Object.keys(sources).length === 0;
-  return { ok: phase === 'running' && sinkHealth.ok && anySourceUp, degraded, phase, influx: sinkHealth, watchset: { ok: watchsetOk }, sources, components: details };
+  return { ok: phase === 'running' && sinkHealth.ok && anySourceUp, degraded, phase, influx: sinkHealth, watchset: { ok: watchsetOk }, sources, components: details, grafanaLive: grafanaLive() };
 }
 
 /** The sink is healthy while InfluxDB keeps acknowledging: its buffer drained to a few batches recently. */

@@ -1,5 +1,5 @@
-// Grafana Live for the market feeder: built from the config, or undefined when no token is configured
-// (Live off; the dashboards keep polling InfluxDB). docs/GRAFANA_LIVE.md.
+// Grafana Live for the market feeder: built from the config, or undefined when Live is off
+// (GRAFANA_LIVE=off, or no token configured; the dashboards keep polling InfluxDB). docs/GRAFANA_LIVE.md.
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -31,10 +31,20 @@ export function liveTokenSource(cfg: Pick<MarketConfig, 'GRAFANA_LIVE_TOKEN' | '
   };
 }
 
+type LiveConfig = Pick<MarketConfig, 'GRAFANA_LIVE' | 'GRAFANA_LIVE_TOKEN' | 'GRAFANA_LIVE_TOKEN_FILE'>;
+
+/** Why Live is off, or undefined when it is on: `GRAFANA_LIVE=off`, else no token configured. */
+export function liveOffReason(cfg: LiveConfig): string | undefined {
+  if (cfg.GRAFANA_LIVE === 'off') return 'GRAFANA_LIVE=off';
+  if (!cfg.GRAFANA_LIVE_TOKEN && !cfg.GRAFANA_LIVE_TOKEN_FILE) return 'no GRAFANA_LIVE_TOKEN / GRAFANA_LIVE_TOKEN_FILE';
+  return undefined;
+}
+
 export function createGrafanaLive(cfg: MarketConfig, log: Logger, registry: Registry): GrafanaLiveSink | undefined {
-  const token = liveTokenSource(cfg, log);
+  const off = liveOffReason(cfg);
+  const token = off ? undefined : liveTokenSource(cfg, log);
   if (!token) {
-    log.info('Grafana Live off (no GRAFANA_LIVE_TOKEN / GRAFANA_LIVE_TOKEN_FILE)');
+    log.info({ reason: off }, `Grafana Live off (${off}): nothing is pushed, the dashboards read InfluxDB only`);
     return undefined;
   }
   let current = token();
