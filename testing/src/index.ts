@@ -25,3 +25,4 @@ export * from './fakes/webhook-sink.js';
 export * from './fakes/dns.js';
 export * from './fakes/grafana-live.js';
 export * from './fakes/grafana-service-accounts.js';
+export * from './fakes/coinbase.js';

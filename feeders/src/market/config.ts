@@ -37,6 +37,15 @@ export const marketSchema = z.object({
       return z.NEVER;
     }
   }),
+  // Coinbase tuning (docs/SOURCES.md "Coinbase").
+  /** Reconnect when a connection has delivered nothing for this long (heartbeats come every second per product). */
+  COINBASE_STALE_MS: int(15_000, 1_000),
+  /** Roll a connection (overlapping) after this long (Coinbase documents no age limit). */
+  COINBASE_MAX_CONNECTION_AGE_MS: int(23 * 3600_000, 10_000),
+  /** A minute taken from REST is fetched this long after it closed, so the venue's candle holds all its trades. */
+  COINBASE_REST_SETTLE_MS: int(3_000, 0),
+  /** Minimum spacing of REST requests (public limit: 10/s per IP, bursts 15). */
+  COINBASE_REST_INTERVAL_MS: int(200, 0),
   YAHOO_URL: url('https://query1.finance.yahoo.com'),
   YAHOO_POLL_MS: int(15_000, 1_000),
   /** Where Yahoo hands out the session cookie that its crumb is tied to (a 404 page with Set-Cookie). */
