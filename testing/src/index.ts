@@ -7,6 +7,7 @@ export * from './real/nginx.js';
 export * from './real/postgres.js';
 export * from './fakes/binance.js';
 export * from './fakes/kraken.js';
+export * from './fakes/binance-futures.js';
 export * from './fakes/yahoo.js';
 export * from './fakes/alphavantage.js';
 export * from './fakes/exchangerate.js';

@@ -24,6 +24,8 @@ export const marketSchema = z.object({
   KRAKEN_REST_URL: url('https://api.kraken.com'),
   BINANCE_FUTURES_WS_URL: url('wss://fstream.binance.com'),
   BINANCE_FUTURES_REST_URL: url('https://fapi.binance.com'),
+  /** Each watched perpetual's open interest is fetched once per this period (weight 1 per request). */
+  BINANCE_FUTURES_OI_POLL_MS: int(60_000, 1_000),
   /**
    * Symbols that get a maintained L2 book (depth fields of `order_book`), comma-separated `exchange:SYMBOL`
    * (`binance:BTC/USDT,kraken:BTC/USD`); every other watched symbol gets top of book only. Parsed to the

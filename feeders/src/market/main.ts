@@ -26,6 +26,7 @@ import {
 import { createSourceMetrics, type SourceMetrics } from '../common/metrics.js';
 import { createPriceAlerts } from './alerts/index.js';
 import { createBinanceSource } from './binance/index.js';
+import { createBinanceFuturesSource } from './binance-futures/index.js';
 import { marketSchema } from './config.js';
 import type { MarketComponent, MarketContext } from './context.js';
 import { MarketCore } from './core.js';
@@ -117,6 +118,7 @@ async function main(): Promise<void> {
     }
   };
   build('binance', () => [createBinanceSource(ctx)]);
+  build('binance-futures', () => [createBinanceFuturesSource(ctx)]);
   build('polled', () => createPolledSources(ctx));
   lifecycle.add('sources', async () => {
     await Promise.allSettled(components.map((c) => guard(log, metrics, c.name, 'stop', () => c.stop())));

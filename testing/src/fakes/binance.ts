@@ -98,7 +98,7 @@ export interface BinanceConnStats {
   stalled: boolean;
 }
 
-interface Conn {
+export interface Conn {
   ws: WebSocket;
   stats: BinanceConnStats;
   recent: number[];
@@ -119,13 +119,13 @@ export class BinanceFake {
   readonly connections: BinanceConnStats[] = [];
   readonly o: Required<Omit<BinanceFakeOptions, 'symbols'>> & { symbols?: Set<string> };
   private wss = new WebSocketServer({ noServer: true });
-  private live = new Set<Conn>();
+  protected live = new Set<Conn>();
   private clock: NodeJS.Timeout | undefined;
   private nextConnId = 1;
   private upgrades: number[] = [];
   /** Open time of the candle being built and how many of its steps happened (steps = closed). */
-  private cur: number;
-  private step = 0;
+  protected cur: number;
+  protected step = 0;
   private weight = { windowStart: Date.now(), used: 0 };
   private rateLimitedUntil = 0;
   private refusals: { status: number; times: number } | undefined;
@@ -153,12 +153,30 @@ export class BinanceFake {
     if (this.o.startTime % MINUTE !== 0) throw new Error('startTime must be minute aligned');
     this.cur = this.o.startTime;
     this.http = new HttpFake('binance');
-    this.http
+    this.registerRoutes(this.http);
+    this.http.httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+  }
+
+  /** The REST routes (a subclass for another Binance API replaces them; it may not use its own fields here). */
+  protected registerRoutes(http: HttpFake): void {
+    http
       .route('GET', '/api/v3/klines', (r) => this.weighed(2, () => this.klines(r)))
       .route('GET', '/api/v3/time', () => this.weighed(1, () => ({ body: { serverTime: this.now() } })))
       .route('GET', '/api/v3/ping', () => this.weighed(1, () => ({ body: {} })))
       .route('GET', '/api/v3/exchangeInfo', () => this.weighed(20, () => this.exchangeInfo()));
-    this.http.httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+  }
+
+  /** Stream names this server accepts. */
+  protected isValidStream(name: string): boolean {
+    return isValidBinanceStream(name);
+  }
+
+  protected klinesPath(): string {
+    return '/api/v3/klines';
+  }
+
+  protected invalidSymbolFixture(): string {
+    return 'binance/rest_error_invalid_symbol.json';
   }
 
   get port(): number {
@@ -336,7 +354,7 @@ export class BinanceFake {
   failRest(status: 429 | 418, opts: { retryAfterSec?: number; times?: number; path?: string } = {}): void {
     const body = fixtureJson(status === 429 ? 'binance/rest_error_429_too_much_weight.json' : 'binance/rest_error_418_ip_banned.json');
     const fault: Fault = { kind: 'status', status, body, retryAfter: opts.retryAfterSec ?? 1 };
-    this.http.fail(fault, { times: opts.times ?? 1, path: opts.path ?? '/api/v3/klines' });
+    this.http.fail(fault, { times: opts.times ?? 1, path: opts.path ?? this.klinesPath() });
   }
 
   /** Refuse the next `times` websocket upgrades with an HTTP status (e.g. 503 during maintenance). */
@@ -371,7 +389,7 @@ export class BinanceFake {
       kind = 'raw';
       streams = u.pathname.slice(4).split('/').filter(Boolean);
     } else return refuse(400, 'unknown path');
-    if (streams.some((s) => !isValidBinanceStream(s))) return refuse(400, 'invalid stream name');
+    if (streams.some((s) => !this.isValidStream(s))) return refuse(400, 'invalid stream name');
     if (streams.length > this.o.maxStreamsPerConnection) return refuse(400, 'too many streams');
 
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, kind, streams, req.url ?? ''));
@@ -454,7 +472,7 @@ export class BinanceFake {
     switch (m.method) {
       case 'SUBSCRIBE':
       case 'UNSUBSCRIBE': {
-        if (!Array.isArray(m.params) || m.params.some((p) => typeof p !== 'string' || !isValidBinanceStream(p))) {
+        if (!Array.isArray(m.params) || m.params.some((p) => typeof p !== 'string' || !this.isValidStream(p))) {
           return this.error(c, 2, 'Invalid request: invalid stream', m.id);
         }
         const params = m.params as string[];
@@ -497,10 +515,12 @@ export class BinanceFake {
     this.send(c, JSON.stringify({ error: { code, msg }, id: id ?? null }));
   }
 
-  private send(c: Conn, text: string): void {
-    if (c.stats.stalled || c.ws.readyState !== c.ws.OPEN) return;
+  /** False when nothing went out (stalled or closing connection). */
+  protected send(c: Conn, text: string): boolean {
+    if (c.stats.stalled || c.ws.readyState !== c.ws.OPEN) return false;
     c.stats.framesSent++;
     c.ws.send(text);
+    return true;
   }
 
   private end(c: Conn, reason: string, hard: boolean): void {
@@ -514,16 +534,16 @@ export class BinanceFake {
 
   // ---------------------------------------------------------------- market events
 
-  private tradesPerCandle(): number {
+  protected tradesPerCandle(): number {
     return this.o.stepsPerCandle * this.o.tradesPerStep;
   }
 
-  private firstTradeId(openTime: number): number {
+  protected firstTradeId(openTime: number): number {
     return (openTime / MINUTE) * this.tradesPerCandle();
   }
 
   /** The frames of one step for one symbol (lowercase stream form), sent to every subscriber. */
-  private emitStep(sym: string): void {
+  protected emitStep(sym: string): void {
     const S = sym.toUpperCase();
     const openTime = this.cur;
     const closed = this.step >= this.o.stepsPerCandle;
@@ -612,7 +632,7 @@ export class BinanceFake {
 
   // ---------------------------------------------------------------- REST
 
-  private weighed(weight: number, answer: () => Reply): Reply {
+  protected weighed(weight: number, answer: () => Reply): Reply {
     const now = Date.now();
     if (now - this.weight.windowStart >= MINUTE) this.weight = { windowStart: now - ((now - this.weight.windowStart) % MINUTE), used: 0 };
     if (now < this.rateLimitedUntil) {
@@ -629,20 +649,21 @@ export class BinanceFake {
     return { ...reply, headers: { ...reply.headers, 'x-mbx-used-weight-1m': String(this.weight.used), 'x-mbx-used-weight': String(this.weight.used) } };
   }
 
-  private restError(status: number, fixture: string, retryAfterSec: number): Reply {
+  protected restError(status: number, fixture: string, retryAfterSec: number): Reply {
     return { status, headers: { 'retry-after': String(retryAfterSec), 'x-mbx-used-weight-1m': String(this.weight.used) }, body: fixtureJson(fixture) };
   }
 
-  private klines(r: RecordedRequest): Reply {
+  /** GET klines; `maxLimit` is the API's largest `limit` (spot 1000, USDⓈ-M futures 1500). */
+  protected klines(r: RecordedRequest, maxLimit = 1000): Reply {
     const q = r.query;
     const symbol = q.get('symbol');
     if (!symbol) return { status: 400, body: { code: -1102, msg: "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed." } };
-    if (!/^[A-Z0-9-_.]{1,20}$/.test(symbol) || (this.o.symbols && !this.o.symbols.has(symbol))) return { status: 400, body: fixtureJson('binance/rest_error_invalid_symbol.json') };
+    if (!this.knownSymbol(symbol)) return { status: 400, body: fixtureJson(this.invalidSymbolFixture()) };
     const interval = q.get('interval');
     if (!interval) return { status: 400, body: { code: -1102, msg: "Mandatory parameter 'interval' was not sent, was empty/null, or malformed." } };
     if (interval !== '1m') return { status: 400, body: { code: -1120, msg: 'Invalid interval.' } };
     const limit = q.has('limit') ? Number(q.get('limit')) : 500;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return { status: 400, body: { code: -1130, msg: "Data sent for parameter 'limit' is not valid." } };
+    if (!Number.isInteger(limit) || limit < 1 || limit > maxLimit) return { status: 400, body: { code: -1130, msg: "Data sent for parameter 'limit' is not valid." } };
     const start = q.has('startTime') ? Number(q.get('startTime')) : undefined;
     const end = q.has('endTime') ? Number(q.get('endTime')) : undefined;
     if ((start !== undefined && !Number.isFinite(start)) || (end !== undefined && !Number.isFinite(end))) {
@@ -678,6 +699,10 @@ export class BinanceFake {
     return { body: rows };
   }
 
+  protected knownSymbol(symbol: string): boolean {
+    return /^[A-Z0-9-_.]{1,20}$/.test(symbol) && (!this.o.symbols || this.o.symbols.has(symbol));
+  }
+
   private exchangeInfo(): Reply {
     const symbols = [...(this.o.symbols ?? new Set(['BTCUSDT', 'ETHUSDT']))].map((s) => ({ symbol: s, status: 'TRADING' }));
     return {
@@ -696,11 +721,11 @@ export class BinanceFake {
 
 // ---------------------------------------------------------------- deterministic prices
 
-function norm(symbol: string): string {
+export function norm(symbol: string): string {
   return symbol.replace('/', '').toUpperCase();
 }
 
-function hash32(s: string, n: number): number {
+export function hash32(s: string, n: number): number {
   let h = 2166136261 ^ n;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
   h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
@@ -709,7 +734,7 @@ function hash32(s: string, n: number): number {
 }
 
 /** Price and quantity of trade `id` of `symbol`: a pure function, so REST and stream always agree. */
-function trade(symbol: string, id: number): { price: number; qty: number } {
+export function trade(symbol: string, id: number): { price: number; qty: number } {
   const base = 5 + (hash32(symbol, 0) % 60_000);
   const r = hash32(symbol, id) / 2 ** 32;
   const drift = 0.03 * Math.sin(id / 97) + 0.01 * Math.sin(id / 1013);
@@ -718,15 +743,15 @@ function trade(symbol: string, id: number): { price: number; qty: number } {
   return { price, qty };
 }
 
-function tickSize(price: number): number {
+export function tickSize(price: number): number {
   return price >= 1 ? 0.01 : 0.0001;
 }
 
-function fix8(n: number): number {
+export function fix8(n: number): number {
   return Number(n.toFixed(8));
 }
 
-function px(n: number): string {
+export function px(n: number): string {
   return n.toFixed(8);
 }
 

@@ -59,6 +59,8 @@ export interface BackfillOptions {
   ledger: CandleLedger;
   log: Logger;
   backfillHours: number;
+  /** The `exchange` tag of the candles read and written (default `binance`). */
+  exchange?: string;
   /** REST symbol (`BTCUSDT`) of one of ours (`BTC/USDT`). */
   restSymbol(symbol: string): string;
   emit(c: Candle): void;
@@ -153,7 +155,7 @@ export class Backfiller {
         if (k.openTime >= boundary) break;
         last = k.openTime;
         if (ledger.accept(symbol, k.openTime)) {
-          this.o.emit(toCandle(symbol, k, true, receivedAt));
+          this.o.emit(toCandle(symbol, k, true, receivedAt, this.o.exchange));
           this.o.backfilled.inc({ symbol });
           filled++;
         }
@@ -176,9 +178,9 @@ export class Backfiller {
    * but before its reconnect backfill finished leaves such a hole, and last() alone would skip it.
    */
   private async resumePoint(symbol: string, boundary: number): Promise<number | undefined> {
-    const esc = symbol.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
+    const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
     const from = Math.floor((boundary - this.o.backfillHours * 3600_000) / MINUTE) * MINUTE;
-    const where = `FROM "candles" WHERE "exchange"='binance' AND "symbol"='${esc}' AND "interval"='1m'`;
+    const where = `FROM "candles" WHERE "exchange"='${esc(this.o.exchange ?? 'binance')}' AND "symbol"='${esc(symbol)}' AND "interval"='1m'`;
     const times = (series: { values: unknown[][] }[]) => (series[0]?.values ?? []).map((v) => toMs(v[0])).filter((t): t is number => t !== undefined);
     const stored = times(await this.o.influxql.query('markets', `SELECT "close" ${where} AND time >= ${from}ms AND time < ${boundary}ms`));
     if (stored.length) {

@@ -28,11 +28,11 @@ export type BinanceEvent =
 /** The numbers of a kline, REST row or stream frame alike: a Candle's without our tags. */
 export type KlineFields = Pick<Candle, 'openTime' | 'closeTime' | 'open' | 'high' | 'low' | 'close' | 'volume' | 'quoteVolume' | 'trades'>;
 
-type Obj = Record<string, unknown>;
+export type Obj = Record<string, unknown>;
 
-const bad = (reason: string, msg: string, sample: unknown) => new ParseError(msg, reason, String(typeof sample === 'string' ? sample : JSON.stringify(sample)).slice(0, 300));
+export const bad = (reason: string, msg: string, sample: unknown) => new ParseError(msg, reason, String(typeof sample === 'string' ? sample : JSON.stringify(sample)).slice(0, 300));
 
-function isObj(v: unknown): v is Obj {
+export function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -78,7 +78,7 @@ export function decimal(s: string): number {
 
 // num/str take the value, not (object, key): each call site then reads one known property of one
 // frame shape (a monomorphic load) instead of all sharing one megamorphic keyed load.
-function num(v: unknown, key: string, o: Obj): number {
+export function num(v: unknown, key: string, o: Obj): number {
   if (typeof v === 'number') {
     if (Number.isFinite(v)) return v;
   } else if (typeof v === 'string') {
@@ -89,7 +89,7 @@ function num(v: unknown, key: string, o: Obj): number {
   throw bad('invalid_field', `field ${key} is not a number`, o);
 }
 
-function str(v: unknown, key: string, o: Obj): string {
+export function str(v: unknown, key: string, o: Obj): string {
   if (typeof v !== 'string' || !v) throw bad('invalid_field', `field ${key} is not a string`, o);
   return v;
 }
@@ -163,7 +163,7 @@ function parseEvent(d: Obj): BinanceEvent {
   }
 }
 
-function klineFields(k: Obj): KlineFields {
+export function klineFields(k: Obj): KlineFields {
   return {
     openTime: num(k.t, 't', k),
     closeTime: num(k.T, 'T', k),
@@ -184,8 +184,8 @@ export function parseKlineRow(row: unknown): KlineFields {
   return klineFields(o);
 }
 
-export function toCandle(symbol: string, k: KlineFields, closed: boolean, receivedAt: number): Candle {
-  return { exchange: 'binance', symbol, assetType: 'crypto', interval: '1m', ...k, closed, receivedAt };
+export function toCandle(symbol: string, k: KlineFields, closed: boolean, receivedAt: number, exchange = 'binance'): Candle {
+  return { exchange, symbol, assetType: 'crypto', interval: '1m', ...k, closed, receivedAt };
 }
 
 /**

@@ -1,19 +1,22 @@
-// REST transport for backfill: GET /api/v3/klines, paged (limit ≤ 1000), weight-aware. Every answer
+// REST transport for backfill: GET /api/v3/klines (futures: /fapi/v1/klines), paged (limit 1000), weight-aware. Every answer
 // carries X-MBX-USED-WEIGHT-1M; above `weightBudget` we wait for the next minute instead of running into
 // a 429. A 429 or 418 (ban) is obeyed: Retry-After is seconds and is the minimum wait (Backoff floor).
 import type { Logger } from 'pino';
 import { Backoff, HttpStatusError, ParseError, TransportError, isRetryable, parseRetryAfter, sleep } from '@mt/common';
 import { errorKind, type SourceMetrics } from '../../common/metrics.js';
 
-const SOURCE = 'binance_rest';
 export const KLINES_PAGE = 1000;
 
 export interface RestOptions {
   baseUrl: string;
   log: Logger;
   metrics: SourceMetrics;
-  /** Used weight per minute above which we pause until the minute rolls over (Binance limit: 6000). */
+  /** Used weight per minute above which we pause until the minute rolls over (spot limit 6000; default 4800). */
   weightBudget?: number;
+  /** Name in the feeder_* metrics (default `binance_rest`). */
+  source?: string;
+  /** Path of the klines endpoint (default `/api/v3/klines`; USDⓈ-M futures: `/fapi/v1/klines`). */
+  klinesPath?: string;
   timeoutMs?: number;
   backoff?: Backoff;
   /** Wall clock (ms) that defines Binance's weight minute; injectable for tests. */
@@ -24,9 +27,11 @@ export class BinanceRest {
   /** Last X-MBX-USED-WEIGHT-1M seen. */
   usedWeight = 0;
   private readonly backoff: Backoff;
+  private readonly source: string;
 
   constructor(private readonly o: RestOptions) {
     this.backoff = o.backoff ?? new Backoff({ initialMs: 500, maxMs: 60_000 });
+    this.source = o.source ?? 'binance_rest';
   }
 
   /**
@@ -35,28 +40,29 @@ export class BinanceRest {
    */
   async klines(symbol: string, startTime: number, endTime: number, signal: AbortSignal): Promise<unknown[]> {
     const q = new URLSearchParams({ symbol, interval: '1m', startTime: String(startTime), endTime: String(endTime), limit: String(KLINES_PAGE) });
-    return this.get(`/api/v3/klines?${q}`, signal) as Promise<unknown[]>;
+    return this.get(`${this.o.klinesPath ?? '/api/v3/klines'}?${q}`, signal) as Promise<unknown[]>;
   }
 
-  private async get(path: string, signal: AbortSignal): Promise<unknown> {
+  /** GET `path` (with its query) → parsed JSON, with the same weight, retry and Retry-After rules as klines. */
+  async get(path: string, signal: AbortSignal): Promise<unknown> {
     for (;;) {
       await this.respectWeight(signal);
       if (signal.aborted) throw new TransportError('aborted');
       try {
         const body = await this.once(path, signal);
         this.backoff.reset();
-        this.o.metrics.up.set({ source: SOURCE }, 1);
-        this.o.metrics.lastMessage.set({ source: SOURCE }, Date.now() / 1000);
+        this.o.metrics.up.set({ source: this.source }, 1);
+        this.o.metrics.lastMessage.set({ source: this.source }, Date.now() / 1000);
         return body;
       } catch (err) {
         if (signal.aborted) throw err;
-        this.o.metrics.sourceErrors.inc({ source: SOURCE, kind: errorKind(err) });
-        this.o.metrics.up.set({ source: SOURCE }, 0);
+        this.o.metrics.sourceErrors.inc({ source: this.source, kind: errorKind(err) });
+        this.o.metrics.up.set({ source: this.source }, 0);
         if (!isRetryable(err)) throw err;
         const retryAfterMs = (err as HttpStatusError).retryAfterMs;
         const wait = this.backoff.next(retryAfterMs);
         this.o.log.warn({ err: String(err), retryAfterMs, waitMs: wait }, 'binance REST failed, retrying');
-        this.o.metrics.reconnects.inc({ source: SOURCE });
+        this.o.metrics.reconnects.inc({ source: this.source });
         await sleep(wait, signal);
       }
     }
@@ -72,12 +78,12 @@ export class BinanceRest {
     const used = Number(res.headers.get('x-mbx-used-weight-1m'));
     if (Number.isFinite(used) && res.headers.has('x-mbx-used-weight-1m')) this.usedWeight = used;
     const text = await res.text();
-    if (!res.ok) throw new HttpStatusError(res.status, text, parseRetryAfter(res.headers.get('retry-after')), SOURCE);
-    this.o.metrics.messages.inc({ source: SOURCE });
+    if (!res.ok) throw new HttpStatusError(res.status, text, parseRetryAfter(res.headers.get('retry-after')), this.source);
+    this.o.metrics.messages.inc({ source: this.source });
     try {
       return JSON.parse(text) as unknown;
     } catch {
-      this.o.metrics.parseErrors.inc({ source: SOURCE, reason: 'invalid_json' });
+      this.o.metrics.parseErrors.inc({ source: this.source, reason: 'invalid_json' });
       throw new ParseError(`binance REST ${path}: body is not JSON`, 'invalid_json', text.slice(0, 200));
     }
   }

@@ -1,0 +1,244 @@
+// Binance USDⓈ-M futures (exchange `binance-futures`, docs/SOURCES.md "Binance USDⓈ-M futures"): combined
+// fstream streams for every watched perpetual (`BTC/USDT:USDT`) → ticks, top of book, funding (mark/index
+// price, funding rate) and liquidations for the core, closed 1 m candles kept gap-free by the same
+// ledger + REST backfill as spot (/fapi/v1/klines), and open interest polled over REST.
+import { Counter } from 'prom-client';
+import { ParseError, binanceFuturesRestSymbol, binanceFuturesStreamSymbol, type WatchItem } from '@mt/common';
+import type { MarketComponent, MarketContext } from '../context.js';
+import { StreamPool } from '../binance/pool.js';
+import { BinanceRest } from '../binance/rest.js';
+import { Backfiller, CandleLedger } from '../binance/backfill.js';
+import type { SocketLink } from '../binance/connection.js';
+import {
+  EXCHANGE,
+  futuresBook,
+  futuresCandle,
+  futuresFunding,
+  futuresLiquidation,
+  futuresOpenInterest,
+  futuresTick,
+  parseFuturesFrame,
+  type FuturesEvent,
+} from './mappers.js';
+import { OpenInterestPoller } from './open-interest.js';
+
+const WS = 'binance_futures_ws';
+const REST = 'binance_futures_rest';
+/** Below the 2400 per minute of REQUEST_WEIGHT (testing/fixtures/LIMITS.md), leaving room for a restart's burst. */
+const WEIGHT_BUDGET = 1800;
+
+/** The streams followed per perpetual (`btcusdt`): 6 per symbol, so 170 symbols per 1024-stream connection. */
+export function futuresStreamsFor(sym: string): string[] {
+  return [`${sym}@aggTrade`, `${sym}@kline_1m`, `${sym}@bookTicker`, `${sym}@markPrice@1s`, `${sym}@forceOrder`, `${sym}@ticker`];
+}
+
+interface SymbolState {
+  symbol: string;
+  lastPrice: number | undefined;
+  /**
+   * Newest aggregate-trade id, book update id, mark-price and liquidation time seen: while two sockets
+   * overlap (a roll) each event arrives twice, and only the first is handed on. Cleared on unwatch.
+   */
+  lastAggId: number;
+  lastBookId: number;
+  lastMarkAt: number;
+  lastLiquidationAt: number;
+  /** Latest mark price: values open interest in quote currency. */
+  markPrice: number | undefined;
+}
+
+/** A counter another source may already have registered under the same name (one family, `symbol` tells them apart). */
+function sharedCounter<L extends string>(ctx: MarketContext, name: string, help: string, labelNames: readonly L[]): Counter<L> {
+  const existing = ctx.registry.getSingleMetric(name);
+  if (existing) return existing as Counter<L>;
+  return new Counter({ name, help, labelNames, registers: [ctx.registry] });
+}
+
+export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent {
+  const log = ctx.log.child({ source: EXCHANGE });
+  const m = ctx.sourceMetrics;
+  const byStream = new Map<string, string>();
+  /** Binance's own `s` (`BTCUSDT`) → state, for the watched symbols only. */
+  const byRest = new Map<string, SymbolState>();
+  const states = new Map<string, SymbolState>();
+  const wsTally = m.tally(WS);
+  const boundarySeen = new Map<number, Set<string>>();
+  let started = false;
+
+  const gaps = sharedCounter(ctx, 'market_gaps_detected_total', 'Gaps found: trade_id jumps, candle gaps (candles missed live and backfilled)', ['symbol', 'kind'] as const);
+  const backfilled = sharedCounter(ctx, 'market_candles_backfilled_total', 'Closed 1 m candles fetched over REST', ['symbol'] as const);
+
+  const rest = new BinanceRest({
+    baseUrl: ctx.cfg.BINANCE_FUTURES_REST_URL,
+    log: log.child({ part: 'rest' }),
+    metrics: m,
+    source: REST,
+    klinesPath: '/fapi/v1/klines',
+    weightBudget: WEIGHT_BUDGET,
+  });
+  const ledger = new CandleLedger();
+  const countRestError = (err: unknown) => {
+    if (err instanceof ParseError) m.parseErrors.inc({ source: REST, reason: err.reason });
+  };
+  const backfill = new Backfiller({
+    rest,
+    influxql: ctx.influxql,
+    ledger,
+    log: log.child({ part: 'backfill' }),
+    backfillHours: ctx.cfg.BACKFILL_HOURS,
+    exchange: EXCHANGE,
+    restSymbol: binanceFuturesRestSymbol,
+    emit: (c) => ctx.out.candle(c),
+    backfilled,
+    gaps,
+    onError: countRestError,
+  });
+  const openInterest = new OpenInterestPoller({
+    rest,
+    log: log.child({ part: 'open_interest' }),
+    intervalMs: ctx.cfg.BINANCE_FUTURES_OI_POLL_MS,
+    emit: (symbol, oi, receivedAt) => ctx.out.openInterest?.(futuresOpenInterest(symbol, oi, receivedAt, states.get(symbol)?.markPrice)),
+    onError: (_symbol, err) => countRestError(err),
+  });
+
+  const pool = new StreamPool({
+    baseUrl: ctx.cfg.BINANCE_FUTURES_WS_URL,
+    staleMs: ctx.cfg.BINANCE_STALE_MS,
+    maxAgeMs: ctx.cfg.BINANCE_MAX_CONNECTION_AGE_MS,
+    log: log.child({ part: 'ws' }),
+    streamsFor: futuresStreamsFor,
+    events: {
+      frame: onFrame,
+      state: () => m.up.set({ source: WS }, pool.openSockets() > 0 ? 1 : 0),
+      error: (kind, err) => {
+        m.sourceErrors.inc({ source: WS, kind });
+        log.warn({ kind, err: String(err) }, 'binance futures websocket error');
+      },
+      reconnect: () => m.reconnects.inc({ source: WS }),
+    },
+  });
+
+  function onFrame(text: string, receivedAt: number, link: SocketLink): void {
+    wsTally.count++;
+    wsTally.lastAtMs = receivedAt;
+    let ev: FuturesEvent;
+    try {
+      ev = parseFuturesFrame(text);
+    } catch (err) {
+      const reason = err instanceof ParseError ? err.reason : 'unknown';
+      m.parseErrors.inc({ source: WS, reason });
+      log.warn({ reason, err: String(err), sample: text.slice(0, 300) }, 'binance futures frame rejected');
+      return;
+    }
+    switch (ev.kind) {
+      case 'result':
+        return;
+      case 'error':
+        m.sourceErrors.inc({ source: WS, kind: 'request_error' });
+        log.warn({ code: ev.code, msg: ev.msg, id: ev.id }, 'binance futures rejected a request');
+        return;
+      case 'shutdown':
+        log.info('binance futures serverShutdown: rolling to a new connection');
+        link.roll('serverShutdown');
+        return;
+      default:
+        break;
+    }
+    const st = byRest.get(ev.symbol);
+    if (!st) return; // a stream just unsubscribed
+    const { symbol } = st;
+    switch (ev.kind) {
+      case 'kline': {
+        if (ev.interval !== '1m') return;
+        let seen = boundarySeen.get(link.socketId);
+        if (!seen) {
+          boundarySeen.set(link.socketId, (seen = new Set()));
+          for (const id of boundarySeen.keys()) if (boundarySeen.size > 64) boundarySeen.delete(id);
+        }
+        if (!seen.has(symbol)) {
+          // The first kline of this socket is the backfill boundary (docs/RELIABILITY.md, as spot).
+          seen.add(symbol);
+          backfill.request(symbol, ev.k.openTime);
+        }
+        if (ev.closed && ledger.accept(symbol, ev.k.openTime)) ctx.out.candle(futuresCandle(symbol, ev.k, receivedAt));
+        return;
+      }
+      case 'markPrice':
+        if (ev.ts <= st.lastMarkAt) return;
+        st.lastMarkAt = ev.ts;
+        st.markPrice = ev.markPrice;
+        ctx.out.funding?.(futuresFunding(symbol, ev, receivedAt));
+        return;
+      case 'liquidation':
+        // One snapshot per symbol per second at most (testing/fixtures/LIMITS.md): its time identifies it.
+        if (ev.ts <= st.lastLiquidationAt) return;
+        st.lastLiquidationAt = ev.ts;
+        ctx.out.liquidation?.(futuresLiquidation(symbol, ev, receivedAt));
+        return;
+      case 'book':
+        if (ev.updateId <= st.lastBookId) return;
+        st.lastBookId = ev.updateId;
+        ctx.out.book?.(futuresBook(symbol, ev, receivedAt));
+        break;
+      case 'aggTrade':
+        if (ev.aggId <= st.lastAggId) return;
+        if (st.lastAggId > 0 && ev.aggId > st.lastAggId + 1) gaps.inc({ symbol, kind: 'agg_trade_id' });
+        st.lastAggId = ev.aggId;
+        st.lastPrice = ev.price;
+        break;
+      default:
+        break;
+    }
+    const tick = futuresTick(symbol, ev, receivedAt, st.lastPrice);
+    if (tick) ctx.out.tick(tick);
+  }
+
+  function apply(items: WatchItem[]): void {
+    const want = new Map<string, string>();
+    for (const i of items) if (i.asset_type === 'crypto' && i.exchange === EXCHANGE) want.set(binanceFuturesStreamSymbol(i.symbol), i.symbol);
+    for (const [sym, symbol] of byStream) {
+      if (want.has(sym)) continue;
+      byStream.delete(sym);
+      byRest.delete(binanceFuturesRestSymbol(symbol));
+      backfill.cancel(symbol);
+      ledger.forget(symbol);
+      const st = states.get(symbol);
+      if (st) st.lastAggId = st.lastBookId = st.lastMarkAt = st.lastLiquidationAt = 0;
+      for (const s of boundarySeen.values()) s.delete(symbol);
+    }
+    const oi = new Map<string, string>();
+    for (const [sym, symbol] of want) {
+      byStream.set(sym, symbol);
+      let st = states.get(symbol);
+      if (!st) states.set(symbol, (st = { symbol, lastPrice: undefined, markPrice: undefined, lastAggId: 0, lastBookId: 0, lastMarkAt: 0, lastLiquidationAt: 0 }));
+      byRest.set(binanceFuturesRestSymbol(symbol), st);
+      oi.set(binanceFuturesRestSymbol(symbol), symbol);
+    }
+    pool.setSymbols(want.keys());
+    openInterest.setSymbols(oi);
+  }
+
+  let watch: WatchItem[] = [];
+  return {
+    name: EXCHANGE,
+    setWatch(items) {
+      watch = items;
+      if (started) apply(items);
+    },
+    start() {
+      started = true;
+      apply(watch);
+      pool.start();
+      openInterest.start();
+    },
+    async stop() {
+      started = false;
+      pool.stop();
+      backfill.stop();
+      openInterest.stop();
+    },
+    health() {
+      return { connections: pool.openSockets(), streams: pool.streamCount(), symbols: byStream.size, backfillQueued: backfill.queued(), restUsedWeight: rest.usedWeight };
+    },
+  };
+}

@@ -1,0 +1,226 @@
+// A local Binance USDⓈ-M futures server (fstream + fapi on one port), built on the spot server's machinery
+// (testing/src/fakes/binance.ts: combined/raw streams, live SUBSCRIBE/UNSUBSCRIBE, pings, the incoming-message
+// and streams-per-connection limits, drops, stalls, serverShutdown, REST weight with 429 → 418) with what
+// differs on futures (testing/fixtures/LIMITS.md "Binance USDⓈ-M futures"): 10 incoming messages/s,
+// REQUEST_WEIGHT 2400/min, klines weighted by `limit` (max 1500), the futures stream set and frame shapes
+// (testing/fixtures/binance_futures/*: bookTicker with `e`/`E`/`T`, 24hrTicker without bid/ask,
+// markPriceUpdate, forceOrder with `ps`/`st` inside `o`), and GET /fapi/v1/openInterest.
+// Funding, liquidations and open interest are deterministic functions of symbol and simulated time, and
+// every one sent is logged in `sent`, so a test compares what was stored with what the exchange sent.
+import type { RecordedRequest, Reply } from './http-fake.js';
+import type { HttpFake } from './http-fake.js';
+import { BinanceFake, fix8, hash32, norm, px, tickSize, trade, type BinanceFakeOptions } from './binance.js';
+import { fixtureJson } from '../fixtures.js';
+
+const MINUTE = 60_000;
+const FUNDING_PERIOD = 8 * 3600_000;
+
+const STREAM_RE = /^([a-z0-9]+)@(aggTrade|bookTicker|ticker|miniTicker|forceOrder|markPrice(@1s)?|kline_(1m|3m|5m|15m|30m|1h|2h|4h|6h|8h|12h|1d|3d|1w|1M)|depth(5|10|20)?(@100ms|@250ms|@500ms)?)$/;
+const ALL_MARKET_STREAMS = new Set(['!miniTicker@arr', '!ticker@arr', '!bookTicker', '!forceOrder@arr', '!markPrice@arr', '!markPrice@arr@1s']);
+
+export function isValidFuturesStream(name: string): boolean {
+  return STREAM_RE.test(name) || ALL_MARKET_STREAMS.has(name);
+}
+
+/** Klines request weight by `limit` (docs: [1,100) 1, [100,500) 2, [500,1000] 5, > 1000 10). */
+export function futuresKlinesWeight(limit: number): number {
+  return limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1000 ? 5 : 10;
+}
+
+export interface SentFunding {
+  symbol: string;
+  E: number;
+  markPrice: number;
+  indexPrice: number;
+  fundingRate: number;
+  nextFundingTime: number;
+}
+
+export interface SentLiquidation {
+  symbol: string;
+  T: number;
+  side: 'BUY' | 'SELL';
+  /** Average fill price `ap` and accumulated filled quantity `z`, as numbers parsed from the wire strings. */
+  averagePrice: number;
+  filledQty: number;
+}
+
+export interface SentOpenInterest {
+  symbol: string;
+  time: number;
+  openInterest: number;
+}
+
+export class BinanceFuturesFake extends BinanceFake {
+  /** Everything derivative this server sent (stream frames with at least one subscriber; REST answers). */
+  readonly sent: { funding: SentFunding[]; liquidations: SentLiquidation[]; openInterest: SentOpenInterest[] } = { funding: [], liquidations: [], openInterest: [] };
+
+  constructor(opts: BinanceFakeOptions = {}) {
+    super({ maxIncomingPerSecond: 10, weightLimit: 2400, ...opts });
+  }
+
+  protected override registerRoutes(http: HttpFake): void {
+    http
+      .route('GET', '/fapi/v1/klines', (r) => this.weighed(futuresKlinesWeight(r.query.has('limit') ? Number(r.query.get('limit')) || 500 : 500), () => this.klines(r, 1500)))
+      .route('GET', '/fapi/v1/openInterest', (r) => this.weighed(1, () => this.openInterestReply(r)))
+      .route('GET', '/fapi/v1/time', () => this.weighed(1, () => ({ body: { serverTime: this.now() } })))
+      .route('GET', '/fapi/v1/ping', () => this.weighed(1, () => ({ body: {} })));
+  }
+
+  protected override isValidStream(name: string): boolean {
+    return isValidFuturesStream(name);
+  }
+
+  protected override klinesPath(): string {
+    return '/fapi/v1/klines';
+  }
+
+  protected override invalidSymbolFixture(): string {
+    return 'binance_futures/rest_error_invalid_symbol_gocryptotrader.json';
+  }
+
+  // ---------------------------------------------------------------- deterministic derivatives
+
+  /** Funding rate of the funding period containing `t` (fraction, 8 decimals, ±0.0001). */
+  fundingRate(symbol: string, t: number): number {
+    const period = Math.floor(t / FUNDING_PERIOD);
+    return Number((((hash32(norm(symbol), period ^ 0x2f) % 2001) - 1000) * 1e-7).toFixed(8));
+  }
+
+  /** Open interest (base units, 3 decimals) at simulated time `t`. */
+  openInterestAt(symbol: string, t: number): number {
+    const sym = norm(symbol);
+    const base = 1000 + (hash32(sym, 7) % 90_000);
+    return Number((base * (1 + 0.05 * Math.sin(t / (37 * MINUTE)))).toFixed(3));
+  }
+
+  // ---------------------------------------------------------------- faults
+
+  /** Futures-shaped malformed frames: truncated JSON, not JSON, a markPriceUpdate with a bad rate, a forceOrder without `o`. */
+  override sendMalformed(): number {
+    const frames = [
+      '{"stream":"btcusdt@markPrice@1s","data":{"e":"markPriceUpdate","E":1597536008000,"s":"BTCUSDT","p":"1185',
+      'not json at all',
+      JSON.stringify({ stream: 'btcusdt@markPrice@1s', data: { e: 'markPriceUpdate', E: this.now(), s: 'BTCUSDT', p: '100.0', i: '100.0', r: 'n/a', T: this.now() } }),
+      JSON.stringify({ stream: 'btcusdt@forceOrder', data: { e: 'forceOrder', E: this.now() } }),
+    ];
+    for (const f of frames) this.broadcastRaw(f);
+    return frames.length;
+  }
+
+  // ---------------------------------------------------------------- market events
+
+  protected override emitStep(sym: string): void {
+    const S = sym.toUpperCase();
+    const openTime = this.cur;
+    const closed = this.step >= this.o.stepsPerCandle;
+    const revealed = this.step * this.o.tradesPerStep;
+    const E = closed ? openTime + MINUTE : this.now();
+    const k = this.candle(S, openTime, revealed);
+    const events = new Map<string, string[]>();
+    const add = (stream: string, data: unknown) => {
+      const list = events.get(stream) ?? [];
+      list.push(JSON.stringify(data));
+      events.set(stream, list);
+    };
+    for (let id = k.lastTradeId - this.o.tradesPerStep + 1; id <= k.lastTradeId; id++) {
+      const { price, qty } = trade(S, id);
+      const T = openTime + Math.floor(((id - k.firstTradeId + 0.5) * MINUTE) / this.tradesPerCandle());
+      add(`${sym}@aggTrade`, { e: 'aggTrade', E: T + 1, a: id, s: S, p: px(price), q: px(qty), f: id, l: id, T, m: (id & 1) === 1 });
+    }
+    const last = k.close;
+    const tick = tickSize(last);
+    add(`${sym}@bookTicker`, { e: 'bookTicker', u: k.lastTradeId * 3, s: S, b: px(last - tick), B: '1.250', a: px(last + tick), A: '0.750', T: E - 4, E });
+    add(`${sym}@kline_1m`, {
+      e: 'kline',
+      E,
+      s: S,
+      k: {
+        t: k.openTime,
+        T: k.closeTime,
+        s: S,
+        i: '1m',
+        f: k.firstTradeId,
+        L: k.lastTradeId,
+        o: px(k.open),
+        c: px(k.close),
+        h: px(k.high),
+        l: px(k.low),
+        v: px(k.volume),
+        n: k.trades,
+        x: closed,
+        q: px(k.quoteVolume),
+        V: px(fix8(k.volume / 2)),
+        Q: px(fix8(k.quoteVolume / 2)),
+        B: '0',
+      },
+    });
+    const day = this.candle(S, openTime - 1440 * MINUTE, 1);
+    const o24 = day.open;
+    const h24 = Math.max(o24, last) * 1.01;
+    const l24 = Math.min(o24, last) * 0.99;
+    const v24 = fix8(k.volume * 1440 + 1000);
+    add(`${sym}@ticker`, {
+      e: '24hrTicker',
+      E,
+      s: S,
+      p: px(last - o24),
+      P: (((last - o24) / o24) * 100).toFixed(3),
+      w: px((h24 + l24) / 2),
+      c: px(last),
+      Q: px(trade(S, k.lastTradeId).qty),
+      o: px(o24),
+      h: px(h24),
+      l: px(l24),
+      v: px(v24),
+      q: px(fix8(v24 * last)),
+      O: E - 86_400_000,
+      C: E,
+      F: k.lastTradeId - 100_000,
+      L: k.lastTradeId,
+      n: 100_001,
+    });
+    // Mark price a hair off the last trade, index a hair off the other way; 8 decimals as on the wire.
+    const markStr = px(last * (1 + 0.0001 * Math.sin(E / 7919)));
+    const indexStr = px(last * (1 - 0.00005 * Math.cos(E / 6151)));
+    const rate = this.fundingRate(S, E);
+    const next = (Math.floor(E / FUNDING_PERIOD) + 1) * FUNDING_PERIOD;
+    const markData = { e: 'markPriceUpdate', E, s: S, p: markStr, i: indexStr, P: indexStr, r: rate.toFixed(8), T: next };
+    add(`${sym}@markPrice@1s`, markData);
+    // One liquidation per candle, on its second step (the stream pushes at most one per symbol per second).
+    let liq: { frame: unknown; sent: SentLiquidation } | undefined;
+    if (this.step === Math.min(2, this.o.stepsPerCandle)) {
+      const side = (hash32(S, openTime / MINUTE) & 1) === 0 ? 'SELL' : 'BUY';
+      const ap = px(side === 'SELL' ? last * 0.999 : last * 1.001);
+      const z = (0.001 + (hash32(S, openTime / MINUTE + 1) % 5000) / 1000).toFixed(3);
+      const T = E - 1;
+      liq = {
+        frame: { e: 'forceOrder', E, o: { s: S, S: side, o: 'LIMIT', f: 'IOC', q: z, p: px(Number(ap) * (side === 'SELL' ? 0.995 : 1.005)), ap, X: 'FILLED', l: z, z, T, ps: S, st: 1 } },
+        sent: { symbol: S, T, side, averagePrice: Number(ap), filledQty: Number(z) },
+      };
+      add(`${sym}@forceOrder`, liq.frame);
+    }
+    const delivered = new Set<string>();
+    for (const c of this.live) {
+      for (const [stream, datas] of events) {
+        if (!c.stats.streams.has(stream)) continue;
+        for (const d of datas) if (this.send(c, c.stats.kind === 'combined' ? `{"stream":"${stream}","data":${d}}` : d)) delivered.add(stream);
+      }
+    }
+    if (delivered.has(`${sym}@markPrice@1s`)) this.sent.funding.push({ symbol: S, E, markPrice: Number(markStr), indexPrice: Number(indexStr), fundingRate: rate, nextFundingTime: next });
+    if (liq && delivered.has(`${sym}@forceOrder`)) this.sent.liquidations.push(liq.sent);
+  }
+
+  // ---------------------------------------------------------------- REST
+
+  private openInterestReply(r: RecordedRequest): Reply {
+    const symbol = r.query.get('symbol');
+    if (!symbol) return { status: 400, body: { code: -1102, msg: "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed." } };
+    if (!this.knownSymbol(symbol)) return { status: 400, body: fixtureJson(this.invalidSymbolFixture()) };
+    const time = this.now();
+    const openInterest = this.openInterestAt(symbol, time);
+    this.sent.openInterest.push({ symbol, time, openInterest });
+    // Wire key order as recorded live (rest_fapi_v1_openInterest_BTCUSDT_quoted_live.json).
+    return { body: { symbol, openInterest: openInterest.toFixed(3), time } };
+  }
+}
