@@ -1,9 +1,12 @@
 // POST /api/alert-rules/backtest's work (watchlist-api/src/backtest.ts) against a real InfluxDB 1.x holding
-// 30 days of one symbol: 5-minute candles with the feeder's own indicators in markets/5m (8 640 candles)
-// and 7 days of one-second prices in markets/raw (the raw retention: ~600 000 points). Side by side:
-//   floor   — the InfluxQL read alone (the same SELECTs the backtest sends)
+// 30 days of one symbol: 5-minute candles with the feeder's own indicators in markets/5m (8 640 candles),
+// 7 days (the raw retention) of 1-minute candles in markets/raw, and the same 7 days as one-second prices
+// (~600 000 points) stored for a second symbol that has no candles. Side by side:
+//   floor   — the InfluxQL reads alone (the same SELECTs the backtest sends)
 //   ours    — backtest(): the reads + the replay through the live RuleEvaluator
-// for a candle rule (rsi_above on 5m, 30 days) and a price rule (crosses_above, every stored second).
+// for a candle rule (rsi_above on 5m, 30 days) and a price rule (crosses_above) on both price paths:
+// from the candles (1m bars for 7 days, 5m before; each bar as its tick path) and from every stored
+// second (the path before, still the fallback for a symbol without candles).
 //
 //   npm run bench -- backtest      (or: node --conditions=source --import tsx bench/backtest.ts)
 import { BUCKETS, createInfluxQLClient, createLogger, bootstrapInflux, type AlertRule } from '@mt/common';
@@ -47,15 +50,32 @@ for (let t = start5m; t < now; t += 300_000) {
 }
 await write('5m', candleLines);
 await write('5m', indicatorLines);
-// 7 days (minus a margin) of one-second prices
+// 7 days (minus a margin) of one-second prices: stored as such for ETH/USDT (no candles: the backtest's
+// fallback, the one-second path), and as the 1-minute candles they make for BTC/USDT
 const priceLines: string[] = [];
+const minuteLines: string[] = [];
 price = 100;
-for (let t = now - 6.9 * DAY; t < now; t += 1000) {
+let bar: { t: number; o: number; h: number; l: number; c: number } | undefined;
+const closeBar = () => {
+  if (bar) minuteLines.push(`candles,asset_type=crypto,exchange=binance,interval=1m,symbol=BTC/USDT open=${bar.o},high=${bar.h},low=${bar.l},close=${bar.c},volume=1,quote_volume=100,trades=60i ${bar.t}`);
+};
+for (let t = Math.floor((now - 6.9 * DAY) / 60_000) * 60_000; t < now; t += 1000) {
   price *= 1 + (rnd() - 0.5) * 0.0004;
-  priceLines.push(`market_data,asset_type=crypto,exchange=binance,symbol=BTC/USDT price=${price} ${t}`);
+  priceLines.push(`market_data,asset_type=crypto,exchange=binance,symbol=ETH/USDT price=${price} ${t}`);
+  const m = Math.floor(t / 60_000) * 60_000;
+  if (bar?.t !== m) {
+    closeBar();
+    bar = { t: m, o: price, h: price, l: price, c: price };
+  } else {
+    bar.h = Math.max(bar.h, price);
+    bar.l = Math.min(bar.l, price);
+    bar.c = price;
+  }
 }
+closeBar();
 await write(BUCKETS.marketsRaw.split('/')[1]!, priceLines);
-process.stdout.write(`stored: ${candleLines.length} candles + ${indicatorLines.length} indicator points (5m), ${priceLines.length} prices (raw)\n`);
+await write(BUCKETS.marketsRaw.split('/')[1]!, minuteLines);
+process.stdout.write(`stored: ${candleLines.length} candles + ${indicatorLines.length} indicator points (5m), ${minuteLines.length} 1m candles, ${priceLines.length} prices (raw)\n`);
 
 const base = { id: 'b', symbol: 'BTC/USDT', window_seconds: null, cooldown_seconds: 0, severity: 'info' as const };
 const cases: { name: string; rule: AlertRule; floor: string[] }[] = [
@@ -69,9 +89,17 @@ const cases: { name: string; rule: AlertRule; floor: string[] }[] = [
     ],
   },
   {
-    name: 'crosses_above, every stored second (7 days stored of 30 asked)',
+    name: 'crosses_above from candles: 1m bars (7 d) + 5m bars before (30 d in all)',
     rule: { ...base, condition: 'crosses_above', threshold: 100, hysteresis_pct: 0.2 },
-    floor: [`SELECT "price" FROM "market_data" WHERE "symbol" = 'BTC/USDT' AND time >= ${now - 30 * DAY}ms AND time <= ${now}ms GROUP BY "asset_type"`],
+    floor: [
+      `SELECT "open", "high", "low", "close" FROM "raw"."candles" WHERE "symbol" = 'BTC/USDT' AND "interval" = '1m' AND time >= ${now - 30 * DAY}ms AND time <= ${now}ms GROUP BY "exchange", "asset_type"`,
+      `SELECT "open", "high", "low", "close" FROM "5m"."candles" WHERE "symbol" = 'BTC/USDT' AND "interval" = '5m' AND time >= ${now - 30 * DAY}ms AND time <= ${now - 6.9 * DAY}ms GROUP BY "exchange", "asset_type"`,
+    ],
+  },
+  {
+    name: 'crosses_above from every stored second (no candles: the fallback; 7 days stored of 30 asked)',
+    rule: { ...base, symbol: 'ETH/USDT', condition: 'crosses_above', threshold: 100, hysteresis_pct: 0.2 },
+    floor: [`SELECT "price" FROM "market_data" WHERE "symbol" = 'ETH/USDT' AND time >= ${now - 30 * DAY}ms AND time <= ${now}ms GROUP BY "asset_type"`],
   },
 ];
 

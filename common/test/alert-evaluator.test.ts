@@ -2,7 +2,7 @@
 // every condition, hysteresis, trigger modes, cooldown, mute and expiry, on hand-computed sequences.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RuleEvaluator, marketOpen, matchesKeyword, newsAssetsOf, type AlertRule, type BarIndicators } from '../src/index.js';
+import { RuleEvaluator, barPath, marketOpen, matchesKeyword, newsAssetsOf, type AlertRule, type BarIndicators } from '../src/index.js';
 
 const T0 = Date.UTC(2026, 10, 25, 9, 0, 0); // a Wednesday
 const S = 1000;
@@ -219,5 +219,42 @@ describe('market-wide, news, funding and staleness', () => {
     assert.equal(matchesKeyword('Rate cut hopes', 'rate cut'), true);
     assert.deepEqual(newsAssetsOf('BTC/USDT'), ['BTC', 'BTC/USDT']);
     assert.deepEqual(newsAssetsOf('AAPL'), ['AAPL']);
+  });
+
+  test('barPath: open, extremes in the order that crosses each level least, close; never more firings than the ticks', () => {
+    const up = barPath({ openTime: T0, ms: M, open: 100, high: 104, low: 98, close: 103 });
+    assert.deepEqual(up.map((p) => p.price), [100, 98, 104, 103], 'a rising bar: low before high');
+    assert.deepEqual(up.map((p) => p.ts - T0), [0, 20_000, 40_000, 59_999], 'inside the bar, in time order');
+    const down = barPath({ openTime: T0, ms: M, open: 100, high: 104, low: 98, close: 99 });
+    assert.deepEqual(down.map((p) => p.price), [100, 104, 98, 99], 'a falling bar: high before low');
+
+    // any tick path with the same open/high/low/close fires a crosses_* rule at least as often as the bar path
+    let seed = 3;
+    const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+    const firings = (prices: number[], condition: 'crosses_above' | 'crosses_below', threshold: number) => {
+      const ev = evaluator(rule({ condition, threshold }));
+      ev.onTick('BTC/USDT', T0 - S, 100); // the first evaluation only records: start every path from 100
+      return prices.filter((p, i) => ev.onTick('BTC/USDT', T0 + i, p).length).length;
+    };
+    let compared = 0;
+    for (let k = 0; k < 300; k++) {
+      const walk = [100];
+      for (let i = 0; i < 30; i++) walk.push(walk[walk.length - 1]! + (rnd() - 0.5) * 4);
+      const bar = { openTime: T0, ms: M, open: walk[0]!, high: Math.max(...walk), low: Math.min(...walk), close: walk[walk.length - 1]! };
+      const path = barPath(bar).map((p) => p.price);
+      for (const threshold of [bar.low + 0.01, (bar.open + bar.close) / 2, bar.high - 0.01, 99, 101]) {
+        for (const c of ['crosses_above', 'crosses_below'] as const) {
+          const real = firings(walk, c, threshold);
+          const replayed = firings(path, c, threshold);
+          assert.ok(replayed <= real, `${c} ${threshold} on ${JSON.stringify(bar)}: bar path ${replayed} > ticks ${real}`);
+          // a level inside the bar that open → close passes through is crossed by both
+          if ((c === 'crosses_above' && bar.open < threshold && bar.close > threshold) || (c === 'crosses_below' && bar.open > threshold && bar.close < threshold)) {
+            assert.ok(replayed >= 1);
+            compared++;
+          }
+        }
+      }
+    }
+    assert.ok(compared > 50, 'the random bars crossed levels');
   });
 });

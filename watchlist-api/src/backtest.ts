@@ -1,8 +1,10 @@
 // POST /api/alert-rules/backtest: replay what InfluxDB stored for a rule's symbol through the RuleEvaluator
 // the market feeder runs live (@mt/common), in time order, and answer where it would have fired
 // (docs/ALERTING.md "Backtest"). What is replayed, per condition input:
-// - tick rules: `market_data` prices (one point per second per symbol, as stored: 1-second resolution;
-//   a crossing that reverted within the second is not in storage) from `markets/raw` (7 days);
+// - price rules (above, below, crosses_*, pct_change): the stored 1-minute candles (`markets/raw`, 7 days),
+//   and before the oldest of them the 5-minute candles (`markets/5m`, 30 days), each bar as the tick path
+//   `barPath` maps it to (open, extremes, close) — ~60× fewer rows than the 1-second `market_data`, and a
+//   firing exact to its bar; a symbol without stored candles falls back to `market_data` (1 second);
 // - candle rules: `candles` + `indicators` of the rule's timeframe from the policy that keeps it;
 // - news rules: `news_story_assets` of the symbol's asset (each story once); `fear_greed`; `funding`;
 // - feed_stale: the gaps between stored `market_data` points.
@@ -12,6 +14,7 @@ import {
   CONDITION_INPUT,
   RuleEvaluator,
   TIMEFRAME_MS,
+  barPath,
   influxQLString,
   newsAssetsOf,
   type AlertRule,
@@ -36,9 +39,12 @@ const TIMEFRAME_RP: Record<AlertTimeframe, string> = {
 const INDICATOR_FIELDS = ['rsi_14', 'macd', 'macd_signal', 'bb_upper', 'bb_lower'] as const;
 
 export interface BacktestFire {
+  /** When it fired; for a price rule replayed from candles, the open time of the bar it fired in. */
   time: string;
   price: number | null;
   value: number | null;
+  /** Price rules replayed from candles: the bar (`1m`, `5m`) the firing is exact to; absent when exact to the stored point. */
+  bar?: '1m' | '5m';
 }
 
 export interface BacktestResult {
@@ -50,12 +56,15 @@ export interface BacktestResult {
 }
 
 type Event =
-  | { ts: number; kind: 'tick'; price: number }
+  | { ts: number; kind: 'tick'; price: number; bar?: { tf: '1m' | '5m'; openTime: number } }
   | { ts: number; kind: 'bar'; openTime: number; close: number; volume: number; ind: BarIndicators }
   | { ts: number; kind: 'news'; asset: string; id: string; title: string; sentiment: number; url: string }
   | { ts: number; kind: 'fear_greed'; value: number }
   | { ts: number; kind: 'funding'; rate: number }
   | { ts: number; kind: 'clock' };
+
+/** Conditions on the price alone: replayed from candles (barPath) rather than from every stored second. */
+const PRICE_PATH = new Set<AlertRule['condition']>(['above', 'below', 'crosses_above', 'crosses_below', 'pct_change']);
 
 /** Kinds at the same timestamp: a candle closes after the ticks of its last second, the clock runs last. */
 const ORDER: Record<Event['kind'], number> = { tick: 0, funding: 1, fear_greed: 2, news: 3, bar: 4, clock: 5 };
@@ -76,8 +85,14 @@ export async function backtest(influx: InfluxQLClient, rule: AlertRule, days: nu
   const range = `time >= ${from}ms AND time <= ${now}ms`;
   let assetType: string | undefined;
 
-  // prices: every stored second for price and staleness rules; otherwise 1-minute closes are context enough
-  if (input === 'tick' || input === 'clock') {
+  // prices: price rules from candles (each bar as its tick path), staleness rules from every stored second;
+  // otherwise 1-minute closes are context enough
+  const fromCandles = PRICE_PATH.has(rule.condition) ? await priceBars(q, sym, from, now) : undefined;
+  if (fromCandles?.events.length) {
+    events.push(...fromCandles.events);
+    assetType = fromCandles.assetType;
+    count.bars = fromCandles.bars;
+  } else if (input === 'tick' || input === 'clock') {
     for (const s of await q(MARKETS, `SELECT "price" FROM "market_data" WHERE "symbol" = ${sym} AND ${range} GROUP BY "asset_type"`)) {
       assetType ??= s.tags?.asset_type;
       for (const v of s.values) {
@@ -165,15 +180,21 @@ export async function backtest(influx: InfluxQLClient, rule: AlertRule, days: nu
   const ev = new RuleEvaluator();
   ev.setRules([{ ...rule, expires_at: null, muted_until: null }], from);
   const fires: BacktestFire[] = [];
-  const push = (fs: readonly Firing[]) => {
+  const push = (fs: readonly Firing[], bar?: { tf: '1m' | '5m'; openTime: number }) => {
     for (const f of fs) {
-      fires.push({ time: new Date(f.ts).toISOString(), price: Number.isFinite(f.price) ? f.price : null, value: f.value ?? (Number.isFinite(f.price) ? f.price : null) });
+      const fire: BacktestFire = {
+        time: new Date(bar ? bar.openTime : f.ts).toISOString(),
+        price: Number.isFinite(f.price) ? f.price : null,
+        value: f.value ?? (Number.isFinite(f.price) ? f.price : null),
+      };
+      if (bar) fire.bar = bar.tf;
+      fires.push(fire);
     }
   };
   for (const e of events) {
     switch (e.kind) {
       case 'tick':
-        push(ev.onTick(rule.symbol, e.ts, e.price, assetType));
+        push(ev.onTick(rule.symbol, e.ts, e.price, assetType), e.bar);
         break;
       case 'bar':
         push(ev.onBar(rule.symbol, rule.timeframe ?? '1m', { openTime: e.openTime, close: e.close, volume: e.volume }, e.ind));
@@ -193,6 +214,39 @@ export async function backtest(influx: InfluxQLClient, rule: AlertRule, days: nu
     }
   }
   return { fires, from: new Date(from).toISOString(), to: new Date(now).toISOString(), replayed: count };
+}
+
+/**
+ * The price path of `symbol` from its stored candles: 1-minute bars where `markets/raw` still has them,
+ * 5-minute bars (`markets/5m`) before the oldest 1-minute one; one venue (the one with the most bars).
+ */
+async function priceBars(
+  q: (db: string, sql: string) => Promise<InfluxQLSeries[]>,
+  sym: string,
+  from: number,
+  to: number,
+): Promise<{ events: Event[]; bars: number; assetType: string | undefined }> {
+  const read = async (tf: '1m' | '5m', until: number) => {
+    const sql = `SELECT "open", "high", "low", "close" FROM "${TIMEFRAME_RP[tf]}"."candles" WHERE "symbol" = ${sym} AND "interval" = '${tf}' AND time >= ${from}ms AND time <= ${until}ms GROUP BY "exchange", "asset_type"`;
+    return (await q(MARKETS, sql)).reduce<InfluxQLSeries | undefined>((b, s) => (!b || s.values.length > b.values.length ? s : b), undefined);
+  };
+  const m1 = await read('1m', to);
+  const oldest1m = m1?.values.length ? Number(m1.values[0]![0]) : to + 1;
+  // the 5-minute bars end where the 1-minute ones begin (a 5m bar overlapping them is left out)
+  const m5 = oldest1m - 300_000 >= from ? await read('5m', oldest1m - 300_000) : undefined;
+  const events: Event[] = [];
+  let bars = 0;
+  for (const [tf, series] of [['5m', m5], ['1m', m1]] as const) {
+    const ms = TIMEFRAME_MS[tf];
+    for (const v of series?.values ?? []) {
+      const [openTime, open, high, low, close] = v.map(Number) as [number, number, number, number, number];
+      if (![open, high, low, close].every(Number.isFinite)) continue;
+      const bar = { tf, openTime };
+      for (const p of barPath({ openTime, ms, open, high, low, close })) events.push({ ts: p.ts, kind: 'tick', price: p.price, bar });
+      bars++;
+    }
+  }
+  return { events, bars, assetType: m1?.tags?.asset_type ?? m5?.tags?.asset_type };
 }
 
 function valuesOf(series: InfluxQLSeries[]): unknown[][] {

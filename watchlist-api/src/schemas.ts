@@ -330,9 +330,13 @@ export const BacktestRequest = z
 export const BacktestResponse = z.object({
   fires: z.array(
     z.object({
-      time: z.string().describe('When the rule would have fired, ISO 8601'),
+      time: z.string().describe('When the rule would have fired, ISO 8601 (with `bar`: the open time of that bar)'),
       price: z.number().nullable(),
       value: z.number().nullable().describe('The measured value (RSI, % change, …; the price for price rules)'),
+      bar: z
+        .enum(['1m', '5m'])
+        .optional()
+        .describe('Price rules replayed from stored candles: the firing happened within this bar starting at `time` (exact to the bar, not to the second)'),
     }),
   ),
   from: z.string(),

@@ -118,6 +118,37 @@ export interface Firing {
   article?: NewsItem;
 }
 
+/** A candle's open, high, low and close: what the backtest replays price rules from (docs/ALERTING.md "Backtest"). */
+export interface OhlcBar {
+  openTime: number;
+  /** Bar length, ms (60 000 for 1m). */
+  ms: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+}
+
+/**
+ * The tick path a bar stands for, for the evaluator's onTick: open, the two extremes, close — low before
+ * high when the bar closed at or above its open, high before low otherwise. Of the paths through the four
+ * prices this one crosses every level the fewest times, and any real tick path with that open, high, low
+ * and close crosses each level at least as often: so a replay of it never shows a crossing the ticks did
+ * not make (it can miss one, e.g. a dip and recovery inside a falling bar). Times: open at the bar's open,
+ * the extremes at 1/3 and 2/3 of it, close at its last millisecond (when inside the bar the extremes
+ * came is not stored: a firing's time is exact to the bar only).
+ */
+export function barPath(b: OhlcBar): [PricePoint, PricePoint, PricePoint, PricePoint] {
+  const up = b.close >= b.open;
+  const third = Math.floor(b.ms / 3);
+  return [
+    { ts: b.openTime, price: b.open },
+    { ts: b.openTime + third, price: up ? b.low : b.high },
+    { ts: b.openTime + 2 * third, price: up ? b.high : b.low },
+    { ts: b.openTime + b.ms - 1, price: b.close },
+  ];
+}
+
 /** Resolution of the price window of a symbol without pct_change rules (only the change shown in messages). */
 export const CONTEXT_WINDOW_SAMPLES = 60;
 
