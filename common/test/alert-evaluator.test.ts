@@ -64,6 +64,22 @@ describe('crossings, hysteresis and noise control', () => {
     assert.deepEqual(perBar, [1, 13], 'one per minute: 5 s steps, 12 per bar');
   });
 
+  test('trigger once: a stored fired_at keeps it from firing (restart); clearing it re-arms; an unstored firing stays fired', () => {
+    const once = rule({ trigger: 'once' });
+    const fired = { ...once, fired_at: new Date(T0 - M).toISOString() };
+    // a restart: a fresh evaluator loads the rule as stored fired
+    assert.deepEqual(ticks(evaluator(fired), FLAP), [], 'stored as fired: never again');
+    const ev = evaluator(once);
+    assert.deepEqual(ticks(ev, FLAP), [1]);
+    ev.setRules([once], T0); // the reload arrives before the feeder stored fired_at
+    assert.deepEqual(ticks(ev, FLAP, T0 + M), [], 'fired, not stored yet: still fired');
+    ev.setRules([fired], T0); // the feeder's own write, seen
+    ev.setRules([once], T0); // PATCH fired_at: null
+    assert.deepEqual(ticks(ev, FLAP, T0 + 2 * M), [1], 're-armed: the next crossing fires');
+    // fired_at on a rule that is not (or no longer) once changes nothing
+    assert.deepEqual(ticks(evaluator({ ...fired, trigger: 'every_time' }), FLAP).length > 1, true);
+  });
+
   test('cooldown swallows crossings; a crossing after it fires', () => {
     assert.deepEqual(ticks(evaluator(rule({ cooldown_seconds: 4 })), FLAP), [1, 5]);
   });

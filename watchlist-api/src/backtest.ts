@@ -8,7 +8,8 @@
 // - candle rules: `candles` + `indicators` of the rule's timeframe from the policy that keeps it;
 // - news rules: `news_story_assets` of the symbol's asset (each story once); `fear_greed`; `funding`;
 // - feed_stale: the gaps between stored `market_data` points.
-// Mute and expiry are about delivery now, so the backtest ignores them; cooldown and trigger apply.
+// Mute, expiry and a once-rule's fired_at are about delivery now, so the backtest ignores them; cooldown
+// and trigger apply.
 import {
   BUCKETS,
   CONDITION_INPUT,
@@ -178,7 +179,7 @@ export async function backtest(influx: InfluxQLClient, rule: AlertRule, days: nu
 
   events.sort((a, b) => a.ts - b.ts || ORDER[a.kind] - ORDER[b.kind]);
   const ev = new RuleEvaluator();
-  ev.setRules([{ ...rule, expires_at: null, muted_until: null }], from);
+  ev.setRules([{ ...rule, expires_at: null, muted_until: null, fired_at: null }], from);
   const fires: BacktestFire[] = [];
   const push = (fs: readonly Firing[], bar?: { tf: '1m' | '5m'; openTime: number }) => {
     for (const f of fs) {

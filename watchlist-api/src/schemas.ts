@@ -243,6 +243,7 @@ export const AlertRulePatch = z
     hysteresis_pct: hysteresisPct.optional(),
     expires_at: ruleFields.expires_at,
     muted_until: ruleFields.muted_until,
+    fired_at: z.null().optional().describe('null re-arms a `trigger: once` rule that fired (fired_at is set by the feeder, never by a client)'),
   })
   .refine((v) => Object.keys(v).length > 0, { message: 'nothing to change' });
 export type AlertRuleCreate = z.output<typeof AlertRuleCreate>;
@@ -262,6 +263,7 @@ export const AlertRule = z.object({
   hysteresis_pct: z.number(),
   expires_at: z.string().nullable(),
   muted_until: z.string().nullable(),
+  fired_at: z.string().nullable().describe('trigger once: when the rule fired (it will not fire again until PATCHed with fired_at null); null otherwise'),
   created_at: z.string(),
   updated_at: z.string(),
 });

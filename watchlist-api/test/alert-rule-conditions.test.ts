@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { loadWatchSet } from '@mt/common';
+import { loadWatchSet, markRuleFired } from '@mt/common';
 import { startPostgres, type PostgresServer } from '@mt/testing';
 import type { App } from '../src/app.js';
 import { call, testApp, uniqueDbName } from './helpers.js';
@@ -33,6 +33,7 @@ interface Rule {
   hysteresis_pct: number;
   expires_at: string | null;
   muted_until: string | null;
+  fired_at: string | null;
   cooldown_seconds: number;
   severity: string;
 }
@@ -154,6 +155,35 @@ test('the feeders read every new field with the watch set', async () => {
     assert.deepEqual([cross.timeframe, cross.trigger, cross.hysteresis_pct], ['5m', 'once_per_bar', 0.5]);
     const old = set.rules.find((r) => r.condition === 'above')!;
     assert.deepEqual([old.threshold, old.trigger, old.hysteresis_pct, old.expires_at, old.muted_until], [65000, 'every_time', 0, null, null]);
+  } finally {
+    await client.end();
+  }
+});
+
+test('trigger once: fired_at stored by the feeder is shown; only PATCH fired_at null clears it (re-arm)', async () => {
+  const created = await call<Rule>(app, 'POST', '/api/alert-rules', { symbol: 'SOL/USDT', condition: 'crosses_above', threshold: 200, trigger: 'once' });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.equal(created.body.fired_at, null, 'not fired yet');
+  const id = created.body.id;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const at = Date.UTC(2026, 10, 25, 9, 30, 1);
+    assert.equal(await markRuleFired(client, id, at), true);
+    assert.equal(await markRuleFired(client, id, at + 60_000), true, 'a second write keeps the first time');
+    assert.equal(await markRuleFired(client, '00000000-0000-4000-8000-000000000000', at), false, 'a deleted rule');
+    const shown = await call<Rule>(app, 'GET', `/api/alert-rules/${id}`);
+    assert.equal(shown.body.fired_at, new Date(at).toISOString());
+    assert.equal(Date.parse((await loadWatchSet(client)).rules.find((r) => r.id === id)?.fired_at ?? ''), at, 'the feeders load it');
+    // a PATCH of other fields keeps it; a client cannot set it, only clear it
+    const tuned = await call<Rule>(app, 'PATCH', `/api/alert-rules/${id}`, { muted_until: future });
+    assert.equal(tuned.body.fired_at, new Date(at).toISOString());
+    const set = await call<Problem>(app, 'PATCH', `/api/alert-rules/${id}`, { fired_at: new Date(at).toISOString() });
+    assert.equal(set.status, 400);
+    assert.ok(set.body.errors?.some((e) => e.field === 'fired_at'), JSON.stringify(set.body));
+    const rearmed = await call<Rule>(app, 'PATCH', `/api/alert-rules/${id}`, { fired_at: null });
+    assert.equal(rearmed.status, 200, JSON.stringify(rearmed.body));
+    assert.equal(rearmed.body.fired_at, null);
   } finally {
     await client.end();
   }

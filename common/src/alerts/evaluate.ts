@@ -318,6 +318,10 @@ export class RuleEvaluator {
     for (const rule of rules) {
       const old = this.states.get(rule.id);
       const s = old && sameDefinition(old.rule, rule) ? old : freshState(rule);
+      // trigger once: fired_at is the stored "fired" (a restart keeps it); clearing it re-arms the rule. A
+      // firing whose fired_at is not stored yet stays fired.
+      if (rule.fired_at) s.done = s.once;
+      else if (s === old && old.rule.fired_at) s.done = false;
       s.rule = rule;
       s.expiresAt = timeOf(rule.expires_at, Infinity);
       s.mutedUntil = timeOf(rule.muted_until, -Infinity);

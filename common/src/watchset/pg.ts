@@ -17,10 +17,26 @@ export async function loadWatchSet(db: Pick<pg.ClientBase, 'query'>): Promise<Wa
   );
   const rules = await db.query<AlertRule>(
     `SELECT id::text AS id, symbol, condition, threshold, window_seconds, cooldown_seconds, severity, timeframe, params, trigger, hysteresis_pct,
-            to_json(expires_at) #>> '{}' AS expires_at, to_json(muted_until) #>> '{}' AS muted_until
+            to_json(expires_at) #>> '{}' AS expires_at, to_json(muted_until) #>> '{}' AS muted_until,
+            to_json(fired_at) #>> '{}' AS fired_at
      FROM alert_rules ORDER BY created_at, id`,
   );
   return { items: items.rows, rules: rules.rows };
+}
+
+/**
+ * Record that a `trigger: once` rule fired (docs/ALERTING.md "Noise control"), so a restarted feeder does
+ * not fire it again; the first firing's time is kept. It notifies like every change of the watch set: the
+ * feeders then hold the rule as stored fired, and a later `fired_at: null` (re-arm) is a change they see.
+ * False when the rule is gone (deleted meanwhile).
+ */
+export async function markRuleFired(db: Pick<pg.ClientBase, 'query'>, id: string, ts: number): Promise<boolean> {
+  const r = await db.query(
+    `WITH u AS (UPDATE alert_rules SET fired_at = COALESCE(fired_at, $2) WHERE id = $1 RETURNING id)
+     SELECT count(*)::int AS n, pg_notify($3, 'rule_fired') FROM u`,
+    [id, new Date(ts), WATCHSET_CHANNEL],
+  );
+  return Number(r.rows[0]?.n) > 0;
 }
 
 /** Fixed items (WATCH_SYMBOLS) plus the database's, without duplicates. */

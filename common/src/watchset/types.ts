@@ -69,6 +69,8 @@ export interface AlertRule {
   expires_at?: string | null;
   /** ISO 8601: firings before this time are swallowed (not delivered, not stored). */
   muted_until?: string | null;
+  /** ISO 8601, trigger once: when the rule fired (stored by the feeder); it does not fire again while set. */
+  fired_at?: string | null;
 }
 
 export interface WatchSet {

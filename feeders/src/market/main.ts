@@ -24,7 +24,7 @@ import {
   watchItemKey,
 } from '@mt/common';
 import { createSourceMetrics, type SourceMetrics } from '../common/metrics.js';
-import { createPriceAlerts } from './alerts/index.js';
+import { OnceFiredStore, createPriceAlerts } from './alerts/index.js';
 import { createBinanceSource } from './binance/index.js';
 import { createBinanceFuturesSource } from './binance-futures/index.js';
 import { marketSchema } from './config.js';
@@ -98,7 +98,10 @@ async function main(): Promise<void> {
   // Components make their own child loggers (`source` / `component`), so they get the root one.
   const ctx: MarketContext = { cfg, log, registry, sink: sinkLive, influxql, sourceMetrics, out: core.out, shard };
 
-  const alerts = createPriceAlerts(ctx);
+  const databaseUrl = cfg.DATABASE_URL ? pgConnectionString(cfg.DATABASE_URL, cfg.PGPASSWORD) : undefined;
+  const alerts = createPriceAlerts(ctx, {
+    onceStore: databaseUrl ? new OnceFiredStore({ connectionString: databaseUrl, log: log.child({ component: 'price-alerts' }) }) : undefined,
+  });
   core.alerts = alerts;
   // candle and indicator rules: every closed candle of every timeframe once, with its indicators
   core.onClosedCandle((c, values, { recomputed }) => {
@@ -135,7 +138,7 @@ async function main(): Promise<void> {
     for (const c of components) void guard(log, metrics, c.name, 'setWatch', () => c.setWatch(items));
     void guard(log, metrics, 'price-alerts', 'setRules', () => alerts.setRules(set.rules));
   };
-  const watchset = createWatchSetSource({ databaseUrl: cfg.DATABASE_URL ? pgConnectionString(cfg.DATABASE_URL, cfg.PGPASSWORD) : undefined, watchSymbols: cfg.WATCH_SYMBOLS, log });
+  const watchset = createWatchSetSource({ databaseUrl, watchSymbols: cfg.WATCH_SYMBOLS, log });
   lifecycle.add('watchset', () => watchset.stop());
   try {
     await watchset.start(onWatch);

@@ -3,9 +3,10 @@ import type { Db } from '../db.js';
 import { ApiProblem, invalid, notFound } from '../problem.js';
 import { ruleIssues, ruleShapeOf, type AlertRule, type AlertRuleCreate, type AlertRulePatch } from '../schemas.js';
 
-interface RuleRow extends Omit<AlertRule, 'created_at' | 'updated_at' | 'expires_at' | 'muted_until'> {
+interface RuleRow extends Omit<AlertRule, 'created_at' | 'updated_at' | 'expires_at' | 'muted_until' | 'fired_at'> {
   expires_at: Date | null;
   muted_until: Date | null;
+  fired_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -24,6 +25,7 @@ const COLUMNS = [
   'hysteresis_pct',
   'expires_at',
   'muted_until',
+  'fired_at',
 ] as const;
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -31,6 +33,7 @@ const toRule = (r: RuleRow): AlertRule => ({
   ...r,
   expires_at: iso(r.expires_at),
   muted_until: iso(r.muted_until),
+  fired_at: iso(r.fired_at),
   created_at: r.created_at.toISOString(),
   updated_at: r.updated_at.toISOString(),
 });

@@ -12,10 +12,12 @@ import { RuleEvaluator, TIMEFRAME_MS, invalidRule, windowMs, type Firing } from 
 import { AlertFanOut, activeForMs, alertsDashboardLink, toPostableAlert } from './alertmanager.js';
 import { DigestBatcher } from './digest.js';
 import { AlertContextPoller } from './context.js';
+import { OnceFiredStore } from './once.js';
 
 export { RuleEvaluator, PriceWindow, type Firing } from './evaluate.js';
 export { AlertSender, AlertFanOut, postAlerts, toPostableAlert, describeFiring, grafanaLink, type PostableAlert } from './alertmanager.js';
 export { DigestBatcher, digestAlert } from './digest.js';
+export { OnceFiredStore } from './once.js';
 
 export interface PriceAlerts {
   setRules(rules: AlertRule[]): void;
@@ -31,6 +33,8 @@ export interface PriceAlertOptions {
   /** feed_stale clock tick (default 1 s). */
   clockMs?: number;
   now?: () => number;
+  /** Where a once-rule's firing is stored so a restart does not fire it again (unset: in memory only). */
+  onceStore?: Pick<OnceFiredStore, 'fired' | 'close'>;
 }
 
 /**
@@ -86,6 +90,7 @@ export function createPriceAlerts(
   const emit = (firings: readonly Firing[]) => {
     for (const f of firings) {
       fired.inc({ condition: f.rule.condition });
+      if (f.rule.trigger === 'once') opts.onceStore?.fired(f.rule.id, f.ts);
       const price = evaluator.priceContext(f.symbol, f.ts, windowMs(f.rule));
       const alert = toPostableAlert(
         f,
@@ -155,7 +160,7 @@ export function createPriceAlerts(
       clock = undefined;
       context?.stop();
       digest.flush();
-      await sender.close(opts.closeDeadlineMs);
+      await Promise.all([sender.close(opts.closeDeadlineMs), opts.onceStore?.close()]);
     },
   };
 }
