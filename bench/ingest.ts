@@ -3,13 +3,19 @@
 //   floor — a bare `ws` client that only JSON.parses (bench/clients/floor.ts),
 //   peer  — ccxt pro binance watch* (bench/clients/ccxt.ts),
 //   ours  — the real market feeder process writing to a real InfluxDB 1.x,
+//   rules — the same feeder with 10 000 alert rules (20 per symbol, bench/rule-mix.ts, levels around each
+//           symbol's price) loaded from a real PostgreSQL migrated by the watchlist API, firing to an
+//           Alertmanager stand-in (with --clients …,rules; --rules sets the count),
 // at 1, 50 and 500 symbols (4 streams each), interleaved over several rounds so machine load hits all alike.
 //
 //   npm run bench -- ingest            (or: node --conditions=source --import tsx bench/ingest.ts --rounds 3 --window 8)
+//   rules vs none:  node --conditions=source --import tsx bench/ingest.ts --symbols 500 --clients ours,rules --rounds 5
 import { parseArgs } from 'node:util';
-import { metricValue, startInflux, startService, waitFor } from '@mt/testing';
+import pg from 'pg';
+import { HttpFake, metricValue, startInflux, startPostgres, startService, waitFor, type PostgresServer } from '@mt/testing';
 import { cpuSeconds, forkClient, machine, median, saveResult, sleep, spread } from './lib.js';
-import { ReplayServer, replayFeederEnv } from './replay.js';
+import { ReplayServer, benchSymbols, replayFeederEnv } from './replay.js';
+import { ruleMix } from './rule-mix.js';
 
 const { values } = parseArgs({
   options: {
@@ -17,16 +23,60 @@ const { values } = parseArgs({
     window: { type: 'string', default: '8' },
     symbols: { type: 'string', default: '1,50,500' },
     clients: { type: 'string', default: 'floor,peer,ours' },
+    rules: { type: 'string', default: '10000' },
   },
 });
 const ROUNDS = Number(values.rounds);
 const WINDOW_MS = Number(values.window) * 1000;
 const SIZES = values.symbols.split(',').map(Number);
 const CLIENTS = values.clients.split(',') as Client[];
-type Client = 'floor' | 'peer' | 'ours';
+type Client = 'floor' | 'peer' | 'ours' | 'rules';
+const RULES = Number(values.rules);
 
 const replay = await new ReplayServer({ rate: 0 }).listen();
 const influx = await startInflux();
+
+// `rules`: one database per symbol count, migrated by the API, holding RULES rules spread over the symbols
+let postgres: PostgresServer | undefined;
+let alertmanager: HttpFake | undefined;
+const ruleDbs = new Map<number, string>();
+async function rulesDatabase(n: number): Promise<string> {
+  const known = ruleDbs.get(n);
+  if (known) return known;
+  postgres ??= await startPostgres();
+  const url = await postgres.createDatabase(`ingest_rules_${n}`);
+  const api = await startService('watchlist-api', { DATABASE_URL: url, API_TOKEN: 'bench-token-0123456789abcdef', INFLUX_URL: influx.url, INFLUX_API: 'v1' }, { waitHealthy: true });
+  await waitFor(async () => (await fetch(`${api.url}/readyz`)).status === 200, 30_000, 'API migrated');
+  await api.stop();
+  const symbols = benchSymbols(n);
+  const per = Math.ceil(RULES / n);
+  const rules = symbols.flatMap((s, i) => ruleMix(s, i, per, replay.priceOf(s))).slice(0, RULES);
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  try {
+    const col = <K extends keyof (typeof rules)[number]>(k: K) => rules.map((r) => r[k] ?? null);
+    await db.query(
+      `INSERT INTO alert_rules (symbol, condition, threshold, window_seconds, cooldown_seconds, severity, timeframe, params, trigger, hysteresis_pct)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::int[], $5::int[], $6::text[], $7::text[], $8::jsonb[], $9::text[], $10::float8[])`,
+      [
+        col('symbol'),
+        col('condition'),
+        col('threshold'),
+        col('window_seconds'),
+        col('cooldown_seconds'),
+        col('severity'),
+        col('timeframe'),
+        rules.map((r) => JSON.stringify(r.params ?? {})),
+        rules.map((r) => r.trigger ?? 'every_time'),
+        rules.map((r) => r.hysteresis_pct ?? 0),
+      ],
+    );
+  } finally {
+    await db.end();
+  }
+  ruleDbs.set(n, url);
+  return url;
+}
 
 interface Run {
   client: Client;
@@ -43,8 +93,17 @@ async function measure(client: Client, n: number, round: number): Promise<Run> {
   let sample: () => Promise<{ frames: number; extra: Record<string, number> }>;
   let pid: number;
   let stop: () => Promise<unknown>;
-  if (client === 'ours') {
-    const svc = await startService('market-feeder', await replayFeederEnv(replay, influx.url, n));
+  if (client === 'ours' || client === 'rules') {
+    let over: Record<string, string> = {};
+    if (client === 'rules') {
+      alertmanager ??= await new HttpFake('alertmanager').route('POST', '/api/v2/alerts', () => ({ status: 200, body: '' })).listen();
+      over = { DATABASE_URL: await rulesDatabase(n), ALERTMANAGER_URL: alertmanager.url };
+    }
+    const svc = await startService('market-feeder', await replayFeederEnv(replay, influx.url, n, over));
+    if (client === 'rules') {
+      const want = Math.min(RULES, Math.ceil(RULES / n) * n);
+      await waitFor(async () => metricValue(await svc.metrics(), 'market_price_alert_rules') === want || undefined, 60_000, `${want} rules loaded`);
+    }
     pid = svc.proc.child.pid!;
     stop = () => svc.stop();
     sample = async () => {
@@ -55,6 +114,7 @@ async function measure(client: Client, n: number, round: number): Promise<Run> {
           pointsWritten: metricValue(m, 'influx_points_written_total'),
           pointsDropped: metricValue(m, 'influx_points_dropped_total'),
           parseErrors: metricValue(m, 'feeder_parse_errors_total'),
+          firings: metricValue(m, 'market_alert_firings_total'),
         },
       };
     };
@@ -115,12 +175,12 @@ try {
   }
 } finally {
   await replay.close();
-  await influx.stop();
+  await Promise.allSettled([influx.stop(), postgres?.stop(), alertmanager?.close()]);
 }
 
 const rows: string[] = [
-  '| symbols | floor (ws + JSON.parse) | peer (ccxt pro) | ours (feeder → InfluxDB) | ours / peer | ours / floor |',
-  '|---|---|---|---|---|---|',
+  `| symbols | floor (ws + JSON.parse) | peer (ccxt pro) | ours (feeder → InfluxDB) | ours + ${RULES} rules | ours / peer | ours / floor | with rules / without |`,
+  '|---|---|---|---|---|---|---|---|',
 ];
 /** frames/s, and frames per CPU-second of the client (less sensitive to how much CPU the shared machine left it) */
 const metricsOf = {
@@ -128,13 +188,13 @@ const metricsOf = {
   cpu: (r: Run) => r.framesPerSec / r.clientCpu,
 };
 for (const [label, f] of Object.entries(metricsOf)) {
-  rows.push(`| **${label === 'wall' ? 'frames/s' : 'frames per client CPU-second'}** | | | | | |`);
+  rows.push(`| **${label === 'wall' ? 'frames/s' : 'frames per client CPU-second'}** | | | | | | | |`);
   for (const n of SIZES) {
     const of = (c: Client) => runs.filter((r) => r.symbols === n && r.client === c).map(f);
-    const [fl, p, o] = [of('floor'), of('peer'), of('ours')];
+    const [fl, p, o, ru] = [of('floor'), of('peer'), of('ours'), of('rules')];
     const ratio = (a: number[], b: number[]) => (a.length && b.length ? (median(a) / median(b)).toFixed(2) : 'n/a');
     const cell = (xs: number[]) => (xs.length ? spread(xs) : 'n/a');
-    rows.push(`| ${n} | ${cell(fl)} | ${cell(p)} | ${cell(o)} | ${ratio(o, p)} | ${ratio(o, fl)} |`);
+    rows.push(`| ${n} | ${cell(fl)} | ${cell(p)} | ${cell(o)} | ${cell(ru)} | ${ratio(o, p)} | ${ratio(o, fl)} | ${ratio(ru, o)} |`);
   }
 }
 const table = rows.join('\n');

@@ -175,6 +175,11 @@ export class ReplayServer {
     return new Promise((resolve) => (s.onFrame = resolve));
   }
 
+  /** Where `symbol` trades now (its first frames, before anything was sent: the REST history's last close). */
+  priceOf(symbol: string): number {
+    return this.sym(symbol.replace('/', '').toUpperCase()).price;
+  }
+
   stats(): { connections: number; streams: number; sent: number; skipped: number; uptimeMs: number } {
     let sent = this.sentClosed;
     let skipped = this.skippedClosed;

@@ -9,7 +9,8 @@
 // evaluator (the API's query time is measured separately with the real InfluxDB in the backtest test).
 //
 //   npm run bench -- rules      (or: node --conditions=source --import tsx bench/rules.ts)
-import { RuleEvaluator, type AlertRule } from '@mt/common';
+import { RuleEvaluator } from '@mt/common';
+import { ruleMix } from './rule-mix.js';
 import { parseFrame, toTick } from '../feeders/src/market/binance/mappers.js';
 import { machine, median, saveResult } from './lib.js';
 import { benchSymbols, frameData, newSym } from './replay.js';
@@ -20,41 +21,7 @@ const TICKS = 1_000_000;
 const symbols = benchSymbols(SYMBOLS);
 const T0 = Date.UTC(2026, 10, 25, 0, 0, 0);
 
-function rulesFor(symbol: string, s: number): AlertRule[] {
-  const base = { symbol, window_seconds: null, cooldown_seconds: 60, severity: 'warning' as const };
-  const out: AlertRule[] = [];
-  for (let i = 0; i < PER_SYMBOL; i++) {
-    const id = `${s}-${i}`;
-    const level = 100 * (0.9 + 0.01 * i); // levels 90 … 109: the walk around 100 crosses some of them
-    switch (i % 10) {
-      case 0:
-      case 1:
-        out.push({ ...base, id, condition: 'above', threshold: level });
-        break;
-      case 2:
-      case 3:
-        out.push({ ...base, id, condition: 'below', threshold: level });
-        break;
-      case 4:
-      case 5:
-        out.push({ ...base, id, condition: 'crosses_above', threshold: level, hysteresis_pct: 0.5 });
-        break;
-      case 6:
-        out.push({ ...base, id, condition: 'crosses_below', threshold: level, hysteresis_pct: 0.5, trigger: 'once_per_bar', timeframe: '5m' });
-        break;
-      case 7:
-        out.push({ ...base, id, condition: 'pct_change', threshold: i % 2 ? 2 : -2, window_seconds: 300 });
-        break;
-      case 8:
-        out.push({ ...base, id, condition: 'rsi_above', threshold: 70, timeframe: '5m' });
-        break;
-      default:
-        out.push({ ...base, id, condition: 'news_keyword', threshold: null, params: { keyword: 'ETF' } });
-    }
-  }
-  return out;
-}
-const rules = symbols.flatMap((s, i) => rulesFor(s, i));
+const rules = symbols.flatMap((s, i) => ruleMix(s, i, PER_SYMBOL));
 
 // ticks: a 0.05 % random walk per symbol, one tick every 2 ms of exchange time round-robin
 const prices = new Float64Array(SYMBOLS).fill(100);

@@ -2,7 +2,7 @@
 // every condition, hysteresis, trigger modes, cooldown, mute and expiry, on hand-computed sequences.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RuleEvaluator, barPath, marketOpen, matchesKeyword, newsAssetsOf, type AlertRule, type BarIndicators } from '../src/index.js';
+import { MARKET_STATE_TTL_MS, RuleEvaluator, barPath, marketOpen, matchesKeyword, newsAssetsOf, type AlertRule, type BarIndicators } from '../src/index.js';
 
 const T0 = Date.UTC(2026, 10, 25, 9, 0, 0); // a Wednesday
 const S = 1000;
@@ -209,6 +209,54 @@ describe('market-wide, news, funding and staleness', () => {
     ev.onTick('AAPL', sat, 230, 'stock');
     assert.equal(ev.onClock(sat + 10 * M).length, 0, 'Saturday');
     assert.equal(ev.onClock(sat + 11 * M).length, 0);
+  });
+
+  test('feed_stale: the source\'s market state (Yahoo) beats the hours — a holiday is not an outage; stale state falls back to the hours', () => {
+    // Monday 17 Feb 2025, 10:00 New York: Presidents' Day, NYSE closed, though the hours say open
+    const mon = Date.UTC(2025, 1, 17, 15, 0, 0);
+    assert.equal(marketOpen('stock', mon), true, 'the hours alone read a holiday as open');
+    const stale = { condition: 'feed_stale' as const, threshold: null, params: { seconds: 60 } };
+    const ev = new RuleEvaluator();
+    ev.setRules([rule({ id: 'aapl', symbol: 'AAPL', ...stale }), rule({ id: 'msft', symbol: 'MSFT', ...stale })], mon);
+    // Friday's close is the last trade of both; Yahoo reports AAPL CLOSED on every poll, MSFT nothing
+    ev.onTick('AAPL', Date.UTC(2025, 1, 14, 21, 0), 244.6, 'stock');
+    ev.onTick('MSFT', Date.UTC(2025, 1, 14, 21, 0), 408.4, 'stock');
+    const fired: string[] = [];
+    for (let t = mon; t <= mon + 30 * M; t += 15 * S) {
+      ev.onMarketState('AAPL', 'CLOSED', t);
+      for (const f of ev.onClock(t)) fired.push(`${f.rule.id}@${(t - mon) / S}`);
+    }
+    assert.deepEqual(fired, ['msft@60'], 'only the symbol without a market state fired (60 s after the rules were loaded)');
+    // the reports stop (the poller died): after MARKET_STATE_TTL_MS the hours decide again, and say open
+    // (an opening as far as the rule knows: stale `seconds` later)
+    const back = mon + 30 * M + MARKET_STATE_TTL_MS + S;
+    assert.equal(ev.onClock(back - S).length, 0, 'the last report still counts');
+    assert.equal(ev.onClock(back).length, 0);
+    assert.equal(ev.onClock(back + 59 * S).length, 0);
+    assert.deepEqual(ev.onClock(back + 60 * S).map((f) => f.rule.id), ['aapl']);
+  });
+
+  test('feed_stale: counted from the market\'s open, not from the last close — no alarm at the opening bell', () => {
+    // Tuesday 18 Feb 2025; the last tick is Friday's close; the market opens at 09:30 New York = 14:30 UTC
+    const pre = Date.UTC(2025, 1, 18, 14, 0, 0);
+    const open = Date.UTC(2025, 1, 18, 14, 30, 0);
+    const ev = new RuleEvaluator();
+    ev.setRules([rule({ symbol: 'AAPL', condition: 'feed_stale', threshold: null, params: { seconds: 120 } })], pre);
+    ev.onTick('AAPL', Date.UTC(2025, 1, 14, 21, 0), 244.6, 'stock');
+    for (let t = pre; t < open; t += M) assert.equal(ev.onClock(t).length, 0, 'closed');
+    assert.equal(ev.onClock(open).length, 0, 'the bell: no tick yet, not stale');
+    assert.equal(ev.onClock(open + 119 * S).length, 0);
+    assert.deepEqual(ev.onClock(open + 120 * S).map((f) => f.value), [120], 'no tick for 120 s after the open: stale');
+    // with Yahoo's state: the open is when REGULAR is first reported
+    const ev2 = new RuleEvaluator();
+    ev2.setRules([rule({ symbol: 'AAPL', condition: 'feed_stale', threshold: null, params: { seconds: 120 } })], pre);
+    ev2.onTick('AAPL', Date.UTC(2025, 1, 14, 21, 0), 244.6, 'stock');
+    ev2.onMarketState('AAPL', 'PRE', open - S);
+    assert.equal(ev2.onClock(open - S).length, 0);
+    ev2.onMarketState('AAPL', 'REGULAR', open + 5 * S);
+    assert.equal(ev2.onClock(open + 5 * S).length, 0);
+    assert.equal(ev2.onClock(open + 124 * S).length, 0);
+    assert.equal(ev2.onClock(open + 125 * S).length, 1);
   });
 
   test('market hours: New York time, with daylight saving', () => {

@@ -67,6 +67,13 @@ export const DEFAULT_WINDOW_SECONDS = 300;
 export const DEFAULT_SENTIMENT_WINDOW_SECONDS = 3600;
 /** A pct_change window is capped, which bounds memory for a rule with a silly window. */
 export const MAX_WINDOW_SECONDS = 7 * 24 * 3600;
+/**
+ * feed_stale: how long a market state from the source (Yahoo's marketState, every poll) decides whether the
+ * market is open; without a fresher one (the source stopped polling) the New York hours do (marketOpen).
+ */
+export const MARKET_STATE_TTL_MS = 10 * 60_000;
+/** Yahoo's marketState during the regular session: the only state feed_stale counts as open. */
+export const OPEN_MARKET_STATE = 'REGULAR';
 /** Most samples kept per symbol; older samples are thinned so the window stays covered. */
 export const MAX_WINDOW_SAMPLES = 2048;
 
@@ -281,6 +288,13 @@ interface SymbolState {
   /** Exchange time of the last tick (feed_stale; before the first tick: when its rules were loaded). */
   lastTs: number;
   assetType: string | undefined;
+  /** The source's market state (onMarketState) and when it was reported; -Infinity: none. */
+  marketState: string | undefined;
+  marketStateAt: number;
+  /** feed_stale: when the market was last seen opening (a closed market's silence is not staleness). */
+  openedAt: number;
+  /** feed_stale: whether the market was open at the last onClock. */
+  wasOpen: boolean | undefined;
   window: PriceWindow | undefined;
   tickRules: RuleState[];
   /** timeframe → bar rules. */
@@ -344,6 +358,10 @@ export class RuleEvaluator {
           price: p?.price ?? Number.NaN,
           lastTs: p?.lastTs ?? now,
           assetType: p?.assetType,
+          marketState: p?.marketState,
+          marketStateAt: p?.marketStateAt ?? -Infinity,
+          openedAt: p?.openedAt ?? -Infinity,
+          wasOpen: p?.wasOpen,
           window: p?.window,
           tickRules: [],
           barRules: new Map(),
@@ -618,13 +636,36 @@ export class RuleEvaluator {
     return out ?? NONE;
   }
 
-  /** The clock (feed_stale): a symbol is stale when no tick came for `seconds` while its market is open. */
+  /**
+   * The source's market state for a symbol (Yahoo's `marketState`: REGULAR, PRE, POST, CLOSED, …), reported
+   * at `at` (receive time) on every poll, changed or not: feed_stale trusts it over the New York hours for
+   * MARKET_STATE_TTL_MS, so an exchange holiday (CLOSED on a weekday) is not an outage.
+   */
+  onMarketState(symbol: string, state: string, at: number): void {
+    const sym = this.symbols.get(symbol);
+    if (!sym || !(at >= sym.marketStateAt)) return;
+    sym.marketState = state;
+    sym.marketStateAt = at;
+  }
+
+  /** Whether a symbol's market trades at `now`: the source's fresh market state, else the hours. */
+  private isOpen(sym: SymbolState, now: number): boolean {
+    if (sym.marketState !== undefined && now - sym.marketStateAt <= MARKET_STATE_TTL_MS) return sym.marketState === OPEN_MARKET_STATE;
+    return marketOpen(sym.assetType, now);
+  }
+
+  /**
+   * The clock (feed_stale): a symbol is stale when no tick came for `seconds` while its market is open —
+   * counted from its last tick or from when the market opened, whichever is later.
+   */
   onClock(now: number): readonly Firing[] {
     let out: Firing[] | undefined;
     for (const [symbol, sym] of this.symbols) {
       if (!sym.staleRules.length) continue;
-      const open = marketOpen(sym.assetType, now);
-      const age = (now - sym.lastTs) / 1000;
+      const open = this.isOpen(sym, now);
+      if (open && sym.wasOpen === false) sym.openedAt = now;
+      sym.wasOpen = open;
+      const age = (now - Math.max(sym.lastTs, sym.openedAt)) / 1000;
       for (const s of sym.staleRules) {
         const stale = open && age >= (s.rule.params?.seconds ?? PARAM_DEFAULTS.seconds);
         if (!this.step(s, stale, age, now)) continue;

@@ -18,6 +18,11 @@ export interface MarketContext {
   out: MarketSink & {
     /** CoinGecko market cap, joined onto the crypto symbol's next market_data point. */
     marketCap(symbol: string, marketCap: number): void;
+    /**
+     * Yahoo's market state of a symbol (REGULAR, CLOSED, …) on every poll, changed or not (a tick goes out
+     * only on a change): feed_stale rules know a holiday from an outage by it (docs/ALERTING.md).
+     */
+    marketState?(symbol: string, state: string): void;
   };
   /** This replica's shard (FEEDER_SHARD / FEEDER_SHARDS); undefined = the only feeder. */
   shard?: Shard;

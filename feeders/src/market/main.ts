@@ -103,6 +103,8 @@ async function main(): Promise<void> {
     onceStore: databaseUrl ? new OnceFiredStore({ connectionString: databaseUrl, log: log.child({ component: 'price-alerts' }) }) : undefined,
   });
   core.alerts = alerts;
+  // Yahoo's market state on every poll goes to the alerts alone (feed_stale); the core stores it with ticks
+  ctx.out = { ...core.out, marketState: (symbol, state) => alerts.onMarketState(symbol, state) };
   // candle and indicator rules: every closed candle of every timeframe once, with its indicators
   core.onClosedCandle((c, values, { recomputed }) => {
     if (!recomputed) alerts.onBar(c, values);

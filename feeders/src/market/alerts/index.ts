@@ -22,6 +22,8 @@ export { OnceFiredStore } from './once.js';
 export interface PriceAlerts {
   setRules(rules: AlertRule[]): void;
   onTick(t: MarketTick): void;
+  /** The source's market state of a symbol (Yahoo's marketState), on every poll: feed_stale's open/closed. */
+  onMarketState(symbol: string, state: string): void;
   /** A closed candle of any interval with the indicators computed on it. */
   onBar(c: Pick<Candle, 'symbol' | 'interval' | 'openTime' | 'close' | 'volume'>, ind: IndicatorValues): void;
   /** Deliver what is still queued (bounded wait), then stop. */
@@ -145,6 +147,9 @@ export function createPriceAlerts(
       const ts = Number.isFinite(t.ts) && t.ts > 0 ? t.ts : t.receivedAt;
       const fs = evaluator.onTick(t.symbol, ts, t.price, t.assetType);
       if (fs.length) emit(fs);
+    },
+    onMarketState(symbol, state) {
+      evaluator.onMarketState(symbol, state, now());
     },
     onBar(c, ind) {
       const fs = evaluator.onBar(c.symbol, c.interval, c, ind);

@@ -12,6 +12,7 @@ import { HttpStatusError, ParseError, toYahooSymbol, type WatchItem } from '@mt/
 import { errorKind } from '../../common/metrics.js';
 import { PolledSource, type PolledSourceDeps } from '../polled-source.js';
 import type { Candle, Interval, MarketSink, MarketTick } from '../types.js';
+import type { MarketContext } from '../context.js';
 import type { Split } from './mapper.js';
 import { YahooClient } from './client.js';
 import { chartToCandles, chartToTick, quoteResults, quoteToTick } from './mapper.js';
@@ -20,7 +21,7 @@ import type { PrimaryHealth } from '../fallback/primary.js';
 export interface YahooSourceOptions extends PolledSourceDeps {
   baseUrl: string;
   cookieUrl: string;
-  out: Pick<MarketSink, 'tick'> & Partial<Pick<MarketSink, 'candle' | 'restate'>>;
+  out: Pick<MarketSink, 'tick'> & Partial<Pick<MarketSink, 'candle' | 'restate'>> & Partial<Pick<MarketContext['out'], 'marketState'>>;
   /** Timeframes of candles taken from the chart (default none: quotes only). */
   candleIntervals?: Interval[];
   /** How often each timeframe's chart is asked again (default: CHART_BARS' refreshMs). */
@@ -223,6 +224,8 @@ export class YahooSource extends PolledSource<YahooPoll> {
 
   protected onData({ ticks, candles, restate }: YahooPoll): void {
     for (const t of ticks) {
+      // the state on every poll: a market closed all day (a holiday) sends no tick, yet is known closed
+      if (t.marketState !== undefined) this.o.out.marketState?.(t.symbol, t.marketState);
       // a closing market keeps its last price and time: the state change alone is news
       const sig = `${t.ts}|${t.price}|${t.marketState ?? ''}`;
       if (this.lastSent.get(t.symbol) === sig) continue;
