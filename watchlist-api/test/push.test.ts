@@ -101,6 +101,8 @@ describe('LISTEN/NOTIFY watch-set source', () => {
           hysteresis_pct: 0,
           expires_at: null,
           muted_until: null,
+          // trigger once's stored firing (migration 004): none
+          fired_at: null,
         },
       ]);
 
