@@ -131,30 +131,7 @@ export class BinanceFuturesFake extends BinanceFake {
     const last = k.close;
     const tick = tickSize(last);
     add(`${sym}@bookTicker`, { e: 'bookTicker', u: k.lastTradeId * 3, s: S, b: px(last - tick), B: '1.250', a: px(last + tick), A: '0.750', T: E - 4, E });
-    add(`${sym}@kline_1m`, {
-      e: 'kline',
-      E,
-      s: S,
-      k: {
-        t: k.openTime,
-        T: k.closeTime,
-        s: S,
-        i: '1m',
-        f: k.firstTradeId,
-        L: k.lastTradeId,
-        o: px(k.open),
-        c: px(k.close),
-        h: px(k.high),
-        l: px(k.low),
-        v: px(k.volume),
-        n: k.trades,
-        x: closed,
-        q: px(k.quoteVolume),
-        V: px(fix8(k.volume / 2)),
-        Q: px(fix8(k.quoteVolume / 2)),
-        B: '0',
-      },
-    });
+    add(`${sym}@kline_1m`, this.klineData(S, k, E, closed));
     const day = this.candle(S, openTime - 1440 * MINUTE, 1);
     const o24 = day.open;
     const h24 = Math.max(o24, last) * 1.01;
@@ -200,13 +177,7 @@ export class BinanceFuturesFake extends BinanceFake {
       };
       add(`${sym}@forceOrder`, liq.frame);
     }
-    const delivered = new Set<string>();
-    for (const c of this.live) {
-      for (const [stream, datas] of events) {
-        if (!c.stats.streams.has(stream)) continue;
-        for (const d of datas) if (this.send(c, c.stats.kind === 'combined' ? `{"stream":"${stream}","data":${d}}` : d)) delivered.add(stream);
-      }
-    }
+    const delivered = this.deliver(events);
     if (delivered.has(`${sym}@markPrice@1s`)) this.sent.funding.push({ symbol: S, E, markPrice: Number(markStr), indexPrice: Number(indexStr), fundingRate: rate, nextFundingTime: next });
     if (liq && delivered.has(`${sym}@forceOrder`)) this.sent.liquidations.push(liq.sent);
   }

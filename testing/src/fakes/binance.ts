@@ -598,7 +598,13 @@ export class BinanceFake {
       L: k.lastTradeId,
       n: 100_001,
     });
-    add(`${sym}@kline_1m`, {
+    add(`${sym}@kline_1m`, this.klineData(S, k, E, closed));
+    this.deliver(events);
+  }
+
+  /** A kline event (spot and futures share the shape: the recorded ws_combined_kline_1m fixtures of both). */
+  protected klineData(S: string, k: FakeCandle, E: number, closed: boolean): unknown {
+    return {
       e: 'kline',
       E,
       s: S,
@@ -621,13 +627,19 @@ export class BinanceFake {
         Q: px(fix8(k.quoteVolume / 2)),
         B: '0',
       },
-    });
+    };
+  }
+
+  /** Each stream's frames (JSON data) to every connection following it; the streams something went out on. */
+  protected deliver(events: Map<string, string[]>): Set<string> {
+    const delivered = new Set<string>();
     for (const c of this.live) {
       for (const [stream, datas] of events) {
         if (!c.stats.streams.has(stream)) continue;
-        for (const d of datas) this.send(c, c.stats.kind === 'combined' ? `{"stream":"${stream}","data":${d}}` : d);
+        for (const d of datas) if (this.send(c, c.stats.kind === 'combined' ? `{"stream":"${stream}","data":${d}}` : d)) delivered.add(stream);
       }
     }
+    return delivered;
   }
 
   // ---------------------------------------------------------------- REST

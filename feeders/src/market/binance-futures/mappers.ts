@@ -4,7 +4,7 @@
 // bid/ask; markPriceUpdate and forceOrder exist only on futures.
 import { ParseError } from '@mt/common';
 import type { BookSummary, Candle, FundingUpdate, Liquidation, MarketTick, OpenInterestUpdate } from '../types.js';
-import { bad, isObj, klineFields, num, str, toCandle, type KlineFields, type Obj } from '../binance/mappers.js';
+import { bad, isObj, klineFields, num, parseBinanceFrame, str, toCandle, type ControlAnswer, type KlineFields, type Obj } from '../binance/mappers.js';
 
 export const EXCHANGE = 'binance-futures';
 
@@ -16,26 +16,11 @@ export type FuturesEvent =
   | { kind: 'liquidation'; symbol: string; ts: number; side: 'buy' | 'sell'; price: number; quantity: number }
   | { kind: 'ticker'; symbol: string; ts: number; price: number; high24h: number; low24h: number; quoteVolume24h: number; changePct24h: number }
   | { kind: 'shutdown'; ts: number }
-  | { kind: 'result'; id: unknown; result: unknown }
-  | { kind: 'error'; id: unknown; code: number; msg: string };
+  | ControlAnswer;
 
-/**
- * One text frame from a combined (`{"stream","data"}`) or raw connection. Throws ParseError with a
- * `reason` (`invalid_json`, `invalid_field`, `unknown_event`) that the caller counts; never anything else.
- */
+/** One fstream text frame (spot's frame rules: testing/fixtures/LIMITS.md); throws ParseError with a reason. */
 export function parseFuturesFrame(text: string): FuturesEvent {
-  let msg: unknown;
-  try {
-    msg = JSON.parse(text);
-  } catch {
-    throw bad('invalid_json', 'frame is not JSON', text);
-  }
-  if (!isObj(msg)) throw bad('unknown_event', 'frame is not an object', text);
-  if ('result' in msg && 'id' in msg) return { kind: 'result', id: msg.id, result: msg.result };
-  if (isObj(msg.error)) return { kind: 'error', id: msg.id, code: Number(msg.error.code), msg: String(msg.error.msg) };
-  const data = typeof msg.stream === 'string' && 'data' in msg ? msg.data : msg;
-  if (!isObj(data)) throw bad('unknown_event', 'data is not an object', text);
-  return parseEvent(data);
+  return parseBinanceFrame(text, parseEvent);
 }
 
 function parseEvent(d: Obj): FuturesEvent {

@@ -22,8 +22,7 @@ export type BinanceEvent =
     }
   | { kind: 'kline'; symbol: string; ts: number; interval: string; closed: boolean; k: KlineFields }
   | { kind: 'shutdown'; ts: number }
-  | { kind: 'result'; id: unknown; result: unknown }
-  | { kind: 'error'; id: unknown; code: number; msg: string };
+  | ControlAnswer;
 
 /** The numbers of a kline, REST row or stream frame alike: a Candle's without our tags. */
 export type KlineFields = Pick<Candle, 'openTime' | 'closeTime' | 'open' | 'high' | 'low' | 'close' | 'volume' | 'quoteVolume' | 'trades'>;
@@ -94,11 +93,15 @@ export function str(v: unknown, key: string, o: Obj): string {
   return v;
 }
 
+/** A control answer on a Binance market-stream socket (spot and USDⓈ-M futures alike). */
+export type ControlAnswer = { kind: 'result'; id: unknown; result: unknown } | { kind: 'error'; id: unknown; code: number; msg: string };
+
 /**
- * One text frame from a combined (`{"stream","data"}`) or raw connection. Throws ParseError with a
- * `reason` (`invalid_json`, `invalid_field`, `unknown_event`) that the caller counts; never anything else.
+ * One text frame from a combined (`{"stream","data"}`) or raw connection: a control answer, or the event
+ * object handed to `event` (the API's own event parser). Throws ParseError with a `reason` (`invalid_json`,
+ * `invalid_field`, `unknown_event`) that the caller counts; never anything else.
  */
-export function parseFrame(text: string): BinanceEvent {
+export function parseBinanceFrame<E>(text: string, event: (d: Obj) => E): E | ControlAnswer {
   let msg: unknown;
   try {
     msg = JSON.parse(text);
@@ -110,7 +113,12 @@ export function parseFrame(text: string): BinanceEvent {
   if (isObj(msg.error)) return { kind: 'error', id: msg.id, code: Number(msg.error.code), msg: String(msg.error.msg) };
   const data = typeof msg.stream === 'string' && 'data' in msg ? msg.data : msg;
   if (!isObj(data)) throw bad('unknown_event', 'data is not an object', text);
-  return parseEvent(data);
+  return event(data);
+}
+
+/** One spot frame (see parseBinanceFrame). */
+export function parseFrame(text: string): BinanceEvent {
+  return parseBinanceFrame(text, parseEvent);
 }
 
 function parseEvent(d: Obj): BinanceEvent {
