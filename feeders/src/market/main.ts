@@ -34,6 +34,7 @@ import { IndicatorEngine } from './indicators/index.js';
 import { createGrafanaLive, liveOffReason } from './live/index.js';
 import { createMarketMetrics, type MarketMetrics } from './metrics.js';
 import { createPolledSources } from './polled.js';
+import { MarketSourceRegistry } from './stream/registry.js';
 
 const SERVICE = 'market-feeder';
 
@@ -112,19 +113,25 @@ async function main(): Promise<void> {
   lifecycle.add('price-alerts', () => alerts.close());
   lifecycle.add('core', () => core.stop());
 
+  // Every watch-set item goes to the source of its `exchange` (docs/STREAMING.md, "Registry"); the polled
+  // sources that serve no one exchange (CoinGecko, Fear & Greed, Yahoo and its fallbacks) see every item.
   // One source failing to build or start never stops the others: it is reported in /healthz instead.
-  const build = (name: string, make: () => MarketComponent[]) => {
+  const sources = new MarketSourceRegistry(log, registry);
+  const build = (name: string, make: () => void) => {
     try {
-      components.push(...make());
+      make();
     } catch (err) {
       failed.set(name, String(err));
       metrics.componentErrors.inc({ component: name, phase: 'create' });
       log.error({ err, component: name }, 'component could not be created');
     }
   };
-  build('binance', () => [createBinanceSource(ctx)]);
-  build('binance-futures', () => [createBinanceFuturesSource(ctx)]);
-  build('polled', () => createPolledSources(ctx));
+  build('binance', () => sources.register('binance', createBinanceSource(ctx)));
+  build('binance-futures', () => sources.register('binance-futures', createBinanceFuturesSource(ctx)));
+  build('polled', () => {
+    for (const c of createPolledSources(ctx)) sources.addGlobal(c, ['yahoo']);
+  });
+  components.push(...sources.components());
   lifecycle.add('sources', async () => {
     await Promise.allSettled(components.map((c) => guard(log, metrics, c.name, 'stop', () => c.stop())));
   });
@@ -137,7 +144,7 @@ async function main(): Promise<void> {
     log.info({ items: items.length, ...(shard ? { allItems: set.items.length } : {}), rules: set.rules.length }, 'watch set');
     core.setWatch(items);
     live?.setWatch(new Set(items.map(watchItemKey)));
-    for (const c of components) void guard(log, metrics, c.name, 'setWatch', () => c.setWatch(items));
+    for (const [c, own] of sources.route(items)) void guard(log, metrics, c.name, 'setWatch', () => c.setWatch(own));
     void guard(log, metrics, 'price-alerts', 'setRules', () => alerts.setRules(set.rules));
   };
   const watchset = createWatchSetSource({ databaseUrl, watchSymbols: cfg.WATCH_SYMBOLS, log });

@@ -4,7 +4,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BinanceFake, waitFor } from '@mt/testing';
 import { createBinanceSource } from '../../src/market/binance/index.js';
-import { ConnectBudget } from '../../src/market/binance/connection.js';
+import { ConnectBudget } from '../../src/market/stream/index.js';
 import type { MarketComponent } from '../../src/market/context.js';
 import { compareCandles, crypto, harness, type Harness } from './harness.js';
 

@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { KrakenFake, waitFor } from '@mt/testing';
 import { createLogger } from '@mt/common';
 import { Registry } from 'prom-client';
-import { CandleLedger } from '../../src/market/binance/backfill.js';
+import { CandleLedger } from '../../src/market/stream/backfill.js';
 import { KrakenFeed, type ResyncReason } from '../../src/market/kraken/feed.js';
 import { parseFrame } from '../../src/market/kraken/mappers.js';
 import { KrakenRest } from '../../src/market/kraken/rest.js';

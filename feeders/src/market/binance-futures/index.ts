@@ -2,13 +2,13 @@
 // fstream streams for every watched perpetual (`BTC/USDT:USDT`) → ticks, top of book, funding (mark/index
 // price, funding rate) and liquidations for the core, closed 1 m candles kept gap-free by the same
 // ledger + REST backfill as spot (/fapi/v1/klines), and open interest polled over REST.
-import { Counter } from 'prom-client';
 import { ParseError, binanceFuturesRestSymbol, binanceFuturesStreamSymbol, type WatchItem } from '@mt/common';
 import type { MarketComponent, MarketContext } from '../context.js';
-import { StreamPool } from '../binance/pool.js';
-import { BinanceRest } from '../binance/rest.js';
-import { Backfiller, CandleLedger } from '../binance/backfill.js';
-import type { SocketLink } from '../binance/connection.js';
+import { BinanceRest, binanceCandleFetcher } from '../binance/rest.js';
+import { binanceSpotSpec } from '../binance/spec.js';
+import { Backfiller, CandleLedger } from '../stream/backfill.js';
+import { VenueStream, type SocketLink } from '../stream/index.js';
+import type { FrameRole } from '../stream/spec.js';
 import {
   EXCHANGE,
   futuresBook,
@@ -47,11 +47,17 @@ interface SymbolState {
   markPrice: number | undefined;
 }
 
-/** A counter another source may already have registered under the same name (one family, `symbol` tells them apart). */
-function sharedCounter<L extends string>(ctx: MarketContext, name: string, help: string, labelNames: readonly L[]): Counter<L> {
-  const existing = ctx.registry.getSingleMetric(name);
-  if (existing) return existing as Counter<L>;
-  return new Counter({ name, help, labelNames, registers: [ctx.registry] });
+function futuresRole(ev: FuturesEvent): FrameRole {
+  switch (ev.kind) {
+    case 'result':
+      return 'ack';
+    case 'error':
+      return 'error';
+    case 'shutdown':
+      return 'shutdown';
+    default:
+      return 'data';
+  }
 }
 
 export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent {
@@ -61,12 +67,29 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
   /** Binance's own `s` (`BTCUSDT`) → state, for the watched symbols only. */
   const byRest = new Map<string, SymbolState>();
   const states = new Map<string, SymbolState>();
-  const wsTally = m.tally(WS);
   const boundarySeen = new Map<number, Set<string>>();
   let started = false;
 
-  const gaps = sharedCounter(ctx, 'market_gaps_detected_total', 'Gaps found: trade_id jumps, candle gaps (candles missed live and backfilled)', ['symbol', 'kind'] as const);
-  const backfilled = sharedCounter(ctx, 'market_candles_backfilled_total', 'Closed 1 m candles fetched over REST', ['symbol'] as const);
+  // fstream has spot's protocol and limits (docs/STREAMING.md): spot's spec with its own URL, names and parser
+  const stream = new VenueStream<FuturesEvent>({
+    spec: {
+      ...binanceSpotSpec({
+        baseUrl: ctx.cfg.BINANCE_FUTURES_WS_URL,
+        staleMs: ctx.cfg.BINANCE_STALE_MS,
+        maxAgeMs: ctx.cfg.BINANCE_MAX_CONNECTION_AGE_MS,
+        streamsFor: futuresStreamsFor,
+        exchange: EXCHANGE,
+        source: WS,
+      }),
+      parse: parseFuturesFrame,
+      role: futuresRole,
+    },
+    log: log.child({ part: 'ws' }),
+    metrics: m,
+    registry: ctx.registry,
+    onData: onEvent,
+  });
+  const { gaps, backfilled } = stream.counters;
 
   const rest = new BinanceRest({
     baseUrl: ctx.cfg.BINANCE_FUTURES_REST_URL,
@@ -81,13 +104,11 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
     if (err instanceof ParseError) m.parseErrors.inc({ source: REST, reason: err.reason });
   };
   const backfill = new Backfiller({
-    rest,
+    fetcher: binanceCandleFetcher(rest, { exchange: EXCHANGE, restSymbol: binanceFuturesRestSymbol }),
     influxql: ctx.influxql,
     ledger,
     log: log.child({ part: 'backfill' }),
     backfillHours: ctx.cfg.BACKFILL_HOURS,
-    exchange: EXCHANGE,
-    restSymbol: binanceFuturesRestSymbol,
     emit: (c) => ctx.out.candle(c),
     backfilled,
     gaps,
@@ -101,49 +122,9 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
     onError: (_symbol, err) => countRestError(err),
   });
 
-  const pool = new StreamPool({
-    baseUrl: ctx.cfg.BINANCE_FUTURES_WS_URL,
-    staleMs: ctx.cfg.BINANCE_STALE_MS,
-    maxAgeMs: ctx.cfg.BINANCE_MAX_CONNECTION_AGE_MS,
-    log: log.child({ part: 'ws' }),
-    streamsFor: futuresStreamsFor,
-    events: {
-      frame: onFrame,
-      state: () => m.up.set({ source: WS }, pool.openSockets() > 0 ? 1 : 0),
-      error: (kind, err) => {
-        m.sourceErrors.inc({ source: WS, kind });
-        log.warn({ kind, err: String(err) }, 'binance futures websocket error');
-      },
-      reconnect: () => m.reconnects.inc({ source: WS }),
-    },
-  });
-
-  function onFrame(text: string, receivedAt: number, link: SocketLink): void {
-    wsTally.count++;
-    wsTally.lastAtMs = receivedAt;
-    let ev: FuturesEvent;
-    try {
-      ev = parseFuturesFrame(text);
-    } catch (err) {
-      const reason = err instanceof ParseError ? err.reason : 'unknown';
-      m.parseErrors.inc({ source: WS, reason });
-      log.warn({ reason, err: String(err), sample: text.slice(0, 300) }, 'binance futures frame rejected');
-      return;
-    }
-    switch (ev.kind) {
-      case 'result':
-        return;
-      case 'error':
-        m.sourceErrors.inc({ source: WS, kind: 'request_error' });
-        log.warn({ code: ev.code, msg: ev.msg, id: ev.id }, 'binance futures rejected a request');
-        return;
-      case 'shutdown':
-        log.info('binance futures serverShutdown: rolling to a new connection');
-        link.roll('serverShutdown');
-        return;
-      default:
-        break;
-    }
+  /** A data frame of any socket, parsed (acks, errors and serverShutdown are the stream layer's). */
+  function onEvent(ev: FuturesEvent, receivedAt: number, link: SocketLink): void {
+    if (ev.kind === 'result' || ev.kind === 'error' || ev.kind === 'shutdown') return;
     const st = byRest.get(ev.symbol);
     if (!st) return; // a stream just unsubscribed
     const { symbol } = st;
@@ -182,7 +163,7 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
         break;
       case 'aggTrade':
         if (ev.aggId <= st.lastAggId) return;
-        if (st.lastAggId > 0 && ev.aggId > st.lastAggId + 1) gaps.inc({ symbol, kind: 'agg_trade_id' });
+        if (st.lastAggId > 0 && ev.aggId > st.lastAggId + 1) gaps.inc({ exchange: EXCHANGE, symbol, kind: 'agg_trade_id' });
         st.lastAggId = ev.aggId;
         st.lastPrice = ev.price;
         break;
@@ -214,7 +195,7 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
       byRest.set(binanceFuturesRestSymbol(symbol), st);
       oi.set(binanceFuturesRestSymbol(symbol), symbol);
     }
-    pool.setSymbols(want.keys());
+    stream.setSymbols(want.keys());
     openInterest.setSymbols(oi);
   }
 
@@ -228,17 +209,17 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
     start() {
       started = true;
       apply(watch);
-      pool.start();
+      stream.start();
       openInterest.start();
     },
     async stop() {
       started = false;
-      pool.stop();
+      stream.stop();
       backfill.stop();
       openInterest.stop();
     },
     health() {
-      return { connections: pool.openSockets(), streams: pool.streamCount(), symbols: byStream.size, backfillQueued: backfill.queued(), restUsedWeight: rest.usedWeight };
+      return { connections: stream.openSockets(), streams: stream.streamCount(), symbols: byStream.size, backfillQueued: backfill.queued(), restUsedWeight: rest.usedWeight };
     },
   };
 }

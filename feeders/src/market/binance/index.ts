@@ -1,15 +1,12 @@
 // Binance real-time source: combined streams for every crypto/binance symbol in the watch set → ticks
 // and closed 1 m candles for the core, with REST backfill so no candle is ever missing or doubled.
-import { Counter, Gauge } from 'prom-client';
 import { ParseError, binanceRestSymbol, binanceStreamSymbol, type WatchItem } from '@mt/common';
 import type { MarketComponent, MarketContext } from '../context.js';
-import { StreamPool } from './pool.js';
-import { BinanceRest } from './rest.js';
-import { Backfiller, CandleLedger } from './backfill.js';
-import { parseFrame, toCandle, toTick, type BinanceEvent } from './mappers.js';
-import type { SocketLink } from './connection.js';
-
-const WS = 'binance_ws';
+import { VenueStream, type SocketLink } from '../stream/index.js';
+import { Backfiller, CandleLedger } from '../stream/backfill.js';
+import { BinanceRest, binanceCandleFetcher } from './rest.js';
+import { toCandle, toTick, type BinanceEvent } from './mappers.js';
+import { binanceSpotSpec } from './spec.js';
 
 /** Per-symbol state of the frame handler, one object so a frame costs one map look-up. */
 interface SymbolState {
@@ -32,101 +29,38 @@ export function createBinanceSource(ctx: MarketContext): MarketComponent {
   const byRest = new Map<string, SymbolState>();
   /** Every symbol ever followed: the last price outlives an unwatch (as the price of a later book tick). */
   const states = new Map<string, SymbolState>();
-  const wsTally = m.tally(WS);
   /** Symbols whose first kline on a given socket was seen (the backfill boundary), per socket. */
   const boundarySeen = new Map<number, Set<string>>();
   let started = false;
 
-  const gaps = new Counter({
-    name: 'market_gaps_detected_total',
-    help: 'Gaps found: trade_id jumps, candle gaps (candles missed live and backfilled)',
-    labelNames: ['symbol', 'kind'] as const,
-    registers: [ctx.registry],
+  const stream = new VenueStream<BinanceEvent>({
+    spec: binanceSpotSpec({ baseUrl: ctx.cfg.BINANCE_WS_URL, staleMs: ctx.cfg.BINANCE_STALE_MS, maxAgeMs: ctx.cfg.BINANCE_MAX_CONNECTION_AGE_MS, streamsFor }),
+    log: log.child({ part: 'ws' }),
+    metrics: m,
+    registry: ctx.registry,
+    onData: onEvent,
   });
-  const backfilled = new Counter({
-    name: 'market_candles_backfilled_total',
-    help: 'Closed 1 m candles fetched over REST',
-    labelNames: ['symbol'] as const,
-    registers: [ctx.registry],
-  });
+  const { gaps } = stream.counters;
 
   const rest = new BinanceRest({ baseUrl: ctx.cfg.BINANCE_REST_URL, log: log.child({ part: 'rest' }), metrics: m });
   const ledger = new CandleLedger();
   const backfill = new Backfiller({
-    rest,
+    fetcher: binanceCandleFetcher(rest),
     influxql: ctx.influxql,
     ledger,
     log: log.child({ part: 'backfill' }),
     backfillHours: ctx.cfg.BACKFILL_HOURS,
-    restSymbol: binanceRestSymbol,
     emit: (c) => ctx.out.candle(c),
-    backfilled,
+    backfilled: stream.counters.backfilled,
     gaps,
     onError: (err) => {
       if (err instanceof ParseError) m.parseErrors.inc({ source: 'binance_rest', reason: err.reason });
     },
   });
 
-  const pool = new StreamPool({
-    baseUrl: ctx.cfg.BINANCE_WS_URL,
-    staleMs: ctx.cfg.BINANCE_STALE_MS,
-    maxAgeMs: ctx.cfg.BINANCE_MAX_CONNECTION_AGE_MS,
-    log: log.child({ part: 'ws' }),
-    streamsFor,
-    events: {
-      frame: onFrame,
-      state: () => m.up.set({ source: WS }, pool.openSockets() > 0 ? 1 : 0),
-      error: (kind, err) => {
-        m.sourceErrors.inc({ source: WS, kind });
-        log.warn({ kind, err: String(err) }, 'binance websocket error');
-      },
-      reconnect: () => m.reconnects.inc({ source: WS }),
-    },
-  });
-
-  new Gauge({
-    name: 'market_ws_connections',
-    help: 'Open Binance websocket connections',
-    registers: [ctx.registry],
-    collect() {
-      this.set(pool.openSockets());
-    },
-  });
-  new Gauge({
-    name: 'market_subscribed_streams',
-    help: 'Streams subscribed over all Binance connections',
-    registers: [ctx.registry],
-    collect() {
-      this.set(pool.streamCount());
-    },
-  });
-
-  function onFrame(text: string, receivedAt: number, link: SocketLink): void {
-    wsTally.count++;
-    wsTally.lastAtMs = receivedAt;
-    let ev: BinanceEvent;
-    try {
-      ev = parseFrame(text);
-    } catch (err) {
-      const reason = err instanceof ParseError ? err.reason : 'unknown';
-      m.parseErrors.inc({ source: WS, reason });
-      log.warn({ reason, err: String(err), sample: text.slice(0, 300) }, 'binance frame rejected');
-      return;
-    }
-    switch (ev.kind) {
-      case 'result':
-        return;
-      case 'error':
-        m.sourceErrors.inc({ source: WS, kind: 'request_error' });
-        log.warn({ code: ev.code, msg: ev.msg, id: ev.id }, 'binance rejected a request');
-        return;
-      case 'shutdown':
-        log.info('binance serverShutdown: rolling to a new connection');
-        link.roll('serverShutdown');
-        return;
-      default:
-        break;
-    }
+  /** A data frame of any socket, parsed (acks, errors and serverShutdown are the stream layer's). */
+  function onEvent(ev: BinanceEvent, receivedAt: number, link: SocketLink): void {
+    if (ev.kind === 'result' || ev.kind === 'error' || ev.kind === 'shutdown') return;
     const st = byRest.get(ev.symbol);
     if (!st) return; // a stream just unsubscribed
     const { symbol } = st;
@@ -149,7 +83,7 @@ export function createBinanceSource(ctx: MarketContext): MarketComponent {
       case 'trade': {
         const last = st.lastTradeId;
         if (last !== undefined && ev.tradeId <= last) return; // overlap of two sockets during a roll
-        if (last !== undefined && ev.tradeId > last + 1) gaps.inc({ symbol, kind: 'trade_id' });
+        if (last !== undefined && ev.tradeId > last + 1) gaps.inc({ exchange: 'binance', symbol, kind: 'trade_id' });
         st.lastTradeId = ev.tradeId;
         st.lastPrice = ev.price;
         break;
@@ -184,7 +118,7 @@ export function createBinanceSource(ctx: MarketContext): MarketComponent {
       if (!st) states.set(symbol, (st = { symbol, lastTradeId: undefined, lastPrice: undefined }));
       byRest.set(binanceRestSymbol(symbol), st);
     }
-    pool.setSymbols(want.keys());
+    stream.setSymbols(want.keys());
   }
 
   let watch: WatchItem[] = [];
@@ -197,15 +131,15 @@ export function createBinanceSource(ctx: MarketContext): MarketComponent {
     start() {
       started = true;
       apply(watch);
-      pool.start();
+      stream.start();
     },
     async stop() {
       started = false;
-      pool.stop();
+      stream.stop();
       backfill.stop();
     },
     health() {
-      return { connections: pool.openSockets(), streams: pool.streamCount(), symbols: byStream.size, backfillQueued: backfill.queued() };
+      return { connections: stream.openSockets(), streams: stream.streamCount(), symbols: byStream.size, backfillQueued: backfill.queued() };
     },
   };
 }

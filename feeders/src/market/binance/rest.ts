@@ -2,7 +2,9 @@
 // carries X-MBX-USED-WEIGHT-1M; above `weightBudget` we wait for the next minute instead of running into
 // a 429. A 429 or 418 (ban) is obeyed: Retry-After is seconds and is the minimum wait (Backoff floor).
 import type { Logger } from 'pino';
-import { Backoff, HttpStatusError, ParseError, TransportError, isRetryable, parseRetryAfter, sleep } from '@mt/common';
+import { Backoff, HttpStatusError, ParseError, TransportError, binanceRestSymbol, isRetryable, parseRetryAfter, sleep } from '@mt/common';
+import type { RestCandleFetcher } from '../stream/backfill.js';
+import { parseKlineRow, toCandle } from './mappers.js';
 import { errorKind, type SourceMetrics } from '../../common/metrics.js';
 
 export const KLINES_PAGE = 1000;
@@ -97,4 +99,22 @@ export class BinanceRest {
     this.usedWeight = 0;
     await sleep(wait, signal);
   }
+}
+
+/**
+ * Binance's klines as the venue-neutral candle fetcher of the Backfiller (docs/STREAMING.md, "Candles");
+ * USDⓈ-M futures passes its exchange name and symbol spelling (its klines path is the client's).
+ */
+export function binanceCandleFetcher(rest: BinanceRest, o: { exchange?: string; restSymbol?: (symbol: string) => string } = {}): RestCandleFetcher {
+  const exchange = o.exchange ?? 'binance';
+  const restSymbol = o.restSymbol ?? binanceRestSymbol;
+  return {
+    exchange,
+    pageSize: KLINES_PAGE,
+    async minuteCandles(symbol, from, to, signal) {
+      const rows = await rest.klines(restSymbol(symbol), from, to, signal);
+      const receivedAt = Date.now();
+      return rows.map((row) => toCandle(symbol, parseKlineRow(row), true, receivedAt, exchange));
+    },
+  };
 }

@@ -13,7 +13,7 @@
 // and asks for a resubscription of it alone. Nothing is handed on from an invalid book.
 import type { Candle, MarketTick, BookSummary } from '../types.js';
 import { OrderBook, topOfBook } from '../book/index.js';
-import type { CandleLedger } from '../binance/backfill.js';
+import type { CandleLedger } from '../stream/backfill.js';
 import { krakenChecksum, type Precision } from './checksum.js';
 import { EXCHANGE, MINUTE, flatCandle, toCandle, toTick, type BookRow, type CandleFields, type KrakenEvent, type OhlcRow } from './mappers.js';
 

@@ -1,21 +1,15 @@
-// Transport for Binance market streams: one logical connection = a set of streams kept alive over
-// successive websockets. Answers pings (ws auto-pong), detects a silent socket (staleMs), reconnects
-// with exponential backoff + jitter, and rolls to an OVERLAPPING new socket before the 24 h limit and on
-// `serverShutdown` (the old one is closed only once the new one delivers data, so nothing is missed).
-// SUBSCRIBE/UNSUBSCRIBE go over the open socket, paced under the 5 incoming messages/s limit (pongs count
-// too, so we leave room for them). Frames are handed up as text: parsing is the mappers' job.
+// One logical connection = a set of streams kept alive over successive websockets (docs/STREAMING.md).
+// Answers pings (ws auto-pong), detects a silent socket (staleMs), reconnects with exponential backoff +
+// jitter, and rolls to an OVERLAPPING new socket before the venue's maximum connection age and when the
+// venue announces a shutdown (the old one is closed only once the new one delivers, so nothing is
+// missed). Subscribe/unsubscribe go over the open socket, paced under the venue's control-message limit.
+// Frames are handed up as text: parsing is the venue's mapper's job.
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { Backoff, sleep } from '@mt/common';
+import type { StreamLimits, VenueStreamSpec } from './spec.js';
 
-/** Min gap between our control messages: ≤ 4 per second, leaving one for a pong (limit: 5/s). */
-export const CONTROL_INTERVAL_MS = 300;
-/** Streams put in the URL; the rest are SUBSCRIBEd (a 1024-stream URL would exceed header limits). */
-const URL_STREAMS = 100;
-/** Streams per SUBSCRIBE message. */
-const PARAMS_PER_MESSAGE = 200;
-
-/** Spreads connection attempts: Binance allows 300 per 5 minutes per IP. */
+/** Spreads connection attempts under the venue's limit (Binance: 300 per 5 minutes per IP). */
 export class ConnectBudget {
   private attempts: number[] = [];
   constructor(
@@ -41,12 +35,16 @@ export class ConnectBudget {
 export interface SocketLink {
   /** Changes with every new websocket (reconnect or roll). */
   readonly socketId: number;
-  /** Open an overlapping replacement (on serverShutdown). */
+  /** Open an overlapping replacement (the venue announced a shutdown). */
   roll(reason: string): void;
 }
 
 export interface ConnectionEvents {
-  frame(text: string, receivedAt: number, link: SocketLink): void;
+  /**
+   * One text frame. Returns false for a frame that does not prove the socket delivers (an ack, an info
+   * message): a replacement socket takes over only on a frame for which this returns true (or nothing).
+   */
+  frame(text: string, receivedAt: number, link: SocketLink): boolean | void;
   /** A websocket opened or closed (for gauges). */
   state(): void;
   /** A socket failed or went silent; kind: `transport`, `timeout`, `http_<status>`. */
@@ -54,10 +52,11 @@ export interface ConnectionEvents {
   reconnect(): void;
 }
 
+export type TransportSpec = Pick<VenueStreamSpec<unknown>, 'url' | 'urlStreams' | 'subscribe' | 'unsubscribe' | 'onOpen' | 'keepalive' | 'exchange'>;
+
 export interface ConnectionOptions {
-  baseUrl: string;
-  staleMs: number;
-  maxAgeMs: number;
+  spec: TransportSpec;
+  limits: StreamLimits;
   log: Logger;
   budget: ConnectBudget;
   events: ConnectionEvents;
@@ -79,35 +78,40 @@ class Socket implements SocketLink {
   private lastSend = 0;
   private pump: NodeJS.Timeout | undefined;
   private stale: NodeJS.Timeout | undefined;
-  /** When data last arrived: the stale timer checks it when it fires instead of being re-armed per frame. */
+  /** When a frame last arrived: the stale timer checks it when it fires instead of being re-armed per frame. */
   private lastDataAt = 0;
   private age: NodeJS.Timeout | undefined;
+  private keepalive: NodeJS.Timeout | undefined;
   private nextId = 1;
 
   constructor(
-    private readonly owner: BinanceConnection,
+    private readonly owner: StreamConnection,
     streams: string[],
+    attempt: number,
   ) {
-    const initial = streams.slice(0, URL_STREAMS);
-    for (const s of initial) this.streams.add(s);
     const o = owner.o;
-    this.ws = new WebSocket(`${o.baseUrl.replace(/\/+$/, '')}/stream?streams=${initial.join('/')}`, { handshakeTimeout: Math.min(o.staleMs, 10_000) });
+    const initial = streams.slice(0, o.spec.urlStreams);
+    for (const s of initial) this.streams.add(s);
+    this.ws = new WebSocket(o.spec.url(initial, attempt), { handshakeTimeout: Math.min(o.limits.staleMs, 10_000) });
     this.ws.on('open', () => {
       this.lastDataAt = Date.now();
-      this.armStale(o.staleMs);
-      this.age = setTimeout(() => owner.roll('max_age'), o.maxAgeMs);
+      this.armStale(o.limits.staleMs);
+      this.age = setTimeout(() => owner.roll('max_age'), o.limits.maxAgeMs);
+      const ka = o.spec.keepalive;
+      if (ka) this.keepalive = setInterval(() => this.send(ka.message(this.nextId++)), ka.intervalMs);
       owner.onOpen(this);
+      for (const m of o.spec.onOpen?.() ?? []) this.send(m);
       this.sync();
     });
     this.ws.on('message', (data, isBinary) => {
       if (isBinary || this.closed) return;
       const now = Date.now();
       this.lastDataAt = now;
-      if (!this.live) {
+      const delivers = o.events.frame(data.toString(), now, this);
+      if (!this.live && delivers !== false && !this.closed) {
         this.live = true;
         owner.onLive(this);
       }
-      o.events.frame(data.toString(), now, this);
     });
     this.ws.on('unexpected-response', (_req, res) => {
       this.reported = true;
@@ -134,8 +138,10 @@ class Socket implements SocketLink {
     const remove = [...this.streams].filter((s) => !want.has(s));
     for (const s of remove) this.streams.delete(s);
     for (const s of add) this.streams.add(s);
-    for (let i = 0; i < remove.length; i += PARAMS_PER_MESSAGE) this.enqueue('UNSUBSCRIBE', remove.slice(i, i + PARAMS_PER_MESSAGE));
-    for (let i = 0; i < add.length; i += PARAMS_PER_MESSAGE) this.enqueue('SUBSCRIBE', add.slice(i, i + PARAMS_PER_MESSAGE));
+    const { spec, limits } = this.owner.o;
+    const n = limits.streamsPerMessage;
+    for (let i = 0; i < remove.length; i += n) this.send(spec.unsubscribe(remove.slice(i, i + n), this.nextId++));
+    for (let i = 0; i < add.length; i += n) this.send(spec.subscribe(add.slice(i, i + n), this.nextId++));
   }
 
   close(): void {
@@ -146,8 +152,9 @@ class Socket implements SocketLink {
     this.ws.terminate();
   }
 
-  private enqueue(method: string, params: string[]): void {
-    this.queue.push(JSON.stringify({ method, params, id: this.nextId++ }));
+  /** Queue a control message; sent no faster than one per controlIntervalMs. */
+  private send(msg: string): void {
+    this.queue.push(msg);
     this.drain();
   }
 
@@ -155,7 +162,7 @@ class Socket implements SocketLink {
     if (this.pump || this.closed) return;
     const msg = this.queue[0];
     if (msg === undefined) return;
-    const wait = this.lastSend + CONTROL_INTERVAL_MS - Date.now();
+    const wait = this.lastSend + this.owner.o.limits.controlIntervalMs - Date.now();
     if (wait > 0) {
       this.pump = setTimeout(() => {
         this.pump = undefined;
@@ -170,18 +177,19 @@ class Socket implements SocketLink {
   }
 
   /**
-   * Fires `staleMs` after the last data frame: a server that still pings but sends nothing is just as
+   * Fires `staleMs` after the last frame: a server that still pings but sends nothing is just as
    * useless. (A clearTimeout + setTimeout per frame cost a Timeout object per frame.)
    */
   private armStale(delayMs: number): void {
     this.stale = setTimeout(() => {
       if (this.closed) return;
+      const staleMs = this.owner.o.limits.staleMs;
       const quietMs = Date.now() - this.lastDataAt;
-      if (quietMs < this.owner.o.staleMs) {
-        this.armStale(this.owner.o.staleMs - quietMs);
+      if (quietMs < staleMs) {
+        this.armStale(staleMs - quietMs);
         return;
       }
-      this.owner.o.log.warn({ socketId: this.socketId, staleMs: this.owner.o.staleMs }, 'binance connection silent, reconnecting');
+      this.owner.o.log.warn({ socketId: this.socketId, staleMs }, `${this.owner.o.spec.exchange} connection silent, reconnecting`);
       this.reported = true;
       this.owner.o.events.error('timeout', new Error('stale connection'));
       this.ws.terminate();
@@ -190,7 +198,8 @@ class Socket implements SocketLink {
 
   private clearTimers(): void {
     for (const t of [this.pump, this.stale, this.age]) if (t) clearTimeout(t);
-    this.pump = this.stale = this.age = undefined;
+    if (this.keepalive) clearInterval(this.keepalive);
+    this.pump = this.stale = this.age = this.keepalive = undefined;
   }
 
   private onClosed(): void {
@@ -201,8 +210,8 @@ class Socket implements SocketLink {
   }
 }
 
-/** A set of streams (≤ 1024) kept subscribed across reconnects and rolls. */
-export class BinanceConnection {
+/** A set of streams (≤ the venue's maxStreamsPerConnection) kept subscribed across reconnects and rolls. */
+export class StreamConnection {
   readonly streams = new Set<string>();
   private primary: Socket | undefined;
   private next: Socket | undefined;
@@ -213,7 +222,7 @@ export class BinanceConnection {
   private readonly backoff: Backoff;
 
   constructor(readonly o: ConnectionOptions) {
-    this.backoff = o.backoff ?? new Backoff({ initialMs: 500, maxMs: 30_000 });
+    this.backoff = o.backoff ?? new Backoff({ initialMs: o.limits.backoff?.initialMs ?? 500, maxMs: o.limits.backoff?.maxMs ?? 30_000 });
   }
 
   /** Open sockets (2 while a roll overlaps). */
@@ -234,7 +243,7 @@ export class BinanceConnection {
 
   roll(reason: string): void {
     if (this.stopped || this.next || this.connecting) return;
-    this.o.log.info({ reason }, 'binance connection rolling over to a new socket');
+    this.o.log.info({ reason }, `${this.o.spec.exchange} connection rolling over to a new socket`);
     void this.connect(reason, true);
   }
 
@@ -254,7 +263,7 @@ export class BinanceConnection {
 
   /** @internal A socket delivered its first frame: it takes over, the one it replaces is closed. */
   onLive(s: Socket): void {
-    // Only data counts as success: a server that accepts and hangs up at once keeps the backoff growing.
+    // Only delivery counts as success: a server that accepts and hangs up at once keeps the backoff growing.
     this.backoff.reset();
     if (s === this.next) {
       const old = this.primary;
@@ -287,14 +296,15 @@ export class BinanceConnection {
     if (this.connecting || this.stopped) return;
     this.connecting = true;
     try {
+      const attempt = this.backoff.attempts;
       if (!overlap && this.backoff.attempts > 0) await sleep(this.backoff.next(), this.abort.signal);
       else if (!overlap) this.backoff.next(); // the next failure waits
       await this.o.budget.take(this.abort.signal);
       if (this.stopped) return;
-      const s = new Socket(this, [...this.streams]);
+      const s = new Socket(this, [...this.streams], attempt);
       if (overlap && this.primary) this.next = s;
       else this.primary = s;
-      this.o.log.debug({ reason, socketId: s.socketId }, 'binance socket opening');
+      this.o.log.debug({ reason, socketId: s.socketId }, `${this.o.spec.exchange} socket opening`);
     } finally {
       this.connecting = false;
     }

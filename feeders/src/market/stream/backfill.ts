@@ -1,14 +1,12 @@
-// Gap-free 1 m candles. The ledger hands each (symbol, openTime) downstream once per process; its
+// Gap-free 1 m candles for any streamed venue (docs/STREAMING.md, "Candles"). The ledger hands each (symbol, openTime) downstream once per process; its
 // per-symbol watermark is the open time up to which every candle is known to be handed over. Each time a
 // socket delivers its first kline for a symbol, that kline's open time is the boundary: everything from
 // the watermark up to (not including) it is fetched over REST. The boundary comes from the stream, not
 // our clock, so this holds whatever the exchange's clock says (and under the test server's fast clock).
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import { isRetryable, sleep, type InfluxQLClient } from '@mt/common';
+import { influxQLString, isRetryable, sleep, type InfluxQLClient } from '@mt/common';
 import type { Candle } from '../types.js';
-import { parseKlineRow, toCandle } from './mappers.js';
-import { KLINES_PAGE, type BinanceRest } from './rest.js';
 
 export const MINUTE = 60_000;
 
@@ -53,19 +51,28 @@ export class CandleLedger {
   }
 }
 
+/** A venue's REST candles, the one thing the Backfiller needs from a venue. */
+export interface RestCandleFetcher {
+  /** Exchange name: the `exchange` tag of the stored candles it resumes after. */
+  readonly exchange: string;
+  /** Most candles one call returns: a shorter answer means there is nothing more up to `to`. */
+  readonly pageSize: number;
+  /**
+   * Closed 1-minute candles of `symbol` (our spelling, `BTC/USDT`) opening in [from, to], ascending.
+   * Retries what is retryable itself until `signal` aborts; throws what is not (errors carry isRetryable).
+   */
+  minuteCandles(symbol: string, from: number, to: number, signal: AbortSignal): Promise<Candle[]>;
+}
+
 export interface BackfillOptions {
-  rest: BinanceRest;
+  fetcher: RestCandleFetcher;
   influxql: InfluxQLClient;
   ledger: CandleLedger;
   log: Logger;
   backfillHours: number;
-  /** The `exchange` tag of the candles read and written (default `binance`). */
-  exchange?: string;
-  /** REST symbol (`BTCUSDT`) of one of ours (`BTC/USDT`). */
-  restSymbol(symbol: string): string;
   emit(c: Candle): void;
-  backfilled: Counter<'symbol'>;
-  gaps: Counter<'symbol' | 'kind'>;
+  backfilled: Counter<'exchange' | 'symbol'>;
+  gaps: Counter<'exchange' | 'symbol' | 'kind'>;
   onError(err: unknown): void;
 }
 
@@ -134,7 +141,8 @@ export class Backfiller {
   }
 
   private async fill(symbol: string, boundary: number): Promise<void> {
-    const { ledger, log } = this.o;
+    const { ledger, log, fetcher } = this.o;
+    const exchange = fetcher.exchange;
     const first = !this.initialised.has(symbol);
     if (ledger.watermark(symbol) === undefined) {
       const stored = await this.resumePoint(symbol, boundary);
@@ -147,27 +155,25 @@ export class Backfiller {
     let from = ledger.watermark(symbol)! + MINUTE;
     let filled = 0;
     while (from < boundary && !this.abort.signal.aborted) {
-      const rows = await this.o.rest.klines(this.o.restSymbol(symbol), from, boundary - 1, this.abort.signal);
-      const receivedAt = Date.now();
+      const rows = await fetcher.minuteCandles(symbol, from, boundary - 1, this.abort.signal);
       let last = from - MINUTE;
-      for (const row of rows) {
-        const k = parseKlineRow(row);
-        if (k.openTime >= boundary) break;
-        last = k.openTime;
-        if (ledger.accept(symbol, k.openTime)) {
-          this.o.emit(toCandle(symbol, k, true, receivedAt, this.o.exchange));
-          this.o.backfilled.inc({ symbol });
+      for (const c of rows) {
+        if (c.openTime >= boundary) break;
+        last = c.openTime;
+        if (ledger.accept(symbol, c.openTime)) {
+          this.o.emit(c);
+          this.o.backfilled.inc({ exchange, symbol });
           filled++;
         }
       }
       // The exchange had nothing more (or a short page): everything before the boundary is settled.
-      if (rows.length < KLINES_PAGE || last < from) break;
+      if (rows.length < fetcher.pageSize || last < from) break;
       from = last + MINUTE;
     }
     if (this.abort.signal.aborted) return;
     ledger.raiseWatermark(symbol, boundary - MINUTE);
     if (!first && filled > 0) {
-      this.o.gaps.inc({ symbol, kind: 'candle' }, filled);
+      this.o.gaps.inc({ exchange, symbol, kind: 'candle' }, filled);
       log.info({ symbol, filled, boundary }, 'candles missed while disconnected were backfilled');
     } else if (filled > 0) log.info({ symbol, filled }, 'initial backfill done');
   }
@@ -178,9 +184,8 @@ export class Backfiller {
    * but before its reconnect backfill finished leaves such a hole, and last() alone would skip it.
    */
   private async resumePoint(symbol: string, boundary: number): Promise<number | undefined> {
-    const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
     const from = Math.floor((boundary - this.o.backfillHours * 3600_000) / MINUTE) * MINUTE;
-    const where = `FROM "candles" WHERE "exchange"='${esc(this.o.exchange ?? 'binance')}' AND "symbol"='${esc(symbol)}' AND "interval"='1m'`;
+    const where = `FROM "candles" WHERE "exchange"=${influxQLString(this.o.fetcher.exchange)} AND "symbol"=${influxQLString(symbol)} AND "interval"='1m'`;
     const times = (series: { values: unknown[][] }[]) => (series[0]?.values ?? []).map((v) => toMs(v[0])).filter((t): t is number => t !== undefined);
     const stored = times(await this.o.influxql.query('markets', `SELECT "close" ${where} AND time >= ${from}ms AND time < ${boundary}ms`));
     if (stored.length) {
