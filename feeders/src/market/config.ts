@@ -22,6 +22,14 @@ export const marketSchema = z.object({
   COINBASE_REST_URL: url('https://api.exchange.coinbase.com'),
   KRAKEN_WS_URL: url('wss://ws.kraken.com/v2'),
   KRAKEN_REST_URL: url('https://api.kraken.com'),
+  /** Reconnect when a Kraken socket delivered nothing (heartbeats count, about 1/s) for this long. */
+  KRAKEN_STALE_MS: int(10_000, 1_000),
+  /** Roll a Kraken connection (overlapping) after this long (Kraken publishes no age limit). */
+  KRAKEN_MAX_CONNECTION_AGE_MS: int(23 * 3600_000 + 30 * 60_000, 10_000),
+  /** Levels per side of a maintained Kraken book (DEPTH_BOOKS): 10, 25, 100, 500 or 1000. */
+  KRAKEN_BOOK_DEPTH: int(100, 10, 1000).refine((n) => [10, 25, 100, 500, 1000].includes(n), 'one of 10, 25, 100, 500, 1000'),
+  /** Gap between two Kraken REST calls (public limit about 1/s per IP, not published). */
+  KRAKEN_REST_INTERVAL_MS: int(1000, 0),
   BINANCE_FUTURES_WS_URL: url('wss://fstream.binance.com'),
   BINANCE_FUTURES_REST_URL: url('https://fapi.binance.com'),
   /** Each watched perpetual's open interest is fetched once per this period (weight 1 per request). */

@@ -5,7 +5,7 @@ import { ParseError } from '@mt/common';
 import { fixtureJson, fixtureText } from '@mt/testing';
 import { OrderBook } from '../../src/market/book/index.js';
 import { flatCandle, parseFrame, parseOhlcBody, parseTime, toCandle, toTick, type KrakenEvent } from '../../src/market/kraken/mappers.js';
-import { checksumDigits, checksumInput, krakenChecksum, plainDecimal } from '../../src/market/kraken/checksum.js';
+import { checksumDigits, checksumInput, krakenChecksum, plainDecimal, toChecksumLevels } from '../../src/market/kraken/checksum.js';
 
 const frame = (name: string) => fixtureText(`kraken/${name}`);
 function book(ev: KrakenEvent) {
@@ -20,7 +20,7 @@ test('book checksum: the docs worked example (BTC/USD, trailing zeros on the wir
   const [row] = ev.rows;
   assert.equal(row!.checksum, 3310070434);
   const b = new OrderBook({ depth: 10, checksum: krakenChecksum() });
-  b.apply(row!.bids, row!.asks);
+  b.apply(toChecksumLevels(row!.bids), toChecksumLevels(row!.asks));
   assert.equal(b.bestBid!.price, 45283.5);
   assert.equal(b.bestAsk!.price, 45285.2);
   assert.equal(b.checksum(), 3310070434);
@@ -35,20 +35,21 @@ test('book checksum: the docs worked example (BTC/USD, trailing zeros on the wir
 
 test('book checksum chain: MATIC/USD docs snapshot 2439117997 then its update 2114181697, with the pair precision (4, 8) restoring the zeros the page dropped', () => {
   const p = { price: 4, qty: 8 };
-  const b = new OrderBook({ depth: 10, checksum: krakenChecksum(p) });
+  const b = new OrderBook({ depth: 10, checksum: krakenChecksum() });
   const snap = book(parseFrame(frame('ws_v2_book_snapshot_MATIC-USD_docs_example.json'))).rows[0]!;
-  b.apply(snap.bids, snap.asks);
+  b.apply(toChecksumLevels(snap.bids, p), toChecksumLevels(snap.asks, p));
   assert.equal(b.verify(snap.checksum), true, 'snapshot');
   const upd = book(parseFrame(frame('ws_v2_book_update_MATIC-USD_docs_example.json')));
   assert.equal(upd.snapshot, false);
   const u = upd.rows[0]!;
-  b.apply(u.bids, u.asks);
+  b.apply(toChecksumLevels(u.bids, p), toChecksumLevels(u.asks, p));
   assert.equal(b.top('bid')[9]!.qty, 1098.3947558);
   assert.equal(b.verify(u.checksum), true, 'update');
   assert.equal(u.ts, Date.parse('2023-10-06T17:35:55.440Z'));
   // without the precision the page's digits do not verify: the precision matters
   const plain = new OrderBook({ depth: 10, checksum: krakenChecksum() });
-  plain.apply(snap.bids, snap.asks);
+  const again = book(parseFrame(frame('ws_v2_book_snapshot_MATIC-USD_docs_example.json'))).rows[0]!;
+  plain.apply(toChecksumLevels(again.bids), toChecksumLevels(again.asks));
   assert.equal(plain.verify(snap.checksum), false);
 });
 
@@ -58,7 +59,7 @@ test('the recorded live update (BTC/USD 2024-05-19): exact wire digits kept for 
   assert.deepEqual(u.bids, []);
   assert.equal(u.checksum, 2855135483);
   assert.equal(u.ts, Date.parse('2024-05-19T16:32:26.777Z'));
-  assert.equal(checksumInput([], u.asks), '667325548256063');
+  assert.equal(checksumInput([], toChecksumLevels(u.asks)), '667325548256063');
 });
 
 test('checksum digits: exponent literals expanded exactly, precision pads, leading zeros go', () => {

@@ -1,7 +1,8 @@
 // Kraken's book checksum (websocket v2; docs/ORDER_BOOKS.md "Kraken"): CRC32 of the top 10 asks (low to
 // high) then the top 10 bids (high to low), each level as price then qty with the decimal point and the
-// leading zeros removed. The digits are the wire's (kept by the mapper in Level.text as "price qty"); when
-// the pair's precision is known, missing trailing zeros are restored first (a re-encoded 0.566 of a
+// leading zeros removed. The digits are the wire's (kept by the mapper in Level.text as "price qty",
+// turned into the checksum's spelling once per level by toChecksumLevels); when the pair's precision is
+// known, missing trailing zeros are restored first (a re-encoded 0.566 of a
 // 4-decimal pair is 0.5660 on the wire), so the same code verifies docs examples and live frames.
 import { crc32 } from 'node:zlib';
 import type { ChecksumFn, Level } from '../book/index.js';
@@ -35,21 +36,33 @@ export function checksumDigits(s: string, decimals?: number): string {
   return v.replace('.', '').replace(/^0+/, '');
 }
 
-function levelString(l: Level, p?: Precision): string {
-  const text = l.text ?? `${l.price} ${l.qty}`;
-  const sp = text.indexOf(' ');
-  return checksumDigits(text.slice(0, sp), p?.price) + checksumDigits(text.slice(sp + 1), p?.qty);
+/**
+ * The wire digits of levels from the mapper (`text` = "price qty") → the checksum's spelling of each level
+ * (`text` = price digits + qty digits), once per level when it arrives rather than on every checksum.
+ * Levels without text keep none (their numbers are used).
+ */
+export function toChecksumLevels(levels: Level[], p?: Precision): Level[] {
+  for (const l of levels) {
+    if (l.text === undefined) continue;
+    const sp = l.text.indexOf(' ');
+    if (sp >= 0) l.text = checksumDigits(l.text.slice(0, sp), p?.price) + checksumDigits(l.text.slice(sp + 1), p?.qty);
+  }
+  return levels;
 }
 
-/** The string Kraken hashes (exported for tests and for logging a mismatch). */
-export function checksumInput(bids: readonly Level[], asks: readonly Level[], p?: Precision): string {
+function fragment(l: Level): string {
+  return l.text ?? checksumDigits(String(l.price)) + checksumDigits(String(l.qty));
+}
+
+/** The string Kraken hashes, from levels in the checksum's spelling (exported for tests and logging a mismatch). */
+export function checksumInput(bids: readonly Level[], asks: readonly Level[]): string {
   let s = '';
-  for (let i = 0; i < asks.length && i < CHECKSUM_LEVELS; i++) s += levelString(asks[i]!, p);
-  for (let i = 0; i < bids.length && i < CHECKSUM_LEVELS; i++) s += levelString(bids[i]!, p);
+  for (let i = 0; i < asks.length && i < CHECKSUM_LEVELS; i++) s += fragment(asks[i]!);
+  for (let i = 0; i < bids.length && i < CHECKSUM_LEVELS; i++) s += fragment(bids[i]!);
   return s;
 }
 
-/** The OrderBook checksum hook for a Kraken pair (precision optional, see above). */
-export function krakenChecksum(p?: Precision): ChecksumFn {
-  return (bids, asks) => crc32(checksumInput(bids, asks, p)) >>> 0;
+/** The OrderBook checksum hook for Kraken books (levels converted with toChecksumLevels). */
+export function krakenChecksum(): ChecksumFn {
+  return (bids, asks) => crc32(checksumInput(bids, asks)) >>> 0;
 }

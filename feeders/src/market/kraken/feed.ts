@@ -14,7 +14,7 @@
 import type { Candle, MarketTick, BookSummary } from '../types.js';
 import { OrderBook, topOfBook } from '../book/index.js';
 import type { CandleLedger } from '../stream/backfill.js';
-import { krakenChecksum, type Precision } from './checksum.js';
+import { krakenChecksum, toChecksumLevels, type Precision } from './checksum.js';
 import { EXCHANGE, MINUTE, flatCandle, toCandle, toTick, type BookRow, type CandleFields, type KrakenEvent, type OhlcRow } from './mappers.js';
 
 export type ResyncReason = 'checksum' | 'crossed';
@@ -152,12 +152,13 @@ export class KrakenFeed {
     const st = this.byWire.get(row.symbol);
     if (!st || st.spec.depth === undefined) return;
     if (snapshot) {
-      st.book = new OrderBook({ depth: st.spec.depth, checksum: krakenChecksum(st.spec.precision) });
+      st.book = new OrderBook({ depth: st.spec.depth, checksum: krakenChecksum() });
       st.bookOwner = socketId;
       st.bookValid = true;
     } else if (socketId !== st.bookOwner || !st.bookValid || !st.book) return;
     const book = st.book!;
-    book.apply(row.bids, row.asks);
+    const p = st.spec.precision;
+    book.apply(toChecksumLevels(row.bids, p), toChecksumLevels(row.asks, p));
     if (!book.verify(row.checksum)) return this.resync(st, 'checksum');
     if (book.crossed()) return this.resync(st, 'crossed');
     const s = book.summary({ exchange: EXCHANGE, symbol: st.spec.symbol, assetType: 'crypto', ts: row.ts ?? receivedAt, receivedAt });

@@ -78,7 +78,7 @@ export function parseTime(v: unknown, key: string, o: unknown): number {
 // Book prices and quantities keep the digits they had on the wire: JSON.parse would turn 0.10000000 into
 // 0.1 and 45281.0 into 45281, and Kraken's CRC32 is computed over those digits. A number literal after
 // "price"/"qty" is quoted before parsing (the key names occur nowhere else in a book frame).
-const BOOK_NUMBER = /"(price|qty)"(\s*):(\s*)(-?\d[\d.eE+-]*)/g;
+const BOOK_NUMBER = /("(?:price|qty)"\s*:\s*)(-?\d[\d.eE+-]*)/g;
 
 /**
  * One text frame. Throws ParseError with a `reason` (`invalid_json`, `invalid_field`, `unknown_event`)
@@ -88,7 +88,7 @@ export function parseFrame(text: string): KrakenEvent {
   const isBook = text.includes('"book"');
   let msg: unknown;
   try {
-    msg = JSON.parse(isBook ? text.replace(BOOK_NUMBER, '"$1"$2:$3"$4"') : text);
+    msg = JSON.parse(isBook ? text.replace(BOOK_NUMBER, '$1"$2"') : text);
   } catch {
     throw bad('invalid_json', 'frame is not JSON', text);
   }
