@@ -295,6 +295,8 @@ interface SymbolState {
   openedAt: number;
   /** feed_stale: whether the market was open at the last onClock. */
   wasOpen: boolean | undefined;
+  /** Time of the newest funding rate evaluated (the live feed and the InfluxDB poll both report them). */
+  fundingTs: number;
   window: PriceWindow | undefined;
   tickRules: RuleState[];
   /** timeframe → bar rules. */
@@ -362,6 +364,7 @@ export class RuleEvaluator {
           marketStateAt: p?.marketStateAt ?? -Infinity,
           openedAt: p?.openedAt ?? -Infinity,
           wasOpen: p?.wasOpen,
+          fundingTs: p?.fundingTs ?? -Infinity,
           window: p?.window,
           tickRules: [],
           barRules: new Map(),
@@ -623,10 +626,15 @@ export class RuleEvaluator {
     return out ?? NONE;
   }
 
-  /** A funding rate of a perpetual (`funding` measurement, field funding_rate). */
+  /**
+   * A funding rate of a perpetual (the venue's markPrice update, or a stored `funding` point's
+   * funding_rate); one no newer than the last evaluated is ignored (the same rate from the live feed and
+   * from the poll of what was stored).
+   */
   onFunding(symbol: string, ts: number, rate: number): readonly Firing[] {
     const sym = this.symbols.get(symbol);
-    if (!sym || !Number.isFinite(rate)) return NONE;
+    if (!sym || !Number.isFinite(rate) || !(ts > sym.fundingTs)) return NONE;
+    sym.fundingTs = ts;
     let out: Firing[] | undefined;
     for (const s of sym.fundingRules) {
       const now = s.dir > 0 ? rate > s.rule.threshold! : rate < s.rule.threshold!;

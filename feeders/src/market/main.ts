@@ -105,8 +105,17 @@ async function main(): Promise<void> {
     onceStore: databaseUrl ? new OnceFiredStore({ connectionString: databaseUrl, log: log.child({ component: 'price-alerts' }) }) : undefined,
   });
   core.alerts = alerts;
-  // Yahoo's market state on every poll goes to the alerts alone (feed_stale); the core stores it with ticks
-  ctx.out = { ...core.out, marketState: (symbol, state) => alerts.onMarketState(symbol, state) };
+  // Besides the core: Yahoo's market state on every poll to the alerts alone (feed_stale; the core stores
+  // it with ticks), and funding rates to the funding rules as they arrive (not after the next poll of InfluxDB)
+  const coreOut = core.out;
+  ctx.out = {
+    ...coreOut,
+    marketState: (symbol, state) => alerts.onMarketState(symbol, state),
+    funding: (f) => {
+      coreOut.funding?.(f);
+      void guard(log, metrics, 'price-alerts', 'funding', () => alerts.onFunding(f));
+    },
+  };
   // candle and indicator rules: every closed candle of every timeframe once, with its indicators
   core.onClosedCandle((c, values, { recomputed }) => {
     if (!recomputed) alerts.onBar(c, values);

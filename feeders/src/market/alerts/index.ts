@@ -6,7 +6,7 @@
 import { Counter, Gauge } from 'prom-client';
 import { BUCKETS, splitList, type AlertRule } from '@mt/common';
 import type { MarketContext } from '../context.js';
-import type { Candle, IndicatorValues, MarketTick } from '../types.js';
+import type { Candle, FundingUpdate, IndicatorValues, MarketTick } from '../types.js';
 import { alertEventPoint } from '../points.js';
 import { RuleEvaluator, TIMEFRAME_MS, invalidRule, windowMs, type Firing } from './evaluate.js';
 import { AlertFanOut, activeForMs, alertsDashboardLink, toPostableAlert } from './alertmanager.js';
@@ -24,6 +24,8 @@ export interface PriceAlerts {
   onTick(t: MarketTick): void;
   /** The source's market state of a symbol (Yahoo's marketState), on every poll: feed_stale's open/closed. */
   onMarketState(symbol: string, state: string): void;
+  /** A perpetual's funding rate from the venue feed (funding_above / funding_below), as it arrives. */
+  onFunding(f: Pick<FundingUpdate, 'symbol' | 'ts' | 'fundingRate'>): void;
   /** A closed candle of any interval with the indicators computed on it. */
   onBar(c: Pick<Candle, 'symbol' | 'interval' | 'openTime' | 'close' | 'volume'>, ind: IndicatorValues): void;
   /** Deliver what is still queued (bounded wait), then stop. */
@@ -150,6 +152,10 @@ export function createPriceAlerts(
     },
     onMarketState(symbol, state) {
       evaluator.onMarketState(symbol, state, now());
+    },
+    onFunding(f) {
+      const fs = evaluator.onFunding(f.symbol, f.ts, f.fundingRate);
+      if (fs.length) emit(fs);
     },
     onBar(c, ind) {
       const fs = evaluator.onBar(c.symbol, c.interval, c, ind);
