@@ -5,10 +5,9 @@
 import { ParseError, binanceFuturesRestSymbol, binanceFuturesStreamSymbol, type WatchItem } from '@mt/common';
 import type { MarketComponent, MarketContext } from '../context.js';
 import { BinanceRest, binanceCandleFetcher } from '../binance/rest.js';
-import { binanceSpotSpec } from '../binance/spec.js';
+import { binanceSpec } from '../binance/spec.js';
 import { Backfiller, CandleLedger } from '../stream/backfill.js';
 import { VenueStream, type SocketLink } from '../stream/index.js';
-import type { FrameRole } from '../stream/spec.js';
 import {
   EXCHANGE,
   futuresBook,
@@ -47,19 +46,6 @@ interface SymbolState {
   markPrice: number | undefined;
 }
 
-function futuresRole(ev: FuturesEvent): FrameRole {
-  switch (ev.kind) {
-    case 'result':
-      return 'ack';
-    case 'error':
-      return 'error';
-    case 'shutdown':
-      return 'shutdown';
-    default:
-      return 'data';
-  }
-}
-
 export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent {
   const log = ctx.log.child({ source: EXCHANGE });
   const m = ctx.sourceMetrics;
@@ -70,20 +56,21 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
   const boundarySeen = new Map<number, Set<string>>();
   let started = false;
 
-  // fstream has spot's protocol and limits (docs/STREAMING.md): spot's spec with its own URL, names and parser
+  // fstream speaks spot's protocol (docs/STREAMING.md) with 10 incoming messages/s instead of 5
+  // (testing/fixtures/LIMITS.md): ≤ 6.6 control messages/s, leaving room for pongs.
   const stream = new VenueStream<FuturesEvent>({
-    spec: {
-      ...binanceSpotSpec({
+    spec: binanceSpec(
+      {
         baseUrl: ctx.cfg.BINANCE_FUTURES_WS_URL,
         staleMs: ctx.cfg.BINANCE_STALE_MS,
         maxAgeMs: ctx.cfg.BINANCE_MAX_CONNECTION_AGE_MS,
         streamsFor: futuresStreamsFor,
         exchange: EXCHANGE,
         source: WS,
-      }),
-      parse: parseFuturesFrame,
-      role: futuresRole,
-    },
+        controlIntervalMs: 150,
+      },
+      parseFuturesFrame,
+    ),
     log: log.child({ part: 'ws' }),
     metrics: m,
     registry: ctx.registry,

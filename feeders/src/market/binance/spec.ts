@@ -16,9 +16,12 @@ export interface BinanceSpecOptions {
   streamsFor(symbol: string): string[];
   exchange?: string;
   source?: string;
+  /** Gap between our control messages (spot: CONTROL_INTERVAL_MS; USDⓈ-M futures allow 10/s). */
+  controlIntervalMs?: number;
 }
 
-export function binanceRole(ev: BinanceEvent): FrameRole {
+/** Spot's and USDⓈ-M futures' frames alike: control answers, serverShutdown, and events. */
+export function binanceRole(ev: { kind: string }): FrameRole {
   switch (ev.kind) {
     case 'result':
       return 'ack';
@@ -34,6 +37,11 @@ export function binanceRole(ev: BinanceEvent): FrameRole {
 const control = (method: string) => (params: readonly string[], id: number) => JSON.stringify({ method, params, id });
 
 export function binanceSpotSpec(o: BinanceSpecOptions): VenueStreamSpec<BinanceEvent> {
+  return binanceSpec(o, parseFrame);
+}
+
+/** A Binance market-stream websocket (spot's protocol, also USDⓈ-M futures' fstream) with the API's frame parser. */
+export function binanceSpec<E extends { kind: string }>(o: BinanceSpecOptions, parse: (text: string) => E): VenueStreamSpec<E> {
   const base = o.baseUrl.replace(/\/+$/, '');
   return {
     exchange: o.exchange ?? 'binance',
@@ -42,7 +50,7 @@ export function binanceSpotSpec(o: BinanceSpecOptions): VenueStreamSpec<BinanceE
       maxStreamsPerConnection: STREAMS_PER_CONNECTION,
       // a 1024-stream URL would exceed header limits: 100 in the URL, the rest by SUBSCRIBE
       streamsPerMessage: 200,
-      controlIntervalMs: CONTROL_INTERVAL_MS,
+      controlIntervalMs: o.controlIntervalMs ?? CONTROL_INTERVAL_MS,
       maxAgeMs: o.maxAgeMs,
       staleMs: o.staleMs,
       connects: { max: 300, windowMs: 5 * 60_000 },
@@ -53,7 +61,7 @@ export function binanceSpotSpec(o: BinanceSpecOptions): VenueStreamSpec<BinanceE
     urlStreams: 100,
     subscribe: control('SUBSCRIBE'),
     unsubscribe: control('UNSUBSCRIBE'),
-    parse: parseFrame,
+    parse,
     role: binanceRole,
   };
 }
