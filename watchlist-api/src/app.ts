@@ -9,11 +9,14 @@ import type { Config } from './config.js';
 import { dbPlugin } from './plugins/db.js';
 import { influxPlugin } from './plugins/influx.js';
 import { metricsPlugin } from './plugins/metrics.js';
-import { requireBearer } from './plugins/auth.js';
+import { identities, requireIdentity } from './plugins/auth.js';
 import { ApiProblem, problemPlugin, sendProblem, writeClientErrorProblem } from './problem.js';
 import { alertEventRoutes } from './routes/alert-events.js';
 import { alertRuleRoutes } from './routes/alert-rules.js';
 import { healthRoutes } from './routes/health.js';
+import { layoutRoutes } from './routes/layouts.js';
+import { sessionRoutes } from './routes/session.js';
+import { meRoutes, userRoutes } from './routes/users.js';
 import { watchlistRoutes } from './routes/watchlists.js';
 
 export interface BuildOptions {
@@ -67,7 +70,8 @@ export async function buildApp(opts: BuildOptions) {
         version: '1.0.0',
         description:
           'Watchlists (the instruments the feeders collect) and price-alert rules. Every change reaches the feeders within a second. ' +
-          'Errors are application/problem+json. List routes page with `limit`/`offset`.',
+          'Errors are application/problem+json. List routes page with `limit`/`offset`. ' +
+          'Users (admin/trader/viewer) each have their own tokens; watchlists, rules and layouts belong to a user and may be shared read-only.',
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
     },
@@ -77,9 +81,11 @@ export async function buildApp(opts: BuildOptions) {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes);
+  const ids = identities(app, config.API_TOKEN, config.API_ADMIN_USER);
+  await app.register(sessionRoutes, { ids });
   await app.register(
     async (api) => {
-      requireBearer(api, config.API_TOKEN);
+      requireIdentity(api, ids);
       // unknown /api paths also pass the token check first: no probing for which routes exist
       api.setNotFoundHandler((req, reply) => sendProblem(reply, req, new ApiProblem(404, `no route ${req.method} ${req.url.split('?')[0]}`)));
       api.addHook('preHandler', async (req, reply) => {
@@ -88,6 +94,9 @@ export async function buildApp(opts: BuildOptions) {
       await api.register(watchlistRoutes);
       await api.register(alertRuleRoutes);
       await api.register(alertEventRoutes);
+      await api.register(layoutRoutes);
+      await api.register(meRoutes);
+      await api.register(userRoutes);
     },
     { prefix: '/api' },
   );

@@ -18,6 +18,12 @@ export const configSchema = z
     PGPASSWORD: optionalString,
     // Outside tests a missing token is a start-up error (refine below), never an open API.
     API_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
+    /** The built-in admin's user name (API_TOKEN's identity): the Grafana admin's login, so both are one user. */
+    API_ADMIN_USER: z.preprocess(
+      emptyToUndefined,
+      z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lower-case letters, digits, ".", "_", "-", 1-63 characters').default('admin'),
+    ),
+    MAX_LAYOUTS_PER_USER: int(100, 1),
     DB_POOL_MAX: int(10, 1, 100),
     /** Per-query bound, so a stalled database turns into a 503 instead of a hung request. */
     DB_QUERY_TIMEOUT_MS: int(5_000, 100),

@@ -71,15 +71,18 @@ export const WatchlistCreate = z.strictObject({
   name,
   description: description.optional(),
   items: z.array(ItemInput).max(200).optional().describe('Initial items (the per-watchlist limit applies)'),
+  shared: z.boolean().optional().describe('Readable by every user (only the owner changes it); default false'),
 });
 export const WatchlistPatch = z
-  .strictObject({ name: name.optional(), description: description.optional() })
-  .refine((v) => v.name !== undefined || v.description !== undefined, { message: 'nothing to change: give name and/or description' });
+  .strictObject({ name: name.optional(), description: description.optional(), shared: z.boolean().optional() })
+  .refine((v) => v.name !== undefined || v.description !== undefined || v.shared !== undefined, { message: 'nothing to change: give name, description and/or shared' });
 
 export const Watchlist = z.object({
   id: z.uuid(),
   name: z.string(),
   description: z.string().nullable(),
+  owner: z.string().describe('Owner’s user name'),
+  shared: z.boolean(),
   items: z.array(Item),
   created_at: z.string(),
   updated_at: z.string(),
@@ -146,6 +149,7 @@ const ruleFields = {
   hysteresis_pct: hysteresisPct.optional(),
   expires_at: instant.optional().describe('ISO 8601: the rule never fires from then on (null: never expires)'),
   muted_until: instant.optional().describe('ISO 8601: firings before then are swallowed (null: not muted)'),
+  shared: z.boolean().optional().describe('Readable by every user (only the owner changes it); default false'),
 };
 
 /** The fields the cross-field rules look at, as stored (defaults applied). */
@@ -244,6 +248,7 @@ export const AlertRulePatch = z
     expires_at: ruleFields.expires_at,
     muted_until: ruleFields.muted_until,
     fired_at: z.null().optional().describe('null re-arms a `trigger: once` rule that fired (fired_at is set by the feeder, never by a client)'),
+    shared: ruleFields.shared,
   })
   .refine((v) => Object.keys(v).length > 0, { message: 'nothing to change' });
 export type AlertRuleCreate = z.output<typeof AlertRuleCreate>;
@@ -264,6 +269,8 @@ export const AlertRule = z.object({
   expires_at: z.string().nullable(),
   muted_until: z.string().nullable(),
   fired_at: z.string().nullable().describe('trigger once: when the rule fired (it will not fire again until PATCHed with fired_at null); null otherwise'),
+  owner: z.string().describe('Owner’s user name'),
+  shared: z.boolean(),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -286,6 +293,7 @@ export type Problem = z.infer<typeof Problem>;
 const PROBLEM_TEXT: Record<number, string> = {
   400: 'Invalid request: `errors` lists the failing fields',
   401: 'Missing or wrong bearer token',
+  403: 'Not allowed for this user: a viewer writing, a change to another user’s shared item, a non-admin on /api/users',
   404: 'No such resource',
   409: 'Conflict: the item is already in the watchlist',
   422: 'A limit would be exceeded',

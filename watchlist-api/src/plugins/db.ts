@@ -7,6 +7,8 @@ import { Backoff, pgConnectionString, sleep } from '@mt/common';
 import type { Config } from '../config.js';
 import { Db, migrate } from '../db.js';
 import { AlertRuleRepo } from '../repos/alert-rules.js';
+import { LayoutRepo } from '../repos/layouts.js';
+import { UserRepo } from '../repos/users.js';
 import { WatchlistRepo } from '../repos/watchlists.js';
 
 declare module 'fastify' {
@@ -15,6 +17,8 @@ declare module 'fastify' {
     dbState: { migrated: boolean };
     watchlists: WatchlistRepo;
     alertRules: AlertRuleRepo;
+    users: UserRepo;
+    layouts: LayoutRepo;
   }
 }
 
@@ -36,10 +40,14 @@ export const dbPlugin = fp(async (app: FastifyInstance, opts: DbPluginOptions) =
   app.decorate('dbState', state);
   app.decorate('watchlists', new WatchlistRepo(db, { maxWatchlists: config.MAX_WATCHLISTS, maxItemsPerWatchlist: config.MAX_ITEMS_PER_WATCHLIST }));
   app.decorate('alertRules', new AlertRuleRepo(db, config.MAX_ALERT_RULES));
+  const users = new UserRepo(db);
+  app.decorate('users', users);
+  app.decorate('layouts', new LayoutRepo(db, config.MAX_LAYOUTS_PER_USER));
 
   const stop = new AbortController();
   const runMigrations = async () => {
     const applied = await migrate(db);
+    await users.nameAdmin(config.API_ADMIN_USER);
     state.migrated = true;
     log.info({ applied }, applied.length ? 'migrations applied' : 'schema up to date');
   };

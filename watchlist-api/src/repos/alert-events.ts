@@ -17,10 +17,13 @@ export class AlertEventRepo {
   constructor(private readonly influx: InfluxQLClient) {}
 
   /** Newest first. */
-  async list(q: { symbol?: string; since: Date; limit: number; ruleId?: string }): Promise<AlertEvent[]> {
+  /** `ruleIds`: only events of these rules (a non-admin's visible rules, docs/USERS.md); undefined: all. */
+  async list(q: { symbol?: string | undefined; since: Date; limit: number; ruleId?: string; ruleIds?: string[] | undefined }): Promise<AlertEvent[]> {
+    if (q.ruleIds && q.ruleIds.length === 0) return [];
     let where = `time >= ${q.since.getTime()}ms`;
     if (q.symbol) where += ` AND "symbol" = ${influxQLString(q.symbol)}`;
     if (q.ruleId) where += ` AND "rule_id" = ${influxQLString(q.ruleId)}`;
+    if (q.ruleIds) where += ` AND (${q.ruleIds.map((id) => `"rule_id" = ${influxQLString(id)}`).join(' OR ')})`;
     const sql = `SELECT ${COLUMNS.map((c) => `"${c}"`).join(', ')} FROM "alert_events" WHERE ${where} ORDER BY time DESC LIMIT ${q.limit}`;
     let series;
     try {

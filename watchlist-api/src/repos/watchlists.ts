@@ -1,13 +1,17 @@
 // Watchlists and their items in PostgreSQL. Every mutation runs in one transaction that also NOTIFYs
 // the feeders (Db.tx), and the limits are checked under a lock so concurrent requests cannot exceed them.
+import type { Actor } from '../auth/identity.js';
 import type { Db, Queryable } from '../db.js';
 import { ApiProblem, notFound } from '../problem.js';
+import { ownedForWrite, VISIBLE } from './ownership.js';
 import type { Item, ItemInput, Watchlist } from '../schemas.js';
 
 interface WatchlistRow {
   id: string;
   name: string;
   description: string | null;
+  owner: string;
+  shared: boolean;
   created_at: Date;
   updated_at: Date;
 }
@@ -24,6 +28,8 @@ export interface WatchlistLimits {
   maxWatchlists: number;
   maxItemsPerWatchlist: number;
 }
+
+const SELECT = 'SELECT w.*, u.name AS owner FROM watchlists w JOIN users u ON u.id = w.owner_id';
 
 // Serialises watchlist creation so the count check and the insert are atomic.
 const CREATE_LOCK = 7_246_002;
@@ -45,27 +51,33 @@ export class WatchlistRepo {
       id: r.id,
       name: r.name,
       description: r.description,
+      owner: r.owner,
+      shared: r.shared,
       items: by.get(r.id) ?? [],
       created_at: r.created_at.toISOString(),
       updated_at: r.updated_at.toISOString(),
     }));
   }
 
-  async list(limit: number, offset: number): Promise<{ data: Watchlist[]; total: number }> {
+  /** The actor's own watchlists and the ones others share (docs/USERS.md "Ownership"). */
+  async list(actor: Actor, limit: number, offset: number): Promise<{ data: Watchlist[]; total: number }> {
     const [page, count] = await Promise.all([
-      this.db.query<WatchlistRow>('SELECT * FROM watchlists ORDER BY created_at, id LIMIT $1 OFFSET $2', [limit, offset]),
-      this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM watchlists'),
+      this.db.query<WatchlistRow>(`${SELECT} WHERE ${VISIBLE('w', 3)} ORDER BY w.created_at, w.id LIMIT $1 OFFSET $2`, [limit, offset, actor.id]),
+      this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM watchlists w WHERE ${VISIBLE('w', 1)}`, [actor.id]),
     ]);
     return { data: await this.withItems(this.db, page.rows), total: count.rows[0]!.n };
   }
 
-  async get(id: string, q: Queryable = this.db): Promise<Watchlist> {
-    const r = await q.query<WatchlistRow>('SELECT * FROM watchlists WHERE id = $1', [id]);
+  /** Another user's private watchlist is a 404, as if it did not exist. */
+  async get(actor: Actor | null, id: string, q: Queryable = this.db): Promise<Watchlist> {
+    const r = actor
+      ? await q.query<WatchlistRow>(`${SELECT} WHERE w.id = $1 AND ${VISIBLE('w', 2)}`, [id, actor.id])
+      : await q.query<WatchlistRow>(`${SELECT} WHERE w.id = $1`, [id]);
     if (!r.rows[0]) throw notFound('watchlist', id);
     return (await this.withItems(q, r.rows))[0]!;
   }
 
-  create(input: { name: string; description?: string | null; items?: ItemInput[] }): Promise<Watchlist> {
+  create(actor: Actor, input: { name: string; description?: string | null | undefined; items?: ItemInput[] | undefined; shared?: boolean | undefined }): Promise<Watchlist> {
     const items = input.items ?? [];
     if (items.length > this.limits.maxItemsPerWatchlist) {
       throw new ApiProblem(422, `a watchlist holds at most ${this.limits.maxItemsPerWatchlist} items`);
@@ -74,7 +86,12 @@ export class WatchlistRepo {
       await q.query('SELECT pg_advisory_xact_lock($1)', [CREATE_LOCK]);
       const n = (await q.query<{ n: number }>('SELECT count(*)::int AS n FROM watchlists')).rows[0]!.n;
       if (n >= this.limits.maxWatchlists) throw new ApiProblem(422, `at most ${this.limits.maxWatchlists} watchlists`);
-      const w = await q.query<WatchlistRow>('INSERT INTO watchlists (name, description) VALUES ($1, $2) RETURNING *', [input.name, input.description ?? null]);
+      const w = await q.query<WatchlistRow>('INSERT INTO watchlists (name, description, owner_id, shared) VALUES ($1, $2, $3, $4) RETURNING id', [
+        input.name,
+        input.description ?? null,
+        actor.id,
+        input.shared ?? false,
+      ]);
       const id = w.rows[0]!.id;
       // duplicates within the initial list collapse to one item rather than failing the whole create
       for (const i of items) {
@@ -85,35 +102,34 @@ export class WatchlistRepo {
           i.exchange,
         ]);
       }
-      return this.get(id, q);
+      return this.get(null, id, q);
     }, 'watchlist_created');
   }
 
-  patch(id: string, input: { name?: string | undefined; description?: string | null | undefined }): Promise<Watchlist> {
+  patch(actor: Actor, id: string, input: { name?: string | undefined; description?: string | null | undefined; shared?: boolean | undefined }): Promise<Watchlist> {
     return this.db.tx(async (q) => {
-      const r = await q.query(
+      await ownedForWrite(q, 'watchlists', 'watchlist', id, actor);
+      await q.query(
         `UPDATE watchlists SET name = COALESCE($2, name),
-           description = CASE WHEN $3::boolean THEN $4 ELSE description END, updated_at = now()
+           description = CASE WHEN $3::boolean THEN $4 ELSE description END, shared = COALESCE($5, shared), updated_at = now()
          WHERE id = $1`,
-        [id, input.name ?? null, input.description !== undefined, input.description ?? null],
+        [id, input.name ?? null, input.description !== undefined, input.description ?? null, input.shared ?? null],
       );
-      if (!r.rowCount) throw notFound('watchlist', id);
-      return this.get(id, q);
+      return this.get(null, id, q);
     }, 'watchlist_updated');
   }
 
-  async delete(id: string): Promise<void> {
+  async delete(actor: Actor, id: string): Promise<void> {
     await this.db.tx(async (q) => {
-      const r = await q.query('DELETE FROM watchlists WHERE id = $1', [id]);
-      if (!r.rowCount) throw notFound('watchlist', id);
+      await ownedForWrite(q, 'watchlists', 'watchlist', id, actor);
+      await q.query('DELETE FROM watchlists WHERE id = $1', [id]);
     }, 'watchlist_deleted');
   }
 
-  addItem(watchlistId: string, item: ItemInput): Promise<Item> {
+  addItem(actor: Actor, watchlistId: string, item: ItemInput): Promise<Item> {
     return this.db.tx(async (q) => {
       // lock the watchlist row: concurrent adds to one list are serialised, so the count check holds
-      const w = await q.query('SELECT id FROM watchlists WHERE id = $1 FOR UPDATE', [watchlistId]);
-      if (!w.rowCount) throw notFound('watchlist', watchlistId);
+      await ownedForWrite(q, 'watchlists', 'watchlist', watchlistId, actor);
       const n = (await q.query<{ n: number }>('SELECT count(*)::int AS n FROM watchlist_items WHERE watchlist_id = $1', [watchlistId])).rows[0]!.n;
       if (n >= this.limits.maxItemsPerWatchlist) throw new ApiProblem(422, `a watchlist holds at most ${this.limits.maxItemsPerWatchlist} items`);
       const r = await q.query<ItemRow>(
@@ -126,8 +142,9 @@ export class WatchlistRepo {
     }, 'item_added');
   }
 
-  async deleteItem(watchlistId: string, itemId: string): Promise<void> {
+  async deleteItem(actor: Actor, watchlistId: string, itemId: string): Promise<void> {
     await this.db.tx(async (q) => {
+      await ownedForWrite(q, 'watchlists', 'watchlist', watchlistId, actor);
       const r = await q.query('DELETE FROM watchlist_items WHERE id = $1 AND watchlist_id = $2', [itemId, watchlistId]);
       if (!r.rowCount) throw notFound(`item ${itemId} in watchlist`, watchlistId);
     }, 'item_deleted');

@@ -17,7 +17,9 @@ export const alertEventRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     handler: async (req) => {
       const since = req.query.since ? new Date(req.query.since) : new Date(Date.now() - DEFAULT_LOOKBACK_MS);
-      return { data: await app.alertEvents.list({ symbol: req.query.symbol, since, limit: req.query.limit }) };
+      // the desk's whole history for an admin; a trader's or viewer's only of the rules they can see
+      const ruleIds = req.actor.role === 'admin' ? undefined : await app.alertRules.visibleIds(req.actor);
+      return { data: await app.alertEvents.list({ symbol: req.query.symbol, since, limit: req.query.limit, ruleIds }) };
     },
   });
 };

@@ -22,7 +22,7 @@ function evaluated(r: AlertRuleCreate | AlertRule, id: string): EvaluatedRule {
   };
 }
 
-const errors = problems(400, 401, 404, 503);
+const errors = problems(400, 401, 403, 404, 503);
 
 export const alertRuleRoutes: FastifyPluginAsyncZod = async (app) => {
   const tags = ['alert-rules'];
@@ -30,12 +30,12 @@ export const alertRuleRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/alert-rules', {
     schema: { tags, security, summary: 'List alert rules (limit/offset pagination)', querystring: Pagination, response: { 200: page(AlertRule), ...errors } },
-    handler: async (req) => ({ ...(await app.alertRules.list(req.query.limit, req.query.offset)), limit: req.query.limit, offset: req.query.offset }),
+    handler: async (req) => ({ ...(await app.alertRules.list(req.actor, req.query.limit, req.query.offset)), limit: req.query.limit, offset: req.query.offset }),
   });
 
   app.post('/alert-rules', {
     schema: { tags, security, summary: 'Create an alert rule', body: AlertRuleCreate, response: { 201: AlertRule, ...problems(422), ...errors } },
-    handler: async (req, reply) => reply.code(201).send(await app.alertRules.create(req.body)),
+    handler: async (req, reply) => reply.code(201).send(await app.alertRules.create(req.actor, req.body)),
   });
 
   app.post('/alert-rules/backtest', {
@@ -48,25 +48,25 @@ export const alertRuleRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     handler: async (req) => {
       const { rule, rule_id: ruleId, days, to } = req.body;
-      const r = rule ? evaluated(rule, 'draft') : evaluated(await app.alertRules.get(ruleId!), ruleId!);
+      const r = rule ? evaluated(rule, 'draft') : evaluated(await app.alertRules.get(req.actor, ruleId!), ruleId!);
       return backtest(app.influxql, r, days, to ? Date.parse(to) : Date.now());
     },
   });
 
   app.get('/alert-rules/:id', {
     schema: { tags, security, summary: 'One alert rule', params: IdParams, response: { 200: AlertRule, ...errors } },
-    handler: async (req) => app.alertRules.get(req.params.id),
+    handler: async (req) => app.alertRules.get(req.actor, req.params.id),
   });
 
   app.patch('/alert-rules/:id', {
     schema: { tags, security, summary: 'Change fields of an alert rule', params: IdParams, body: AlertRulePatch, response: { 200: AlertRule, ...errors } },
-    handler: async (req) => app.alertRules.patch(req.params.id, req.body),
+    handler: async (req) => app.alertRules.patch(req.actor, req.params.id, req.body),
   });
 
   app.delete('/alert-rules/:id', {
     schema: { tags, security, summary: 'Delete an alert rule', params: IdParams, response: { 204: z.undefined(), ...errors } },
     handler: async (req, reply) => {
-      await app.alertRules.delete(req.params.id);
+      await app.alertRules.delete(req.actor, req.params.id);
       return reply.code(204).send();
     },
   });
