@@ -26,7 +26,10 @@ const upgrades: http.IncomingHttpHeaders[] = [];
 const live = new Set<WebSocket>();
 
 before(async () => {
-  grafana = http.createServer((_req, res) => res.writeHead(404).end());
+  // also the API's identity check nginx asks before Grafana (docs/USERS.md): a signed-in trader
+  grafana = http.createServer((req, res) =>
+    req.url === '/auth/check' ? res.writeHead(204, { 'x-webauth-user': 'tina', 'x-webauth-role': 'Editor' }).end() : res.writeHead(404).end(),
+  );
   wss = new WebSocketServer({ server: grafana, path: '/api/live/ws' });
   wss.on('connection', (ws, req) => {
     upgrades.push(req.headers);
@@ -93,6 +96,7 @@ test('the upgrade reaches Grafana as a websocket with the public Host, Origin an
   assert.equal(h.origin, 'https://localhost', 'Grafana checks Origin against root_url / [live] allowed_origins');
   assert.equal(h['x-forwarded-proto'], 'https');
   assert.equal(h['x-forwarded-for'], '127.0.0.1', 'the client address, not the proxy, in Grafana’s logs');
+  assert.deepEqual([h['x-webauth-user'], h['x-webauth-role']], ['tina', 'Editor'], 'the signed-in user, for Grafana’s auth proxy');
   assert.deepEqual(JSON.parse(c.frames[0]!).connect.pong, true);
   c.ws.close();
 });

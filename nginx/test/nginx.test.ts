@@ -421,7 +421,8 @@ test('every route the watchlist API registers under /api is routed to it (nginxâ
   const routesDir = new URL('../../watchlist-api/src/routes/', import.meta.url);
   const prefixes = new Set(
     readdirSync(routesDir)
-      .filter((f) => f.endsWith('.ts') && f !== 'health.ts')
+      // health.ts: not proxied; session.ts: the sign-in and short-link routes outside /api (next test)
+      .filter((f) => f.endsWith('.ts') && f !== 'health.ts' && f !== 'session.ts')
       .flatMap((f) => [...readFileSync(new URL(f, routesDir), 'utf8').matchAll(/app\.(?:get|post|put|patch|delete)\('\/([a-z-]+)/g)].map((m) => m[1]!)),
   );
   assert.ok(prefixes.size >= 3, [...prefixes].join(','));
@@ -430,32 +431,51 @@ test('every route the watchlist API registers under /api is routed to it (nginxâ
   }
 });
 
-test('nginx starts while an upstream name does not resolve yet, answers 502, and serves it once it does', async () => {
+test('the sign-in and short-link routes outside /api go to the API; the identity check is not public', async () => {
+  for (const path of ['/auth/login', '/auth/login?next=/d/x?orgId=1', '/auth/logout', '/l/AbCdEfGh1234', '/l/AbCdEfGh1234/1']) {
+    assert.equal(JSON.parse((await get(path)).body).upstream, 'watchlist-api', path);
+  }
+  // /auth/check is what nginx asks internally; from outside it is an ordinary (Grafana) path, and the internal
+  // location cannot be requested at all
+  assert.equal(JSON.parse((await get('/auth/check')).body).upstream, 'grafana');
+  assert.equal((await get('/_identity')).status, 404);
+});
+
+test('nginx starts while upstream names do not resolve yet, answers 502/503, and serves each once it does', async () => {
   const port = await freePort();
   const g = await upstream('grafana-late', '127.0.0.6', port);
+  const a = await upstream('api-late', '127.0.0.7', port);
   const dns = await new DnsFake().listen(); // knows no name yet: NXDOMAIN
   const early = await startNginx({ grafanaUpstream: `grafana:${port}`, apiUpstream: `watchlist-api:${port}`, resolver: dns.address });
   const agentE = new https.Agent({ ca: readFileSync(early.cert), servername: 'localhost' });
-  const status = () =>
+  const status = (path: string) =>
     new Promise<number>((resolve, reject) => {
-      https.get({ host: '127.0.0.1', port: early.httpsPort, path: '/', agent: agentE, headers: { host: 'localhost' } }, (res) => {
+      https.get({ host: '127.0.0.1', port: early.httpsPort, path, agent: agentE, headers: { host: 'localhost' } }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       }).on('error', reject);
     });
-  try {
-    assert.equal(await status(), 502, 'no address yet: 502, and nginx is up');
-    dns.set('grafana', '127.0.0.6');
+  const until = async (path: string, want: number) => {
     const t0 = Date.now();
-    while ((await status()) !== 200) {
-      assert.ok(Date.now() - t0 < 20_000, 'served within the resolver cache lifetime');
+    while ((await status(path)) !== want) {
+      assert.ok(Date.now() - t0 < 20_000, `${path} answers ${want} within the resolver cache lifetime`);
       await new Promise((r) => setTimeout(r, 250));
     }
+  };
+  try {
+    assert.equal(await status('/api/watchlists'), 502, 'no API address yet: 502, and nginx is up');
+    // Grafana sits behind the identity check (docs/USERS.md), which cannot be asked yet: 503, never Grafana unchecked
+    assert.equal(await status('/'), 503);
+    dns.set('watchlist-api', '127.0.0.7');
+    await until('/api/watchlists', 200);
+    assert.equal(await status('/'), 502, 'identity checked, Grafana has no address yet');
+    dns.set('grafana', '127.0.0.6');
+    await until('/', 200);
   } finally {
     agentE.destroy();
     await early.stop();
     await dns.close();
-    g.closeAllConnections();
-    await new Promise((r) => g.close(r));
+    for (const s of [g, a]) s.closeAllConnections();
+    await Promise.all([g, a].map((s) => new Promise((r) => s.close(r))));
   }
 });

@@ -293,7 +293,7 @@ export type Problem = z.infer<typeof Problem>;
 const PROBLEM_TEXT: Record<number, string> = {
   400: 'Invalid request: `errors` lists the failing fields',
   401: 'Missing or wrong bearer token',
-  403: 'Not allowed for this user: a viewer writing, a change to another user’s shared item, a non-admin on /api/users',
+  403: 'Not allowed for this user: a viewer writing, a change to another user’s shared item, a non-admin on /api/accounts',
   404: 'No such resource',
   409: 'Conflict: the item is already in the watchlist',
   422: 'A limit would be exceeded',

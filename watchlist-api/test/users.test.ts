@@ -45,7 +45,7 @@ let dbUrl: string;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 async function createUser(name: string, role: string): Promise<UserBody> {
-  const res = await call<UserBody>(app, 'POST', '/api/users', { name, role });
+  const res = await call<UserBody>(app, 'POST', '/api/accounts', { name, role });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return res.body;
 }
@@ -66,20 +66,20 @@ describe('users, roles and tokens', () => {
     assert.equal(w.status, 201);
     assert.equal(w.body.owner, 'admin');
     assert.equal(w.body.shared, false);
-    const me = await call<{ name: string; role: string; token_id: string | null }>(app, 'GET', '/api/me');
+    const me = await call<{ name: string; role: string; token_id: string | null }>(app, 'GET', '/api/account');
     assert.deepEqual([me.body.name, me.body.role, me.body.token_id], ['admin', 'admin', null]);
     // the admin cannot be demoted or disabled: API_TOKEN keeps working
     const id = '00000000-0000-4000-8000-000000000001';
-    assert.equal((await call(app, 'PATCH', `/api/users/${id}`, { disabled: true })).status, 409);
-    assert.equal((await call(app, 'PATCH', `/api/users/${id}`, { role: 'viewer' })).status, 409);
-    assert.equal((await call(app, 'GET', '/api/me')).status, 200);
+    assert.equal((await call(app, 'PATCH', `/api/accounts/${id}`, { disabled: true })).status, 409);
+    assert.equal((await call(app, 'PATCH', `/api/accounts/${id}`, { role: 'viewer' })).status, 409);
+    assert.equal((await call(app, 'GET', '/api/account')).status, 200);
   });
 
   test('an admin creates users; each gets a token shown once and stored only as its SHA-256', async () => {
     const alice = await createUser('alice', 'trader');
     assert.match(alice.token.token, /^mt_[A-Za-z0-9_-]{43}$/);
     assert.equal(alice.token.prefix, alice.token.token.slice(0, 9));
-    const me = await call<{ name: string; role: string; grafana_role: string; token_id: string }>(app, 'GET', '/api/me', undefined, bearer(alice.token.token));
+    const me = await call<{ name: string; role: string; grafana_role: string; token_id: string }>(app, 'GET', '/api/account', undefined, bearer(alice.token.token));
     assert.deepEqual(me.body, { id: alice.id, name: 'alice', role: 'trader', grafana_role: 'Editor', token_id: alice.token.id });
 
     const db = new pg.Client({ connectionString: dbUrl });
@@ -92,7 +92,7 @@ describe('users, roles and tokens', () => {
       await db.end();
     }
     // listed with its tokens, never their values
-    const list = await call<{ data: UserBody[] }>(app, 'GET', '/api/users');
+    const list = await call<{ data: UserBody[] }>(app, 'GET', '/api/accounts');
     assert.deepEqual(list.body.data.map((u) => u.name), ['admin', 'alice']);
     assert.ok(!JSON.stringify(list.body).includes(alice.token.token));
   });
@@ -106,40 +106,40 @@ describe('users, roles and tokens', () => {
       [{ role: 'trader' }, 'name'],
     ];
     for (const [body, field] of cases) {
-      const res = await call<Problem>(app, 'POST', '/api/users', body);
+      const res = await call<Problem>(app, 'POST', '/api/accounts', body);
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.ok(res.body.errors?.some((e) => e.field === field), `${JSON.stringify(body)} → ${JSON.stringify(res.body.errors)}`);
     }
-    assert.equal((await call(app, 'POST', '/api/users', { name: 'alice', role: 'viewer' })).status, 409);
+    assert.equal((await call(app, 'POST', '/api/accounts', { name: 'alice', role: 'viewer' })).status, 409);
   });
 
-  test('only admins manage users: a trader and a viewer get 403 on every /api/users route', async () => {
+  test('only admins manage users: a trader and a viewer get 403 on every /api/accounts route', async () => {
     const t = await createUser('trent', 'trader');
     const v = await createUser('vera', 'viewer');
     for (const who of [t, v]) {
       for (const [m, url, body] of [
-        ['GET', '/api/users', undefined],
-        ['POST', '/api/users', { name: 'mallory', role: 'admin' }],
-        ['GET', `/api/users/${who.id}`, undefined],
-        ['PATCH', `/api/users/${who.id}`, { role: 'admin' }],
-        ['POST', `/api/users/${who.id}/tokens`, {}],
-        ['DELETE', `/api/users/${who.id}/tokens/${who.token.id}`, undefined],
+        ['GET', '/api/accounts', undefined],
+        ['POST', '/api/accounts', { name: 'mallory', role: 'admin' }],
+        ['GET', `/api/accounts/${who.id}`, undefined],
+        ['PATCH', `/api/accounts/${who.id}`, { role: 'admin' }],
+        ['POST', `/api/accounts/${who.id}/tokens`, {}],
+        ['DELETE', `/api/accounts/${who.id}/tokens/${who.token.id}`, undefined],
       ] as const) {
         const res = await call<Problem>(app, m, url, body, bearer(who.token.token));
         assert.equal(res.status, 403, `${who.name} ${m} ${url}`);
       }
     }
-    assert.equal((await call<{ role: string }>(app, 'GET', '/api/me', undefined, bearer(t.token.token))).body.role, 'trader', 'nothing was promoted');
+    assert.equal((await call<{ role: string }>(app, 'GET', '/api/account', undefined, bearer(t.token.token))).body.role, 'trader', 'nothing was promoted');
   });
 
   test('a revoked token is refused on the very next request, its sessions too; the user’s other token still works', async () => {
     const u = await createUser('rita', 'trader');
-    const second = await call<Issued>(app, 'POST', `/api/users/${u.id}/tokens`, { label: 'laptop' });
+    const second = await call<Issued>(app, 'POST', `/api/accounts/${u.id}/tokens`, { label: 'laptop' });
     assert.equal(second.status, 201);
     const session = await login(u.token.token);
     assert.equal((await call(app, 'GET', '/api/watchlists', undefined, bearer(u.token.token))).status, 200);
     assert.equal((await check(session)).statusCode, 204);
-    const revoked = await call<{ revoked_at: string }>(app, 'DELETE', `/api/users/${u.id}/tokens/${u.token.id}`);
+    const revoked = await call<{ revoked_at: string }>(app, 'DELETE', `/api/accounts/${u.id}/tokens/${u.token.id}`);
     assert.equal(revoked.status, 200);
     assert.ok(revoked.body.revoked_at);
     // no pause: the next request
@@ -148,35 +148,35 @@ describe('users, roles and tokens', () => {
     assert.equal((await check(session)).statusCode, 401, 'the session opened with it ends too');
     assert.equal((await call(app, 'GET', '/api/watchlists', undefined, bearer(second.body.token))).status, 200);
     // another user's token id under this user: 404
-    assert.equal((await call(app, 'DELETE', `/api/users/${u.id}/tokens/00000000-0000-4000-8000-000000000001`)).status, 404);
+    assert.equal((await call(app, 'DELETE', `/api/accounts/${u.id}/tokens/00000000-0000-4000-8000-000000000001`)).status, 404);
   });
 
   test('a user rotates their own token: the new one works, the old one is refused at once', async () => {
     const u = await createUser('rob', 'viewer');
-    const rotated = await call<Issued>(app, 'POST', '/api/me/token/rotate', undefined, bearer(u.token.token));
+    const rotated = await call<Issued>(app, 'POST', '/api/account/token/rotate', undefined, bearer(u.token.token));
     assert.equal(rotated.status, 201, 'a viewer may rotate its own token');
     assert.notEqual(rotated.body.token, u.token.token);
-    assert.equal((await call(app, 'GET', '/api/me', undefined, bearer(u.token.token))).status, 401);
-    assert.equal((await call<{ name: string }>(app, 'GET', '/api/me', undefined, bearer(rotated.body.token))).body.name, 'rob');
+    assert.equal((await call(app, 'GET', '/api/account', undefined, bearer(u.token.token))).status, 401);
+    assert.equal((await call<{ name: string }>(app, 'GET', '/api/account', undefined, bearer(rotated.body.token))).body.name, 'rob');
     // API_TOKEN lives in the environment: nothing to rotate here
-    assert.equal((await call(app, 'POST', '/api/me/token/rotate')).status, 409);
+    assert.equal((await call(app, 'POST', '/api/account/token/rotate')).status, 409);
   });
 
   test('disabling a user refuses all its tokens at once; a role change applies on the next request', async () => {
     const u = await createUser('dora', 'trader');
     const h = bearer(u.token.token);
     assert.equal((await call(app, 'POST', '/api/watchlists', { name: 'd' }, h)).status, 201);
-    assert.equal((await call(app, 'PATCH', `/api/users/${u.id}`, { role: 'viewer' })).status, 200);
+    assert.equal((await call(app, 'PATCH', `/api/accounts/${u.id}`, { role: 'viewer' })).status, 200);
     assert.equal((await call(app, 'POST', '/api/watchlists', { name: 'd2' }, h)).status, 403);
-    assert.equal((await call<UserBody>(app, 'PATCH', `/api/users/${u.id}`, { disabled: true })).body.disabled, true);
+    assert.equal((await call<UserBody>(app, 'PATCH', `/api/accounts/${u.id}`, { disabled: true })).body.disabled, true);
     assert.equal((await call(app, 'GET', '/api/watchlists', undefined, h)).status, 401);
-    assert.equal((await call(app, 'PATCH', `/api/users/${u.id}`, { disabled: false })).status, 200);
+    assert.equal((await call(app, 'PATCH', `/api/accounts/${u.id}`, { disabled: false })).status, 200);
     assert.equal((await call(app, 'GET', '/api/watchlists', undefined, h)).status, 200);
   });
 
   test('tokens that are not API_TOKEN nor issued, forged or oversized, are 401', async () => {
     for (const t of ['mt_' + 'A'.repeat(43), 'mt_', 'mt_' + 'x'.repeat(500), 'test-token-0123456789abcdeX']) {
-      assert.equal((await call(app, 'GET', '/api/me', undefined, bearer(t))).status, 401, t.slice(0, 20));
+      assert.equal((await call(app, 'GET', '/api/account', undefined, bearer(t))).status, 401, t.slice(0, 20));
     }
   });
   test('alert history: a user without visible rules sees none (before anyone shares one: InfluxDB is not even asked)', async () => {

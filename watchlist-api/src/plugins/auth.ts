@@ -53,7 +53,7 @@ export function identities(app: Pick<FastifyInstance, 'dbState' | 'users'>, admi
 }
 
 /** Routes a viewer may call although they are not GET: they change nothing shared. */
-const VIEWER_MAY = new Set(['/api/me/token/rotate', '/api/alert-rules/backtest']);
+const VIEWER_MAY = new Set(['/api/account/token/rotate', '/api/alert-rules/backtest']);
 
 /** Register inside the /api scope: every route there requires an identity; viewers only read. */
 export function requireIdentity(app: FastifyInstance, ids: Identities): void {

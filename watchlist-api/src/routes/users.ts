@@ -1,5 +1,6 @@
-// /api/users (admins: create, list, change role, disable, issue and revoke tokens) and /api/me (anyone:
-// who am I, rotate my own token). docs/USERS.md.
+// /api/accounts (admins: create, list, change role, disable, issue and revoke tokens) and /api/account (anyone:
+// who am I, rotate my own token). docs/USERS.md. Not /api/users nor /api/user: those are Grafana's own API,
+// which nginx routes to Grafana.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { GRAFANA_ROLE } from '../auth/identity.js';
 import { ApiProblem, sendProblem } from '../problem.js';
@@ -12,35 +13,35 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
   const tags = ['users'];
   const errors = problems(400, 401, 403, 404, 503);
   app.addHook('preHandler', async (req, reply) => {
-    if (req.actor.role !== 'admin') return sendProblem(reply, req, new ApiProblem(403, `${req.actor.name} is not an admin: users are managed by admins`));
+    if (req.actor.role !== 'admin') return sendProblem(reply, req, new ApiProblem(403, `${req.actor.name} is not an admin: accounts are managed by admins`));
   });
 
-  app.get('/users', {
+  app.get('/accounts', {
     schema: { tags, security, summary: 'List users with their tokens (never the tokens themselves)', querystring: Pagination, response: { 200: page(User), ...errors } },
     handler: async (req) => ({ ...(await app.users.list(req.query.limit, req.query.offset)), limit: req.query.limit, offset: req.query.offset }),
   });
 
-  app.post('/users', {
+  app.post('/accounts', {
     schema: { tags, security, summary: 'Create a user and its first token (shown once)', body: UserCreate, response: { 201: UserCreated, ...problems(409), ...errors } },
     handler: async (req, reply) => reply.code(201).send(await app.users.create(req.body)),
   });
 
-  app.get('/users/:id', {
+  app.get('/accounts/:id', {
     schema: { tags, security, summary: 'One user', params: UserParams, response: { 200: User, ...errors } },
     handler: async (req) => app.users.get(req.params.id),
   });
 
-  app.patch('/users/:id', {
+  app.patch('/accounts/:id', {
     schema: { tags, security, summary: 'Change a user’s role, disable or re-enable it (takes effect on its next request)', params: UserParams, body: UserPatch, response: { 200: User, ...problems(409), ...errors } },
     handler: async (req) => app.users.patch(req.params.id, req.body),
   });
 
-  app.post('/users/:id/tokens', {
+  app.post('/accounts/:id/tokens', {
     schema: { tags, security, summary: 'Issue another token for a user (shown once)', params: UserParams, body: TokenCreate.nullish(), response: { 201: IssuedToken, ...errors } },
     handler: async (req, reply) => reply.code(201).send(await app.users.issueToken(req.params.id, req.body?.label ?? null)),
   });
 
-  app.delete('/users/:id/tokens/:tokenId', {
+  app.delete('/accounts/:id/tokens/:tokenId', {
     schema: { tags, security, summary: 'Revoke a token: refused from the next request on, with the sessions opened with it', params: TokenParams, response: { 200: TokenInfo, ...errors } },
     handler: async (req) => app.users.revokeToken(req.params.id, req.params.tokenId),
   });
@@ -48,12 +49,12 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
 
 export const meRoutes: FastifyPluginAsyncZod = async (app) => {
   const tags = ['users'];
-  app.get('/me', {
+  app.get('/account', {
     schema: { tags, security, summary: 'Who this token is', response: { 200: Me, ...problems(400, 401, 503) } },
     handler: async (req) => ({ id: req.actor.id, name: req.actor.name, role: req.actor.role, grafana_role: GRAFANA_ROLE[req.actor.role], token_id: req.actor.tokenId }),
   });
 
-  app.post('/me/token/rotate', {
+  app.post('/account/token/rotate', {
     schema: {
       tags,
       security,
