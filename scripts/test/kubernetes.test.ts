@@ -485,11 +485,21 @@ test('the Ingress: TLS, HTTP → HTTPS, per-IP rate limits, exactly the API rout
   const routesDir = path.join(ROOT, 'watchlist-api/src/routes');
   const prefixes = new Set(
     readdirSync(routesDir)
-      .filter((f) => f.endsWith('.ts') && f !== 'health.ts')
+      // session.ts: the sign-in and short-link routes outside /api (below)
+      .filter((f) => f.endsWith('.ts') && f !== 'health.ts' && f !== 'session.ts')
       .flatMap((f) => [...readFileSync(path.join(routesDir, f), 'utf8').matchAll(/app\.(?:get|post|put|patch|delete)\('\/([a-z-]+)/g)].map((m) => `/api/${m[1]}`)),
   );
   const apiPaths = (api.spec.rules[0].http.paths as { path: string }[]).map((p) => p.path);
   assert.deepEqual(apiPaths.filter((p) => p.startsWith('/api/')).sort(), [...prefixes].sort());
+  // one user, one login (docs/USERS.md): the sign-in, sign-out and short links go to the API, and every Grafana
+  // request is checked by the API first, its answer's identity headers handed on
+  for (const p of ['/auth/login', '/auth/logout', '/l']) assert.ok(apiPaths.includes(p), p);
+  const ga = grafana.metadata.annotations!;
+  assert.match(ga['nginx.ingress.kubernetes.io/auth-url']!, /^http:\/\/watchlist-api\.market-terminal\.svc\.cluster\.local:8000\/auth\/check$/);
+  assert.equal(ga['nginx.ingress.kubernetes.io/auth-signin'], '/auth/login?next=$escaped_request_uri');
+  assert.equal(ga['nginx.ingress.kubernetes.io/auth-response-headers'], 'X-WEBAUTH-USER, X-WEBAUTH-ROLE');
+  const genv = Object.fromEntries((podSpec(must(objs, 'Deployment', 'grafana')).containers[0]!.env ?? []).map((e: { name: string; value?: string }) => [e.name, e.value]));
+  assert.deepEqual([genv.GF_AUTH_PROXY_ENABLED, genv.GF_AUTH_PROXY_HEADER_NAME, genv.GF_AUTH_PROXY_HEADERS], ['true', 'X-WEBAUTH-USER', 'Role:X-WEBAUTH-ROLE']);
   const closed = (grafana.spec.rules[0].http.paths as { path: string; pathType: string; backend: { service: { name: string } } }[]).find((p) => p.path === '/metrics')!;
   assert.equal(closed.pathType, 'Exact');
   assert.equal(must(objs, 'Service', closed.backend.service.name).spec.selector, undefined, 'a Service without endpoints');

@@ -390,6 +390,9 @@ describe('sign-in for Grafana (nginx auth_request → /auth/check)', () => {
     const page = await app.inject({ url: '/auth/login?next=/d/markets-overview?orgId=1&var-symbol=BTC%2FUSDT' });
     assert.equal(page.statusCode, 200);
     assert.match(page.body, /name="next" value="\/d\/markets-overview\?orgId=1&#38;var-symbol=BTC%2FUSDT"/);
+    // ingress-nginx (Kubernetes) sends the way back encoded
+    const encoded = await app.inject({ url: `/auth/login?next=${encodeURIComponent('/d/news?orgId=1&var-asset=BTC')}` });
+    assert.match(encoded.body, /name="next" value="\/d\/news\?orgId=1&#38;var-asset=BTC"/);
     const xss = await app.inject({ url: '/auth/login?next=/"><script>alert(1)</script>' });
     assert.doesNotMatch(xss.body, /<script>/);
     const t = await createUser('nick', 'trader');

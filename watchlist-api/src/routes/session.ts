@@ -58,10 +58,19 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ ids: Identities }> = async (
       response: { 200: { description: 'The sign-in form', content: { 'text/html': { schema: z.string() } } } },
     },
     handler: async (req, reply) => {
-      // nginx appends the original URI raw (it has no URL-encoder): everything after `next=` is the target
+      // nginx appends the original URI raw (it has no URL-encoder): everything after `next=` is the target;
+      // ingress-nginx (Kubernetes) sends it encoded ($escaped_request_uri): /… or %2F…
       const raw = req.raw.url ?? '';
       const at = raw.indexOf('?next=');
-      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(loginPage(safeNext(at >= 0 ? raw.slice(at + 6) : undefined)));
+      let next = at >= 0 ? raw.slice(at + 6) : undefined;
+      if (next && /^%2F/i.test(next)) {
+        try {
+          next = decodeURIComponent(next);
+        } catch {
+          next = undefined;
+        }
+      }
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(loginPage(safeNext(next)));
     },
   });
 
