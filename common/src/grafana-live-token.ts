@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { int, url } from './config.js';
 import { readSecretFile, writeSecretFile } from './secrets-store.js';
+import { sleep } from './backoff.js';
 
 /** The one-shot's settings (`common/src/bin/grafana-live-token.ts`; .env.example, compose). */
 export const liveTokenEnv = {
@@ -23,6 +24,10 @@ export const liveTokenEnv = {
   GRAFANA_LIVE_STREAM: z.preprocess((v) => (v === '' ? undefined : v), z.string().default('markets')),
   /** How long to wait for Grafana's /api/health before giving up. */
   GRAFANA_WAIT_MS: int(120_000, 0),
+  /** The service account (Kubernetes: one per feeder pod, each sidecar owns its own and its tokens). */
+  GRAFANA_LIVE_ACCOUNT: z.preprocess((v) => (v === '' ? undefined : v), z.string().default('market-feeder-live')),
+  /** 0: run once and exit (compose one-shot). > 0: keep running and check again every so often (a sidecar: Grafana down is waited out, a revoked token replaced). */
+  GRAFANA_LIVE_TOKEN_RECHECK_MS: int(0, 0),
 };
 
 export interface LiveTokenOptions {
@@ -55,7 +60,6 @@ export class GrafanaApiError extends Error {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function ensureLiveToken(o: LiveTokenOptions): Promise<LiveTokenOutcome> {
   const base = o.grafanaUrl.replace(/\/+$/, '');
@@ -143,5 +147,21 @@ async function waitForGrafana(base: string, waitMs: number, retryMs: number, log
     if (Date.now() + retryMs > deadline) throw new Error(`grafana at ${base} not ready after ${Math.round(waitMs / 1000)} s (${last})`);
     log.info({ url: base, last }, 'waiting for Grafana');
     await sleep(retryMs);
+  }
+}
+
+/**
+ * The sidecar form (Kubernetes, docs/GRAFANA_LIVE.md "Kubernetes"): ensureLiveToken now and every `everyMs`
+ * until `signal` aborts. A failure (Grafana down or not up yet, a 5xx) is logged and tried again at the
+ * next round, never an exit: the feeder beside it keeps ingesting and picks the file up when it appears.
+ */
+export async function watchLiveToken(o: LiveTokenOptions, everyMs: number, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      await ensureLiveToken(o);
+    } catch (err) {
+      o.log.warn({ err: String(err), retryInMs: everyMs }, 'Grafana Live token not made yet: trying again');
+    }
+    await sleep(everyMs, signal);
   }
 }

@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { GrafanaFake } from '@mt/testing';
-import { ensureLiveToken, type LiveTokenOptions } from '../src/grafana-live-token.js';
+import { GrafanaFake, waitFor } from '@mt/testing';
+import { ensureLiveToken, watchLiveToken, type LiveTokenOptions } from '../src/grafana-live-token.js';
 
 const log = pino({ level: 'silent' });
 const ADMIN = { user: 'admin', password: 'pw:with/odd#chars' };
@@ -136,6 +136,42 @@ test('Grafana not up yet: waited for, then done; never up: a clear error within 
     await g.listen(port);
     await assert.rejects(ensureLiveToken(opts(g, { adminPassword: 'wrong' })), /HTTP 401/);
   } finally {
+    await g.close();
+  }
+});
+
+test('the Kubernetes sidecar (watchLiveToken): Grafana down at first is waited out, never an exit; one account per pod; a revoked token replaced at the next check; stops when told', async () => {
+  const g = await new GrafanaFake(ADMIN).listen();
+  const stop = new AbortController();
+  let watching: Promise<void> | undefined;
+  try {
+    const port = await g.stop();
+    const pods = ['market-feeder-0', 'market-feeder-1'].map((pod) => opts(g, { grafanaUrl: `http://127.0.0.1:${port}`, accountName: `market-feeder-live-${pod}`, waitMs: 200, retryMs: 50 }));
+    watching = Promise.all(pods.map((o) => watchLiveToken(o, 300, stop.signal))).then(() => {});
+    await new Promise((r) => setTimeout(r, 900)); // a few failed rounds: still running
+    await g.listen(port);
+    const tokenOf = (o: LiveTokenOptions) => {
+      try {
+        return readFileSync(o.tokenPath, 'utf8').trim();
+      } catch {
+        return '';
+      }
+    };
+    await waitFor(async () => pods.every((o) => tokenOf(o) !== ''), 5000, 'both tokens made once Grafana is up');
+    assert.deepEqual(g.accounts.map((a) => [a.name, a.tokens.length]).sort(), [['market-feeder-live-market-feeder-0', 1], ['market-feeder-live-market-feeder-1', 1]]);
+    const [first0, first1] = pods.map(tokenOf);
+    for (const t of [first0!, first1!]) assert.equal(await push(g, t), 200);
+    // pod 0's token revoked: replaced at its next check; pod 1's kept (its account is its own)
+    g.revokeAll('market-feeder-live-market-feeder-0');
+    await waitFor(async () => tokenOf(pods[0]!) !== first0, 5000, 'replaced');
+    assert.equal(await push(g, tokenOf(pods[0]!)), 200);
+    assert.equal(tokenOf(pods[1]!), first1, 'the other pod keeps its token');
+    assert.equal(await push(g, first1!), 200);
+    stop.abort();
+    await watching;
+  } finally {
+    stop.abort();
+    await watching;
     await g.close();
   }
 });

@@ -13,7 +13,8 @@ import path from 'node:path';
 import ts from 'typescript';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import type { z } from 'zod';
-import { parseConfig, resolveShard, splitList } from '@mt/common';
+import { liveTokenEnv, parseConfig, resolveShard, splitList } from '@mt/common';
+import { z as zod } from 'zod';
 import { startPrometheus, tmpDir, waitFor, which } from '@mt/testing';
 import { marketSchema } from '../../feeders/src/market/config.ts';
 import { newsSchema } from '../../feeders/src/news/config.ts';
@@ -53,7 +54,7 @@ interface Container {
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   startupProbe?: Probe;
-  volumeMounts?: { name: string; mountPath: string }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 interface Probe {
   httpGet?: { path: string; port: string | number };
@@ -505,7 +506,7 @@ test('the Ingress: TLS, HTTP → HTTPS, per-IP rate limits, exactly the API rout
   assert.equal(must(objs, 'Service', closed.backend.service.name).spec.selector, undefined, 'a Service without endpoints');
 });
 
-test('NetworkPolicies: only the ingress controller (and Prometheus) reach Grafana and the API; every connection the terminal needs is open', () => {
+test('NetworkPolicies: only the ingress controller (and Prometheus; the market feeders Grafana, for Live) reach Grafana and the API; every connection the terminal needs is open', () => {
   const objs = render('base');
   const ns = 'market-terminal';
   const labelsOf = (n: string) => podLabels(workloads(objs).find((w) => w.metadata.name === n)!);
@@ -520,6 +521,7 @@ test('NetworkPolicies: only the ingress controller (and Prometheus) reach Grafan
     ...['market-feeder', 'news-feeder', 'influxdb-tasks', 'watchlist-api', 'grafana'].map((f): [Peer, string, number] => [pod(f), 'influxdb', 8086]),
     ...['market-feeder', 'news-feeder', 'watchlist-api'].map((f): [Peer, string, number] => [pod(f), 'postgres', 5432]),
     [pod('market-feeder'), 'alertmanager', 9093],
+    [pod('market-feeder'), 'grafana', 3000], // Grafana Live: pushes and the token sidecar
     [pod('prometheus'), 'alertmanager', 9093],
     [pod('grafana'), 'alertmanager', 9093],
     [pod('grafana'), 'prometheus', 9090],
@@ -535,7 +537,7 @@ test('NetworkPolicies: only the ingress controller (and Prometheus) reach Grafan
 
   // and nothing else reaches Grafana or the API
   for (const [to, port] of [['grafana', 3000], ['watchlist-api', 8000]] as const) {
-    for (const from of [stranger, pod('market-feeder'), pod('news-feeder'), pod('influxdb'), pod('alertmanager'), { namespace: 'ingress-nginx-evil', labels: {} }])
+    for (const from of [stranger, ...(to === 'grafana' ? [] : [pod('market-feeder')]), pod('news-feeder'), pod('influxdb'), pod('alertmanager'), { namespace: 'ingress-nginx-evil', labels: {} }])
       assert.ok(!allowed(objs, ns, from, labelsOf(to), port), `${JSON.stringify(from)} must not reach ${to}`);
   }
   assert.ok(!allowed(objs, ns, stranger, labelsOf('postgres'), 5432));
@@ -599,3 +601,41 @@ test('Prometheus on Kubernetes: the real Prometheus relabels discovered pods int
   assert.ok(jobs.size >= 4);
   assert.deepEqual([...jobs].filter((j) => !wanted.some((w) => w.job === j)), []);
 });
+
+for (const name of KUSTOMIZATIONS) {
+  test(`${name}: Grafana Live on — each feeder pod's token sidecar (as compose's one-shot) writes where its feeder reads, one account per pod, never delaying the feeder`, () => {
+    const objs = render(name);
+    const feeder = must(objs, 'StatefulSet', 'market-feeder');
+    const spec = feeder.spec.template.spec as { initContainers?: (Container & { restartPolicy?: string })[]; containers: Container[]; volumes: { name: string; emptyDir?: { medium?: string } }[] };
+    const side = spec.initContainers?.find((c) => c.name === 'grafana-live-token');
+    assert.ok(side, 'the token sidecar');
+    assert.equal(side.restartPolicy, 'Always', 'a sidecar: the feeder starts at once, without waiting for Grafana');
+    assert.deepEqual(side.command, ['node', 'common/dist/bin/grafana-live-token.js']);
+    assert.ok(existsInBuild(side.command![1]!));
+    assert.match(side.image, /:[vV]?\d+\.\d+(\.\d+)?$/);
+    for (const k of ['requests', 'limits'] as const) for (const r of ['cpu', 'memory']) assert.ok(side.resources?.[k]?.[r], `sidecar ${k}.${r}`);
+    const main = spec.containers[0]!;
+    const accounts = new Set<string>();
+    for (let i = 0; i < feeder.spec.replicas; i++) {
+      const pod = `market-feeder-${i}`;
+      const s: z.infer<ReturnType<typeof zod.object<typeof liveTokenEnv>>> = parseConfig(zod.object(liveTokenEnv), containerEnv(objs, side, pod));
+      const f: z.infer<typeof marketSchema> = parseConfig(marketSchema, { ...containerEnv(objs, main, pod), NODE_ENV: 'production' });
+      assert.ok(s.GRAFANA_LIVE_TOKEN_RECHECK_MS > 0, 'keeps running: Grafana down is waited out, a revoked token replaced');
+      assert.equal(f.GRAFANA_LIVE, 'on');
+      assert.equal(f.GRAFANA_LIVE_TOKEN_FILE, s.GRAFANA_LIVE_TOKEN_PATH, 'the feeder reads the file the sidecar writes');
+      assert.equal(new URL(f.GRAFANA_LIVE_URL!).origin, new URL(s.GRAFANA_URL).origin, 'both talk to the same Grafana');
+      assert.equal(f.GRAFANA_LIVE_STREAM, s.GRAFANA_LIVE_STREAM, 'the token is checked on the stream the feeder pushes to');
+      accounts.add(s.GRAFANA_LIVE_ACCOUNT);
+      // the file is in a volume both mount: the sidecar read-write, the feeder read-only
+      const dir = path.posix.dirname(s.GRAFANA_LIVE_TOKEN_PATH);
+      const mountOf = (c: Container) => c.volumeMounts?.find((m) => m.mountPath === dir);
+      assert.equal(mountOf(side)?.name, mountOf(main)?.name);
+      assert.ok(!mountOf(side)?.readOnly && mountOf(main)?.readOnly);
+      assert.equal(spec.volumes.find((v) => v.name === mountOf(main)!.name)?.emptyDir?.medium, 'Memory', 'the token never touches a disk');
+    }
+    assert.equal(accounts.size, feeder.spec.replicas, `one service account per pod (${[...accounts]}): a sidecar deletes its own account's other tokens only`);
+    // Grafana's URL: its Service, on the port the sidecar and the feeder use
+    const svc = must(objs, 'Service', 'grafana');
+    assert.ok((svc.spec.ports as { port: number }[]).some((p) => p.port === 3000));
+  });
+}
