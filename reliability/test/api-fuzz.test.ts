@@ -350,3 +350,110 @@ test('venues: concurrent adds in every spelling store each instrument once per v
     assert.deepEqual((JSON.parse(o.body) as { errors: { field: string }[] }).errors.map((e) => e.field), [field], o.body);
   }
 });
+
+// ---- users and roles (docs/USERS.md) -----------------------------------------------------------------------
+// Random actors × random operations on each other's watchlists, rules and layouts, checked against a model of
+// who owns what: the exact status of every answer (another's private item 404, a shared one 403 on change, a
+// viewer 403 on every write, a non-admin 403 on /api/accounts, a revoked token or a disabled user 401), no 5xx,
+// and afterwards every stored item is where the model says, with its owner.
+test('users and roles: random actors on each other’s items get exactly what ownership allows, nothing else', async () => {
+  const json = (method: string, path: string, token: string, body?: unknown) =>
+    send({ method, path, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : enc.encode(JSON.stringify(body)) });
+  const mkUser = async (name: string, role: string) => {
+    const o = await json('POST', '/api/accounts', TOKEN, { name, role });
+    assert.equal(o.status, 201, o.body);
+    return JSON.parse(o.body) as { id: string; token: { id: string; token: string } };
+  };
+  const [alice, bob, vic, rex, dan] = [await mkUser('fz-alice', 'trader'), await mkUser('fz-bob', 'trader'), await mkUser('fz-vic', 'viewer'), await mkUser('fz-rex', 'trader'), await mkUser('fz-dan', 'trader')];
+  assert.equal((await json('DELETE', `/api/accounts/${rex.id}/tokens/${rex.token.id}`, TOKEN)).status, 200);
+  assert.equal((await json('PATCH', `/api/accounts/${dan.id}`, TOKEN, { disabled: true })).status, 200);
+  type Who = 'admin' | 'alice' | 'bob' | 'vic' | 'rex' | 'dan';
+  const actors: Record<Who, { token: string; role: 'admin' | 'trader' | 'viewer'; ok: boolean }> = {
+    admin: { token: TOKEN, role: 'admin', ok: true },
+    alice: { token: alice.token.token, role: 'trader', ok: true },
+    bob: { token: bob.token.token, role: 'trader', ok: true },
+    vic: { token: vic.token.token, role: 'viewer', ok: true },
+    rex: { token: rex.token.token, role: 'trader', ok: false },
+    dan: { token: dan.token.token, role: 'trader', ok: false },
+  };
+  const ownerName: Record<Who, string> = { admin: 'admin', alice: 'fz-alice', bob: 'fz-bob', vic: 'fz-vic', rex: 'fz-rex', dan: 'fz-dan' };
+  type Kind = 'watchlists' | 'alert-rules' | 'layouts';
+  const model = new Map<string, { kind: Kind; owner: Who; shared: boolean; gone: boolean }>();
+  const createBody: Record<Kind, (shared: boolean) => unknown> = {
+    watchlists: (shared) => ({ name: 'fz', shared, items: [{ symbol: 'ETHUSDT', asset_type: 'crypto' }] }),
+    'alert-rules': (shared) => ({ symbol: 'ETH/USDT', condition: 'above', threshold: 5000, shared }),
+    layouts: (shared) => ({ name: 'fz', dashboards: ['asset-detail'], symbols: ['ETH/USDT'], shared }),
+  };
+  const patchBody: Record<Kind, unknown> = { watchlists: { name: 'renamed' }, 'alert-rules': { threshold: 6000 }, layouts: { name: 'renamed' } };
+  const whoArb = fc.constantFrom<Who>('admin', 'alice', 'bob', 'vic', 'rex', 'dan');
+  const opArb = fc.oneof(
+    fc.record({ op: fc.constant('create' as const), who: whoArb, kind: fc.constantFrom<Kind>('watchlists', 'alert-rules', 'layouts'), shared: fc.boolean() }),
+    fc.record({ op: fc.constantFrom('get' as const, 'patch' as const, 'delete' as const, 'share' as const, 'item' as const), who: whoArb, pick: fc.nat() }),
+    fc.record({ op: fc.constantFrom('accounts-list' as const, 'accounts-create' as const, 'accounts-patch' as const), who: whoArb, pick: fc.nat() }),
+  );
+  let n = 0;
+  const statuses = new Map<number, number>();
+  await fc.assert(
+    fc.asyncProperty(opArb, async (step) => {
+      const a = actors[step.who];
+      let o: Outcome;
+      let want: number;
+      if (step.op === 'create') {
+        o = await json('POST', `/api/${step.kind}`, a.token, createBody[step.kind](step.shared));
+        want = !a.ok ? 401 : a.role === 'viewer' ? 403 : 201;
+        if (o.status === 201) {
+          const b = JSON.parse(o.body) as { id: string; owner: string; shared: boolean };
+          assert.deepEqual([b.owner, b.shared], [ownerName[step.who], step.shared]);
+          model.set(b.id, { kind: step.kind, owner: step.who, shared: step.shared, gone: false });
+        }
+      } else if (step.op.startsWith('accounts')) {
+        const target = [alice, bob, vic][step.pick % 3]!;
+        const [m, p, body] =
+          step.op === 'accounts-list' ? ['GET', '/api/accounts', undefined] : step.op === 'accounts-create' ? ['POST', '/api/accounts', { name: `fz-u${++n}`, role: 'viewer' }] : ['PATCH', `/api/accounts/${target.id}`, { disabled: false }];
+        o = await json(m, p, a.token, body);
+        want = !a.ok ? 401 : a.role !== 'admin' ? 403 : m === 'POST' ? 201 : 200;
+      } else {
+        const ids = [...model.keys()];
+        if (!ids.length) return;
+        const id = ids[step.pick % ids.length]!;
+        const it = model.get(id)!;
+        const mine = it.owner === step.who;
+        const visible = !it.gone && (mine || it.shared);
+        const path = `/api/${it.kind}/${id}`;
+        const write = step.op !== 'get';
+        if (step.op === 'item' && it.kind !== 'watchlists') return;
+        [o, want] = await (async (): Promise<[Outcome, number]> => {
+          const status = (okStatus: number) => (!a.ok ? 401 : write && a.role === 'viewer' ? 403 : !visible ? 404 : write && !mine ? 403 : okStatus);
+          if (step.op === 'get') return [await json('GET', path, a.token), status(200)];
+          if (step.op === 'patch') return [await json('PATCH', path, a.token, patchBody[it.kind]), status(200)];
+          if (step.op === 'share') return [await json('PATCH', path, a.token, { shared: !it.shared }), status(200)];
+          if (step.op === 'item') return [await json('POST', `${path}/items`, a.token, { symbol: `SYM${++n}`, asset_type: 'stock' }), status(201)];
+          return [await json('DELETE', path, a.token), status(204)];
+        })();
+        if (o.status === 204) it.gone = true;
+        if (o.status === 200 && step.op === 'share') it.shared = !it.shared;
+      }
+      statuses.set(o.status, (statuses.get(o.status) ?? 0) + 1);
+      assert.ok(o.status < 500, `no 5xx: ${JSON.stringify(step)} → ${o.status} ${o.body.slice(0, 200)}`);
+      assert.equal(o.status, want, `${JSON.stringify(step)} → ${o.body.slice(0, 300)}`);
+      if (o.status >= 400) assert.match(o.contentType, /^application\/problem\+json/);
+    }),
+    { numRuns: 400, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31), verbose: 1 },
+  );
+  console.log(JSON.stringify({ scenario: 'api-fuzz-users', items: model.size, statuses: Object.fromEntries([...statuses].sort(([x], [y]) => x - y)) }));
+  for (const s of [200, 201, 204, 401, 403, 404]) assert.ok((statuses.get(s) ?? 0) > 0, `the fuzz produced a ${s}: ${JSON.stringify([...statuses])}`);
+  // afterwards, each user's lists hold exactly the live items the model says it can see, with their owners
+  for (const who of ['admin', 'alice', 'bob', 'vic'] as const) {
+    for (const kind of ['watchlists', 'alert-rules', 'layouts'] as const) {
+      const got: { id: string; owner: string }[] = [];
+      for (let offset = 0; ; offset += 100) {
+        const page = await json('GET', `/api/${kind}?limit=100&offset=${offset}`, actors[who].token);
+        const rows = (JSON.parse(page.body) as { data: { id: string; owner: string }[] }).data;
+        got.push(...rows);
+        if (rows.length < 100) break;
+      }
+      const expected = [...model].filter(([, it]) => it.kind === kind && !it.gone && (it.owner === who || it.shared)).map(([id, it]) => `${id}:${ownerName[it.owner]}`);
+      assert.deepEqual(got.filter((r) => model.has(r.id)).map((r) => `${r.id}:${r.owner}`).sort(), expected.sort(), `${who} ${kind}`);
+    }
+  }
+});
