@@ -28,6 +28,7 @@ import { OnceFiredStore, createPriceAlerts } from './alerts/index.js';
 import { createBinanceSource } from './binance/index.js';
 import { createBinanceFuturesSource } from './binance-futures/index.js';
 import { createKrakenSource } from './kraken/index.js';
+import { createCoinbaseSource } from './coinbase/index.js';
 import { marketSchema } from './config.js';
 import type { MarketComponent, MarketContext } from './context.js';
 import { MarketCore } from './core.js';
@@ -139,6 +140,7 @@ async function main(): Promise<void> {
   build('binance', () => sources.register('binance', createBinanceSource(ctx)));
   build('binance-futures', () => sources.register('binance-futures', createBinanceFuturesSource(ctx)));
   build('kraken', () => sources.register('kraken', createKrakenSource(ctx)));
+  build('coinbase', () => sources.register('coinbase', createCoinbaseSource(ctx)));
   build('polled', () => {
     for (const c of createPolledSources(ctx)) sources.addGlobal(c, ['yahoo']);
   });

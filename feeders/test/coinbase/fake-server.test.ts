@@ -82,7 +82,8 @@ test('errors: an unknown product or channel gets the error frame; no subscribe w
 });
 
 test('REST: newest first, ≤ 300 rows, 404 for an unknown product, 429 over 15 requests in a burst', async () => {
-  const fake = await new CoinbaseFake({ products: ['BTC-USD'] }).listen();
+  // a slow refill, so the burst is over 15 however slowly a loaded machine sends it
+  const fake = await new CoinbaseFake({ products: ['BTC-USD'], restPerSecond: 0.5 }).listen();
   fakes.push(fake);
   const S = fake.o.startTime / 1000;
   const ok = await fetch(`${fake.restUrl}/products/BTC-USD/candles?granularity=60&start=${S - 3600}&end=${S - 60}`);

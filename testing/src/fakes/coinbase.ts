@@ -91,6 +91,8 @@ export class CoinbaseFake {
   private step = 0;
   private seq = new Map<string, number>();
   private rest = { tokens: 0, at: Date.now() };
+  /** The venue's L2 book per product (price text → size text), moved with the price every step. */
+  private books = new Map<string, { bids: Map<string, string>; asks: Map<string, string> }>();
   private refusals = 0;
 
   constructor(opts: CoinbaseFakeOptions = {}) {
@@ -255,6 +257,15 @@ export class CoinbaseFake {
     return frames.length;
   }
 
+  /** An l2update that crosses the book (a bid above the best ask) on every connection: a client copy gone wrong. */
+  corruptBook(product: string): void {
+    const p = norm(product);
+    const b = this.book(p);
+    const bestAsk = Math.min(...[...b.asks.keys()].map(Number));
+    const frame = JSON.stringify({ type: 'l2update', product_id: p, changes: [['buy', (bestAsk + 0.05).toFixed(2), '1.00000000']], time: isoMicros(this.now()) });
+    for (const c of this.live) if (c.stats.subs.get('level2_batch')?.has(p) || c.stats.subs.get('level2')?.has(p)) this.send(c, frame);
+  }
+
   /** The next `times` candle requests answer 429 with the recorded body. */
   failRest(times = 1, status = 429): void {
     const body = fixtureJson(status === 429 ? 'coinbase/rest_error_429_public_rate_limit.json' : 'coinbase/rest_error_404_notfound.json');
@@ -331,18 +342,27 @@ export class CoinbaseFake {
       want.push([name, prods as string[]]);
     }
     const newMatches: string[] = [];
+    const newBooks: string[] = [];
     for (const [name, prods] of want) {
       let set = c.stats.subs.get(name);
       if (!set) c.stats.subs.set(name, (set = new Set()));
       for (const p of prods) {
         if (m.type === 'subscribe') {
           if (name === 'matches' && !set.has(p)) newMatches.push(p);
+          if ((name === 'level2' || name === 'level2_batch') && !set.has(p)) newBooks.push(p);
           set.add(p);
         } else set.delete(p);
       }
       if (set.size === 0) c.stats.subs.delete(name);
     }
     this.send(c, JSON.stringify({ type: 'subscriptions', channels: [...c.stats.subs].map(([name, set]) => ({ name, product_ids: [...set] })) }));
+    // a level2 subscription starts with the whole book (the recorded `snapshot` shape, asks ascending, bids descending)
+    for (const p of newBooks) {
+      // the book as the other subscribers have it (moving it here would skip their update)
+      const b = this.books.get(p) ?? this.book(p);
+      const side = (m: Map<string, string>, desc: boolean) => [...m].sort((x, y) => (desc ? Number(y[0]) - Number(x[0]) : Number(x[0]) - Number(y[0])));
+      this.send(c, JSON.stringify({ type: 'snapshot', product_id: p, asks: side(b.asks, false), bids: side(b.bids, true) }));
+    }
     // subscribing to matches first sends the product's most recent trade
     for (const p of newMatches) {
       const id = this.lastTradeIdBefore(p, this.now());
@@ -427,7 +447,11 @@ export class CoinbaseFake {
       if (ts >= stepStart && ts < stepEnd) ids.push(first + i);
     }
     const now = Math.min(stepEnd, t0 + MINUTE - 1);
+    const booked = [...this.live].some((c) => c.stats.subs.get('level2_batch')?.has(p) || c.stats.subs.get('level2')?.has(p));
+    const l2 = booked ? this.book(p).changes : [];
+    const l2frame = l2.length ? JSON.stringify({ type: 'l2update', product_id: p, changes: l2, time: isoMicros(now) }) : undefined;
     for (const c of this.live) {
+      if (l2frame && (c.stats.subs.get('level2_batch')?.has(p) || c.stats.subs.get('level2')?.has(p))) this.send(c, l2frame);
       const subs = c.stats.subs;
       if (subs.get('matches')?.has(p)) {
         for (const id of ids) {
@@ -445,6 +469,32 @@ export class CoinbaseFake {
         this.send(c, JSON.stringify({ type: 'heartbeat', last_trade_id: last, product_id: p, sequence: this.nextSeq(p), time: isoMicros(now) }));
       }
     }
+  }
+
+  /** The current book of `p`, levels a cent apart around the last trade price. */
+  private book(p: string): { bids: Map<string, string>; asks: Map<string, string>; changes: [string, string, string][] } {
+    let b = this.books.get(p);
+    if (!b) this.books.set(p, (b = { bids: new Map(), asks: new Map() }));
+    const id = this.lastTradeIdBefore(p, this.now() + 1);
+    const mid = id === undefined ? 100 : trade(p, id).price;
+    const want = (sign: number) => {
+      const m = new Map<string, string>();
+      for (let i = 1; i <= 10; i++) m.set((mid + sign * i * 0.01).toFixed(2), ((hash32(p, i * 31 + Math.round(mid * 100)) % 500_000) / 1e5 + 0.01).toFixed(8));
+      return m;
+    };
+    return this.moveBook(p, b, want(-1), want(1));
+  }
+
+  /** Replace the book's levels; the changes (removed levels with size 0 first) as l2update `changes`. */
+  private moveBook(p: string, b: { bids: Map<string, string>; asks: Map<string, string> }, bids: Map<string, string>, asks: Map<string, string>) {
+    const changes: [string, string, string][] = [];
+    for (const [side, cur, next] of [['buy', b.bids, bids], ['sell', b.asks, asks]] as const) {
+      for (const price of cur.keys()) if (!next.has(price)) changes.push([side, price, '0.00000000']);
+      for (const [price, size] of next) if (cur.get(price) !== size) changes.push([side, price, size]);
+    }
+    const moved = { bids, asks, changes };
+    this.books.set(p, { bids, asks });
+    return moved;
   }
 
   /** Field order and types of the recorded `ws_feed_ticker_*.json`. */

@@ -4,6 +4,7 @@
 // "Coinbase Exchange") and docs/SOURCES.md "Coinbase".
 import { ParseError } from '@mt/common';
 import type { BookSummary, MarketTick } from '../types.js';
+import { topOfBook } from '../book/index.js';
 import { decimal } from '../binance/mappers.js';
 
 export const EXCHANGE = 'coinbase';
@@ -199,8 +200,8 @@ export function tradeTick(symbol: string, ev: Extract<CoinbaseEvent, { kind: 'ma
   return { exchange: EXCHANGE, symbol, assetType: 'crypto', receivedAt, ts: ev.ts, price: ev.price };
 }
 
-/** Top of book from the ticker channel (every symbol; depth only where an L2 book is kept). */
+/** Top of book from the ticker channel; undefined without both sides or when crossed/locked. */
 export function tickerBook(symbol: string, ev: Extract<CoinbaseEvent, { kind: 'ticker' }>, receivedAt: number): BookSummary | undefined {
   if (ev.bid === undefined || ev.ask === undefined) return undefined;
-  return { exchange: EXCHANGE, symbol, assetType: 'crypto', ts: Number.isFinite(ev.ts) ? ev.ts : receivedAt, receivedAt, bestBid: ev.bid, bestAsk: ev.ask };
+  return topOfBook({ exchange: EXCHANGE, symbol, assetType: 'crypto', ts: Number.isFinite(ev.ts) ? ev.ts : receivedAt, receivedAt }, ev.bid, ev.ask);
 }
