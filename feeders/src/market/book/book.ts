@@ -79,11 +79,13 @@ class BookSide {
     if (depth > 0 && this.levels.length > depth) this.levels.length = depth;
   }
 
-  /** Σ price × qty of the levels from the best one while `inside(price)`. */
-  notional(inside: (p: number) => boolean): number {
+  /** Σ price × qty of the levels from the best one up to `limit` (bids: price ≥ limit, asks: price ≤ limit). */
+  notional(limit: number): number {
     let sum = 0;
-    for (const l of this.levels) {
-      if (!inside(l.price)) break;
+    const a = this.levels;
+    for (let i = 0; i < a.length; i++) {
+      const l = a[i]!;
+      if (this.desc ? l.price < limit : l.price > limit) break;
       sum += l.price * l.qty;
     }
     return sum;
@@ -165,7 +167,7 @@ export class OrderBook {
     if (mid === undefined) return undefined;
     const lo = mid * (1 - this.band);
     const hi = mid * (1 + this.band);
-    return { bid: this.bidSide.notional((p) => p >= lo), ask: this.askSide.notional((p) => p <= hi) };
+    return { bid: this.bidSide.notional(lo), ask: this.askSide.notional(hi) };
   }
 
   /** (bid − ask) / (bid + ask) of depthWithinBand(), −1…1; undefined when both are 0 or a side is empty. */
@@ -194,9 +196,22 @@ export class OrderBook {
     const b = this.bestBid;
     const a = this.bestAsk;
     if (!b || !a || b.price >= a.price) return undefined;
-    const d = this.depthWithinBand()!;
-    const s: BookSummary = { ...meta, bestBid: b.price, bestAsk: a.price, bidDepth1pct: d.bid, askDepth1pct: d.ask };
-    if (d.bid + d.ask > 0) s.imbalance = (d.bid - d.ask) / (d.bid + d.ask);
+    // one literal, no spread: this runs on every book update
+    const mid = (b.price + a.price) / 2;
+    const bid = this.bidSide.notional(mid * (1 - this.band));
+    const ask = this.askSide.notional(mid * (1 + this.band));
+    const s: BookSummary = {
+      exchange: meta.exchange,
+      symbol: meta.symbol,
+      assetType: meta.assetType,
+      ts: meta.ts,
+      receivedAt: meta.receivedAt,
+      bestBid: b.price,
+      bestAsk: a.price,
+      bidDepth1pct: bid,
+      askDepth1pct: ask,
+    };
+    if (bid + ask > 0) s.imbalance = (bid - ask) / (bid + ask);
     return s;
   }
 
