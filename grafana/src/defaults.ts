@@ -41,7 +41,7 @@ export const BUILTIN_DS = {
 
 /** The stream the market feeder pushes to (GRAFANA_LIVE_STREAM's default) and its channels, one per measurement. */
 export const LIVE_STREAM = 'markets';
-export type LiveChannel = 'ticker' | 'book';
+export type LiveChannel = 'ticker';
 export const liveChannel = (m: LiveChannel) => `stream/${LIVE_STREAM}/${m}`;
 
 /** A `-- Grafana --` Live measurements query (public/app/plugins/datasource/grafana: queryType `measurements`). */

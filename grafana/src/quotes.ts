@@ -97,7 +97,7 @@ export interface QuoteTableOptions {
   live?: boolean;
 }
 
-/** Live field (stream/markets/ticker, book) → the stored quote field it stands in for. */
+/** Live field (stream/markets/ticker) → the stored quote field it stands in for. */
 const LIVE_QUOTE: [live: string, stored: string][] = [
   ['price', 'price'],
   ['change_pct_24h', 'change_24h'],
@@ -107,8 +107,8 @@ const LIVE_QUOTE: [live: string, stored: string][] = [
 ];
 
 /**
- * The stored quote rows (refId A, B) with the Live quote (refIds L, M: `-- Grafana --` measurements on
- * `ticker` and `book`, docs/GRAFANA_LIVE.md) over them, for Grafana 12.3's transformations, which have no
+ * The stored quote rows (refId A, B) with the Live quote (refId L: the `-- Grafana --` measurements query on
+ * `ticker`, docs/GRAFANA_LIVE.md) over them, for Grafana 12.3's transformations, which have no
  * conditionals. A Live frame holds one set of fields per label set on one shared time column (labels
  * mode), so: reduce each field to its last non-null value with its labels as columns (one row per symbol
  * and field) → groupingToMatrix (one row per symbol, a column per field; only the Live frames, by refId
@@ -129,7 +129,7 @@ export function liveQuote(fields: string[], alias: Record<string, string> = {}):
   return [
     // the market cap's own time (query B) is not the quote's: dropped, so `Time` names the quote's alone
     { id: 'organize', filter: { id: 'byRefId', options: 'B' }, options: { excludeByName: { Time: true } } },
-    { id: 'reduce', filter: { id: 'byRefId', options: '/^(L|M)$/' }, options: { mode: 'seriesToRows', reducers: ['lastNotNull'], labelsToFields: true } },
+    { id: 'reduce', filter: { id: 'byRefId', options: 'L' }, options: { mode: 'seriesToRows', reducers: ['lastNotNull'], labelsToFields: true } },
     { id: 'groupingToMatrix', filter: { id: 'byRefId', options: '/^reduce-/' }, options: { columnField: 'Field', rowField: 'symbol', valueField: 'Last *', emptyValue: 'null' } },
     ...pairs.map(([live]) => ({ id: 'calculateField', filter: matrix, options: { mode: 'reduceRow', alias: `live_${live}`, reduce: { include: [live], reducer: 'lastNotNull' } } })),
     { id: 'organize', filter: matrix, options: { excludeByName: Object.fromEntries(LIVE_QUOTE.map(([live]) => [live, true])), renameByName: { 'symbol\\Field': 'symbol' } } },
@@ -181,7 +181,6 @@ export function quoteTable(o: QuoteTableOptions): Table {
     );
   if (o.live) {
     t.datasource(BUILTIN_DS.mixed).withTarget(new LiveMeasurements('ticker', 'L'));
-    if (o.bidAsk) t.withTarget(new LiveMeasurements('book', 'M'));
     for (const tr of liveQuote(['price', 'change_24h', 'Time', ...(o.bidAsk ? ['bid', 'ask'] : [])])) t.withTransformation(tr);
   } else if (o.marketCap) t.withTransformation({ id: 'joinByField', options: { byField: 'symbol', mode: 'outer' } });
   if (o.description) t.description(o.description);

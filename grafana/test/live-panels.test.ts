@@ -50,13 +50,12 @@ describe('Live queries name channels the feeder pushes to', () => {
       new Set([
         'Ticker tape (live) ← stream/markets/ticker',
         ...['Crypto', 'Crypto under 1 USD', 'Stocks', 'World indices', 'FX cross rates', 'FX — JPY pairs'].map((t) => `${t} ← stream/markets/ticker`),
-        ...['Crypto', 'FX cross rates', 'FX — JPY pairs'].map((t) => `${t} ← stream/markets/book`),
       ]),
-      'the overview streams the tape and every watch-set table (bid/ask where the table shows them)',
+      'the overview streams the tape and every watch-set table (bid/ask too, on the same ticker line)',
     );
     assert.deepEqual(
       streamed('asset-detail'),
-      new Set(['$symbol last (live) ← stream/markets/ticker', '$symbol ← stream/markets/ticker', '$symbol ← stream/markets/book']),
+      new Set(['$symbol last (live) ← stream/markets/ticker', '$symbol ← stream/markets/ticker']),
       'asset detail streams its last price and its quote',
     );
   });
@@ -141,7 +140,7 @@ describe('Ticker tape (live): pushed ticks over stored quotes', () => {
   });
 });
 
-describe('Quote tables (live): pushed ticker and book over the stored rows, Age and State of the quote shown', () => {
+describe('Quote tables (live): the pushed ticker line (price, bid, ask, 24 h change, time) over the stored rows, Age and State of the quote shown', () => {
   let influx: InfluxServer;
   let grafana: GrafanaLiveFake;
   const end = Date.now();
@@ -164,7 +163,7 @@ describe('Quote tables (live): pushed ticker and book over the stored rows, Age 
     const sink = new GrafanaLiveSink({ url: grafana.url, token: () => 't', log: pino({ level: 'silent' }), registry: new Registry() });
     sink.tick({ exchange: 'binance', symbol: 'AVAX/USDT', assetType: 'crypto', ts: end - 2000, receivedAt: end, price: 101234.56, changePct24h: 2.25, bid: 101234.5, ask: 101234.6 });
     sink.tick({ exchange: 'yahoo', symbol: 'GBP/USD', assetType: 'forex', ts: end - 3000, receivedAt: end, price: 1.08501, changePct24h: -0.05, bid: 1.085, ask: 1.08502 });
-    await waitFor(async () => grafana.on(`stream/${STREAM}/ticker`).length > 0 && grafana.on(`stream/${STREAM}/book`).length > 0, 5000, 'pushed');
+    await waitFor(async () => grafana.on(`stream/${STREAM}/ticker`).length > 0, 5000, 'pushed');
     await sink.close();
   });
   after(async () => {
@@ -172,7 +171,7 @@ describe('Quote tables (live): pushed ticker and book over the stored rows, Age 
     await influx?.stop();
   });
 
-  const live = () => [streamingFrame(grafana.on(`stream/${STREAM}/ticker`), 'L'), streamingFrame(grafana.on(`stream/${STREAM}/book`), 'M')];
+  const live = () => [streamingFrame(grafana.on(`stream/${STREAM}/ticker`), 'L')];
   const table = async (title: string, frames: DataFrame[], liveFirst = false) => {
     const d = committedDashboards()['markets-overview']!;
     const vars = await resolve(influx, d, range, { symbol: ['AVAX/USDT', 'SOL/USDT'] });

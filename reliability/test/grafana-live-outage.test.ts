@@ -65,10 +65,10 @@ async function maxQueued(ms: number): Promise<number> {
   return max;
 }
 
-test('Live works: every symbol streams on stream/markets/ticker and book; closed candles (every 200 ms here) are not pushed', async () => {
+test('Live works: every symbol streams on stream/markets/ticker (price, bid/ask, 24 h change on one line); closed candles (every 200 ms here) are not pushed', async () => {
   await waitFor(async () => new Set(grafana.on('stream/markets/ticker').flatMap((p) => p.frame.fields[0]!.values)).size >= SYMBOLS.length, 30_000, 'every symbol on ticker');
-  assert.ok(grafana.on('stream/markets/book').length > 0);
-  assert.equal(grafana.on('stream/markets/candles').length, 0);
+  await waitFor(async () => grafana.on('stream/markets/ticker').some((p) => p.frame.fields.some((f) => f.name === 'bid' && f.values.some((v) => typeof v === 'number'))), 30_000, 'bid/ask on the ticker line');
+  assert.deepEqual([...new Set(grafana.publications.map((p) => p.channel))], ['stream/markets/ticker'], 'one channel: no book, no candles');
   assert.equal(grafana.schemaChanges.size, 0, 'stable schemas: no panel reset');
   assert.equal(await metric('grafana_live_up'), 1);
 });
@@ -91,8 +91,8 @@ test('Grafana down for 60 s: ingest unaffected, Live queue bounded, refusals cou
   assert.equal(await metric('influx_points_dropped_total'), 0, 'InfluxDB lost nothing');
   for (const s of SYMBOLS) assert.ok((stored.get(s) ?? 0) >= 40, `${s}: ${stored.get(s)} market_data points stored while Grafana was down ${downFor} ms`);
   assert.ok((await metric('grafana_live_requests_total', { status: 'transport' })) > refused0, 'refusals counted');
-  // one ticker + one book line per symbol
-  assert.ok(max <= SYMBOLS.length * 2, `Live queue at most ${max} lines`);
+  // one line per symbol
+  assert.ok(max <= SYMBOLS.length, `Live queue at most ${max} lines`);
   console.log(JSON.stringify({ scenario: 'grafana-down-60s', downMs: downFor, maxQueuedLines: max, dropped: await metric('grafana_live_dropped_total') }));
 });
 
@@ -113,7 +113,7 @@ test('Grafana slow (answers after 5 s) for 20 s: timeouts counted, ingest unaffe
   // one request at a time with a 3 s timeout and backoff between: at most ~7 requests in 20 s
   assert.ok(requestsWhileSlow <= 12, `${requestsWhileSlow} requests while slow`);
   for (const s of SYMBOLS) assert.ok((stored.get(s) ?? 0) >= 15, `${s}: ${stored.get(s)} market_data points while Grafana was slow`);
-  assert.ok(max <= SYMBOLS.length * 2, `Live queue at most ${max} lines`);
+  assert.ok(max <= SYMBOLS.length, `Live queue at most ${max} lines`);
   await eventuallyGapFree(influx, fake, SYMBOLS, fake.lastClosedOpenTime());
   assert.equal(await metric('influx_points_dropped_total'), 0);
 });

@@ -51,8 +51,7 @@ export function assetDetail(): Dashboard {
     )
     // Last, Bid, Ask and 24h % (and the quote's time: Age, State) streamed by Grafana Live over the
     // stored quote, as in the overview's tables (quotes.ts liveQuote); the stored quote with Live off
-    .withTarget(new LiveMeasurements('ticker', 'L'))
-    .withTarget(new LiveMeasurements('book', 'M'));
+    .withTarget(new LiveMeasurements('ticker', 'L'));
   for (const tr of liveQuote(['price', 'change_24h', 'bid', 'ask', 'Time'], { price: priceName('Last'), bid: priceName('Bid'), ask: priceName('Ask'), change_24h: '24h %' }))
     quote.withTransformation(tr);
   quote

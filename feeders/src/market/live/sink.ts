@@ -1,20 +1,21 @@
 // Grafana Live push: the market core hands every tick here (beside the InfluxDB sink; closed candles are
-// not pushed, docs/GRAFANA_LIVE.md "Why no candles"); this coalesces ticks to at most `maxHz` pushes per
-// symbol per second (the first tick after a quiet period goes out at once, later ones are merged until
-// the symbol's next slot), queues lines in a bounded queue keyed by series (a newer line replaces the queued one of its series; beyond `maxQueue`
-// the oldest is dropped and counted) and POSTs them to `<url>/api/live/push/<stream>` one request at a
-// time. Grafana down, slow or refusing is counted and retried with backoff; nothing here ever waits on
-// the caller's path, so InfluxDB ingest is unaffected. Protocol notes and the role the token needs:
-// docs/GRAFANA_LIVE.md.
+// not pushed, docs/GRAFANA_LIVE.md "Why no candles"). Per symbol the last known price, bid, ask and 24 h
+// change are kept in place (a tick allocates nothing); a symbol with news is pending, and goes out as one
+// `ticker` line rendered when the request is built — so it always carries the newest values, and a line
+// costs only its numbers (its head is rendered once per symbol). At most `maxHz` lines per symbol per
+// second: the first tick after a quiet period goes out with the next request, later ones wait for the
+// symbol's next slot. Every pending symbol whose slot is free shares one request (≥ `minGapMs` apart, one
+// at a time). Pending symbols are bounded by `maxQueue` (drop-oldest, counted); a symbol that has had no
+// tick for `staleMs` while Grafana was away is not sent (Live is about now). Grafana down, slow or
+// refusing is counted and retried with backoff; nothing here ever waits on the caller's path, so
+// InfluxDB ingest is unaffected. Protocol notes and the role the token needs: docs/GRAFANA_LIVE.md.
 import http from 'node:http';
 import https from 'node:https';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { Backoff, HttpStatusError, TransportError, isRetryable, parseRetryAfter, type BackoffOptions } from '@mt/common';
 import type { Candle, MarketSink, MarketTick } from '../types.js';
-import { LIVE_MEASUREMENTS, bookLine, ns, seriesHead, tickerLine, type LiveMeasurement } from './lines.js';
-
-const LIVE_MEASUREMENT_NAMES = Object.keys(LIVE_MEASUREMENTS) as LiveMeasurement[];
+import { lineHead, tickerLine, type Quote } from './lines.js';
 
 export interface GrafanaLiveOptions {
   /** Grafana's base URL (reachable from the feeder; in compose the internal one). */
@@ -25,17 +26,21 @@ export interface GrafanaLiveOptions {
   token: () => string | undefined;
   /** After a 401/403 or with no token: re-read it (a token file written late or rotated is picked up). */
   onAuthFailure?: () => void;
-  /** Pushes per symbol per second, per measurement. Default 4. */
+  /** Lines per symbol per second. Default 4. */
   maxHz?: number;
-  /** Lines held while Grafana is slow or away; beyond it the oldest are dropped. Default 10 000. */
+  /** Symbols (= lines) held while Grafana is slow or away; beyond it the oldest are dropped. Default 10 000. */
   maxQueue?: number;
   /** Lines per request (Grafana reads at most 500 KiB per push in newer versions). Default 2000. */
   batchLines?: number;
   /** Per-request timeout. Default 3 s: a price that late is not live any more. */
   timeoutMs?: number;
-  /** Queued lines older than this are dropped instead of sent (after an outage). Default 30 s. */
+  /** A pending symbol whose last tick is older than this is dropped instead of sent (after an outage). Default 30 s. */
   staleMs?: number;
-  /** Least time between the starts of two pushes: lines arriving meanwhile share a request (≤ 20 requests/s). Default 50 ms. */
+  /**
+   * Least time between the starts of two pushes: symbols due meanwhile share a request (≤ 1000/minGapMs
+   * requests/s). Default 50 ms: a request costs the feeder ~150 µs of CPU whatever it carries, a line
+   * ~0.6 µs (docs/BENCHMARKS.md §10), so 20 requests/s bound the cost, and add at most 50 ms.
+   */
   minGapMs?: number;
   backoff?: BackoffOptions;
   log: Logger;
@@ -43,26 +48,19 @@ export interface GrafanaLiveOptions {
   now?: () => number;
 }
 
-interface Queued {
-  line: string;
-  measurement: LiveMeasurement;
-  /** When it was queued (ms): for the stale cut-off. */
+interface SymbolState extends Quote {
+  head: string;
+  /** When the feeder read its newest tick (MarketTick.receivedAt): grafana_live_wait_seconds. */
+  recv: number;
+  /** Local time of the last tick (ms): the stale cut-off. */
   at: number;
-}
-
-interface SymbolState {
-  head: { ticker: string; book: string };
-  price: number | undefined;
-  changePct24h: number | undefined;
-  bid: number | undefined;
-  ask: number | undefined;
-  ts: number;
+  /** When its last line went into a request: its next slot is `intervalMs` later. */
   lastSentAt: number;
-  /** The values last queued, so an unchanged quote costs no line. */
-  sent: { price: number; changePct24h: number; bid: number; ask: number; change: string };
-  dirty: boolean;
-  /** Waiting for its next slot in `trailing`. */
-  waiting: boolean;
+  /** Values of the last line sent, so an unchanged quote costs no line. */
+  sentPrice: number | undefined;
+  sentBid: number | undefined;
+  sentAsk: number | undefined;
+  sentChange: number | undefined;
 }
 
 export function createLiveMetrics(registry: Registry, queued: () => number) {
@@ -75,6 +73,12 @@ export function createLiveMetrics(registry: Registry, queued: () => number) {
       registers: [registry],
     }),
     requests: new Counter({ name: 'grafana_live_requests_total', help: 'Push requests by outcome (HTTP status, timeout, transport, no_token)', labelNames: ['status'] as const, registers: [registry] }),
+    wait: new Histogram({
+      name: 'grafana_live_wait_seconds',
+      help: 'Per line: from the feeder reading its newest tick to the request carrying it being sent (coalescing slot, request gap, a request in flight)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
     duration: new Histogram({
       name: 'grafana_live_push_duration_seconds',
       help: 'Duration of one push request',
@@ -97,8 +101,9 @@ export type LiveMetrics = ReturnType<typeof createLiveMetrics>;
 export class GrafanaLiveSink implements MarketSink {
   readonly metrics: LiveMetrics;
   private readonly endpoint: string;
+  /** The endpoint parsed once (a URL string would be parsed again per request). */
+  private readonly target: http.RequestOptions;
   private readonly intervalMs: number;
-  private readonly slotMs: number;
   private readonly minGapMs: number;
   private readonly maxQueue: number;
   private readonly batchLines: number;
@@ -107,14 +112,13 @@ export class GrafanaLiveSink implements MarketSink {
   private readonly now: () => number;
   private readonly backoff: Backoff;
   private readonly symbols = new Map<string, Map<string, SymbolState>>();
-  /** Symbols with news whose slot is free: emitted on the next turn of the event loop (batched). */
-  private readonly ready = new Set<SymbolState>();
-  /** Symbols with news waiting for their next slot. */
-  private readonly trailing = new Set<SymbolState>();
-  private readonly queue = new Map<string, Queued>();
-  private readyScheduled = false;
-  private trailingTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
+  /** Symbols with a change not sent yet, oldest first: the queue (a symbol is in it at most once). */
+  private readonly pending = new Set<SymbolState>();
+  /** Symbols of the request in flight: back into `pending` if it fails. */
+  private sending: SymbolState[] = [];
+  private flushScheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
   private inFlight: Promise<void> | undefined;
   private retryAt = 0;
   private readonly http: typeof http | typeof https;
@@ -125,7 +129,6 @@ export class GrafanaLiveSink implements MarketSink {
   constructor(private readonly o: GrafanaLiveOptions) {
     this.endpoint = `${o.url.replace(/\/+$/, '')}/api/live/push/${encodeURIComponent(o.stream ?? 'markets')}`;
     this.intervalMs = 1000 / (o.maxHz ?? 4);
-    this.slotMs = Math.max(5, this.intervalMs / 8);
     this.minGapMs = o.minGapMs ?? 50;
     this.maxQueue = o.maxQueue ?? 10_000;
     this.batchLines = o.batchLines ?? 2000;
@@ -134,18 +137,20 @@ export class GrafanaLiveSink implements MarketSink {
     this.now = o.now ?? Date.now;
     // at most 10 s between attempts: a live price is worth a cheap failed request more than a late recovery
     this.backoff = new Backoff({ initialMs: 500, maxMs: 10_000, ...o.backoff });
-    this.metrics = createLiveMetrics(o.registry, () => this.queue.size);
+    this.metrics = createLiveMetrics(o.registry, () => this.pending.size);
     this.http = this.endpoint.startsWith('https:') ? https : http;
+    const u = new URL(this.endpoint);
+    this.target = { protocol: u.protocol, hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || undefined, path: `${u.pathname}${u.search}`, method: 'POST' };
     this.agent = new this.http.Agent({ keepAlive: true, maxSockets: 1 });
   }
 
   /** Lines waiting (for tests and /healthz). */
   get queued(): number {
-    return this.queue.size;
+    return this.pending.size;
   }
 
   health(): Record<string, unknown> {
-    return { queued: this.queue.size, backoffMs: Math.max(0, this.retryAt - this.now()) };
+    return { queued: this.pending.size, backoffMs: Math.max(0, this.retryAt - this.now()) };
   }
 
   tick(t: MarketTick): void {
@@ -155,16 +160,19 @@ export class GrafanaLiveSink implements MarketSink {
     let st = bySymbol.get(t.symbol);
     if (!st) {
       st = {
-        head: { ticker: seriesHead('ticker', t), book: seriesHead('book', t) },
+        head: lineHead(t),
         price: undefined,
-        changePct24h: undefined,
         bid: undefined,
         ask: undefined,
+        changePct24h: undefined,
         ts: 0,
+        recv: 0,
+        at: 0,
         lastSentAt: -Infinity,
-        sent: { price: NaN, changePct24h: NaN, bid: NaN, ask: NaN, change: '' },
-        dirty: false,
-        waiting: false,
+        sentPrice: undefined,
+        sentBid: undefined,
+        sentAsk: undefined,
+        sentChange: undefined,
       };
       bySymbol.set(t.symbol, st);
     }
@@ -174,26 +182,23 @@ export class GrafanaLiveSink implements MarketSink {
     if (t.bid !== undefined && Number.isFinite(t.bid)) st.bid = t.bid;
     if (t.ask !== undefined && Number.isFinite(t.ask)) st.ask = t.ask;
     if (t.ts > st.ts) st.ts = t.ts;
-    st.dirty = true;
-    if (st.waiting) return;
-    if (this.now() - st.lastSentAt >= this.intervalMs) {
-      this.ready.add(st);
-      if (!this.readyScheduled) {
-        this.readyScheduled = true;
-        setImmediate(this.flushReady);
-      }
-    } else {
-      st.waiting = true;
-      this.trailing.add(st);
-      this.trailingTimer ??= setTimeout(this.flushTrailing, this.slotMs);
+    st.recv = t.receivedAt;
+    st.at = this.now();
+    if (st.price === undefined || this.pending.has(st)) return;
+    this.pending.add(st);
+    if (this.pending.size > this.maxQueue) {
+      const oldest = this.pending.values().next().value!;
+      this.pending.delete(oldest);
+      this.metrics.dropped.inc({ reason: 'overflow' });
     }
+    // its slot is free: with the next request (batched with every other tick of this turn of the event loop)
+    if (st.lastSentAt + this.intervalMs <= st.at && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    } else if (!this.flushScheduled) this.wakeAt(st.lastSentAt + this.intervalMs);
   }
 
-  /**
-   * Closed candles are not pushed: no panel would read them. The candle chart's bars come from InfluxDB,
-   * which holds a closed candle within ~0.3 s, and the forming bar's move is the live `ticker` price on
-   * the same dashboard (docs/GRAFANA_LIVE.md, "Why no candles").
-   */
+  /** Closed candles are not pushed: no panel would read them (docs/GRAFANA_LIVE.md, "Why no candles"). */
   candle(_c: Candle): void {}
 
   /** Forget symbols that left the watch set (their state would otherwise stay forever). */
@@ -201,151 +206,114 @@ export class GrafanaLiveSink implements MarketSink {
     for (const [exchange, bySymbol] of this.symbols) {
       for (const [symbol, st] of bySymbol) {
         if (keys.has(`${exchange}:${symbol}`)) continue;
-        this.ready.delete(st);
-        this.trailing.delete(st);
+        this.pending.delete(st);
         bySymbol.delete(symbol);
       }
     }
   }
 
-  /** Stop: the last in-flight push may finish; nothing queued is sent any more (Live has no backlog value). */
+  /** Stop: the last in-flight push may finish; nothing pending is sent any more (Live has no backlog value). */
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.trailingTimer);
-    clearTimeout(this.retryTimer);
+    clearTimeout(this.timer);
     await this.inFlight;
     this.agent.destroy();
-    this.queue.clear();
+    this.pending.clear();
   }
 
-  // ---- coalescing ----
+  // ---- one request for every symbol whose slot is free ----
 
-  private readonly flushReady = (): void => {
-    this.readyScheduled = false;
-    for (const st of this.ready) this.emit(st);
-    this.ready.clear();
-    this.pump();
-  };
+  /** Flush at `at` (or earlier if already due sooner): one timer, whatever the number of waiting symbols. */
+  private wakeAt(at: number): void {
+    if (this.closed || at >= this.timerAt) return;
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(this.flush, Math.max(0, at - this.now()));
+  }
 
-  /**
-   * On a fixed cadence (slotMs, an eighth of a slot) while symbols wait: one timer and one pass over the
-   * waiting set per cadence, instead of a timer per symbol (500 symbols at 4 Hz would be 2000 timers/s).
-   */
-  private readonly flushTrailing = (): void => {
-    this.trailingTimer = undefined;
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    clearTimeout(this.timer);
+    this.timerAt = Infinity;
+    if (this.inFlight || this.closed || this.pending.size === 0) return; // the request's end flushes again
     const now = this.now();
-    for (const st of this.trailing) {
-      if (st.lastSentAt + this.intervalMs > now) continue;
-      this.trailing.delete(st);
-      st.waiting = false;
-      this.emit(st);
-    }
-    if (this.trailing.size && !this.closed) this.trailingTimer = setTimeout(this.flushTrailing, this.slotMs);
-    this.pump();
-  };
-
-  private emit(st: SymbolState): void {
-    if (!st.dirty) return;
-    st.dirty = false;
-    st.lastSentAt = this.now();
-    // a measurement goes out only with all its fields: a stable schema per channel (see lines.ts)
-    // each line costs a few µs (number formatting): format only what changed, the timestamp once
-    const sent = st.sent;
-    let ts: string | undefined;
-    if (st.price !== undefined && st.changePct24h !== undefined && (st.price !== sent.price || st.changePct24h !== sent.changePct24h)) {
-      if (st.changePct24h !== sent.changePct24h) sent.change = String(st.changePct24h);
-      sent.price = st.price;
-      sent.changePct24h = st.changePct24h;
-      this.enqueue(st.head.ticker, tickerLine(st.head.ticker, st.price, sent.change, st.ts, (ts = ns(st.ts))), 'ticker');
-    }
-    if (st.bid !== undefined && st.ask !== undefined && (st.bid !== sent.bid || st.ask !== sent.ask)) {
-      sent.bid = st.bid;
-      sent.ask = st.ask;
-      this.enqueue(st.head.book, bookLine(st.head.book, st.bid, st.ask, ts ?? ns(st.ts)), 'book');
-    }
-  }
-
-  // ---- queue and delivery ----
-
-  private enqueue(key: string, line: string, measurement: LiveMeasurement, at = this.now()): void {
-    const q = this.queue.get(key);
-    if (q) {
-      // the series already waits: the newer value replaces it in place (never two lines per series)
-      q.line = line;
-      q.at = at;
-    } else {
-      this.queue.set(key, { line, measurement, at });
-      if (this.queue.size > this.maxQueue) {
-        const oldest = this.queue.keys().next().value!;
-        this.queue.delete(oldest);
-        this.metrics.dropped.inc({ reason: 'overflow' });
+    const gate = Math.max(this.retryAt, this.lastPushAt + this.minGapMs);
+    if (gate > now) return this.wakeAt(gate);
+    const cutoff = now - this.staleMs;
+    let body = '';
+    let stale = 0;
+    let next = Infinity;
+    const batch: SymbolState[] = [];
+    for (const st of this.pending) {
+      const slot = st.lastSentAt + this.intervalMs;
+      if (slot > now) {
+        if (slot < next) next = slot;
+        continue;
+      }
+      this.pending.delete(st);
+      if (st.at < cutoff) {
+        stale++;
+        continue;
+      }
+      if (st.price === st.sentPrice && st.bid === st.sentBid && st.ask === st.sentAsk && st.changePct24h === st.sentChange) continue;
+      st.sentPrice = st.price;
+      st.sentBid = st.bid;
+      st.sentAsk = st.ask;
+      st.sentChange = st.changePct24h;
+      st.lastSentAt = now;
+      body += body ? `\n${tickerLine(st.head, st)}` : tickerLine(st.head, st);
+      batch.push(st);
+      this.metrics.wait.observe((now - st.recv) / 1000);
+      if (batch.length >= this.batchLines) {
+        next = now;
+        break;
       }
     }
-  }
-
-  private pump(): void {
-    if (this.inFlight || this.closed || this.queue.size === 0) return;
-    const wait = Math.max(this.retryAt, this.lastPushAt + this.minGapMs) - this.now();
-    if (wait > 0) {
-      this.retryTimer ??= setTimeout(() => {
-        this.retryTimer = undefined;
-        this.pump();
-      }, wait);
-      return;
-    }
-    const batch: [string, Queued][] = [];
-    const cutoff = this.now() - this.staleMs;
-    let stale = 0;
-    for (const entry of this.queue) {
-      this.queue.delete(entry[0]);
-      if (entry[1].at < cutoff) stale++;
-      else batch.push(entry);
-      if (batch.length >= this.batchLines) break;
-    }
     if (stale) this.metrics.dropped.inc({ reason: 'stale' }, stale);
-    if (!batch.length) return this.pump();
-    this.lastPushAt = this.now();
-    this.inFlight = this.send(batch).finally(() => {
+    if (next !== Infinity) this.wakeAt(Math.max(next, now + this.minGapMs));
+    if (!batch.length) return;
+    this.lastPushAt = now;
+    this.sending = batch;
+    this.inFlight = this.send(body, batch.length).finally(() => {
       this.inFlight = undefined;
-      if (this.queue.size) this.pump();
+      this.sending = [];
+      this.flush();
     });
-  }
+  };
 
-  private async send(batch: [string, Queued][]): Promise<void> {
+  private async send(body: string, lines: number): Promise<void> {
     const token = this.o.token();
     if (!token) {
       this.metrics.requests.inc({ status: 'no_token' });
       this.o.onAuthFailure?.();
-      return this.failed(batch, new TransportError('grafana live: no token (GRAFANA_LIVE_TOKEN_FILE empty or unreadable)'));
+      return this.failed(new TransportError('grafana live: no token (GRAFANA_LIVE_TOKEN_FILE empty or unreadable)'));
     }
     const end = this.metrics.duration.startTimer();
     try {
-      await this.post(batch.map(([, q]) => q.line).join('\n'), token);
+      await this.post(body, token);
       end();
       this.metrics.requests.inc({ status: '200' });
       this.metrics.up.set(1);
       this.backoff.reset();
-      const n = { ticker: 0, book: 0 };
-      for (const [, q] of batch) n[q.measurement]++;
-      for (const m of LIVE_MEASUREMENT_NAMES) if (n[m]) this.metrics.lines.inc({ measurement: m }, n[m]);
+      this.metrics.lines.inc({ measurement: 'ticker' }, lines);
     } catch (err) {
       end();
       const status = err instanceof HttpStatusError ? String(err.status) : /: timeout after/.test(String(err)) ? 'timeout' : 'transport';
       this.metrics.requests.inc({ status });
-      this.failed(batch, err);
+      this.failed(err);
     }
   }
 
   /** One POST over a kept-alive connection (node:http: a fraction of fetch's CPU per request). */
   private post(body: string, token: string): Promise<void> {
+    const buf = Buffer.from(body); // encoded once: its length and the bytes written
     return new Promise((resolve, reject) => {
       let timedOut = false;
       const req = this.http.request(
-        this.endpoint,
         {
-          method: 'POST',
+          ...this.target,
           agent: this.agent,
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) },
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain; charset=utf-8', 'content-length': buf.length },
         },
         (res) => {
           let text = '';
@@ -376,12 +344,13 @@ export class GrafanaLiveSink implements MarketSink {
         clearTimeout(timer);
         reject(new TransportError(timedOut ? `grafana live: timeout after ${this.timeoutMs} ms` : `grafana live: ${err.message}`, err));
       });
-      req.end(body);
+      req.end(buf);
     });
   }
 
-  private failed(batch: [string, Queued][], err: unknown): void {
+  private failed(err: unknown): void {
     this.metrics.up.set(0);
+    const batch = this.sending;
     const auth = err instanceof HttpStatusError && (err.status === 401 || err.status === 403);
     if (auth) this.o.onAuthFailure?.();
     if (!auth && !isRetryable(err)) {
@@ -390,11 +359,15 @@ export class GrafanaLiveSink implements MarketSink {
       this.o.log.warn({ err }, 'grafana live refused a push: lines dropped');
       return;
     }
-    // put back what no newer line of the same series replaced meanwhile (bounded like everything else)
-    for (const [key, q] of batch) if (!this.queue.has(key)) this.enqueue(key, q.line, q.measurement, q.at);
+    // back into the queue, with the newest values when it is sent (its slot is free again)
+    for (const st of batch) {
+      st.sentPrice = st.sentBid = st.sentAsk = st.sentChange = undefined;
+      st.lastSentAt = -Infinity;
+      if (!this.pending.has(st) && this.pending.size < this.maxQueue) this.pending.add(st);
+    }
     const delay = this.backoff.next(err instanceof HttpStatusError ? err.retryAfterMs : undefined);
     this.retryAt = this.now() + delay;
     const level = this.backoff.attempts <= 1 || this.backoff.attempts % 20 === 0 ? 'warn' : 'debug';
-    this.o.log[level]({ err: String(err), retryInMs: delay, queued: this.queue.size, auth }, 'grafana live push failed, will retry');
+    this.o.log[level]({ err: String(err), retryInMs: delay, queued: this.pending.size, auth }, 'grafana live push failed, will retry');
   }
 }
