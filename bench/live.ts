@@ -6,11 +6,13 @@
 //   CPU     — the feeder at --cpu-symbols symbols, same replay load, Live on vs off, alternating rounds;
 //   burst   — frames sent per second vs push requests and lines received per second while the replay
 //             multiplies its rate ×10 for 1 s every 5 s: what reaches Grafana stays bounded by
-//             symbols × (GRAFANA_LIVE_MAX_HZ + 1) × 2 measurements per calendar second (+ closed candles).
+//             symbols × (GRAFANA_LIVE_MAX_HZ + 1) lines per calendar second (one `ticker` line per symbol).
 //
 //   npm run bench -- live      (or: node --conditions=source --import tsx bench/live.ts --runs 2 --seconds 20)
+import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { GrafanaLiveFake, metricValue, startInflux, startService, waitFor, type RunningService } from '@mt/testing';
+import { Worker } from 'node:worker_threads';
+import { metricValue, startInflux, startService, waitFor, type RunningService } from '@mt/testing';
 import { cpuSeconds, influxPointLatencies, machine, median, percentile, saveResult, sleep, spread } from './lib.js';
 import { ReplayServer, replayFeederEnv } from './replay.js';
 
@@ -32,13 +34,34 @@ const TOKEN = 'glsa_bench_live';
 const KINDS = ['trade', 'ticker', 'bookTicker'] as const;
 
 const influx = await startInflux();
-const grafana = await new GrafanaLiveFake({ tokens: [TOKEN] }).listen();
+// the push fake on its own thread (bench/grafana-live-worker.ts): a push is stamped when it arrives, not
+// when the replay server's busy event loop gets round to it
+// (a worker gets no --import: tsx is registered in it before the TypeScript module is loaded)
+const workerBoot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(new URL('./grafana-live-worker.ts', import.meta.url).href)}); })`;
+const grafanaWorker = new Worker(workerBoot, { eval: true, workerData: { token: TOKEN }, execArgv: ['--conditions=source'] });
+const grafana = { url: await new Promise<string>((r) => grafanaWorker.once('message', (m: { url: string }) => r(m.url))) };
+const collect = (since: number) =>
+  new Promise<{ latency: number[]; perSec: [number, number, number][] }>((r) => {
+    grafanaWorker.once('message', r);
+    grafanaWorker.postMessage({ cmd: 'collect', since });
+  });
 const info = machine();
 
 function feeder(replay: ReplayServer, n: number, liveOn: boolean): Promise<RunningService> {
   return replayFeederEnv(replay, influx.url, n, liveOn ? { GRAFANA_LIVE_URL: grafana.url, GRAFANA_LIVE_TOKEN: TOKEN, GRAFANA_LIVE_MAX_HZ: values['max-hz'] } : {}).then((env) =>
     startService('market-feeder', env),
   );
+}
+
+const loadavg = () => os.loadavg()[0]!.toFixed(2);
+
+/** A histogram's q-quantile over the increase between two scrapes, as its bucket's upper bound (s). */
+function histogramQuantile(before: string, after: string, name: string, q: number): number {
+  const buckets = (text: string) => [...text.matchAll(new RegExp(`^${name}_bucket\\{(?:[^}]*,)?le="([^"]+)"[^}]*\\} (\\S+)$`, 'gm'))].map((x) => [x[1] === '+Inf' ? Infinity : Number(x[1]), Number(x[2])] as const);
+  const b0 = new Map(buckets(before));
+  const inc = buckets(after).map(([le, v]) => [le, v - (b0.get(le) ?? 0)] as const);
+  const total = inc.at(-1)?.[1] ?? 0;
+  return inc.find(([, v]) => v >= q * total)?.[0] ?? NaN;
 }
 
 async function warm(replay: ReplayServer, n: number): Promise<void> {
@@ -51,9 +74,12 @@ interface LatencyRun {
   rate: number;
   run: number;
   live: { n: number; p50: number; p99: number; max: number };
+  /** Inside the feeder (grafana_live_wait_seconds, bucket upper bounds): tick read → its line sent. */
+  sinkWait: { p50: number; p99: number };
   influx: { n: number; p50: number; p99: number; max: number };
   burst: { maxFramesPerSec: number; maxPushesPerSec: number; maxLinesPerSec: number; bound: number };
   dropped: number;
+  loadavg: string;
 }
 
 const stats = (xs: number[]) => ({ n: xs.length, p50: percentile(xs, 50), p99: percentile(xs, 99), max: Math.max(...xs) });
@@ -63,27 +89,16 @@ async function latencyRun(n: number, rate: number, run: number): Promise<Latency
   const svc = await feeder(replay, n, true);
   try {
     await warm(replay, n);
-    const from = grafana.publications.length;
-    const pushesFrom = grafana.pushes.length;
+    await collect(Infinity); // forget the warm-up
+    const m0 = await svc.metrics();
     const start = Date.now();
     // frames sent per second, sampled beside the pushes
     const sent: [number, number][] = [];
     const sampler = setInterval(() => sent.push([Date.now(), replay.stats().sent]), 1000);
     const influxLat = await influxPointLatencies(influx.url, SECONDS * 1000, Number(values.poll));
     clearInterval(sampler);
-    const liveLat: number[] = [];
-    for (const p of grafana.publications.slice(from)) {
-      if (!p.channel.endsWith('/ticker')) continue;
-      for (const t of p.frame.fields[1]!.values as number[]) if (t >= start) liveLat.push(p.at - t);
-    }
-    const perSec = new Map<number, { pushes: number; lines: number }>();
-    for (const p of grafana.pushes.slice(pushesFrom)) {
-      const s = Math.floor(p.at / 1000);
-      const e = perSec.get(s) ?? { pushes: 0, lines: 0 };
-      e.pushes++;
-      e.lines += p.lines;
-      perSec.set(s, e);
-    }
+    const { latency: liveLat, perSec: secs } = await collect(start);
+    const perSec = new Map(secs.map(([s, pushes, lines]) => [s, { pushes, lines }]));
     const framesPerSec = sent.slice(1).map(([, v], i) => v - sent[i]![1]);
     const m = await svc.metrics();
     return {
@@ -91,15 +106,17 @@ async function latencyRun(n: number, rate: number, run: number): Promise<Latency
       rate,
       run,
       live: stats(liveLat),
+      sinkWait: { p50: histogramQuantile(m0, m, 'grafana_live_wait_seconds', 0.5) * 1000, p99: histogramQuantile(m0, m, 'grafana_live_wait_seconds', 0.99) * 1000 },
       influx: stats(influxLat),
       burst: {
         maxFramesPerSec: Math.max(...framesPerSec),
         maxPushesPerSec: Math.max(...[...perSec.values()].map((e) => e.pushes)),
         maxLinesPerSec: Math.max(...[...perSec.values()].map((e) => e.lines)),
-        // per symbol and measurement slots are ≥ 1/MAX_HZ s apart: a calendar second holds at most MAX_HZ + 1
-        bound: n * (Number(values['max-hz']) + 1) * 2,
+        // per symbol slots are ≥ 1/MAX_HZ s apart: a calendar second holds at most MAX_HZ + 1
+        bound: n * (Number(values['max-hz']) + 1),
       },
       dropped: metricValue(m, 'grafana_live_dropped_total'),
+      loadavg: loadavg(),
     };
   } finally {
     await svc.stop();
@@ -129,7 +146,7 @@ async function cpuRun(live: boolean, round: number): Promise<CpuRun> {
     const secs = (performance.now() - t0) / 1000;
     const c1 = cpuSeconds(pid);
     const m1 = metricValue(await svc.metrics(), 'feeder_messages_total', { source: 'binance_ws' });
-    return { live, round, cpu: (c1 - c0) / secs, framesPerSec: (m1 - m0) / secs, loadavg: (await import('node:os')).loadavg()[0]!.toFixed(2) };
+    return { live, round, cpu: (c1 - c0) / secs, framesPerSec: (m1 - m0) / secs, loadavg: loadavg() };
   } finally {
     await svc.stop();
     await replay.close();
@@ -145,7 +162,7 @@ try {
       const r = await latencyRun(n, rate, run);
       latency.push(r);
       process.stdout.write(
-        `run ${run} ${n} symbols ${rate} frames/s: live p50 ${r.live.p50} p99 ${r.live.p99} ms (${r.live.n}), influx p50 ${r.influx.p50} p99 ${r.influx.p99} ms (${r.influx.n}); ` +
+        `run ${run} ${n} symbols ${rate} frames/s (load ${loadavg()}): live p50 ${r.live.p50} p99 ${r.live.p99} ms (${r.live.n}; in the feeder's sink ≤ ${r.sinkWait.p50} / ≤ ${r.sinkWait.p99} ms), influx p50 ${r.influx.p50} p99 ${r.influx.p99} ms (${r.influx.n}); ` +
           `max ${r.burst.maxFramesPerSec} frames/s → ${r.burst.maxPushesPerSec} pushes/s, ${r.burst.maxLinesPerSec} lines/s (bound ${r.burst.bound}); dropped ${r.dropped}\n`,
       );
     }
@@ -158,21 +175,22 @@ try {
     }
   }
 } finally {
-  await grafana.close();
+  grafanaWorker.postMessage({ cmd: 'close' });
+  await new Promise((r) => grafanaWorker.once('exit', r));
   await influx.stop();
 }
 
 const rows = [
-  '| symbols | frames/s (×10 bursts) | Live: frame → push received p50 / p99 ms | InfluxDB: frame → queryable p50 / p99 ms | max frames/s sent | max pushes/s | max lines/s (bound) |',
-  '|---|---|---|---|---|---|---|',
+  '| symbols | frames/s (×10 bursts) | Live: frame → push received p50 / p99 ms | of which in the feeder\'s Live sink p50 / p99 (≤ bucket) | InfluxDB: frame → queryable p50 / p99 ms | max frames/s sent | max pushes/s | max lines/s (bound) | load |',
+  '|---|---|---|---|---|---|---|---|---|',
 ];
 for (const load of values.loads.split(',')) {
   const [n, rate] = load.split(':').map(Number) as [number, number];
   const rs = latency.filter((r) => r.symbols === n && r.rate === rate);
   if (!rs.length) continue;
   rows.push(
-    `| ${n} | ${rate} | ${spread(rs.map((r) => r.live.p50))} / ${spread(rs.map((r) => r.live.p99))} | ${spread(rs.map((r) => r.influx.p50))} / ${spread(rs.map((r) => r.influx.p99))} | ` +
-      `${spread(rs.map((r) => r.burst.maxFramesPerSec))} | ${spread(rs.map((r) => r.burst.maxPushesPerSec))} | ${spread(rs.map((r) => r.burst.maxLinesPerSec))} (${rs[0]!.burst.bound}) |`,
+    `| ${n} | ${rate} | ${spread(rs.map((r) => r.live.p50))} / ${spread(rs.map((r) => r.live.p99))} | ${spread(rs.map((r) => r.sinkWait.p50))} / ${spread(rs.map((r) => r.sinkWait.p99))} | ${spread(rs.map((r) => r.influx.p50))} / ${spread(rs.map((r) => r.influx.p99))} | ` +
+      `${spread(rs.map((r) => r.burst.maxFramesPerSec))} | ${spread(rs.map((r) => r.burst.maxPushesPerSec))} | ${spread(rs.map((r) => r.burst.maxLinesPerSec))} (${rs[0]!.burst.bound}) | ${rs.map((r) => r.loadavg).join(', ')} |`,
   );
 }
 const on = cpu.filter((r) => r.live).map((r) => r.cpu);
