@@ -195,6 +195,9 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
     },
     start() {
       started = true;
+      const deep = [...ctx.cfg.DEPTH_BOOKS].filter((k) => k.startsWith(`${EXCHANGE}:`));
+      // said once: a perpetual in DEPTH_BOOKS is not silently served without the depth it asked for
+      if (deep.length) log.warn({ symbols: deep }, 'DEPTH_BOOKS names binance-futures perpetuals: this venue stores top of book only (bookTicker), no maintained L2 book yet');
       apply(watch);
       stream.start();
       openInterest.start();
