@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { createLogger, type InfluxQLClient, type InfluxSink, type WatchItem } from '@mt/common';
 import { marketSchema } from '../../src/market/config.js';
 import type { MarketContext } from '../../src/market/context.js';
-import type { Candle, MarketTick } from '../../src/market/types.js';
+import type { BookSummary, Candle, MarketTick } from '../../src/market/types.js';
 import { createSourceMetrics } from '../../src/common/metrics.js';
 import { candlePoint } from '../../src/market/points.js';
 
@@ -12,6 +12,7 @@ export interface Harness {
   ctx: MarketContext;
   ticks: MarketTick[];
   candles: Candle[];
+  books: BookSummary[];
   registry: Registry;
   metric(name: string, labels?: Record<string, string>): Promise<number>;
 }
@@ -25,6 +26,7 @@ export function harness(env: Record<string, string>, io: { influxql?: InfluxQLCl
   const registry = new Registry();
   const ticks: MarketTick[] = [];
   const candles: Candle[] = [];
+  const books: BookSummary[] = [];
   const sink = io.sink ?? noSink;
   const ctx: MarketContext = {
     cfg: marketSchema.parse({ LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env }),
@@ -39,6 +41,7 @@ export function harness(env: Record<string, string>, io: { influxql?: InfluxQLCl
         candles.push(c);
         sink.write('markets/raw', candlePoint(c));
       },
+      book: (b) => books.push(b),
       marketCap: () => {},
     },
   };
@@ -46,6 +49,7 @@ export function harness(env: Record<string, string>, io: { influxql?: InfluxQLCl
     ctx,
     ticks,
     candles,
+    books,
     registry,
     async metric(name, labels = {}) {
       const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);

@@ -2,7 +2,8 @@
 // limits: testing/fixtures/LIMITS.md): combined streams `/stream?streams=a/b`, raw `/ws[/<stream>]`,
 // live SUBSCRIBE/UNSUBSCRIBE/LIST_SUBSCRIPTIONS, server pings that must be ponged, the 5 incoming
 // messages/s and 1024 streams/connection limits, `serverShutdown`, and REST `/api/v3/klines` on the same
-// port. Behind it a deterministic simulated market whose 1-minute candles run on an accelerated clock,
+// port, and the diff depth stream `<sym>@depth@100ms` with REST `/api/v3/depth` snapshots that agree with
+// it (update ids `U`/`u` as documented; frame shape of the recorded binance_depth fixtures). Behind it a deterministic simulated market whose 1-minute candles run on an accelerated clock,
 // so a test covers "many minutes" in seconds and can compare what was stored with `closedCandles()`.
 // Frame shapes follow the recorded fixtures `ws_combined_*.json` (trade in the current format, without
 // the retired `b`/`a` fields).
@@ -129,6 +130,10 @@ export class BinanceFake {
   private weight = { windowStart: Date.now(), used: 0 };
   private rateLimitedUntil = 0;
   private refusals: { status: number; times: number } | undefined;
+  /** Per symbol (REST form) that anyone asked depth of: the exchange's full book and its last update id. */
+  private depthBooks = new Map<string, FakeDepthBook>();
+  /** Symbols whose next depth diff is applied but not sent (a lost frame: the client must resync). */
+  private skipDepth = new Set<string>();
 
   constructor(opts: BinanceFakeOptions = {}) {
     const { symbols, ...rest } = opts;
@@ -163,7 +168,11 @@ export class BinanceFake {
       .route('GET', '/api/v3/klines', (r) => this.weighed(2, () => this.klines(r)))
       .route('GET', '/api/v3/time', () => this.weighed(1, () => ({ body: { serverTime: this.now() } })))
       .route('GET', '/api/v3/ping', () => this.weighed(1, () => ({ body: {} })))
-      .route('GET', '/api/v3/exchangeInfo', () => this.weighed(20, () => this.exchangeInfo()));
+      .route('GET', '/api/v3/exchangeInfo', () => this.weighed(20, () => this.exchangeInfo()))
+      .route('GET', '/api/v3/depth', (r) => {
+        const limit = Number(r.query.get('limit') ?? 100);
+        return this.weighed(limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1000 ? 50 : 250, () => this.depth(r));
+      });
   }
 
   /** Stream names this server accepts. */
@@ -363,6 +372,18 @@ export class BinanceFake {
   }
 
   /** Connections currently open. */
+  /** The next depth diff of `symbol` (`BTCUSDT`) is lost: applied on the exchange, never sent. */
+  skipDepthUpdate(symbol: string): void {
+    this.skipDepth.add(norm(symbol));
+  }
+
+  /** The exchange's book of `symbol` now: best levels first, and its last update id. */
+  depthBook(symbol: string): { lastUpdateId: number; bids: [number, number][]; asks: [number, number][] } | undefined {
+    const b = this.depthBooks.get(norm(symbol));
+    if (!b) return undefined;
+    return { lastUpdateId: b.u, bids: sortedLevels(b.bids, true).map(([p, q]) => [Number(p), Number(q)]), asks: sortedLevels(b.asks, false).map(([p, q]) => [Number(p), Number(q)]) };
+  }
+
   openConnections(): BinanceConnStats[] {
     return [...this.live].map((c) => c.stats);
   }
@@ -599,6 +620,11 @@ export class BinanceFake {
       n: 100_001,
     });
     add(`${sym}@kline_1m`, this.klineData(S, k, E, closed));
+    const depth = this.depthStep(S, last, tick, E, [...this.live].some((c) => c.stats.streams.has(`${sym}@depth@100ms`) || c.stats.streams.has(`${sym}@depth`)));
+    if (depth) {
+      add(`${sym}@depth@100ms`, depth);
+      add(`${sym}@depth`, depth);
+    }
     this.deliver(events);
   }
 
@@ -715,6 +741,56 @@ export class BinanceFake {
     return /^[A-Z0-9-_.]{1,20}$/.test(symbol) && (!this.o.symbols || this.o.symbols.has(symbol));
   }
 
+  /** The book of S, made on first use around the current price (20 levels a side). */
+  private depthState(S: string): FakeDepthBook {
+    let b = this.depthBooks.get(S);
+    if (b) return b;
+    const k = this.candle(S, this.cur, Math.max(1, this.step * this.o.tradesPerStep));
+    const tick = tickSize(k.close);
+    b = { u: 1_000_000 + (hash32(S, 7) % 1_000_000), bids: new Map(), asks: new Map() };
+    for (let i = 1; i <= 20; i++) {
+      b.bids.set(px(k.close - i * tick), depthQty(S, i));
+      b.asks.set(px(k.close + i * tick), depthQty(S, -i));
+    }
+    this.depthBooks.set(S, b);
+    return b;
+  }
+
+  /**
+   * One diff for S around `last`: the 5 levels nearest each side set, levels that would now cross or lie
+   * beyond 40 ticks removed (quantity 0), 3 update ids per event. Applied to the exchange's book whether
+   * or not anyone listens; undefined while nobody ever asked for S's depth.
+   */
+  private depthStep(S: string, last: number, tick: number, E: number, subscribed: boolean): Record<string, unknown> | undefined {
+    if (!subscribed && !this.depthBooks.has(S)) return undefined;
+    const b = this.depthState(S);
+    const U = b.u + 1;
+    const u = U + 2;
+    const bids: [string, string][] = [];
+    const asks: [string, string][] = [];
+    for (const p of b.bids.keys()) if (Number(p) >= last || Number(p) < last - 40 * tick) bids.push([p, '0.00000000']);
+    for (const p of b.asks.keys()) if (Number(p) <= last || Number(p) > last + 40 * tick) asks.push([p, '0.00000000']);
+    for (let i = 1; i <= 5; i++) {
+      bids.push([px(last - i * tick), depthQty(S, u * 11 + i)]);
+      asks.push([px(last + i * tick), depthQty(S, u * 13 + i)]);
+    }
+    for (const [p, q] of bids) if (Number(q) === 0) b.bids.delete(p); else b.bids.set(p, q);
+    for (const [p, q] of asks) if (Number(q) === 0) b.asks.delete(p); else b.asks.set(p, q);
+    b.u = u;
+    if (this.skipDepth.delete(S)) return undefined;
+    return { e: 'depthUpdate', E, s: S, U, u, b: bids, a: asks };
+  }
+
+  private depth(r: RecordedRequest): Reply {
+    const symbol = r.query.get('symbol');
+    if (!symbol) return { status: 400, body: { code: -1102, msg: "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed." } };
+    if (!/^[A-Z0-9-_.]{1,20}$/.test(symbol) || (this.o.symbols && !this.o.symbols.has(symbol))) return { status: 400, body: fixtureJson('binance/rest_error_invalid_symbol.json') };
+    const limit = r.query.has('limit') ? Number(r.query.get('limit')) : 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 5000) return { status: 400, body: { code: -1130, msg: "Data sent for parameter 'limit' is not valid." } };
+    const b = this.depthState(symbol);
+    return { body: { lastUpdateId: b.u, bids: sortedLevels(b.bids, true).slice(0, limit), asks: sortedLevels(b.asks, false).slice(0, limit) } };
+  }
+
   private exchangeInfo(): Reply {
     const symbols = [...(this.o.symbols ?? new Set(['BTCUSDT', 'ETHUSDT']))].map((s) => ({ symbol: s, status: 'TRADING' }));
     return {
@@ -753,6 +829,23 @@ export function trade(symbol: string, id: number): { price: number; qty: number 
   const price = Math.round(base * (1 + drift + 0.004 * (r - 0.5)) * 100) / 100;
   const qty = Math.round((0.001 + (hash32(symbol, id ^ 0x5bd1e995) / 2 ** 32) * 0.5) * 1e5) / 1e5;
   return { price, qty };
+}
+
+export interface FakeDepthBook {
+  /** Last update id applied. */
+  u: number;
+  /** price string → quantity string, as on the wire. */
+  bids: Map<string, string>;
+  asks: Map<string, string>;
+}
+
+/** A level's quantity: deterministic, never 0. */
+function depthQty(symbol: string, n: number): string {
+  return px(fix8(0.01 + (hash32(symbol, n ^ 0x3c6ef372) % 100_000) / 10_000));
+}
+
+function sortedLevels(side: Map<string, string>, desc: boolean): [string, string][] {
+  return [...side].sort((a, b) => (desc ? Number(b[0]) - Number(a[0]) : Number(a[0]) - Number(b[0])));
 }
 
 export function tickSize(price: number): number {

@@ -1,12 +1,18 @@
-// Binance real-time source: combined streams for every crypto/binance symbol in the watch set → ticks
-// and closed 1 m candles for the core, with REST backfill so no candle is ever missing or doubled.
+// Binance real-time source: combined streams for every crypto/binance symbol in the watch set → ticks,
+// closed 1 m candles (REST backfill: none missing or doubled) and top of book for the core; for the
+// symbols in DEPTH_BOOKS a maintained L2 book from the diff stream and REST snapshots (docs/ORDER_BOOKS.md).
 import { ParseError, binanceRestSymbol, binanceStreamSymbol, type WatchItem } from '@mt/common';
 import type { MarketComponent, MarketContext } from '../context.js';
 import { VenueStream, type SocketLink } from '../stream/index.js';
 import { Backfiller, CandleLedger } from '../stream/backfill.js';
 import { BinanceRest, binanceCandleFetcher } from './rest.js';
-import { toCandle, toTick, type BinanceEvent } from './mappers.js';
+import { parseDepthSnapshot, toCandle, toTick, type BinanceEvent } from './mappers.js';
 import { binanceSpotSpec } from './spec.js';
+import { DiffBook } from './depth.js';
+import { topOfBook } from '../book/index.js';
+
+/** Levels per side of the REST snapshot a depth book starts from (weight 50). */
+const SNAPSHOT_LIMIT = 1000;
 
 /** Per-symbol state of the frame handler, one object so a frame costs one map look-up. */
 interface SymbolState {
@@ -14,11 +20,15 @@ interface SymbolState {
   /** Last trade id seen (trade stream continuity); cleared when the symbol is unwatched. */
   lastTradeId: number | undefined;
   lastPrice: number | undefined;
+  /** The maintained L2 book, for DEPTH_BOOKS symbols while watched. */
+  depth: DiffBook | undefined;
 }
 
-/** The streams followed per symbol (`btcusdt`). */
-export function streamsFor(sym: string): string[] {
-  return [`${sym}@trade`, `${sym}@kline_1m`, `${sym}@ticker`, `${sym}@bookTicker`];
+/** The streams followed per symbol (`btcusdt`); with `depth`, the 100 ms diff stream too. */
+export function streamsFor(sym: string, depth = false): string[] {
+  const s = [`${sym}@trade`, `${sym}@kline_1m`, `${sym}@ticker`, `${sym}@bookTicker`];
+  if (depth) s.push(`${sym}@depth@100ms`);
+  return s;
 }
 
 export function createBinanceSource(ctx: MarketContext): MarketComponent {
@@ -32,15 +42,22 @@ export function createBinanceSource(ctx: MarketContext): MarketComponent {
   /** Symbols whose first kline on a given socket was seen (the backfill boundary), per socket. */
   const boundarySeen = new Map<number, Set<string>>();
   let started = false;
+  /** Stream symbols (`btcusdt`) whose L2 book is kept (DEPTH_BOOKS entries `binance:BTC/USDT`). */
+  const depthWanted = new Set([...ctx.cfg.DEPTH_BOOKS].filter((k) => k.startsWith('binance:')).map((k) => binanceStreamSymbol(k.slice('binance:'.length))));
 
   const stream = new VenueStream<BinanceEvent>({
-    spec: binanceSpotSpec({ baseUrl: ctx.cfg.BINANCE_WS_URL, staleMs: ctx.cfg.BINANCE_STALE_MS, maxAgeMs: ctx.cfg.BINANCE_MAX_CONNECTION_AGE_MS, streamsFor }),
+    spec: binanceSpotSpec({
+      baseUrl: ctx.cfg.BINANCE_WS_URL,
+      staleMs: ctx.cfg.BINANCE_STALE_MS,
+      maxAgeMs: ctx.cfg.BINANCE_MAX_CONNECTION_AGE_MS,
+      streamsFor: (sym) => streamsFor(sym, depthWanted.has(sym)),
+    }),
     log: log.child({ part: 'ws' }),
     metrics: m,
     registry: ctx.registry,
     onData: onEvent,
   });
-  const { gaps } = stream.counters;
+  const { gaps, bookResyncs } = stream.counters;
 
   const rest = new BinanceRest({ baseUrl: ctx.cfg.BINANCE_REST_URL, log: log.child({ part: 'rest' }), metrics: m });
   const ledger = new CandleLedger();
@@ -91,11 +108,39 @@ export function createBinanceSource(ctx: MarketContext): MarketComponent {
       case 'aggTrade':
         st.lastPrice = ev.price;
         break;
+      case 'book':
+        // top of book, unless the maintained L2 book of this symbol speaks for it (with depth)
+        if (!st.depth) {
+          const b = topOfBook({ exchange: 'binance', symbol, assetType: 'crypto', ts: receivedAt, receivedAt }, ev.bid, ev.ask);
+          if (b) ctx.out.book?.(b);
+        }
+        break;
+      case 'depth':
+        st.depth?.onDiff(ev, receivedAt);
+        return;
       default:
         break;
     }
     const tick = toTick(symbol, ev, receivedAt, st.lastPrice);
     if (tick) ctx.out.tick(tick);
+  }
+
+  function depthBook(symbol: string): DiffBook {
+    return new DiffBook({
+      exchange: 'binance',
+      symbol,
+      assetType: 'crypto',
+      snapshot: async (signal) => parseDepthSnapshot(await rest.depth(binanceRestSymbol(symbol), SNAPSHOT_LIMIT, signal)),
+      onBook: (b) => ctx.out.book?.(b),
+      onResync: (reason) => {
+        bookResyncs.inc({ exchange: 'binance', symbol, reason });
+        log.info({ symbol, reason }, 'binance order book resync');
+      },
+      onError: (err) => {
+        if (err instanceof ParseError) m.parseErrors.inc({ source: 'binance_rest', reason: err.reason });
+        log.warn({ symbol, err: String(err) }, 'binance order book snapshot failed; retried with the next diff');
+      },
+    });
   }
 
   function apply(items: WatchItem[]): void {
@@ -108,6 +153,8 @@ export function createBinanceSource(ctx: MarketContext): MarketComponent {
       backfill.cancel(symbol);
       const st = states.get(symbol);
       if (st) st.lastTradeId = undefined;
+      st?.depth?.stop();
+      if (st) st.depth = undefined;
       // Forget the per-process ledger too: if the symbol comes back, the backfill restarts from storage.
       ledger.forget(symbol);
       for (const s of boundarySeen.values()) s.delete(symbol);
@@ -115,7 +162,8 @@ export function createBinanceSource(ctx: MarketContext): MarketComponent {
     for (const [sym, symbol] of want) {
       byStream.set(sym, symbol);
       let st = states.get(symbol);
-      if (!st) states.set(symbol, (st = { symbol, lastTradeId: undefined, lastPrice: undefined }));
+      if (!st) states.set(symbol, (st = { symbol, lastTradeId: undefined, lastPrice: undefined, depth: undefined }));
+      if (depthWanted.has(sym) && !st.depth) st.depth = depthBook(symbol);
       byRest.set(binanceRestSymbol(symbol), st);
     }
     stream.setSymbols(want.keys());
@@ -136,10 +184,12 @@ export function createBinanceSource(ctx: MarketContext): MarketComponent {
     async stop() {
       started = false;
       stream.stop();
+      for (const st of states.values()) st.depth?.stop();
       backfill.stop();
     },
     health() {
-      return { connections: stream.openSockets(), streams: stream.streamCount(), symbols: byStream.size, backfillQueued: backfill.queued() };
+      const books = [...states.values()].filter((s) => s.depth);
+      return { connections: stream.openSockets(), streams: stream.streamCount(), symbols: byStream.size, backfillQueued: backfill.queued(), depthBooks: books.length, depthBooksLive: books.filter((s) => s.depth!.live).length };
     },
   };
 }

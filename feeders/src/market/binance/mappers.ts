@@ -21,8 +21,26 @@ export type BinanceEvent =
       ask?: number;
     }
   | { kind: 'kline'; symbol: string; ts: number; interval: string; closed: boolean; k: KlineFields }
+  | {
+      kind: 'depth';
+      symbol: string;
+      ts: number;
+      /** `U`: first update id in the event. */
+      firstUpdateId: number;
+      /** `u`: final update id in the event. */
+      lastUpdateId: number;
+      /** Quantity 0 = remove the level. */
+      bids: DepthLevel[];
+      asks: DepthLevel[];
+    }
   | { kind: 'shutdown'; ts: number }
   | ControlAnswer;
+
+/** One `[price, qty]` pair of a depth diff or snapshot. */
+export interface DepthLevel {
+  price: number;
+  qty: number;
+}
 
 /** The numbers of a kline, REST row or stream frame alike: a Candle's without our tags. */
 export type KlineFields = Pick<Candle, 'openTime' | 'closeTime' | 'open' | 'high' | 'low' | 'close' | 'volume' | 'quoteVolume' | 'trades'>;
@@ -160,6 +178,16 @@ function parseEvent(d: Obj): BinanceEvent {
       if (typeof k.x !== 'boolean') throw bad('invalid_field', 'kline without x', d);
       return { kind: 'kline', symbol: str(d.s, 's', d), ts: num(d.E, 'E', d), interval: str(k.i, 'i', k), closed: k.x, k: klineFields(k) };
     }
+    case 'depthUpdate':
+      return {
+        kind: 'depth',
+        symbol: str(d.s, 's', d),
+        ts: num(d.E, 'E', d),
+        firstUpdateId: num(d.U, 'U', d),
+        lastUpdateId: num(d.u, 'u', d),
+        bids: levels(d.b, 'b', d),
+        asks: levels(d.a, 'a', d),
+      };
     case 'serverShutdown':
       return { kind: 'shutdown', ts: num(d.E, 'E', d) };
     case undefined:
@@ -183,6 +211,24 @@ export function klineFields(k: Obj): KlineFields {
     quoteVolume: num(k.q, 'q', k),
     trades: num(k.n, 'n', k),
   };
+}
+
+/** `[["price","qty"], …]` of a depth diff or snapshot. */
+function levels(v: unknown, key: string, o: Obj): DepthLevel[] {
+  if (!Array.isArray(v)) throw bad('invalid_field', `field ${key} is not an array`, o);
+  return v.map((l: unknown) => {
+    if (!Array.isArray(l) || l.length < 2) throw bad('invalid_field', `a level of ${key} is not [price, qty]`, o);
+    const price = num(l[0], key, o);
+    const qty = num(l[1], key, o);
+    if (!(price > 0) || qty < 0) throw bad('invalid_field', `a level of ${key} has a non-positive price or a negative quantity`, o);
+    return { price, qty };
+  });
+}
+
+/** GET /api/v3/depth: `{ lastUpdateId, bids, asks }` (testing/fixtures/binance_depth). */
+export function parseDepthSnapshot(body: unknown): { lastUpdateId: number; bids: DepthLevel[]; asks: DepthLevel[] } {
+  if (!isObj(body)) throw bad('invalid_field', 'depth snapshot is not an object', body);
+  return { lastUpdateId: num(body.lastUpdateId, 'lastUpdateId', body), bids: levels(body.bids, 'bids', body), asks: levels(body.asks, 'asks', body) };
 }
 
 /** One row of GET /api/v3/klines: [openTime, o, h, l, c, v, closeTime, quoteVolume, trades, …]. */

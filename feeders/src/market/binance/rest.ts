@@ -46,6 +46,14 @@ export class BinanceRest {
   }
 
   /** GET `path` (with its query) → parsed JSON, with the same weight, retry and Retry-After rules as klines. */
+  /**
+   * The order book snapshot (raw body) with `limit` levels per side (weight: 5 up to 100, 25 up to 500,
+   * 50 up to 1000, 250 up to 5000). Retries like klines().
+   */
+  async depth(symbol: string, limit: number, signal: AbortSignal): Promise<unknown> {
+    return this.get(`/api/v3/depth?${new URLSearchParams({ symbol, limit: String(limit) })}`, signal);
+  }
+
   async get(path: string, signal: AbortSignal): Promise<unknown> {
     for (;;) {
       await this.respectWeight(signal);

@@ -25,6 +25,8 @@ export interface VenueStreamOptions<E> {
 export interface StreamMetrics {
   gaps: Counter<'exchange' | 'symbol' | 'kind'>;
   backfilled: Counter<'exchange' | 'symbol'>;
+  /** Maintained L2 books dropped and rebuilt: `gap` (sequence break), `checksum`, `crossed`. */
+  bookResyncs: Counter<'exchange' | 'symbol' | 'reason'>;
   /** Open streams per exchange, read at scrape. */
   streams: Set<VenueStream<unknown>>;
 }
@@ -66,6 +68,12 @@ export function streamMetrics(registry: Registry): StreamMetrics {
       name: 'market_gaps_detected_total',
       help: 'Gaps found: trade id / sequence jumps, candle gaps (candles missed live and backfilled), book resyncs',
       labelNames: ['exchange', 'symbol', 'kind'] as const,
+      registers: [registry],
+    }),
+    bookResyncs: new Counter({
+      name: 'market_book_resyncs_total',
+      help: 'Maintained L2 books dropped and rebuilt from a snapshot, by reason (gap, checksum, crossed)',
+      labelNames: ['exchange', 'symbol', 'reason'] as const,
       registers: [registry],
     }),
     backfilled: new Counter({
