@@ -73,6 +73,16 @@ describe('users, roles and tokens', () => {
     assert.equal((await call(app, 'PATCH', `/api/accounts/${id}`, { disabled: true })).status, 409);
     assert.equal((await call(app, 'PATCH', `/api/accounts/${id}`, { role: 'viewer' })).status, 409);
     assert.equal((await call(app, 'GET', '/api/account')).status, 200);
+    // a row inserted without an owner (a script, SQL by hand) is the admin's too (migration 005)
+    const db = new pg.Client({ connectionString: dbUrl });
+    await db.connect();
+    try {
+      await db.query(`INSERT INTO alert_rules (symbol, condition, threshold) VALUES ('SQL/USDT', 'above', 1)`);
+    } finally {
+      await db.end();
+    }
+    const rules = await call<{ data: (Owned & { symbol: string })[] }>(app, 'GET', '/api/alert-rules');
+    assert.equal(rules.body.data.find((r) => r.symbol === 'SQL/USDT')?.owner, 'admin');
   });
 
   test('an admin creates users; each gets a token shown once and stored only as its SHA-256', async () => {

@@ -2,7 +2,7 @@
 import type { Actor } from '../auth/identity.js';
 import type { Db, Queryable } from '../db.js';
 import { ApiProblem, invalid, notFound } from '../problem.js';
-import { ownedForWrite, VISIBLE } from './ownership.js';
+import { ownedForWrite, VISIBLE, visiblePage, visibleRow } from './ownership.js';
 import { ruleIssues, ruleShapeOf, type AlertRule, type AlertRuleCreate, type AlertRulePatch } from '../schemas.js';
 
 interface RuleRow extends Omit<AlertRule, 'created_at' | 'updated_at' | 'expires_at' | 'muted_until' | 'fired_at'> {
@@ -31,7 +31,7 @@ const COLUMNS = [
   'fired_at',
   'shared',
 ] as const;
-const SELECT = 'SELECT r.*, u.name AS owner FROM alert_rules r JOIN users u ON u.id = r.owner_id';
+const FROM = { select: 'SELECT r.*, u.name AS owner FROM alert_rules r JOIN users u ON u.id = r.owner_id', table: 'alert_rules', alias: 'r' };
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const toRule = ({ owner_id: _ownerId, ...r }: RuleRow): AlertRule => ({
@@ -51,20 +51,15 @@ export class AlertRuleRepo {
 
   /** The actor's own rules and the ones others share (docs/USERS.md "Ownership"). */
   async list(actor: Actor, limit: number, offset: number): Promise<{ data: AlertRule[]; total: number }> {
-    const [page, count] = await Promise.all([
-      this.db.query<RuleRow>(`${SELECT} WHERE ${VISIBLE('r', 3)} ORDER BY r.created_at, r.id LIMIT $1 OFFSET $2`, [limit, offset, actor.id]),
-      this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM alert_rules r WHERE ${VISIBLE('r', 1)}`, [actor.id]),
-    ]);
-    return { data: page.rows.map(toRule), total: count.rows[0]!.n };
+    const { rows, total } = await visiblePage<RuleRow>(this.db, FROM, actor, limit, offset);
+    return { data: rows.map(toRule), total };
   }
 
   /** Another user's private rule is a 404, as if it did not exist. */
   async get(actor: Actor | null, id: string, q: Queryable = this.db): Promise<AlertRule> {
-    const r = actor
-      ? await q.query<RuleRow>(`${SELECT} WHERE r.id = $1 AND ${VISIBLE('r', 2)}`, [id, actor.id])
-      : await q.query<RuleRow>(`${SELECT} WHERE r.id = $1`, [id]);
-    if (!r.rows[0]) throw notFound('alert rule', id);
-    return toRule(r.rows[0]);
+    const row = await visibleRow<RuleRow>(q, FROM, actor, id);
+    if (!row) throw notFound('alert rule', id);
+    return toRule(row);
   }
 
   /** Ids of the rules `actor` can see (their alert history is theirs to read). */

@@ -5,7 +5,7 @@ import { newCode } from '../auth/identity.js';
 import type { Db, Queryable } from '../db.js';
 import { ApiProblem, notFound } from '../problem.js';
 import type { Layout, LayoutCreate, LayoutPatch } from '../schemas-users.js';
-import { ownedForWrite, VISIBLE } from './ownership.js';
+import { ownedForWrite, VISIBLE, visiblePage, visibleRow } from './ownership.js';
 
 interface LayoutRow {
   id: string;
@@ -50,6 +50,7 @@ const toLayout = (r: LayoutRow): Layout => {
 };
 
 const SELECT = 'SELECT l.*, u.name AS owner FROM layouts l JOIN users u ON u.id = l.owner_id';
+const FROM = { select: SELECT, table: 'layouts', alias: 'l' };
 // input field → column
 const COLUMN: Record<keyof LayoutCreate, string> = {
   name: 'name',
@@ -70,19 +71,14 @@ export class LayoutRepo {
   ) {}
 
   async list(actor: Actor, limit: number, offset: number): Promise<{ data: Layout[]; total: number }> {
-    const [page, count] = await Promise.all([
-      this.db.query<LayoutRow>(`${SELECT} WHERE ${VISIBLE('l', 3)} ORDER BY l.created_at, l.id LIMIT $1 OFFSET $2`, [limit, offset, actor.id]),
-      this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM layouts l WHERE ${VISIBLE('l', 1)}`, [actor.id]),
-    ]);
-    return { data: page.rows.map(toLayout), total: count.rows[0]!.n };
+    const { rows, total } = await visiblePage<LayoutRow>(this.db, FROM, actor, limit, offset);
+    return { data: rows.map(toLayout), total };
   }
 
   async get(actor: Actor | null, id: string, q: Queryable = this.db): Promise<Layout> {
-    const r = actor
-      ? await q.query<LayoutRow>(`${SELECT} WHERE l.id = $1 AND ${VISIBLE('l', 2)}`, [id, actor.id])
-      : await q.query<LayoutRow>(`${SELECT} WHERE l.id = $1`, [id]);
-    if (!r.rows[0]) throw notFound('layout', id);
-    return toLayout(r.rows[0]);
+    const row = await visibleRow<LayoutRow>(q, FROM, actor, id);
+    if (!row) throw notFound('layout', id);
+    return toLayout(row);
   }
 
   async byCode(actor: Actor, code: string): Promise<Layout> {

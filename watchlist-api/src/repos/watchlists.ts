@@ -3,7 +3,7 @@
 import type { Actor } from '../auth/identity.js';
 import type { Db, Queryable } from '../db.js';
 import { ApiProblem, notFound } from '../problem.js';
-import { ownedForWrite, VISIBLE } from './ownership.js';
+import { ownedForWrite, visiblePage, visibleRow } from './ownership.js';
 import type { Item, ItemInput, Watchlist } from '../schemas.js';
 
 interface WatchlistRow {
@@ -29,7 +29,7 @@ export interface WatchlistLimits {
   maxItemsPerWatchlist: number;
 }
 
-const SELECT = 'SELECT w.*, u.name AS owner FROM watchlists w JOIN users u ON u.id = w.owner_id';
+const FROM = { select: 'SELECT w.*, u.name AS owner FROM watchlists w JOIN users u ON u.id = w.owner_id', table: 'watchlists', alias: 'w' };
 
 // Serialises watchlist creation so the count check and the insert are atomic.
 const CREATE_LOCK = 7_246_002;
@@ -61,20 +61,15 @@ export class WatchlistRepo {
 
   /** The actor's own watchlists and the ones others share (docs/USERS.md "Ownership"). */
   async list(actor: Actor, limit: number, offset: number): Promise<{ data: Watchlist[]; total: number }> {
-    const [page, count] = await Promise.all([
-      this.db.query<WatchlistRow>(`${SELECT} WHERE ${VISIBLE('w', 3)} ORDER BY w.created_at, w.id LIMIT $1 OFFSET $2`, [limit, offset, actor.id]),
-      this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM watchlists w WHERE ${VISIBLE('w', 1)}`, [actor.id]),
-    ]);
-    return { data: await this.withItems(this.db, page.rows), total: count.rows[0]!.n };
+    const { rows, total } = await visiblePage<WatchlistRow>(this.db, FROM, actor, limit, offset);
+    return { data: await this.withItems(this.db, rows), total };
   }
 
   /** Another user's private watchlist is a 404, as if it did not exist. */
   async get(actor: Actor | null, id: string, q: Queryable = this.db): Promise<Watchlist> {
-    const r = actor
-      ? await q.query<WatchlistRow>(`${SELECT} WHERE w.id = $1 AND ${VISIBLE('w', 2)}`, [id, actor.id])
-      : await q.query<WatchlistRow>(`${SELECT} WHERE w.id = $1`, [id]);
-    if (!r.rows[0]) throw notFound('watchlist', id);
-    return (await this.withItems(q, r.rows))[0]!;
+    const row = await visibleRow<WatchlistRow>(q, FROM, actor, id);
+    if (!row) throw notFound('watchlist', id);
+    return (await this.withItems(q, [row]))[0]!;
   }
 
   create(actor: Actor, input: { name: string; description?: string | null | undefined; items?: ItemInput[] | undefined; shared?: boolean | undefined }): Promise<Watchlist> {
