@@ -80,6 +80,44 @@ describe('crossings, hysteresis and noise control', () => {
     assert.deepEqual(ticks(evaluator({ ...fired, trigger: 'every_time' }), FLAP).length > 1, true);
   });
 
+  test('a tick evaluates only the level rules whose levels it passed: the same firings as evaluating every rule', () => {
+    // 40 level rules (above/below/crosses_* with and without hysteresis, cooldowns, once, once_per_bar) and
+    // pct_change on one symbol; a random walk across their levels. `all` reloads its rules before every
+    // tick, which makes it evaluate every rule (a reload's first tick does), keeping their state.
+    const rules: AlertRule[] = [];
+    const conds = ['above', 'below', 'crosses_above', 'crosses_below'] as const;
+    for (let i = 0; i < 40; i++) {
+      rules.push(
+        rule({
+          id: `l${i}`,
+          condition: conds[i % 4]!,
+          threshold: 95 + (i % 10),
+          hysteresis_pct: i % 3 === 0 ? 0.5 : 0,
+          cooldown_seconds: i % 5 === 0 ? 30 : 0,
+          trigger: i % 7 === 0 ? 'once' : i % 7 === 1 ? 'once_per_bar' : 'every_time',
+        }),
+      );
+    }
+    rules.push(rule({ id: 'pct', condition: 'pct_change', threshold: 1, window_seconds: 60 }));
+    const indexed = evaluator(...rules);
+    const all = evaluator(...rules);
+    let seed = 11;
+    const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+    let price = 100;
+    const a: string[] = [];
+    const b: string[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      price = Math.min(Math.max(price + (rnd() - 0.5) * 1.2, 90), 110);
+      if (i % 50 === 0) price = Math.round(price); // land exactly on levels now and then
+      const ts = T0 + i * 200;
+      for (const f of indexed.onTick('BTC/USDT', ts, price)) a.push(`${f.rule.id}@${i}`);
+      all.setRules(rules, T0);
+      for (const f of all.onTick('BTC/USDT', ts, price)) b.push(`${f.rule.id}@${i}`);
+    }
+    assert.ok(b.length > 500, `the walk fired rules (${b.length})`);
+    assert.deepEqual(a.sort(), b.sort());
+  });
+
   test('cooldown swallows crossings; a crossing after it fires', () => {
     assert.deepEqual(ticks(evaluator(rule({ cooldown_seconds: 4 })), FLAP), [1, 5]);
   });

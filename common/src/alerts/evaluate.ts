@@ -162,6 +162,9 @@ export const CONTEXT_WINDOW_SAMPLES = 60;
 /** Every tick of every symbol asks; almost always nothing fires: no array per tick for that. */
 const NONE: readonly Firing[] = Object.freeze([]);
 
+/** Marks a dropped slot of a PriceWindow whose sample was reused. */
+const DEAD: PricePoint = Object.freeze({ ts: -Infinity, price: Number.NaN }) as PricePoint;
+
 /**
  * A bounded, time-ordered price history of one symbol covering `spanMs`: at most one sample per
  * spanMs / samples, so a busy symbol keeps at most `samples` (+2) samples; a tick inside the current
@@ -173,6 +176,13 @@ export class PriceWindow {
   private last: PricePoint | undefined;
   /** End of the newest sample's slot. */
   private slotEnd = -Infinity;
+  /**
+   * oldestSince's last answer: market time only moves forward, so the next `since` is mostly at or after
+   * it and the answer is found by stepping on from there (a sample or two) instead of a binary search whose
+   * every probe is another cache miss (§11 in docs/BENCHMARKS.md).
+   */
+  private hintIdx = 0;
+  private hintSince = Infinity;
 
   /**
    * `samples`: resolution; pct_change needs MAX_WINDOW_SAMPLES, the change shown in a message far fewer.
@@ -203,26 +213,45 @@ export class PriceWindow {
     // one sample per slot of span / samples: the newest in a slot replaces the previous one
     const slot = this.spanMs / this.samples;
     this.slotEnd = (Math.floor(ts / slot) + 1) * slot;
-    this.last = { ts, price };
+    // a sample dropped from the front (nothing reads below head) is reused: no allocation per sample
+    const spare = this.head > 0 ? this.points[this.head - 1]! : DEAD;
+    if (spare !== DEAD) {
+      this.points[this.head - 1] = DEAD;
+      spare.ts = ts;
+      spare.price = price;
+      this.last = spare;
+    } else this.last = { ts, price };
     this.points.push(this.last);
     const cutoff = ts - this.spanMs;
     while (this.size > 1 && this.points[this.head]!.ts < cutoff) this.head++;
     if (this.head > 1024 && this.head * 2 > this.points.length) {
       this.points.splice(0, this.head);
+      this.hintIdx = Math.max(0, this.hintIdx - this.head);
       this.head = 0;
     }
   }
 
   /** Oldest price at or after `since` (or undefined when the window holds nothing that recent). */
   oldestSince(since: number): PricePoint | undefined {
-    let lo = this.head;
-    let hi = this.points.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.points[mid]!.ts < since) lo = mid + 1;
-      else hi = mid;
+    const pts = this.points;
+    let lo: number;
+    if (since >= this.hintSince) {
+      // every sample before the last answer is older than the last `since` (only the newest sample ever
+      // changes, to a later time): step on from there
+      lo = Math.max(this.head, Math.min(this.hintIdx, pts.length - 1));
+      while (lo < pts.length && pts[lo]!.ts < since) lo++;
+    } else {
+      lo = this.head;
+      let hi = pts.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (pts[mid]!.ts < since) lo = mid + 1;
+        else hi = mid;
+      }
     }
-    return this.points[lo];
+    this.hintIdx = lo;
+    this.hintSince = since;
+    return pts[lo];
   }
 }
 
@@ -299,6 +328,17 @@ interface SymbolState {
   fundingTs: number;
   window: PriceWindow | undefined;
   tickRules: RuleState[];
+  /** Tick rules evaluated on every tick (pct_change: its reference moves with time). */
+  scanRules: RuleState[];
+  /**
+   * The levels of the price-level tick rules (threshold, and the re-arm level threshold ∓ band), sorted,
+   * with the rule of each: a tick only evaluates the rules with a level between the previous price and
+   * its own (docs/ALERTING.md "Evaluation cost").
+   */
+  levels: Float64Array;
+  levelRules: RuleState[];
+  /** The next tick evaluates every tick rule (after a reload: new rules record their first state). */
+  fullScan: boolean;
   /** timeframe → bar rules. */
   barRules: Map<string, RuleState[]>;
   /** timeframe → open time of the last candle evaluated. */
@@ -367,6 +407,10 @@ export class RuleEvaluator {
           fundingTs: p?.fundingTs ?? -Infinity,
           window: p?.window,
           tickRules: [],
+          scanRules: [],
+          levels: new Float64Array(0),
+          levelRules: [],
+          fullScan: true,
           barRules: new Map(),
           volumes: p?.volumes ?? new Map(),
           lastBar: p?.lastBar ?? new Map(),
@@ -417,6 +461,7 @@ export class RuleEvaluator {
       if (sym.window && sym.window.samples === samples) sym.window.spanMs = span;
       else sym.window = new PriceWindow(span, samples, samples === CONTEXT_WINDOW_SAMPLES);
     }
+    for (const sym of this.symbols.values()) indexLevels(sym);
     for (const [symbol, sym] of this.symbols) {
       for (const tf of [...sym.volumes.keys()]) {
         const n = volumeN.get(`${symbol}\u0000${tf}`);
@@ -461,13 +506,43 @@ export class RuleEvaluator {
   onTick(symbol: string, ts: number, price: number, assetType?: string): readonly Firing[] {
     const sym = this.symbols.get(symbol);
     if (!sym || !Number.isFinite(price)) return NONE;
+    const prev = sym.price;
     sym.price = price;
     if (ts > sym.lastTs) sym.lastTs = ts;
     if (assetType !== undefined) sym.assetType = assetType;
     const window = sym.window;
     window?.add(ts, price);
-    const rules = sym.tickRules;
     let out: Firing[] | undefined;
+    // A price-level rule's outcome changes only when the price passes one of its levels (threshold,
+    // re-arm level): between the previous price and this one. Its state after an evaluation is a fixed
+    // point for any price on the same side of its levels, so skipping the others is exact.
+    if (!sym.fullScan && prev === prev) {
+      if (price !== prev) {
+        const lv = sym.levels;
+        const lo = prev < price ? prev : price;
+        const hi = prev < price ? price : prev;
+        // first level ≥ lo
+        let a = 0;
+        let b = lv.length;
+        while (a < b) {
+          const m = (a + b) >> 1;
+          if (lv[m]! < lo) a = m + 1;
+          else b = m;
+        }
+        for (; a < lv.length && lv[a]! <= hi; a++) {
+          const s = sym.levelRules[a]!;
+          const now = s.dir > 0 ? price > s.thr : price < s.thr;
+          if (!now && s.armed) {
+            s.last = false;
+            continue;
+          }
+          if (this.step(s, now, price, ts)) (out ??= []).push({ rule: s.rule, symbol, price, ts });
+        }
+      }
+      if (!sym.scanRules.length) return out ?? NONE;
+    }
+    const rules = sym.fullScan || prev !== prev ? sym.tickRules : sym.scanRules;
+    sym.fullScan = false;
     // pct_change rules of one symbol mostly share a window: one search per distinct window per tick
     let searchedMs = -1;
     let found: PricePoint | undefined;
@@ -734,6 +809,24 @@ export class RuleEvaluator {
     const cutoff = newest - MAX_WINDOW_SECONDS * 1000;
     for (const [k, t] of this.seenArticles) if (t < cutoff) this.seenArticles.delete(k);
   }
+}
+
+/** Sort a symbol's price-level tick rules by their levels (threshold, re-arm level); the rest are scanned. */
+function indexLevels(sym: SymbolState): void {
+  const pairs: [number, RuleState][] = [];
+  sym.scanRules = [];
+  for (const s of sym.tickRules) {
+    if (s.cond === 'pct_change' || s.dir === 0 || !Number.isFinite(s.thr)) {
+      sym.scanRules.push(s);
+      continue;
+    }
+    pairs.push([s.thr, s]);
+    if (s.band > 0) pairs.push([s.dir > 0 ? s.thr - s.band : s.thr + s.band, s]);
+  }
+  pairs.sort((x, y) => x[0] - y[0]);
+  sym.levels = Float64Array.from(pairs, (x) => x[0]);
+  sym.levelRules = pairs.map((x) => x[1]);
+  sym.fullScan = true;
 }
 
 function freshState(rule: AlertRule): RuleState {
