@@ -56,8 +56,9 @@ async function rulesDatabase(n: number): Promise<string> {
   try {
     const col = <K extends keyof (typeof rules)[number]>(k: K) => rules.map((r) => r[k] ?? null);
     await db.query(
-      `INSERT INTO alert_rules (symbol, condition, threshold, window_seconds, cooldown_seconds, severity, timeframe, params, trigger, hysteresis_pct)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::int[], $5::int[], $6::text[], $7::text[], $8::jsonb[], $9::text[], $10::float8[])`,
+      // owned by the admin the API's migrations create (migration 003)
+      `INSERT INTO alert_rules (owner_id, symbol, condition, threshold, window_seconds, cooldown_seconds, severity, timeframe, params, trigger, hysteresis_pct)
+       SELECT (SELECT id FROM users WHERE role = 'admin' ORDER BY created_at LIMIT 1), * FROM unnest($1::text[], $2::text[], $3::float8[], $4::int[], $5::int[], $6::text[], $7::text[], $8::jsonb[], $9::text[], $10::float8[])`,
       [
         col('symbol'),
         col('condition'),
