@@ -5,6 +5,8 @@ import { assetDetail } from './dashboards/asset-detail.js';
 import { news } from './dashboards/news.js';
 import { infrastructure } from './dashboards/infrastructure.js';
 import { alerts } from './dashboards/alerts.js';
+import { derivatives } from './dashboards/derivatives.js';
+import { crossVenue } from './dashboards/cross-venue.js';
 
 export const DASHBOARDS: Record<string, () => Dashboard> = {
   'markets-overview': marketsOverview,
@@ -12,6 +14,8 @@ export const DASHBOARDS: Record<string, () => Dashboard> = {
   news,
   infrastructure,
   alerts,
+  derivatives,
+  'cross-venue': crossVenue,
 };
 
 /** The committed file's exact text: stable key order from the builders, 2-space indent, newline. */

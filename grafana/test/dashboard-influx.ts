@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { bootstrapInflux, createLogger } from '@mt/common';
 import { startInflux, type InfluxServer } from '@mt/testing';
 import { apply, continuousQueries, cqStatementFor } from '@mt/influxdb-tasks';
+// the venues' points exactly as the market feeder builds them (docs/INFLUXDB.md, "Order books and derivatives")
+import { candlePoint, fundingPoint, indicatorPoint, liquidationPoint, marketDataPoint, openInterestPoint, orderBookPoint } from '@mt/feeders/market/points';
 import type { DashboardJson, Variable } from './helpers.js';
 import { interpolate, variableValues, type Range } from './grafana-interpolate.js';
 
@@ -118,19 +120,58 @@ export function newsLines(end: number): string[] {
   return out;
 }
 
-export async function write(influx: InfluxServer, db: string, rp: string, lines: string[]): Promise<void> {
-  const res = await fetch(`${influx.url}/write?db=${db}&rp=${rp}&precision=ms`, { method: 'POST', body: lines.join('\n') });
+/**
+ * The issue-16 venues over the last hour, built by the feeder's own point builders (ns line protocol):
+ * BTC/USD on coinbase (60 000.00) and kraken (60 030.00) beside binance's BTC/USDT (a different quote, never
+ * mixed with them); the order book of BTC/USD on kraken (spread 1.2 bps, depth, imbalance +0.25) and of
+ * BTC/USDT on binance (imbalance −0.4); the perpetual BTC/USDT:USDT on binance-futures with funding 0.0100 %,
+ * mark 60 090 / index 60 080, open interest and four liquidations. The last points are at `end` − 5 s.
+ */
+export function venueLines(end: number): string[] {
+  const out: string[] = [];
+  const crypto = 'crypto' as const;
+  const last = end - 5_000;
+  for (let k = 0; k < 60; k++) {
+    const t = end - HOUR + k * MIN;
+    const at = k === 59 ? last : t; // the newest point of each series at `end` − 5 s
+    for (const [exchange, px] of [['coinbase', 60000], ['kraken', 60030]] as const) {
+      const quote = { bid: px - 0.5, ask: px + 0.5, changePct24h: 1.5, volume24h: 1200, high24h: px + 500, low24h: px - 500 };
+      out.push(marketDataPoint({ exchange, symbol: 'BTC/USD', assetType: crypto, price: px, ...quote, ts: at, receivedAt: at }).toLineProtocol()!);
+      out.push(
+        candlePoint({ exchange, symbol: 'BTC/USD', assetType: crypto, interval: '1m', open: px, high: px + 10, low: px - 10, close: px, volume: 2 + (k % 3), quoteVolume: px * 2, trades: 10, openTime: Math.floor(t / MIN) * MIN, closeTime: Math.floor(t / MIN) * MIN + MIN - 1, closed: true, receivedAt: t }).toLineProtocol()!,
+      );
+    }
+    const c = { exchange: 'kraken', symbol: 'BTC/USD', assetType: crypto, interval: '1m' as const, openTime: Math.floor(t / MIN) * MIN };
+    out.push(indicatorPoint(c, { sma_20: 60030, ema_50: 60020, rsi_14: 55, macd: 1, macd_signal: 0.5, macd_hist: 0.5, bb_upper: 60300, bb_middle: 60030, bb_lower: 59760 })!.toLineProtocol()!);
+    // binance's own BTC/USDT order book: more asks than bids within 1 %
+    out.push(orderBookPoint({ exchange: 'binance', symbol: 'BTC/USDT', assetType: crypto, ts: at, receivedAt: at, bestBid: 59999.99, bestAsk: 60000.01, bidDepth1pct: 3_000_000, askDepth1pct: 7_000_000, imbalance: -0.4 }).toLineProtocol()!);
+    // kraken BTC/USD: bid 60 026.39, ask 60 033.59 → (7.2 / 60 029.99) × 10 000 = 1.2 bps
+    out.push(orderBookPoint({ exchange: 'kraken', symbol: 'BTC/USD', assetType: crypto, ts: at, receivedAt: at, bestBid: 60026.39, bestAsk: 60033.59, bidDepth1pct: 2_500_000, askDepth1pct: 1_500_000, imbalance: 0.25 }).toLineProtocol()!);
+    const perp = { exchange: 'binance-futures', symbol: 'BTC/USDT:USDT', assetType: crypto };
+    out.push(fundingPoint({ ...perp, ts: at, receivedAt: at, markPrice: 60090, indexPrice: 60080, fundingRate: 0.0001, nextFundingTime: Date.UTC(2026, 10, 26, 8) }).toLineProtocol()!);
+    out.push(marketDataPoint({ ...perp, price: 60088, ts: at, receivedAt: at }).toLineProtocol()!);
+    out.push(openInterestPoint({ ...perp, ts: at, receivedAt: at, openInterest: 80000 + k, openInterestValue: (80000 + k) * 60090 }).toLineProtocol()!);
+  }
+  const perp = { exchange: 'binance-futures', symbol: 'BTC/USDT:USDT', assetType: crypto };
+  const liq = (side: 'buy' | 'sell', price: number, quantity: number, ts: number) => liquidationPoint({ ...perp, side, price, quantity, value: price * quantity, ts, receivedAt: ts }).toLineProtocol()!;
+  out.push(liq('sell', 60000, 2.5, end - 50 * MIN), liq('sell', 59950, 0.1, end - 40 * MIN), liq('buy', 60100, 1, end - 20 * MIN), liq('buy', 60120, 0.05, end - 10 * MIN));
+  return out;
+}
+
+export async function write(influx: InfluxServer, db: string, rp: string, lines: string[], precision = 'ms'): Promise<void> {
+  const res = await fetch(`${influx.url}/write?db=${db}&rp=${rp}&precision=${precision}`, { method: 'POST', body: lines.join('\n') });
   assert.equal(res.status, 204, await res.text());
 }
 
 /** influxd with the contract's databases, the real installer's CQs and rp_config, seeded data and its rollups. */
-export async function startDashboardInflux(end: number, symbols = SYMBOLS): Promise<InfluxServer> {
+export async function startDashboardInflux(end: number, symbols = SYMBOLS, opts: { venues?: boolean } = {}): Promise<InfluxServer> {
   const influx = await startInflux({ cqRunInterval: '1h' });
   await bootstrapInflux({ url: influx.url, token: '', org: '', api: 'v1' }, log);
   await apply({ url: influx.url, token: '', org: '', api: 'v1' }, log);
   await write(influx, 'markets', 'raw', marketLines(end, symbols));
   for (const [rp, lines] of Object.entries(timeframeLines(end, symbols))) await write(influx, 'markets', rp, lines);
   await write(influx, 'news', 'raw', newsLines(end));
+  if (opts.venues) await write(influx, 'markets', 'raw', venueLines(end), 'ns');
   // the installed CQ text over the closed windows fills 5m, then 1h
   const closed = Math.floor(end / HOUR) * HOUR;
   for (const target of ['5m', '1h'])

@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import { DASHBOARDS, render } from '../src/dashboards.js';
 import { GRAFANA_DIR, allTargets, committedDashboards, provisionedDatasources, type DashboardJson } from './helpers.js';
 
-const UIDS = ['markets-overview', 'asset-detail', 'news', 'infrastructure', 'alerts'];
+const UIDS = ['markets-overview', 'asset-detail', 'news', 'infrastructure', 'alerts', 'derivatives', 'cross-venue'];
 // Grafana's own variables and the InfluxDB alias patterns
 const BUILTIN = /^(timeFilter|__interval|__rate_interval|__range|__from|__to|__data|col|tag_\w+)$/;
 
@@ -86,6 +86,8 @@ describe('generated dashboards', () => {
         const ds = target.datasource ?? panel.datasource;
         if (ds?.uid !== 'influxdb-markets' || !target.query?.includes('$timeFilter')) continue;
         if (/FROM "raw"\."alert_events"/.test(target.query)) continue; // raw only: fired alerts are not rolled up
+        // raw only until the rollups cover them (docs/DASHBOARDS.md, "Venues, derivatives, depth and cross-venue")
+        if (/FROM "raw"\."(funding|open_interest|liquidations|order_book)"/.test(target.query)) continue;
         assert.match(target.query, /FROM "\$rp"\./, `${d.uid}/${panel.title}`);
       }
     }

@@ -21,10 +21,13 @@ import { BUILTIN_DS, COLOR, DS, Grid, finish, InfluxQL, LiveMeasurements, change
 import { STALE_AFTER_S, classPrecisionOverrides, liveQuote, stateMappings, stateTransformations } from '../quotes.js';
 import { livePriceStat } from '../live.js';
 
-const SYMBOL = `"symbol" = '$symbol'`;
+// the symbol on the chosen venue: BTC/USD on kraken and on coinbase are two series (docs/DASHBOARDS.md, "Venues")
+const SYMBOL = `"symbol" = '$symbol' AND "exchange" = '$exchange'`;
+/** The venues that stored the chosen symbol, alphabetical: `binance` first where it has one. */
+export const EXCHANGE_VARIABLE_QUERY = `SHOW TAG VALUES FROM "raw"."market_data" WITH KEY = "exchange" WHERE "symbol" = '$symbol'`;
 /** Fired price alerts (`alert_events`, written by the market feeder) as markers on the chart. */
 // Named `text` and `tags`: the fields Grafana's standard annotation mapping reads by name.
-export const ALERT_ANNOTATION_QUERY = `SELECT "message" AS "text", "condition" AS "tags", "threshold", "price" FROM "raw"."alert_events" WHERE $timeFilter AND ${SYMBOL} GROUP BY "rule_id", "severity"`;
+export const ALERT_ANNOTATION_QUERY = `SELECT "message" AS "text", "condition" AS "tags", "threshold", "price" FROM "raw"."alert_events" WHERE $timeFilter AND "symbol" = '$symbol' GROUP BY "rule_id", "severity"`;
 /** Headlines about the asset (its base ticker for crypto pairs) as markers. */
 export const NEWS_ANNOTATION_QUERY = `SELECT "title" AS "text", "assets" AS "tags", "sentiment_score", "publishers" FROM "raw"."news_story_assets" WHERE $timeFilter AND ("related_asset" = '$symbol' OR "related_asset" = '$base')`;
 // the chart's timeframe: one bar per stored candle of $tf, and that timeframe's indicators (docs/INFLUXDB.md)
@@ -182,13 +185,39 @@ export function assetDetail(): Dashboard {
     ])
     .gridPos(g.at(24, 9));
 
+  // order-book depth of the symbol on $exchange (docs/INFLUXDB.md "order_book"; depth where an L2 book is kept)
+  const depth = new Stat()
+    .title('Order book — $symbol on $exchange')
+    .description('Spread in bps of the mid, bid and ask depth within 1 % of the mid in quote currency, imbalance (bid − ask) / (bid + ask) depth: −1 all asks … +1 all bids.')
+    .datasource(DS.markets)
+    .withTarget(
+      new InfluxQL(
+        DS.markets,
+        'SELECT last("spread_bps") AS "Spread", last("bid_depth_1pct") AS "Bid depth 1%", last("ask_depth_1pct") AS "Ask depth 1%", last("imbalance") AS "Imbalance" ' +
+          `FROM "raw"."order_book" WHERE time > now() - 1h AND ${SYMBOL}`,
+      ).table(),
+    )
+    .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('/^(Spread|Bid depth 1%|Ask depth 1%|Imbalance)$/'))
+    .colorMode(BigValueColorMode.Value)
+    .graphMode(BigValueGraphMode.None)
+    .textMode(BigValueTextMode.ValueAndName)
+    .colorScheme(fixedColor(COLOR.amber))
+    .noValue('—')
+    .overrideByName('Spread', [{ id: 'unit', value: 'suffix:bps' }, { id: 'decimals', value: 1 }])
+    .overrideByRegexp('/depth/', [{ id: 'unit', value: 'short' }, { id: 'decimals', value: 2 }])
+    // more bids than asks within 1 %: green; more asks: red
+    .overrideByName('Imbalance', [{ id: 'decimals', value: 2 }, { id: 'thresholds', value: changeThresholds().build() }, { id: 'color', value: { mode: 'thresholds' } }])
+    .gridPos(g.at(24, 4));
+
   const d = terminalDashboard('asset-detail', 'Asset detail')
     .withVariable(tagVariable('symbol', DS.markets, 'SHOW TAG VALUES FROM "raw"."candles" WITH KEY = "symbol"'))
+    // old links carry no var-exchange: Grafana then takes the first venue of the symbol (yahoo for Yahoo's)
+    .withVariable(tagVariable('exchange', DS.markets, EXCHANGE_VARIABLE_QUERY, { label: 'venue' }))
     // news tags assets by base ticker (BTC), pairs are BTC/USDT: the base of a crypto symbol, else nothing
     .withVariable(
       new QueryVariableBuilder('base')
         .datasource(DS.markets)
-        .query(`SHOW TAG VALUES FROM "raw"."market_data" WITH KEY = "symbol" WHERE ${SYMBOL} AND "asset_type" = 'crypto'`)
+        .query(`SHOW TAG VALUES FROM "raw"."market_data" WITH KEY = "symbol" WHERE "symbol" = '$symbol' AND "asset_type" = 'crypto'`)
         .regex('/^([^/]+)\\//')
         .refresh(VariableRefresh.OnTimeRangeChanged)
         .hide(VariableHide.HideVariable),
@@ -196,7 +225,7 @@ export function assetDetail(): Dashboard {
     .withVariable(
       new QueryVariableBuilder('asset_type')
         .datasource(DS.markets)
-        .query(`SHOW TAG VALUES FROM "raw"."market_data" WITH KEY = "asset_type" WHERE ${SYMBOL}`)
+        .query(`SHOW TAG VALUES FROM "raw"."market_data" WITH KEY = "asset_type" WHERE "symbol" = '$symbol'`)
         .refresh(VariableRefresh.OnTimeRangeChanged)
         .hide(VariableHide.HideVariable),
     )
@@ -219,5 +248,5 @@ export function assetDetail(): Dashboard {
         .iconColor(COLOR.blue)
         .target(new InfluxQL(DS.news, NEWS_ANNOTATION_QUERY, 'News').table()),
     );
-  return finish(d, [quote, live, candles, rsi, macd, news]);
+  return finish(d, [quote, live, candles, rsi, macd, news, depth]);
 }
