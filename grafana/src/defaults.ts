@@ -238,3 +238,12 @@ export class Grid {
 
 /** Regex match of a tag on a multi-value variable (Grafana escapes the values, `/` included). */
 export const tagIn = (tag: string, variable: string) => `"${tag}" =~ /^$${variable}$/`;
+
+/** A field matched by name, as a `calculateField` operand. */
+export const fieldNamed = (n: string) => ({ matcher: { id: 'byName', options: n } });
+
+/** `calculateField` binary: `alias` = left `operator` right (operands: fieldNamed(…) or `{ fixed: '…' }`). */
+export const binaryField = (alias: string, left: object, operator: string, right: object): DataTransformerConfig => ({
+  id: 'calculateField',
+  options: { mode: 'binary', alias, binary: { left, operator, right } },
+});

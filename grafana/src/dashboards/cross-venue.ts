@@ -7,15 +7,13 @@ import { PanelBuilder as TimeSeries } from '@grafana/grafana-foundation-sdk/time
 import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as Table } from '@grafana/grafana-foundation-sdk/table';
 import { BigValueColorMode, BigValueGraphMode, BigValueTextMode, ReduceDataOptionsBuilder, TableCellDisplayMode } from '@grafana/grafana-foundation-sdk/common';
-import { COLOR, DS, Grid, InfluxQL, changeThresholds, finish, fixedColor, rpVariable, steps, terminalDashboard, tagVariable } from '../defaults.js';
+import { COLOR, DS, Grid, InfluxQL, binaryField, fieldNamed, changeThresholds, finish, fixedColor, rpVariable, steps, terminalDashboard, tagVariable } from '../defaults.js';
 
 const PAIR = `"symbol" = '$pair' AND "asset_type" = 'crypto'`;
 /** Each venue's last price of the pair within the hour (a venue silent for an hour is left out). */
 const LAST_PER_VENUE = `SELECT last("price") AS "last" FROM "raw"."market_data" WHERE time > now() - 1h AND ${PAIR} GROUP BY "exchange"`;
 /** Dispersion in bps: (max − min) / median × 10 000 over the venues' prices. */
 const DISPERSION = `(max("last") - min("last")) / median("last") * 10000`;
-const byName = (n: string) => ({ matcher: { id: 'byName', options: n } });
-const binary = (alias: string, left: object, operator: string, right: object) => ({ id: 'calculateField', options: { mode: 'binary', alias, binary: { left, operator, right } } });
 const bps = (decimals: number) => [{ id: 'unit', value: 'suffix:bps' }, { id: 'decimals', value: decimals }];
 /** Above this dispersion (bps) the venues disagree enough to look at (amber), far above (red). */
 export const DISPERSION_WARN_BPS = 10;
@@ -32,9 +30,9 @@ export function crossVenue(): Dashboard {
     .withTarget(new InfluxQL(DS.markets, `SELECT mean("last") AS "last" FROM (${LAST_PER_VENUE}) GROUP BY "exchange"`, 'A').table())
     .withTarget(new InfluxQL(DS.markets, `SELECT median("last") AS "median" FROM (${LAST_PER_VENUE})`, 'B').table())
     .withTransformation({ id: 'joinByField', options: { byField: 'Time', mode: 'inner' } })
-    .withTransformation(binary('dev', byName('last'), '-', byName('median')))
-    .withTransformation(binary('dev_frac', byName('dev'), '/', byName('median')))
-    .withTransformation(binary('deviation', byName('dev_frac'), '*', { fixed: '10000' }))
+    .withTransformation(binaryField('dev', fieldNamed('last'), '-', fieldNamed('median')))
+    .withTransformation(binaryField('dev_frac', fieldNamed('dev'), '/', fieldNamed('median')))
+    .withTransformation(binaryField('deviation', fieldNamed('dev_frac'), '*', { fixed: '10000' }))
     .withTransformation({ id: 'organize', options: { excludeByName: { Time: true, dev: true, dev_frac: true, median: true }, indexByName: { exchange: 0, last: 1, deviation: 2 } } })
     .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'last', desc: true }] } })
     .cellHeight('sm' as never)

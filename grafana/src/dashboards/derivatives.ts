@@ -6,7 +6,7 @@ import { PanelBuilder as TimeSeries } from '@grafana/grafana-foundation-sdk/time
 import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as Table } from '@grafana/grafana-foundation-sdk/table';
 import { AxisPlacement, BigValueColorMode, BigValueGraphMode, BigValueTextMode, GraphDrawStyle, ReduceDataOptionsBuilder, TableCellDisplayMode } from '@grafana/grafana-foundation-sdk/common';
-import { COLOR, DS, Grid, InfluxQL, changeThresholds, finish, fixedColor, rpVariable, tagVariable, terminalDashboard } from '../defaults.js';
+import { COLOR, DS, Grid, InfluxQL, binaryField, fieldNamed, changeThresholds, finish, fixedColor, rpVariable, tagVariable, terminalDashboard } from '../defaults.js';
 
 /** The perpetual on its venue. */
 const PERP = `"symbol" = '$symbol' AND "exchange" = '$exchange'`;
@@ -18,8 +18,6 @@ export const SPOT_EXCHANGE = 'binance';
  */
 export const FUNDING_PER_YEAR = 3 * 365;
 const fixed = (c: string) => ({ id: 'color', value: { mode: 'fixed', fixedColor: c } });
-const byName = (n: string) => ({ matcher: { id: 'byName', options: n } });
-const binary = (alias: string, left: object, operator: string, right: object) => ({ id: 'calculateField', options: { mode: 'binary', alias, binary: { left, operator, right } } });
 
 export function derivatives(): Dashboard {
   const g = new Grid();
@@ -126,9 +124,9 @@ export function derivatives(): Dashboard {
       ).table(),
     )
     .withTransformation({ id: 'joinByField', options: { byField: 'Time', mode: 'inner' } })
-    .withTransformation(binary('basis', byName('mark'), '-', byName('spot')))
-    .withTransformation(binary('basis_frac', byName('basis'), '/', byName('spot')))
-    .withTransformation(binary('basis bps', byName('basis_frac'), '*', { fixed: '10000' }))
+    .withTransformation(binaryField('basis', fieldNamed('mark'), '-', fieldNamed('spot')))
+    .withTransformation(binaryField('basis_frac', fieldNamed('basis'), '/', fieldNamed('spot')))
+    .withTransformation(binaryField('basis bps', fieldNamed('basis_frac'), '*', { fixed: '10000' }))
     .withTransformation({ id: 'organize', options: { excludeByName: { mark: true, spot: true, basis_frac: true } } })
     .overrideByName('basis', [{ id: 'decimals', value: 2 }, fixed(COLOR.amber)])
     .overrideByName('basis bps', [{ id: 'unit', value: 'suffix:bps' }, { id: 'decimals', value: 1 }, fixed(COLOR.blue), { id: 'custom.axisPlacement', value: AxisPlacement.Right }])
