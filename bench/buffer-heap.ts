@@ -11,7 +11,7 @@ import { createInfluxSink } from '@mt/common';
 import { freePort } from '@mt/testing';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { candlePoint, indicatorPoint, marketDataPoint } from '../feeders/src/market/points.js';
+import { candlePoint, indicatorPoint, marketDataPoint } from '@mt/common';
 import { benchSymbols } from './replay.js';
 
 const target = Number(process.argv[2] ?? 200_000);

@@ -15,3 +15,4 @@ export * from './watchset/shard.js';
 export * from './influx/index.js';
 export * from './alerts/evaluate.js';
 export * from './grafana-live-token.js';
+export * from './schema/index.js';

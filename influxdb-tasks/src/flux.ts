@@ -1,7 +1,7 @@
 // InfluxDB 2.x: the spec as Flux tasks, one per measurement and stage. Each run rewrites the last
 // lookback of closed windows (like the 1.x CQs' RESAMPLE FOR), aligned to the window length so a
 // window is never rewritten from a partial range. Timestamps are window starts, as in InfluxQL.
-import { DATABASE, MEASUREMENTS, STAGES, lookbackOf, sourceField, type AggFn, type MeasurementSpec, type Stage } from './spec.js';
+import { DATABASE, MEASUREMENTS, STAGES, lookbackOf, sourceField, stageFn, type AggFn, type MeasurementSpec, type Stage } from './spec.js';
 
 export interface FluxTask {
   name: string;
@@ -18,8 +18,9 @@ function fluxFor(m: MeasurementSpec, stage: Stage, name: string): string {
   const groups = new Map<string, { fn: AggFn; sources: string[]; rename?: string }>();
   for (const f of m.fields) {
     const src = sourceField(f, stage);
-    const key = src === f.out ? f.fn : `${f.fn}:${src}:${f.out}`;
-    const g = groups.get(key) ?? { fn: f.fn, sources: [], ...(src === f.out ? {} : { rename: f.out }) };
+    const fn = stageFn(f, stage);
+    const key = src === f.out ? fn : `${fn}:${src}:${f.out}`;
+    const g = groups.get(key) ?? { fn, sources: [], ...(src === f.out ? {} : { rename: f.out }) };
     g.sources.push(src);
     groups.set(key, g);
   }

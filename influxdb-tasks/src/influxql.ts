@@ -1,6 +1,7 @@
 // InfluxDB 1.x: the spec as continuous queries. RESAMPLE … FOR <lookback> makes every run recompute the
 // recent closed windows, so points written late (backfill after a reconnect) still reach the rollups.
-import { DATABASE, MEASUREMENTS, STAGES, lookbackOf, sourceField, type MeasurementSpec, type Stage } from './spec.js';
+import { influxQLIdent as q } from '@mt/common';
+import { DATABASE, MEASUREMENTS, STAGES, lookbackOf, sourceField, stageFn, type MeasurementSpec, type Stage } from './spec.js';
 
 export interface ContinuousQuery {
   name: string;
@@ -12,10 +13,8 @@ export interface ContinuousQuery {
 /** Every CQ we own starts with this, so the installer can drop ones the spec no longer has. */
 export const CQ_PREFIX = 'mt_downsample_';
 
-const q = (id: string) => `"${id.replace(/"/g, '\\"')}"`;
-
 export function selectInto(m: MeasurementSpec, stage: Stage): string {
-  const cols = m.fields.map((f) => `${f.fn}(${q(sourceField(f, stage))}) AS ${q(f.out)}`).join(', ');
+  const cols = m.fields.map((f) => `${stageFn(f, stage)}(${q(sourceField(f, stage))}) AS ${q(f.out)}`).join(', ');
   return (
     `SELECT ${cols} INTO ${q(DATABASE)}.${q(stage.target)}.${q(m.measurement)} ` +
     `FROM ${q(DATABASE)}.${q(stage.source)}.${q(m.measurement)} GROUP BY time(${stage.every}), *`

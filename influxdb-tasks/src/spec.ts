@@ -1,11 +1,18 @@
 // The one downsampling spec (raw → 5m → 1h) that both the InfluxDB 2.x Flux tasks and the 1.x continuous
-// queries are generated from, so the two deployments store exactly the same fields.
-export type AggFn = 'first' | 'last' | 'min' | 'max' | 'sum' | 'mean';
+// queries are generated from, so the two deployments store exactly the same fields. The measurements and
+// each field's aggregate come from the storage schema (common/src/schema/markets.ts; docs/INFLUXDB.md
+// "Downsampling of each field"): every measurement with a rolled-up field is downsampled.
+import { MARKETS, MARKETS_DB, type MeasurementDef, type RollupFn } from '@mt/common';
+
+export type AggFn = RollupFn;
 
 export interface FieldRule {
   /** Field written into the downsampled retention policy. */
   out: string;
+  /** Aggregate over the raw points of a window (first stage). */
   fn: AggFn;
+  /** Aggregate in the later stages, when it differs (a count is summed). */
+  then?: AggFn;
   /** Field read from `raw` (defaults to `out`); later stages read `out` again. */
   from?: string;
 }
@@ -29,41 +36,17 @@ export interface Stage {
   backfillLookback: string;
 }
 
-export const DATABASE = 'markets';
+export const DATABASE = MARKETS_DB;
 
-const last = (...names: string[]): FieldRule[] => names.map((out) => ({ out, fn: 'last' }));
-
-export const MEASUREMENTS: MeasurementSpec[] = [
-  {
-    measurement: 'candles',
-    backfilled: true,
-    fields: [
-      { out: 'open', fn: 'first' },
-      { out: 'high', fn: 'max' },
-      { out: 'low', fn: 'min' },
-      { out: 'close', fn: 'last' },
-      { out: 'volume', fn: 'sum' },
-      { out: 'quote_volume', fn: 'sum' },
-      { out: 'trades', fn: 'sum' },
-    ],
-  },
-  {
-    measurement: 'market_data',
-    fields: [
-      // `price` stays "the price at the end of the window" so panels read the same field in every rp;
-      // `price_mean` is the mean of raw ticks (5m) and the time-weighted mean of the 5m means (1h).
-      { out: 'price', fn: 'last' },
-      { out: 'price_mean', fn: 'mean', from: 'price' },
-      ...last('bid', 'ask', 'volume_24h', 'change_pct_24h', 'high_24h', 'low_24h', 'market_cap'),
-    ],
-  },
-  {
-    measurement: 'indicators',
-    backfilled: true,
-    fields: last('sma_20', 'ema_50', 'rsi_14', 'macd', 'macd_signal', 'macd_hist', 'bb_upper', 'bb_middle', 'bb_lower'),
-  },
-  { measurement: 'fear_greed', fields: last('value', 'classification') },
-];
+export const MEASUREMENTS: MeasurementSpec[] = Object.values(MARKETS as Record<string, MeasurementDef>).flatMap((m) => {
+  const fields = Object.entries(m.fields).flatMap(([name, def]) =>
+    (def.rollup ?? []).map((r): FieldRule => {
+      const out = r.out ?? name;
+      return { out, fn: r.fn, ...(r.then ? { then: r.then } : {}), ...(out === name ? {} : { from: name }) };
+    }),
+  );
+  return fields.length ? [{ measurement: m.name, fields, ...(m.backfilled ? { backfilled: true } : {}) }] : [];
+});
 
 export const STAGES: Stage[] = [
   { source: 'raw', target: '5m', every: '5m', lookback: '10m', backfillLookback: '6h' },
@@ -77,6 +60,11 @@ export function lookbackOf(m: MeasurementSpec, stage: Stage): string {
 /** Source field of a rule in a stage: raw field names in the first stage, the rule's own output after. */
 export function sourceField(rule: FieldRule, stage: Stage): string {
   return stage.source === STAGES[0]!.source ? (rule.from ?? rule.out) : rule.out;
+}
+
+/** Aggregate of a rule in a stage: `fn` over raw points, `then` (default `fn`) over a rollup's rows. */
+export function stageFn(rule: FieldRule, stage: Stage): AggFn {
+  return stage.source === STAGES[0]!.source ? rule.fn : (rule.then ?? rule.fn);
 }
 
 /**

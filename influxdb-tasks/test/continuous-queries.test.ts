@@ -58,6 +58,28 @@ function seedRaw(base: number): Raw[] {
       }
     }
   }
+  // the venue measurements (issue 16): a spot book with depth, one with top of book only, and a perpetual's
+  // funding, open interest and liquidations (both sides in every 5-minute window)
+  const book = { exchange: 'binance', symbol: 'BTC/USDT', asset_type: 'crypto' };
+  const topOnly = { exchange: 'coinbase', symbol: 'BTC/USD', asset_type: 'crypto' };
+  const perp = { exchange: 'binance-futures', symbol: 'BTC/USDT:USDT', asset_type: 'crypto' };
+  for (let m = 0; m < 130; m++) {
+    const t = base + m * MIN;
+    for (let s = 0; s < 60; s += 20) {
+      const bid = q4(60000 + rnd() * 100);
+      const top = { best_bid: bid, best_ask: bid + 0.5, spread_bps: q4(rnd() * 3) };
+      out.push({ measurement: 'order_book', tags: book, fields: { ...top, bid_depth_1pct: q4(rnd() * 1e6), ask_depth_1pct: q4(rnd() * 1e6), imbalance: q4(rnd() * 2 - 1) }, t: t + s * 1000 });
+      out.push({ measurement: 'order_book', tags: topOnly, fields: top, t: t + s * 1000 + 7 });
+    }
+    for (let s = 0; s < 60; s += 30) {
+      const mark = q4(60000 + rnd() * 100);
+      out.push({ measurement: 'funding', tags: perp, fields: { mark_price: mark, index_price: mark - 1, funding_rate: q4(rnd()) / 1024, next_funding_time: base + 8 * HOUR }, t: t + s * 1000 });
+    }
+    out.push({ measurement: 'open_interest', tags: perp, fields: { open_interest: q4(rnd() * 1e5), open_interest_value: q4(rnd() * 1e9) }, t });
+    const price = q4(60000 + rnd() * 100);
+    const quantity = q4(rnd() * 4);
+    out.push({ measurement: 'liquidations', tags: { ...perp, side: m % 2 ? 'buy' : 'sell' }, fields: { price, quantity, value: q4(price * quantity) }, t: t + 17_000 });
+  }
   for (let m = 0; m < 130; m += 10) {
     const value = Math.floor(rnd() * 100);
     out.push({ measurement: 'fear_greed', tags: {}, fields: { value, classification: value < 50 ? 'Fear' : 'Greed' }, t: base + m * MIN });
@@ -65,11 +87,11 @@ function seedRaw(base: number): Raw[] {
   return out;
 }
 
-const INT_FIELDS = new Set(['trades', 'value']);
+const INT_FIELDS = new Set(['candles.trades', 'fear_greed.value']);
 function line(p: Raw): string {
   const tags = Object.entries(p.tags).map(([k, v]) => `,${k}=${v.replace(/([ ,=])/g, '\\$1')}`).join('');
   const fields = Object.entries(p.fields)
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : INT_FIELDS.has(k) ? `${v}i` : v}`)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : INT_FIELDS.has(`${p.measurement}.${k}`) ? `${v}i` : v}`)
     .join(',');
   return `${p.measurement}${tags} ${fields} ${p.t}`;
 }
@@ -82,19 +104,28 @@ const sum: Agg = (v) => (v as number[]).reduce((a, b) => a + b, 0);
 const max: Agg = (v) => Math.max(...(v as number[]));
 const min: Agg = (v) => Math.min(...(v as number[]));
 const mean: Agg = (v) => (sum(v) as number) / v.length;
+const count: Agg = (v) => v.length;
 const lastOf = (...f: string[]) => Object.fromEntries(f.map((x) => [x, [x, last] as const]));
-/** output field → [input field, aggregate] for the raw → 5m step */
-const RULES: Record<string, Record<string, readonly [string, Agg]>> = {
+const meanOf = (...f: string[]) => Object.fromEntries(f.map((x) => [x, [x, mean] as const]));
+/**
+ * output field → [input field, aggregate of the raw → 5m step, aggregate of the 5m → 1h step (default the
+ * same)]: levels last, flows summed, noisy gauges averaged with the worst kept (docs/INFLUXDB.md).
+ */
+const RULES: Record<string, Record<string, readonly [string, Agg, Agg?]>> = {
   candles: { open: ['open', first], high: ['high', max], low: ['low', min], close: ['close', last], volume: ['volume', sum], quote_volume: ['quote_volume', sum], trades: ['trades', sum] },
   market_data: { price: ['price', last], price_mean: ['price', mean], ...lastOf('bid', 'ask', 'volume_24h', 'change_pct_24h', 'high_24h', 'low_24h', 'market_cap') },
   indicators: lastOf('sma_20', 'ema_50', 'rsi_14', 'macd', 'macd_signal', 'macd_hist', 'bb_upper', 'bb_middle', 'bb_lower'),
   fear_greed: lastOf('value', 'classification'),
+  order_book: { ...lastOf('best_bid', 'best_ask'), ...meanOf('spread_bps', 'bid_depth_1pct', 'ask_depth_1pct', 'imbalance'), spread_bps_max: ['spread_bps', max] },
+  funding: lastOf('mark_price', 'index_price', 'funding_rate', 'next_funding_time'),
+  open_interest: lastOf('open_interest', 'open_interest_value'),
+  liquidations: { price: ['price', last], quantity: ['quantity', sum], value: ['value', sum], count: ['value', count, sum] },
 };
 
 const sortedJson = (tags: Record<string, string>) => JSON.stringify(Object.fromEntries(Object.entries(tags).sort(([a], [b]) => a.localeCompare(b))));
 
 /** key `measurement|tags|windowStart` → fields; `src` field names per step, windows in [from, to). */
-function rollup(points: Raw[], every: number, from: number, to: number, inputOf: (out: string, rawIn: string) => string): Map<string, Fields> {
+function rollup(points: Raw[], every: number, from: number, to: number, inputOf: (out: string, rawIn: string) => string, later = false): Map<string, Fields> {
   const groups = new Map<string, Raw[]>();
   for (const p of [...points].sort((a, b) => a.t - b.t)) {
     if (p.t < from || p.t >= to) continue;
@@ -106,9 +137,9 @@ function rollup(points: Raw[], every: number, from: number, to: number, inputOf:
   for (const [key, pts] of groups) {
     const measurement = key.split('|')[0]!;
     const fields: Fields = {};
-    for (const [outName, [rawIn, agg]] of Object.entries(RULES[measurement]!)) {
+    for (const [outName, [rawIn, agg, laterAgg]] of Object.entries(RULES[measurement]!)) {
       const vals = pts.map((p) => p.fields[inputOf(outName, rawIn)]).filter((v) => v !== undefined);
-      if (vals.length) fields[outName] = agg(vals);
+      if (vals.length) fields[outName] = (later ? (laterAgg ?? agg) : agg)(vals);
     }
     out.set(key, fields);
   }
@@ -145,7 +176,7 @@ describe('continuous queries on a real InfluxDB 1.x', () => {
   it('installs every CQ idempotently and drops stale ones of ours', async () => {
     await influx.query(`CREATE CONTINUOUS QUERY "${CQ_PREFIX}gone_5m" ON "markets" BEGIN SELECT last("price") INTO "5m"."gone" FROM "raw"."market_data" GROUP BY time(5m) END`);
     const first = await apply(cfg(), log);
-    assert.equal(first.created.length, 8);
+    assert.equal(first.created.length, 16, '8 measurements × 2 stages');
     assert.deepEqual(first.deleted, [`${CQ_PREFIX}gone_5m`]);
     const second = await apply(cfg(), log);
     assert.equal(second.created.length, 0);
@@ -209,7 +240,8 @@ describe('continuous queries on a real InfluxDB 1.x', () => {
     const want5m = rollup(raw, 5 * MIN, from, to, (_out, rawIn) => rawIn);
     const got5m = await readBack(influx, '5m');
     assert.equal(got5m.size, want5m.size);
-    assert.equal(want5m.size, 2 * 24 * 3 + 12); // 2 symbols × 24 windows × 3 measurements + fear_greed
+    // 24 windows × (2 symbols × 3 measurements + 2 books + funding + open interest + 2 liquidation sides) + fear_greed
+    assert.equal(want5m.size, 24 * 12 + 12);
     assert.deepEqual(Object.fromEntries(got5m), Object.fromEntries(want5m));
 
     // 1h from the independent 5m model: first/last/min/max/sum are the raw hour's; price_mean is the
@@ -218,15 +250,16 @@ describe('continuous queries on a real InfluxDB 1.x', () => {
       const [measurement, tags, t] = key.split('|');
       return { measurement: measurement!, tags: JSON.parse(tags!) as Record<string, string>, fields, t: Number(t) };
     });
-    const want1h = rollup(as5mPoints, HOUR, from, to, (out) => out);
+    const want1h = rollup(as5mPoints, HOUR, from, to, (out) => out, true);
     const wantFromRaw = rollup(raw, HOUR, from, to, (_out, rawIn) => rawIn);
+    const means = (m: string) => new Set(Object.entries(RULES[m]!).filter(([, [, agg]]) => agg === mean).map(([out]) => out));
+    const without = (fields: Fields, drop: Set<string>) => Object.fromEntries(Object.entries(fields).filter(([k]) => !drop.has(k)));
     for (const [key, fields] of want1h) {
-      const { price_mean: _a, ...rest } = fields;
-      const { price_mean: _b, ...restRaw } = wantFromRaw.get(key)!;
-      assert.deepEqual(rest, restRaw, 'cascade equals rolling raw directly for first/last/min/max/sum');
+      const drop = means(key.split('|')[0]!);
+      assert.deepEqual(without(fields, drop), without(wantFromRaw.get(key)!, drop), 'cascade equals rolling raw directly for first/last/min/max/sum/count');
     }
     const got1h = await readBack(influx, '1h');
-    assert.equal(want1h.size, 2 * 2 * 3 + 2);
+    assert.equal(want1h.size, 2 * 12 + 2);
     assert.deepEqual(Object.fromEntries([...got1h].filter(([k]) => !k.startsWith('rp_config'))), Object.fromEntries(want1h));
 
     // field types survive (trades and fear & greed value stay integers)
@@ -235,6 +268,8 @@ describe('continuous queries on a real InfluxDB 1.x', () => {
       assert.deepEqual(Object.fromEntries(fk.results[0]!.series![0]!.values as [string, string][]).trades, 'integer');
       const fg = await influx.query(`SHOW FIELD KEYS ON "markets" FROM "${rp}"."fear_greed"`);
       assert.deepEqual(Object.fromEntries(fg.results[0]!.series![0]!.values as [string, string][]), { classification: 'string', value: 'integer' });
+      const lq = await influx.query(`SHOW FIELD KEYS ON "markets" FROM "${rp}"."liquidations"`);
+      assert.deepEqual(Object.fromEntries(lq.results[0]!.series![0]!.values as [string, string][]), { count: 'integer', price: 'float', quantity: 'float', value: 'float' });
     }
   });
 });

@@ -12,7 +12,7 @@ const valid = (script: string) => is_valid_flux(script) && new Flux(script).is_v
 describe('Flux tasks', () => {
   it('every task parses and passes the semantic check (types, builtin signatures, imports)', () => {
     const tasks = fluxTasks();
-    assert.equal(tasks.length, 8);
+    assert.equal(tasks.length, 16);
     assert.equal(new Set(tasks.map((t) => t.name)).size, tasks.length);
     for (const t of tasks) {
       assert.ok(valid(t.flux), `${t.name}:\n${t.flux}`);
@@ -88,14 +88,14 @@ describe('installer against the InfluxDB 2.x API', () => {
     tasks.push({ id: 'x2', orgID: 'org1', name: `${TASK_PREFIX}retired_5m`, flux: 'x', status: 'active' });
     const cfg = { url: fake.url, token: 'tok', org: 'mt', api: 'v2' as const };
     const r1 = await apply(cfg, log);
-    assert.equal(r1.created.length, 8);
+    assert.equal(r1.created.length, 16);
     assert.deepEqual(r1.deleted, [`${TASK_PREFIX}retired_5m`]);
     assert.ok(tasks.some((t) => t.name === 'someone_elses_task'));
 
     const before2 = fake.requests.length;
     const r2 = await apply(cfg, log);
     assert.deepEqual([r2.created, r2.updated, r2.deleted], [[], [], []]);
-    assert.equal(r2.unchanged.length, 8);
+    assert.equal(r2.unchanged.length, 16);
     const writes = fake.requests.slice(before2).filter((q: RecordedRequest) => q.method !== 'GET');
     assert.deepEqual(writes.map((q) => q.path), ['/api/v2/delete', '/api/v2/write'], 'a second run only rewrites rp_config');
 
@@ -103,7 +103,7 @@ describe('installer against the InfluxDB 2.x API', () => {
     tasks[2]!.flux = 'changed by hand';
     const r3 = await apply(cfg, log);
     assert.equal(r3.updated.length, 2);
-    assert.equal(tasks.filter((t) => t.name.startsWith(TASK_PREFIX)).length, 8);
+    assert.equal(tasks.filter((t) => t.name.startsWith(TASK_PREFIX)).length, 16);
 
     for (const q of fake.requests) assert.equal(q.headers.authorization, 'Token tok');
     const write = fake.requests.find((q) => q.path === '/api/v2/write')!;

@@ -22,6 +22,11 @@ export function influxQLString(s: string): string {
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
+/** An InfluxQL quoted identifier (database, policy, measurement, tag or field): `a"b` → `"a\\"b"`. */
+export function influxQLIdent(s: string): string {
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
 interface QueryResponse {
   results?: { statement_id?: number; series?: InfluxQLSeries[]; error?: string }[];
   error?: string;

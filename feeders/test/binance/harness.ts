@@ -6,7 +6,7 @@ import { marketSchema } from '../../src/market/config.js';
 import type { MarketContext } from '../../src/market/context.js';
 import type { BookSummary, Candle, MarketTick } from '../../src/market/types.js';
 import { createSourceMetrics } from '../../src/common/metrics.js';
-import { candlePoint } from '../../src/market/points.js';
+import { candlePoint } from '@mt/common';
 
 export interface Harness {
   ctx: MarketContext;

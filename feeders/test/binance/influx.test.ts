@@ -9,7 +9,7 @@ import { BinanceFake, startInflux, waitFor, type FakeCandle, type InfluxServer }
 import { bootstrapInflux, createInfluxQLClient, createInfluxSink, createLogger, influxConfigFromEnv, type InfluxQLClient, type InfluxSink } from '@mt/common';
 import { createBinanceSource } from '../../src/market/binance/index.js';
 import type { MarketComponent } from '../../src/market/context.js';
-import { candlePoint } from '../../src/market/points.js';
+import { candlePoint } from '@mt/common';
 import { compareCandles, crypto, harness, type Harness } from './harness.js';
 
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT'];

@@ -7,7 +7,7 @@ import { Counter, Gauge } from 'prom-client';
 import { BUCKETS, splitList, type AlertRule } from '@mt/common';
 import type { MarketContext } from '../context.js';
 import type { Candle, FundingUpdate, IndicatorValues, MarketTick } from '../types.js';
-import { alertEventPoint } from '../points.js';
+import { alertEventPoint } from '@mt/common';
 import { RuleEvaluator, TIMEFRAME_MS, invalidRule, windowMs, type Firing } from './evaluate.js';
 import { AlertFanOut, activeForMs, alertsDashboardLink, toPostableAlert } from './alertmanager.js';
 import { DigestBatcher } from './digest.js';

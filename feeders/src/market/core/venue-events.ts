@@ -7,7 +7,7 @@ import type { WatchItem } from '@mt/common';
 import { watchItemKey } from '@mt/common';
 import type { BookSummary, FundingUpdate, Liquidation, OpenInterestUpdate } from '../types.js';
 import type { MarketMetrics } from '../metrics.js';
-import { fundingPoint, liquidationPoint, openInterestPoint, orderBookPoint } from '../points.js';
+import { fundingPoint, liquidationPoint, openInterestPoint, orderBookPoint } from '@mt/common';
 
 export interface VenueEventStoreOptions {
   write(measurement: string, p: Point): void;

@@ -3,7 +3,7 @@
 // the same point (same timestamp), so InfluxDB keeps one.
 import type { InfluxSink } from '@mt/common';
 import { PolledSource, expectJson, httpGet, type PolledSourceDeps } from '../polled-source.js';
-import { fearGreedPoint } from '../points.js';
+import { fearGreedPoint } from '@mt/common';
 import type { FearGreed } from '../types.js';
 import { fearGreedFromBody } from './mapper.js';
 
