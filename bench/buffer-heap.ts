@@ -7,11 +7,10 @@
 //     bench/buffer-heap.ts [points=200000]
 //
 // The budget is then: live heap of the feeder at 500 symbols (docs/BENCHMARKS.md, 30–42 MiB) + this.
-import { createInfluxSink } from '@mt/common';
+import { candlePoint, createInfluxSink, indicatorPoint, marketDataPoint } from '@mt/common';
 import { freePort } from '@mt/testing';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { candlePoint, indicatorPoint, marketDataPoint } from '@mt/common';
 import { benchSymbols } from './replay.js';
 
 const target = Number(process.argv[2] ?? 200_000);
@@ -34,7 +33,7 @@ while (written < target) {
     const price = 100 + (written % 997) / 10;
     t += 7;
     // per symbol-minute the feeder writes ~many ticks, one candle and one indicator row; ticks dominate
-    sink.write('markets/raw', marketDataPoint({ exchange: 'binance', symbol: s, assetType: 'crypto', ts: t, receivedAt: t + 3, price, bid: price - 0.01, ask: price + 0.01, volume24h: 123456.78, changePct24h: -1.23, high24h: price + 5, low24h: price - 5 }));
+    sink.write('markets/raw', marketDataPoint({ exchange: 'binance', symbol: s, assetType: 'crypto', ts: t, price, bid: price - 0.01, ask: price + 0.01, volume24h: 123456.78, changePct24h: -1.23, high24h: price + 5, low24h: price - 5 }));
     written++;
     if (written % 8 === 0) {
       const c = { exchange: 'binance', symbol: s, assetType: 'crypto' as const, interval: '1m', openTime: t - (t % 60_000), closeTime: t, open: price, high: price + 1, low: price - 1, close: price, volume: 12.5, quoteVolume: 1250.5, trades: 42, closed: true };

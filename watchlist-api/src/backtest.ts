@@ -18,6 +18,7 @@ import {
   barPath,
   influxQLString,
   newsAssetsOf,
+  storyAssetsQuery,
   type AlertRule,
   type AlertTimeframe,
   type BarIndicators,
@@ -136,9 +137,8 @@ export async function backtest(influx: InfluxQLClient, rule: AlertRule, days: nu
       count.bars++;
     }
   } else if (input === 'news') {
-    const assets = newsAssetsOf(rule.symbol).map((a) => `"related_asset" = ${influxQLString(a)}`).join(' OR ');
     // each story once per asset, however many outlets carried it (docs/INFLUXDB.md "news")
-    const rows = await q(NEWS, `SELECT "title", "url", "sentiment_score", "story", "related_asset" FROM "news_story_assets" WHERE (${assets}) AND ${range}`);
+    const rows = await q(NEWS, storyAssetsQuery(newsAssetsOf(rule.symbol), range));
     for (const s of rows) {
       const at = (n: string) => s.columns.indexOf(n);
       for (const v of s.values) {

@@ -412,3 +412,13 @@ export function latestFearGreedQuery(lookback = '7d'): string {
 export function latestFundingQuery(lookback = '1d'): string {
   return `SELECT last("funding_rate") AS "rate" FROM ${fromClause('funding')} WHERE time > now() - ${lookback} GROUP BY "symbol"`;
 }
+
+/** Fired alerts since `sinceMs`, newest first, optionally of one symbol or rule (GET /api/alert-events). */
+export function alertEventsQuery(o: { sinceMs: number; limit: number; symbol?: string | undefined; ruleId?: string | undefined }): string {
+  const tags: Record<string, string> = {};
+  if (o.symbol) tags.symbol = o.symbol;
+  if (o.ruleId) tags.rule_id = o.ruleId;
+  const cols = ['symbol', 'rule_id', 'severity', ...fieldsOf('alert_events')].map(influxQLIdent).join(', ');
+  const where = [`time >= ${o.sinceMs}ms`, ...(Object.keys(tags).length ? [tagsEqual(tags)] : [])].join(' AND ');
+  return `SELECT ${cols} FROM ${fromClause('alert_events')} WHERE ${where} ORDER BY time DESC LIMIT ${o.limit}`;
+}

@@ -3,7 +3,7 @@
 //   news_stories       one point per story (articles of several outlets grouped), rewritten as it grows
 //   news_story_assets  one point per story and asset it names (`none` when it names none)
 import { Point } from '@influxdata/influxdb-client';
-import { influxQLIdent } from '../influx/query.js';
+import { influxQLIdent, influxQLString } from '../influx/query.js';
 import type { MeasurementDef } from './markets.js';
 
 export const NEWS_DB = 'news';
@@ -115,4 +115,17 @@ export function storyPoints(s: StoryRow, rank: number): Point[] {
   };
   const story = fields(new Point(NEWS.news_stories.name).tag('category', s.category).tag('lang', s.lang));
   return [story, ...(assets.length ? assets : ['none']).map((asset) => fields(new Point(NEWS.news_story_assets.name).tag('related_asset', asset)))];
+}
+
+/**
+ * Stories per asset (each story once however many outlets carry it): what alert rules and their backtest
+ * read. `time` is an InfluxQL time condition (`time > now() - 24h`, `time >= …ms AND …`); with a `limit`,
+ * the newest that many, else all in time order.
+ */
+export function storyAssetsQuery(assets: readonly string[], time: string, limit?: number): string {
+  const anyAsset = assets.map((a) => `"related_asset" = ${influxQLString(a)}`).join(' OR ');
+  return (
+    `SELECT "title", "url", "sentiment_score", "story", "related_asset" FROM ${newsFrom('news_story_assets')} WHERE ${time} AND (${anyAsset})` +
+    (limit ? ` ORDER BY time DESC LIMIT ${limit}` : '')
+  );
 }

@@ -2,11 +2,11 @@
 // in this process or — via loadKnownIds — before a restart), or scored, tagged, grouped into its story
 // (stories.ts) and written: one news_articles point per article, the story's points rewritten.
 import type { Logger } from 'pino';
-import { BUCKETS, type InfluxQLClient, type InfluxSink } from '@mt/common';
+import { BUCKETS, NEWS_DB, newsFrom, type InfluxQLClient, type InfluxSink } from '@mt/common';
 import type { SourceMetrics } from '../common/metrics.js';
 import { detectLanguage, SCORED_LANGUAGES } from './lang.js';
 import type { NewsMetrics } from './metrics.js';
-import { articlePoint, NEWS_MEASUREMENT, pointTime, storyPoints, STORIES_MEASUREMENT } from './points.js';
+import { articlePoint, pointTime, storyPoints } from './points.js';
 import { scoreHeadline } from './sentiment.js';
 import { storyKey, storyRank, storySentiment, storyWords, StoryBook } from './stories.js';
 import type { AssetTagger } from './tagger.js';
@@ -118,7 +118,6 @@ export function writeStories(d: Pick<PipelineDeps, 'sink' | 'stories' | 'tagger'
 /** How often changed stories are written (their points are rewritten in place). */
 export const STORY_FLUSH_MS = 1000;
 
-const [DB, RP] = BUCKETS.newsRaw.split('/') as [string, string];
 
 function rowsOf(series: { columns: string[]; values: unknown[][] }[]): Record<string, unknown>[] {
   return series.flatMap((s) => s.values.map((row) => Object.fromEntries(s.columns.map((c, i) => [c, row[i]]))));
@@ -129,7 +128,7 @@ function rowsOf(series: { columns: string[]; values: unknown[][] }[]): Record<st
  * InfluxQL before any source is polled, with the story each belongs to.
  */
 export async function loadKnownIds(ql: InfluxQLClient, known: KnownIds, maxAgeMs: number): Promise<number> {
-  const series = await ql.query(DB, `SELECT "id", "story" FROM "${RP}"."${NEWS_MEASUREMENT}" WHERE time > now() - ${Math.ceil(maxAgeMs / 1000)}s`);
+  const series = await ql.query(NEWS_DB, `SELECT "id", "story" FROM ${newsFrom('news_articles')} WHERE time > now() - ${Math.ceil(maxAgeMs / 1000)}s`);
   let n = 0;
   for (const r of rowsOf(series)) {
     if (typeof r.id === 'string' && !known.has(r.id)) {
@@ -142,7 +141,7 @@ export async function loadKnownIds(ql: InfluxQLClient, known: KnownIds, maxAgeMs
 
 /** The stories still open to new articles, read back at start-up so a restart does not split them. */
 export async function loadStories(ql: InfluxQLClient, book: StoryBook, windowMs: number): Promise<number> {
-  const series = await ql.query(DB, `SELECT * FROM "${RP}"."${STORIES_MEASUREMENT}" WHERE time > now() - ${Math.ceil(windowMs / 1000)}s`);
+  const series = await ql.query(NEWS_DB, `SELECT * FROM ${newsFrom('news_stories')} WHERE time > now() - ${Math.ceil(windowMs / 1000)}s`);
   let n = 0;
   for (const r of rowsOf(series)) {
     if (typeof r.story !== 'string' || typeof r.title !== 'string') continue;

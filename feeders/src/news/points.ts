@@ -2,14 +2,11 @@
 // module's (common/src/schema/news.ts, docs/INFLUXDB.md "Layout of database news"); here only what the
 // news feeder adds: the point time of an article and a story's sentiment.
 import type { Point } from '@influxdata/influxdb-client';
-import { articlePoint as articleRowPoint, NEWS, storyPoints as storyRowPoints } from '@mt/common';
+import { articlePoint as articleRowPoint, storyPoints as storyRowPoints } from '@mt/common';
 import { storySentiment, type Story } from './stories.js';
 import type { Article } from './types.js';
 
 export { assetList } from '@mt/common';
-export const NEWS_MEASUREMENT = NEWS.news_articles.name;
-export const STORIES_MEASUREMENT = NEWS.news_stories.name;
-export const STORY_ASSETS_MEASUREMENT = NEWS.news_story_assets.name;
 
 export interface ScoredArticle extends Article {
   /** Undefined when the headline is in a language the scorer cannot read. */

@@ -1,12 +1,11 @@
 // A MarketContext for the Binance source in-process: ticks and candles collected in arrays (and, when a
 // sink is given, stored as the core stores them), metrics in a fresh registry.
 import { Registry } from 'prom-client';
-import { createLogger, type InfluxQLClient, type InfluxSink, type WatchItem } from '@mt/common';
+import { candlePoint, createLogger, type InfluxQLClient, type InfluxSink, type WatchItem } from '@mt/common';
 import { marketSchema } from '../../src/market/config.js';
 import type { MarketContext } from '../../src/market/context.js';
 import type { BookSummary, Candle, MarketTick } from '../../src/market/types.js';
 import { createSourceMetrics } from '../../src/common/metrics.js';
-import { candlePoint } from '@mt/common';
 
 export interface Harness {
   ctx: MarketContext;

@@ -6,10 +6,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { BinanceFake, startInflux, waitFor, type FakeCandle, type InfluxServer } from '@mt/testing';
-import { bootstrapInflux, createInfluxQLClient, createInfluxSink, createLogger, influxConfigFromEnv, type InfluxQLClient, type InfluxSink } from '@mt/common';
+import { bootstrapInflux, candlePoint, createInfluxQLClient, createInfluxSink, createLogger, influxConfigFromEnv, type InfluxQLClient, type InfluxSink } from '@mt/common';
 import { createBinanceSource } from '../../src/market/binance/index.js';
 import type { MarketComponent } from '../../src/market/context.js';
-import { candlePoint } from '@mt/common';
 import { compareCandles, crypto, harness, type Harness } from './harness.js';
 
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT'];
@@ -122,7 +121,7 @@ test('a hole left in storage (killed before a reconnect backfill finished) is fo
   // Stored by an earlier run: 20 candles before the live start, with 3 missing in the middle.
   const hole = [S - 15 * 60_000, S - 14 * 60_000, S - 13 * 60_000];
   for (const c of fake.closedCandles(symbol, S - 20 * 60_000).filter((c) => c.openTime < S && !hole.includes(c.openTime))) {
-    sink.write('markets/raw', candlePoint({ ...c, symbol, exchange: 'binance', assetType: 'crypto', interval: '1m', closed: true, receivedAt: 0 }));
+    sink.write('markets/raw', candlePoint({ ...c, symbol, exchange: 'binance', assetType: 'crypto', interval: '1m' }));
   }
   await sink.flush();
   assert.equal((await storedCandles(symbol)).length, 17);

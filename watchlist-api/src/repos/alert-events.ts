@@ -1,11 +1,9 @@
 // Fired alerts, as the market feeder stores them in InfluxDB (`alert_events` in `markets`, docs/INFLUXDB.md).
 // Read with InfluxQL like every other read (1.x natively, 2.x through its DBRP mapping).
-import { BUCKETS, influxQLString, type InfluxQLClient } from '@mt/common';
+import { alertEventsQuery, MARKETS_DB, type InfluxQLClient } from '@mt/common';
 import { ApiProblem } from '../problem.js';
 import type { AlertEvent } from '../schemas.js';
 
-const MARKETS_DB = BUCKETS.marketsRaw.split('/')[0]!;
-const COLUMNS = ['symbol', 'rule_id', 'severity', 'condition', 'threshold', 'price', 'value', 'message'] as const;
 
 /** An InfluxDB that cannot be reached is the client's "retry later", not our internal error. */
 export function influxUnavailable(err: unknown): ApiProblem {
@@ -17,6 +15,7 @@ export class AlertEventRepo {
   constructor(private readonly influx: InfluxQLClient) {}
 
   /** Newest first. */
+<<<<<<< HEAD
   /** `ruleIds`: only events of these rules (a non-admin's visible rules, docs/USERS.md); undefined: all. */
   async list(q: { symbol?: string | undefined; since: Date; limit: number; ruleId?: string; ruleIds?: string[] | undefined }): Promise<AlertEvent[]> {
     if (q.ruleIds && q.ruleIds.length === 0) return [];
@@ -25,6 +24,10 @@ export class AlertEventRepo {
     if (q.ruleId) where += ` AND "rule_id" = ${influxQLString(q.ruleId)}`;
     if (q.ruleIds) where += ` AND (${q.ruleIds.map((id) => `"rule_id" = ${influxQLString(id)}`).join(' OR ')})`;
     const sql = `SELECT ${COLUMNS.map((c) => `"${c}"`).join(', ')} FROM "alert_events" WHERE ${where} ORDER BY time DESC LIMIT ${q.limit}`;
+=======
+  async list(q: { symbol?: string; since: Date; limit: number; ruleId?: string }): Promise<AlertEvent[]> {
+    const sql = alertEventsQuery({ sinceMs: q.since.getTime(), limit: q.limit, symbol: q.symbol, ruleId: q.ruleId });
+>>>>>>> abf99bc (wip schema 2)
     let series;
     try {
       series = await this.influx.query(MARKETS_DB, sql);

@@ -6,11 +6,9 @@
 // id, at their first article's time); those already stored when the feeder starts only prime it (sentiment history,
 // seen ids), so a restart does not re-send keyword alerts. Headlines also go into every alert message.
 import type { Logger } from 'pino';
-import { BUCKETS, influxQLString, newsAssetsOf, type InfluxQLClient, type InfluxQLSeries } from '@mt/common';
+import { latestFearGreedQuery, latestFundingQuery, MARKETS_DB, NEWS_DB, newsAssetsOf, storyAssetsQuery, type InfluxQLClient, type InfluxQLSeries } from '@mt/common';
 import type { Firing, RuleEvaluator } from './evaluate.js';
 
-const NEWS_DB = BUCKETS.newsRaw.split('/')[0]!;
-const MARKETS_DB = BUCKETS.marketsRaw.split('/')[0]!;
 /** Articles older than this when first seen are neither news for a rule nor a headline. */
 const NEWS_LOOKBACK = '24h';
 const HEADLINES = 3;
@@ -81,20 +79,18 @@ export class AlertContextPoller {
     for (const s of ev.watchedSymbols()) for (const a of newsAssetsOf(s)) assets.add(a);
     if (assets.size) await this.pollNews([...assets]);
     if (ev.hasFearGreedRules) {
-      for (const s of await this.o.influxql.query(MARKETS_DB, 'SELECT last("value") AS "value" FROM "fear_greed" WHERE time > now() - 7d')) {
+      for (const s of await this.o.influxql.query(MARKETS_DB, latestFearGreedQuery('7d'))) {
         for (const v of s.values) this.o.emit(ev.onFearGreed(Number(v[0]), Number(v[1])));
       }
     }
     if (ev.hasFundingRules) {
-      const series = await this.o.influxql.query(MARKETS_DB, 'SELECT last("funding_rate") AS "rate" FROM "funding" WHERE time > now() - 1d GROUP BY "symbol"');
+      const series = await this.o.influxql.query(MARKETS_DB, latestFundingQuery('1d'));
       for (const s of series) for (const v of s.values) this.o.emit(ev.onFunding(s.tags?.symbol ?? '', Number(v[0]), Number(v[1])));
     }
   }
 
   private async pollNews(assets: string[]): Promise<void> {
-    const q =
-      `SELECT "title", "url", "sentiment_score", "story", "related_asset" FROM "news_story_assets" WHERE time > now() - ${NEWS_LOOKBACK}` +
-      ` AND (${assets.map((a) => `"related_asset" = ${influxQLString(a)}`).join(' OR ')}) ORDER BY time DESC LIMIT 2000`;
+    const q = storyAssetsQuery(assets, `time > now() - ${NEWS_LOOKBACK}`, 2000);
     const articles = rowsOf(await this.o.influxql.query(NEWS_DB, q)).sort((a, b) => a.ts - b.ts);
     const latest = new Map<string, string[]>();
     for (let i = articles.length - 1; i >= 0; i--) {

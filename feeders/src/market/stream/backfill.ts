@@ -5,7 +5,7 @@
 // our clock, so this holds whatever the exchange's clock says (and under the test server's fast clock).
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import { influxQLString, isRetryable, sleep, type InfluxQLClient } from '@mt/common';
+import { candleTimesQuery, isRetryable, lastCandleQuery, MARKETS_DB, sleep, type InfluxQLClient } from '@mt/common';
 import type { Candle } from '../types.js';
 
 export const MINUTE = 60_000;
@@ -185,9 +185,9 @@ export class Backfiller {
    */
   private async resumePoint(symbol: string, boundary: number): Promise<number | undefined> {
     const from = Math.floor((boundary - this.o.backfillHours * 3600_000) / MINUTE) * MINUTE;
-    const where = `FROM "candles" WHERE "exchange"=${influxQLString(this.o.fetcher.exchange)} AND "symbol"=${influxQLString(symbol)} AND "interval"='1m'`;
+    const key = { exchange: this.o.fetcher.exchange, symbol };
     const times = (series: { values: unknown[][] }[]) => (series[0]?.values ?? []).map((v) => toMs(v[0])).filter((t): t is number => t !== undefined);
-    const stored = times(await this.o.influxql.query('markets', `SELECT "close" ${where} AND time >= ${from}ms AND time < ${boundary}ms`));
+    const stored = times(await this.o.influxql.query(MARKETS_DB, candleTimesQuery({ ...key, fromMs: from, toMs: boundary })));
     if (stored.length) {
       let t = stored[0]!;
       for (const x of stored.slice(1)) {
@@ -196,7 +196,7 @@ export class Backfiller {
       }
       return t;
     }
-    return times(await this.o.influxql.query('markets', `SELECT last("close") ${where} AND time < ${boundary}ms`))[0];
+    return times(await this.o.influxql.query(MARKETS_DB, lastCandleQuery({ ...key, beforeMs: boundary })))[0];
   }
 }
 
