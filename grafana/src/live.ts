@@ -4,6 +4,7 @@ import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
 import { ReduceDataOptionsBuilder, BigValueColorMode, BigValueTextMode, BigValueGraphMode } from '@grafana/grafana-foundation-sdk/common';
 import type { DataTransformerConfig, DynamicConfigValue, MatcherConfig } from '@grafana/grafana-foundation-sdk/dashboard';
 import { BUILTIN_DS, COLOR, DS, InfluxQL, LiveMeasurements, fixedColor, liveOverStored } from './defaults.js';
+import { fromClause } from '@mt/common';
 
 export interface LivePriceOptions {
   title: string;
@@ -26,7 +27,7 @@ export function livePriceStat(o: LivePriceOptions): Stat {
     .title(o.title)
     .description(o.description)
     .datasource(BUILTIN_DS.mixed)
-    .withTarget(new InfluxQL(DS.markets, `SELECT last("price") AS "price" FROM "raw"."market_data" WHERE time > now() - 7d AND ${o.where} GROUP BY "symbol"`, 'A').alias('$tag_symbol'))
+    .withTarget(new InfluxQL(DS.markets, `SELECT last("price") AS "price" FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 7d AND ${o.where} GROUP BY "symbol"`, 'A').alias('$tag_symbol'))
     .withTarget(new LiveMeasurements('ticker', 'B'));
   for (const tr of liveOverStored('price')) t.withTransformation(tr);
   if (o.symbol)

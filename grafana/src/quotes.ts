@@ -10,6 +10,7 @@ import { PanelBuilder as Table } from '@grafana/grafana-foundation-sdk/table';
 import { TableCellDisplayMode } from '@grafana/grafana-foundation-sdk/common';
 import { BUILTIN_DS, COLOR, DS, InfluxQL, LiveMeasurements, changeThresholds, steps, symbolCell } from './defaults.js';
 import type { DataTransformerConfig, DynamicConfigValue, MatcherConfig } from '@grafana/grafana-foundation-sdk/dashboard';
+import { fromClause } from '@mt/common';
 
 /** Price decimals per `asset_type` where one number fits the class (asset detail; crypto ≥ $1). */
 export const PRICE_DECIMALS: Record<string, number> = { crypto: 2, stock: 2, index: 2, forex: 5 };
@@ -167,7 +168,7 @@ const priceProps = (decimals: number | undefined) => (decimals === undefined ? [
  */
 export function quoteQuery(where: string, bidAsk = false): string {
   const fields = ['price', ...(bidAsk ? ['bid', 'ask'] : []), 'change_pct_1h', 'volume_24h', 'market_session'].map((f) => `"${f}"`).join(', ');
-  return `SELECT last("change_pct_24h") AS "change_24h", ${fields} FROM "raw"."market_data" WHERE time > now() - 7d AND ${where} GROUP BY "symbol"`;
+  return `SELECT last("change_pct_24h") AS "change_24h", ${fields} FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 7d AND ${where} GROUP BY "symbol"`;
 }
 
 export function quoteTable(o: QuoteTableOptions): Table {
@@ -177,7 +178,7 @@ export function quoteTable(o: QuoteTableOptions): Table {
     .withTarget(new InfluxQL(DS.markets, quoteQuery(o.where, o.bidAsk), 'A').table());
   if (o.marketCap)
     t.withTarget(
-      new InfluxQL(DS.markets, `SELECT last("market_cap") AS "market_cap" FROM "raw"."market_data" WHERE time > now() - 7d AND ${o.where} GROUP BY "symbol"`, 'B').table(),
+      new InfluxQL(DS.markets, `SELECT last("market_cap") AS "market_cap" FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 7d AND ${o.where} GROUP BY "symbol"`, 'B').table(),
     );
   if (o.live) {
     t.datasource(BUILTIN_DS.mixed).withTarget(new LiveMeasurements('ticker', 'L'));

@@ -13,6 +13,7 @@
 import {
   BUCKETS,
   CONDITION_INPUT,
+  fromClause,
   RuleEvaluator,
   TIMEFRAME_MS,
   barPath,
@@ -95,7 +96,7 @@ export async function backtest(influx: InfluxQLClient, rule: AlertRule, days: nu
     assetType = fromCandles.assetType;
     count.bars = fromCandles.bars;
   } else if (input === 'tick' || input === 'clock') {
-    for (const s of await q(MARKETS, `SELECT "price" FROM "market_data" WHERE "symbol" = ${sym} AND ${range} GROUP BY "asset_type"`)) {
+    for (const s of await q(MARKETS, `SELECT "price" FROM ${fromClause('market_data')} WHERE "symbol" = ${sym} AND ${range} GROUP BY "asset_type"`)) {
       assetType ??= s.tags?.asset_type;
       for (const v of s.values) {
         const price = Number(v[1]);
@@ -104,7 +105,7 @@ export async function backtest(influx: InfluxQLClient, rule: AlertRule, days: nu
     }
     count.ticks = events.length;
   } else {
-    const closes = await q(MARKETS, `SELECT "close" FROM "candles" WHERE "symbol" = ${sym} AND "interval" = '1m' AND ${range}`);
+    const closes = await q(MARKETS, `SELECT "close" FROM ${fromClause('candles')} WHERE "symbol" = ${sym} AND "interval" = '1m' AND ${range}`);
     for (const v of valuesOf(closes)) events.push({ ts: Number(v[0]) + 60_000, kind: 'tick', price: Number(v[1]) });
   }
 
@@ -113,8 +114,8 @@ export async function backtest(influx: InfluxQLClient, rule: AlertRule, days: nu
     const rp = TIMEFRAME_RP[tf];
     const where = `"symbol" = ${sym} AND "interval" = ${influxQLString(tf)} AND ${range}`;
     const [candles, indicators] = await Promise.all([
-      q(MARKETS, `SELECT "close", "volume" FROM "${rp}"."candles" WHERE ${where} GROUP BY "exchange"`),
-      q(MARKETS, `SELECT ${INDICATOR_FIELDS.map((f) => `"${f}"`).join(', ')} FROM "${rp}"."indicators" WHERE ${where} GROUP BY "exchange"`),
+      q(MARKETS, `SELECT "close", "volume" FROM ${fromClause('candles', rp)} WHERE ${where} GROUP BY "exchange"`),
+      q(MARKETS, `SELECT ${INDICATOR_FIELDS.map((f) => `"${f}"`).join(', ')} FROM ${fromClause('indicators', rp)} WHERE ${where} GROUP BY "exchange"`),
     ]);
     // one venue: the one with the most candles (a symbol listed on two venues is two series)
     const best = candles.reduce<InfluxQLSeries | undefined>((b, s) => (!b || s.values.length > b.values.length ? s : b), undefined);
@@ -155,12 +156,12 @@ export async function backtest(influx: InfluxQLClient, rule: AlertRule, days: nu
       }
     }
   } else if (input === 'fear_greed') {
-    for (const v of valuesOf(await q(MARKETS, `SELECT "value" FROM "fear_greed" WHERE ${range}`))) {
+    for (const v of valuesOf(await q(MARKETS, `SELECT "value" FROM ${fromClause('fear_greed')} WHERE ${range}`))) {
       events.push({ ts: Number(v[0]), kind: 'fear_greed', value: Number(v[1]) });
       count.readings++;
     }
   } else if (input === 'funding') {
-    for (const v of valuesOf(await q(MARKETS, `SELECT "funding_rate" FROM "funding" WHERE "symbol" = ${sym} AND ${range}`))) {
+    for (const v of valuesOf(await q(MARKETS, `SELECT "funding_rate" FROM ${fromClause('funding')} WHERE "symbol" = ${sym} AND ${range}`))) {
       events.push({ ts: Number(v[0]), kind: 'funding', rate: Number(v[1]) });
       count.readings++;
     }
@@ -228,7 +229,7 @@ async function priceBars(
   to: number,
 ): Promise<{ events: Event[]; bars: number; assetType: string | undefined }> {
   const read = async (tf: '1m' | '5m', until: number) => {
-    const sql = `SELECT "open", "high", "low", "close" FROM "${TIMEFRAME_RP[tf]}"."candles" WHERE "symbol" = ${sym} AND "interval" = '${tf}' AND time >= ${from}ms AND time <= ${until}ms GROUP BY "exchange", "asset_type"`;
+    const sql = `SELECT "open", "high", "low", "close" FROM ${fromClause('candles', TIMEFRAME_RP[tf])} WHERE "symbol" = ${sym} AND "interval" = '${tf}' AND time >= ${from}ms AND time <= ${until}ms GROUP BY "exchange", "asset_type"`;
     return (await q(MARKETS, sql)).reduce<InfluxQLSeries | undefined>((b, s) => (!b || s.values.length > b.values.length ? s : b), undefined);
   };
   const m1 = await read('1m', to);

@@ -9,6 +9,7 @@ import { DataqueryBuilder as Prom, PromQueryFormat } from '@grafana/grafana-foun
 import { BigValueColorMode, BigValueGraphMode, GraphDrawStyle, ReduceDataOptionsBuilder, StackingConfigBuilder, StackingMode } from '@grafana/grafana-foundation-sdk/common';
 import { COLOR, DS, Grid, finish, InfluxQL, steps, symbolCell, terminalDashboard } from '../defaults.js';
 import { TableCellDisplayMode } from '@grafana/grafana-foundation-sdk/common';
+import { fromClause } from '@mt/common';
 
 export function alerts(): Dashboard {
   const g = new Grid();
@@ -63,7 +64,7 @@ export function alerts(): Dashboard {
     .withTarget(
       new InfluxQL(
         DS.markets,
-        'SELECT "condition", "threshold", "price", "message" FROM "raw"."alert_events" WHERE $timeFilter GROUP BY "symbol", "rule_id", "severity" ORDER BY time DESC LIMIT 500',
+        `SELECT "condition", "threshold", "price", "message" FROM ${fromClause('alert_events', 'raw')} WHERE $timeFilter GROUP BY "symbol", "rule_id", "severity" ORDER BY time DESC LIMIT 500`,
       ).table(),
     )
     .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'Time', desc: true }] } })

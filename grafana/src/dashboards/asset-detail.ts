@@ -20,16 +20,17 @@ import {
 import { BUILTIN_DS, COLOR, DS, Grid, finish, InfluxQL, LiveMeasurements, changeThresholds, fixedColor, rpVariable, steps, tagVariable, terminalDashboard, tfVariable } from '../defaults.js';
 import { STALE_AFTER_S, classPrecisionOverrides, liveQuote, stateMappings, stateTransformations } from '../quotes.js';
 import { livePriceStat } from '../live.js';
+import { fromClause, newsFrom } from '@mt/common';
 
 // the symbol on the chosen venue: BTC/USD on kraken and on coinbase are two series (docs/DASHBOARDS.md, "Venues")
 const SYMBOL = `"symbol" = '$symbol' AND "exchange" = '$exchange'`;
 /** The venues that stored the chosen symbol, alphabetical: `binance` first where it has one. */
-export const EXCHANGE_VARIABLE_QUERY = `SHOW TAG VALUES FROM "raw"."market_data" WITH KEY = "exchange" WHERE "symbol" = '$symbol'`;
+export const EXCHANGE_VARIABLE_QUERY = `SHOW TAG VALUES FROM ${fromClause('market_data', 'raw')} WITH KEY = "exchange" WHERE "symbol" = '$symbol'`;
 /** Fired price alerts (`alert_events`, written by the market feeder) as markers on the chart. */
 // Named `text` and `tags`: the fields Grafana's standard annotation mapping reads by name.
-export const ALERT_ANNOTATION_QUERY = `SELECT "message" AS "text", "condition" AS "tags", "threshold", "price" FROM "raw"."alert_events" WHERE $timeFilter AND "symbol" = '$symbol' GROUP BY "rule_id", "severity"`;
+export const ALERT_ANNOTATION_QUERY = `SELECT "message" AS "text", "condition" AS "tags", "threshold", "price" FROM ${fromClause('alert_events', 'raw')} WHERE $timeFilter AND "symbol" = '$symbol' GROUP BY "rule_id", "severity"`;
 /** Headlines about the asset (its base ticker for crypto pairs) as markers. */
-export const NEWS_ANNOTATION_QUERY = `SELECT "title" AS "text", "assets" AS "tags", "sentiment_score", "publishers" FROM "raw"."news_story_assets" WHERE $timeFilter AND ("related_asset" = '$symbol' OR "related_asset" = '$base')`;
+export const NEWS_ANNOTATION_QUERY = `SELECT "title" AS "text", "assets" AS "tags", "sentiment_score", "publishers" FROM ${newsFrom('news_story_assets')} WHERE $timeFilter AND ("related_asset" = '$symbol' OR "related_asset" = '$base')`;
 // the chart's timeframe: one bar per stored candle of $tf, and that timeframe's indicators (docs/INFLUXDB.md)
 const TF = `"interval" = '$tf' GROUP BY time($tf) fill(none)`;
 const fixed = (c: string) => ({ id: 'color', value: { mode: 'fixed', fixedColor: c } });
@@ -49,7 +50,7 @@ export function assetDetail(): Dashboard {
         DS.markets,
         `SELECT last("change_pct_24h") AS "change_24h", "price", "bid", "ask", ` +
           `"high_24h" AS "${priceName('24h high')}", "low_24h" AS "${priceName('24h low')}", "volume_24h" AS "24h volume", "market_session" ` +
-          `FROM "raw"."market_data" WHERE time > now() - 7d AND ${SYMBOL} GROUP BY "symbol"`,
+          `FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 7d AND ${SYMBOL} GROUP BY "symbol"`,
       ).table(),
     )
     // Last, Bid, Ask and 24h % (and the quote's time: Age, State) streamed by Grafana Live over the
@@ -104,7 +105,7 @@ export function assetDetail(): Dashboard {
       new InfluxQL(
         DS.markets,
         'SELECT first("open") AS "open", max("high") AS "high", min("low") AS "low", last("close") AS "close", sum("volume") AS "volume" ' +
-          `FROM "$rp"."candles" WHERE $timeFilter AND ${SYMBOL} AND ${TF}`,
+          `FROM ${fromClause('candles', '$rp')} WHERE $timeFilter AND ${SYMBOL} AND ${TF}`,
         'A',
       ).alias('$col'),
     )
@@ -112,7 +113,7 @@ export function assetDetail(): Dashboard {
       new InfluxQL(
         DS.markets,
         'SELECT last("sma_20") AS "SMA 20", last("ema_50") AS "EMA 50", last("bb_upper") AS "BB upper", last("bb_middle") AS "BB middle", ' +
-          `last("bb_lower") AS "BB lower" FROM "$rp"."indicators" WHERE $timeFilter AND ${SYMBOL} AND ${TF}`,
+          `last("bb_lower") AS "BB lower" FROM ${fromClause('indicators', '$rp')} WHERE $timeFilter AND ${SYMBOL} AND ${TF}`,
         'B',
       ).alias('$col'),
     )
@@ -130,7 +131,7 @@ export function assetDetail(): Dashboard {
   const rsi = new TimeSeries()
     .title('RSI 14 ($tf)')
     .datasource(DS.markets)
-    .withTarget(new InfluxQL(DS.markets, `SELECT last("rsi_14") AS "RSI 14" FROM "$rp"."indicators" WHERE $timeFilter AND ${SYMBOL} AND ${TF}`).alias('$col'))
+    .withTarget(new InfluxQL(DS.markets, `SELECT last("rsi_14") AS "RSI 14" FROM ${fromClause('indicators', '$rp')} WHERE $timeFilter AND ${SYMBOL} AND ${TF}`).alias('$col'))
     .min(0)
     .max(100)
     .colorScheme(fixedColor(COLOR.amber))
@@ -145,7 +146,7 @@ export function assetDetail(): Dashboard {
       new InfluxQL(
         DS.markets,
         'SELECT last("macd") AS "MACD", last("macd_signal") AS "signal", last("macd_hist") AS "histogram" ' +
-          `FROM "$rp"."indicators" WHERE $timeFilter AND ${SYMBOL} AND ${TF}`,
+          `FROM ${fromClause('indicators', '$rp')} WHERE $timeFilter AND ${SYMBOL} AND ${TF}`,
       ).alias('$col'),
     )
     .overrideByName('MACD', [fixed(COLOR.amber)])
@@ -167,7 +168,7 @@ export function assetDetail(): Dashboard {
       new InfluxQL(
         DS.news,
         // one point per story and asset (docs/INFLUXDB.md): each story once, with the outlets that ran it
-        'SELECT "title", "sentiment_score", "publishers", "rank", "url" FROM "raw"."news_story_assets" ' +
+        `SELECT "title", "sentiment_score", "publishers", "rank", "url" FROM ${newsFrom('news_story_assets')} ` +
           `WHERE time > now() - 30d AND ("related_asset" = '$symbol' OR "related_asset" = '$base') ORDER BY time DESC LIMIT 50`,
       ).table(),
     )
@@ -194,7 +195,7 @@ export function assetDetail(): Dashboard {
       new InfluxQL(
         DS.markets,
         'SELECT last("spread_bps") AS "Spread", last("bid_depth_1pct") AS "Bid depth 1%", last("ask_depth_1pct") AS "Ask depth 1%", last("imbalance") AS "Imbalance" ' +
-          `FROM "raw"."order_book" WHERE time > now() - 1h AND ${SYMBOL}`,
+          `FROM ${fromClause('order_book', 'raw')} WHERE time > now() - 1h AND ${SYMBOL}`,
       ).table(),
     )
     .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('/^(Spread|Bid depth 1%|Ask depth 1%|Imbalance)$/'))
@@ -210,14 +211,14 @@ export function assetDetail(): Dashboard {
     .gridPos(g.at(24, 4));
 
   const d = terminalDashboard('asset-detail', 'Asset detail')
-    .withVariable(tagVariable('symbol', DS.markets, 'SHOW TAG VALUES FROM "raw"."candles" WITH KEY = "symbol"'))
+    .withVariable(tagVariable('symbol', DS.markets, `SHOW TAG VALUES FROM ${fromClause('candles', 'raw')} WITH KEY = "symbol"`))
     // old links carry no var-exchange: Grafana then takes the first venue of the symbol (yahoo for Yahoo's)
     .withVariable(tagVariable('exchange', DS.markets, EXCHANGE_VARIABLE_QUERY, { label: 'venue' }))
     // news tags assets by base ticker (BTC), pairs are BTC/USDT: the base of a crypto symbol, else nothing
     .withVariable(
       new QueryVariableBuilder('base')
         .datasource(DS.markets)
-        .query(`SHOW TAG VALUES FROM "raw"."market_data" WITH KEY = "symbol" WHERE "symbol" = '$symbol' AND "asset_type" = 'crypto'`)
+        .query(`SHOW TAG VALUES FROM ${fromClause('market_data', 'raw')} WITH KEY = "symbol" WHERE "symbol" = '$symbol' AND "asset_type" = 'crypto'`)
         .regex('/^([^/]+)\\//')
         .refresh(VariableRefresh.OnTimeRangeChanged)
         .hide(VariableHide.HideVariable),
@@ -225,7 +226,7 @@ export function assetDetail(): Dashboard {
     .withVariable(
       new QueryVariableBuilder('asset_type')
         .datasource(DS.markets)
-        .query(`SHOW TAG VALUES FROM "raw"."market_data" WITH KEY = "asset_type" WHERE "symbol" = '$symbol'`)
+        .query(`SHOW TAG VALUES FROM ${fromClause('market_data', 'raw')} WITH KEY = "asset_type" WHERE "symbol" = '$symbol'`)
         .refresh(VariableRefresh.OnTimeRangeChanged)
         .hide(VariableHide.HideVariable),
     )

@@ -11,6 +11,7 @@ import { COLOR, DS, Grid, finish, InfluxQL, changeThresholds, rpVariable, steps,
 import { JPY_DECIMALS, PRICE_DECIMALS, quoteTable } from '../quotes.js';
 import { topStoriesTable } from './news.js';
 import { livePriceStat } from '../live.js';
+import { fromClause } from '@mt/common';
 
 const WATCH = tagIn('symbol', 'symbol');
 const typeIs = (t: string) => `"asset_type" = '${t}'`;
@@ -23,7 +24,7 @@ function movers(title: string, kind: 'gainers' | 'losers' | 'volume'): Table {
     .withTarget(
       new InfluxQL(
         DS.markets,
-        `SELECT last("change_pct_24h") AS "change_24h", "volume_24h" FROM "raw"."market_data" WHERE time > now() - 1d${kind === 'volume' ? ` AND ${typeIs('crypto')}` : ''} GROUP BY "symbol"`,
+        `SELECT last("change_pct_24h") AS "change_24h", "volume_24h" FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 1d${kind === 'volume' ? ` AND ${typeIs('crypto')}` : ''} GROUP BY "symbol"`,
       ).table(),
     );
   if (kind !== 'volume')
@@ -72,7 +73,7 @@ export function marketsOverview(): Dashboard {
     .title('Crypto heat map (24 h %)')
     .datasource(DS.markets)
     .withTarget(
-      new InfluxQL(DS.markets, `SELECT last("change_pct_24h") FROM "raw"."market_data" WHERE time > now() - 1d AND ${typeIs('crypto')} GROUP BY "symbol"`).alias('$tag_symbol'),
+      new InfluxQL(DS.markets, `SELECT last("change_pct_24h") FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 1d AND ${typeIs('crypto')} GROUP BY "symbol"`).alias('$tag_symbol'),
     )
     .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false))
     .colorMode(BigValueColorMode.BackgroundSolid)
@@ -86,7 +87,7 @@ export function marketsOverview(): Dashboard {
   const fearGreed = new Gauge()
     .title('Fear & Greed')
     .datasource(DS.markets)
-    .withTarget(new InfluxQL(DS.markets, 'SELECT last("value") AS "value" FROM "raw"."fear_greed" WHERE time > now() - 7d'))
+    .withTarget(new InfluxQL(DS.markets, `SELECT last("value") AS "value" FROM ${fromClause('fear_greed', 'raw')} WHERE time > now() - 7d`))
     .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']))
     .min(0)
     .max(100)
@@ -134,7 +135,7 @@ export function marketsOverview(): Dashboard {
     .title('24 h % change — watch set')
     .datasource(DS.markets)
     .withTarget(
-      new InfluxQL(DS.markets, `SELECT last("change_pct_24h") FROM "$rp"."market_data" WHERE $timeFilter AND ${WATCH} GROUP BY time($__interval), "symbol" fill(none)`).alias(
+      new InfluxQL(DS.markets, `SELECT last("change_pct_24h") FROM ${fromClause('market_data', '$rp')} WHERE $timeFilter AND ${WATCH} GROUP BY time($__interval), "symbol" fill(none)`).alias(
         '$tag_symbol',
       ),
     )
@@ -161,7 +162,7 @@ export function marketsOverview(): Dashboard {
     news,
   ];
   const d = terminalDashboard('markets-overview', 'Markets overview')
-    .withVariable(tagVariable('symbol', DS.markets, 'SHOW TAG VALUES FROM "raw"."market_data" WITH KEY = "symbol"', { multi: true }))
+    .withVariable(tagVariable('symbol', DS.markets, `SHOW TAG VALUES FROM ${fromClause('market_data', 'raw')} WITH KEY = "symbol"`, { multi: true }))
     .withVariable(rpVariable());
   return finish(d, panels);
 }

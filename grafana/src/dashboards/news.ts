@@ -5,6 +5,7 @@ import { PanelBuilder as Table } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeSeries } from '@grafana/grafana-foundation-sdk/timeseries';
 import { GraphDrawStyle, StackingConfigBuilder, StackingMode, TableCellDisplayMode } from '@grafana/grafana-foundation-sdk/common';
 import { COLOR, DS, Grid, finish, InfluxQL, steps, tagIn, tagVariable, terminalDashboard } from '../defaults.js';
+import { newsFrom } from '@mt/common';
 
 /** A comma-separated list field (`assets`, `sources`) holding one of a multi-value variable's values. */
 const listHas = (field: string, variable: string) => `"${field}" =~ /(^|,)$${variable}(,|$)/`;
@@ -21,7 +22,7 @@ export function topStoriesTable(title: string, where: string, limit: number, sho
     .description('One row per story (the same headline from several outlets is one story), ranked by recency, outlets, relevance to the watch set and strength of sentiment.')
     .datasource(DS.news)
     .withTarget(
-      new InfluxQL(DS.news, `SELECT "title", "sentiment_score", "assets", "publishers", "outlets", "rank", "url" FROM "raw"."news_stories" ${where} ORDER BY time DESC LIMIT ${limit}`).table(),
+      new InfluxQL(DS.news, `SELECT "title", "sentiment_score", "assets", "publishers", "outlets", "rank", "url" FROM ${newsFrom('news_stories')} ${where} ORDER BY time DESC LIMIT ${limit}`).table(),
     )
     // rank is comparable across stories of any age (docs/SENTIMENT.md "Rank"): the highest first
     .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'rank', desc: true }] } });
@@ -57,7 +58,7 @@ export function news(): Dashboard {
       new InfluxQL(
         DS.news,
         // one point per story and asset: a story counts once, however many outlets ran it
-        `SELECT mean("sentiment_score") FROM "raw"."news_story_assets" WHERE $timeFilter AND ${tagIn('related_asset', 'asset')} AND ${listHas('sources', 'source')} AND "related_asset" != 'none' ` +
+        `SELECT mean("sentiment_score") FROM ${newsFrom('news_story_assets')} WHERE $timeFilter AND ${tagIn('related_asset', 'asset')} AND ${listHas('sources', 'source')} AND "related_asset" != 'none' ` +
           'GROUP BY time($__interval), "related_asset" fill(none)',
       ).alias('$tag_related_asset'),
     )
@@ -71,7 +72,7 @@ export function news(): Dashboard {
     .datasource(DS.news)
     .interval('1h')
     .withTarget(
-      new InfluxQL(DS.news, `SELECT count("id") FROM "raw"."news_articles" WHERE $timeFilter AND ${tagIn('source', 'source')} AND ${listHas('assets', 'asset')} GROUP BY time($__interval), "source" fill(0)`).alias(
+      new InfluxQL(DS.news, `SELECT count("id") FROM ${newsFrom('news_articles')} WHERE $timeFilter AND ${tagIn('source', 'source')} AND ${listHas('assets', 'asset')} GROUP BY time($__interval), "source" fill(0)`).alias(
         '$tag_source',
       ),
     )
@@ -81,7 +82,7 @@ export function news(): Dashboard {
     .gridPos(g.at(12, 9));
 
   const d = terminalDashboard('news', 'News', 'now-24h')
-    .withVariable(tagVariable('asset', DS.news, 'SHOW TAG VALUES FROM "raw"."news_story_assets" WITH KEY = "related_asset"', { multi: true }))
-    .withVariable(tagVariable('source', DS.news, 'SHOW TAG VALUES FROM "raw"."news_articles" WITH KEY = "source"', { multi: true }));
+    .withVariable(tagVariable('asset', DS.news, `SHOW TAG VALUES FROM ${newsFrom('news_story_assets')} WITH KEY = "related_asset"`, { multi: true }))
+    .withVariable(tagVariable('source', DS.news, `SHOW TAG VALUES FROM ${newsFrom('news_articles')} WITH KEY = "source"`, { multi: true }));
   return finish(d, [headlines, sentiment, volume]);
 }
