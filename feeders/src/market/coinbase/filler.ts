@@ -4,7 +4,7 @@
 // already holds (a minute without trades has no candle, so storage cannot tell a hole from a quiet
 // minute: the window is compared row by row). One queue for all symbols: REST limits are per IP.
 import type { Logger } from 'pino';
-import { isRetryable, sleep, type InfluxQLClient } from '@mt/common';
+import { candleTimesQuery, isRetryable, MARKETS_DB, sleep, type InfluxQLClient } from '@mt/common';
 import { parseCandleRow, type RestCandle } from './mappers.js';
 import { CANDLES_PAGE, type CoinbaseRest } from './rest.js';
 import { MINUTE } from './trade-candles.js';
@@ -192,11 +192,7 @@ export class CandleFiller {
 
   /** Open times stored for `symbol` in [from, to). */
   private async storedTimes(symbol: string, from: number, to: number): Promise<Set<number>> {
-    const esc = symbol.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
-    const series = await this.o.influxql.query(
-      'markets',
-      `SELECT "close" FROM "candles" WHERE "exchange"='coinbase' AND "symbol"='${esc}' AND "interval"='1m' AND time >= ${from}ms AND time < ${to}ms`,
-    );
+    const series = await this.o.influxql.query(MARKETS_DB, candleTimesQuery({ exchange: 'coinbase', symbol, fromMs: from, toMs: to }));
     const out = new Set<number>();
     for (const v of series[0]?.values ?? []) {
       const ms = typeof v[0] === 'number' ? v[0] : Date.parse(String(v[0]));
