@@ -49,7 +49,7 @@ export function loadConfig<S extends z.ZodType>(schema: S): z.infer<S> {
   }
 }
 
-// ---- reusable pieces of the schemas (variable names are a contract: ../shared/DESIGN.md) ----
+// ---- reusable pieces of the schemas (variable names are a contract: .env.example lists every one) ----
 
 const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
 /** An optional string variable where an empty value means "not set". */

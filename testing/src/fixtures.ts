@@ -1,4 +1,5 @@
-// Real payloads copied from ../shared/fixtures into testing/fixtures (the tests must not read ../shared).
+// Real payloads recorded from public sources, kept in testing/fixtures (tests read nothing outside the
+// repository).
 // See testing/fixtures/SOURCES.md for where each came from.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

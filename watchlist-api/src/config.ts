@@ -1,4 +1,4 @@
-// The API's whole configuration, from the environment (names are a contract: ../shared/DESIGN.md).
+// The API's whole configuration, from the environment (names are a contract: .env.example, docs/API.md).
 import { z } from 'zod';
 import { commonEnv, influxEnv, int, optionalString, url } from '@mt/common';
 

@@ -1,4 +1,4 @@
-// The InfluxDB contract (../shared/DESIGN.md): buckets named `db/rp`, so InfluxDB 2.x buckets equal the
+// The InfluxDB contract (docs/INFLUXDB.md): buckets named `db/rp`, so InfluxDB 2.x buckets equal the
 // 1.x database/retention-policy pairs and every read can be InfluxQL on 1.x, 2.x (DBRP) and 3.x.
 import type { Point } from '@influxdata/influxdb-client';
 

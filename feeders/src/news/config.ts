@@ -1,4 +1,4 @@
-// News feeder configuration: every variable, validated once (names are a contract: ../shared/DESIGN.md).
+// News feeder configuration: every variable, validated once (names are a contract: .env.example lists them).
 import { z } from 'zod';
 import { influxEnv, commonEnv, watchEnv, url, int, csv, optionalString } from '@mt/common';
 

@@ -1,7 +1,9 @@
 // Measures the headline scorer on an independent labelled set given by path — for evaluation only, never
 // to write, fit or tune anything (docs/SENTIMENT.md "Independent evaluation"):
 //
-//   npx tsx --conditions=source feeders/test/news/sentiment-eval-external.ts ../shared/eval/sentiment/headlines.tsv
+//   npx tsx --conditions=source feeders/test/news/sentiment-eval-external.ts <headlines.tsv>
+//
+// (the held-out set is kept outside the repository; docs/SENTIMENT.md names it and its sources)
 //
 // Format: a header line `label<TAB>text<TAB>source`, then one row per headline, `label` ∈ positive/negative/
 // neutral, `source` = `<dataset>:<row id>` (the part is the dataset). No quoting: split on tabs.
