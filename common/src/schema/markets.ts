@@ -413,12 +413,21 @@ export function latestFundingQuery(lookback = '1d'): string {
   return `SELECT last("funding_rate") AS "rate" FROM ${fromClause('funding')} WHERE time > now() - ${lookback} GROUP BY "symbol"`;
 }
 
-/** Fired alerts since `sinceMs`, newest first, optionally of one symbol or rule (GET /api/alert-events). */
-export function alertEventsQuery(o: { sinceMs: number; limit: number; symbol?: string | undefined; ruleId?: string | undefined }): string {
+/**
+ * Fired alerts since `sinceMs`, newest first, optionally of one symbol or rule, or of a set of rules
+ * (`ruleIds`, not empty: a user's visible rules) (GET /api/alert-events).
+ */
+export function alertEventsQuery(o: { sinceMs: number; limit: number; symbol?: string | undefined; ruleId?: string | undefined; ruleIds?: readonly string[] | undefined }): string {
   const tags: Record<string, string> = {};
   if (o.symbol) tags.symbol = o.symbol;
   if (o.ruleId) tags.rule_id = o.ruleId;
+  const where = [`time >= ${o.sinceMs}ms`];
+  if (Object.keys(tags).length) where.push(tagsEqual(tags));
+  if (o.ruleIds) {
+    // an empty set would read every rule's events: the caller answers "none" without asking
+    if (!o.ruleIds.length) throw new Error('alertEventsQuery: ruleIds is empty');
+    where.push(`(${o.ruleIds.map((id) => tagsEqual({ rule_id: id })).join(' OR ')})`);
+  }
   const cols = ['symbol', 'rule_id', 'severity', ...fieldsOf('alert_events')].map(influxQLIdent).join(', ');
-  const where = [`time >= ${o.sinceMs}ms`, ...(Object.keys(tags).length ? [tagsEqual(tags)] : [])].join(' AND ');
-  return `SELECT ${cols} FROM ${fromClause('alert_events')} WHERE ${where} ORDER BY time DESC LIMIT ${o.limit}`;
+  return `SELECT ${cols} FROM ${fromClause('alert_events')} WHERE ${where.join(' AND ')} ORDER BY time DESC LIMIT ${o.limit}`;
 }

@@ -27,7 +27,7 @@ export interface HttpGetOptions {
   /** A bound of its own beside `signal` (the REST clients; polled sources get theirs from the Poller). */
   timeoutMs?: number;
   /** Default `follow`; Yahoo's and CoinGecko's JSON endpoints never redirect, so they say `manual`. */
-  redirect?: RequestRedirect;
+  redirect?: 'follow' | 'manual' | 'error';
   maxBytes?: number;
 }
 

@@ -10,7 +10,7 @@ import { KrakenFake, startInflux, waitFor, type KrakenFakeCandle, type InfluxSer
 import { bootstrapInflux, createInfluxQLClient, createInfluxSink, createLogger, influxConfigFromEnv, type InfluxQLClient, type InfluxSink } from '@mt/common';
 import { createKrakenSource } from '../../src/market/kraken/index.js';
 import type { MarketComponent } from '../../src/market/context.js';
-import { candlePoint } from '../../src/market/points.js';
+import { candlePoint } from '@mt/common';
 import { compareCandles } from '../binance/harness.js';
 import { harness, kraken, type KrakenHarness } from './harness.js';
 
@@ -143,7 +143,7 @@ test('a hole left in storage (killed before a reconnect backfill finished) is fo
   const symbol = 'SOL/USD';
   const hole = [S - 15 * 60_000, S - 14 * 60_000, S - 13 * 60_000];
   for (const c of fake.closedCandles(symbol, S - 20 * 60_000).filter((c) => c.openTime < S && !hole.includes(c.openTime))) {
-    sink.write('markets/raw', candlePoint({ ...c, exchange: 'kraken', assetType: 'crypto', interval: '1m', closed: true, receivedAt: 0 }));
+    sink.write('markets/raw', candlePoint({ ...c, exchange: 'kraken', assetType: 'crypto', interval: '1m' }));
   }
   await sink.flush();
   assert.equal((await storedCandles(symbol)).length, 17);

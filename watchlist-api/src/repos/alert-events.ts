@@ -4,7 +4,6 @@ import { alertEventsQuery, MARKETS_DB, type InfluxQLClient } from '@mt/common';
 import { ApiProblem } from '../problem.js';
 import type { AlertEvent } from '../schemas.js';
 
-
 /** An InfluxDB that cannot be reached is the client's "retry later", not our internal error. */
 export function influxUnavailable(err: unknown): ApiProblem {
   const retryable = (err as { retryable?: boolean }).retryable;
@@ -15,19 +14,10 @@ export class AlertEventRepo {
   constructor(private readonly influx: InfluxQLClient) {}
 
   /** Newest first. */
-<<<<<<< HEAD
   /** `ruleIds`: only events of these rules (a non-admin's visible rules, docs/USERS.md); undefined: all. */
   async list(q: { symbol?: string | undefined; since: Date; limit: number; ruleId?: string; ruleIds?: string[] | undefined }): Promise<AlertEvent[]> {
     if (q.ruleIds && q.ruleIds.length === 0) return [];
-    let where = `time >= ${q.since.getTime()}ms`;
-    if (q.symbol) where += ` AND "symbol" = ${influxQLString(q.symbol)}`;
-    if (q.ruleId) where += ` AND "rule_id" = ${influxQLString(q.ruleId)}`;
-    if (q.ruleIds) where += ` AND (${q.ruleIds.map((id) => `"rule_id" = ${influxQLString(id)}`).join(' OR ')})`;
-    const sql = `SELECT ${COLUMNS.map((c) => `"${c}"`).join(', ')} FROM "alert_events" WHERE ${where} ORDER BY time DESC LIMIT ${q.limit}`;
-=======
-  async list(q: { symbol?: string; since: Date; limit: number; ruleId?: string }): Promise<AlertEvent[]> {
-    const sql = alertEventsQuery({ sinceMs: q.since.getTime(), limit: q.limit, symbol: q.symbol, ruleId: q.ruleId });
->>>>>>> abf99bc (wip schema 2)
+    const sql = alertEventsQuery({ sinceMs: q.since.getTime(), limit: q.limit, symbol: q.symbol, ruleId: q.ruleId, ruleIds: q.ruleIds });
     let series;
     try {
       series = await this.influx.query(MARKETS_DB, sql);
