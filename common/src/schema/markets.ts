@@ -203,7 +203,7 @@ const MARKET_DATA_OPTIONAL = [
   ['marketCap', 'market_cap'],
 ] as const satisfies readonly (readonly [keyof MarketDataRow, FieldOf<'market_data'>])[];
 
-export function marketDataPoint(t: MarketDataRow): Point {
+export function marketDataPoint<T extends MarketDataRow>(t: T): Point {
   const p = series('market_data', t).floatField('price', t.price).timestamp(new Date(t.ts));
   // only on a fallback's points: the venue's own series keep the three series tags
   if (t.source !== undefined) p.tag('source', t.source);
@@ -230,7 +230,8 @@ export interface CandleRow extends SeriesRef {
   trades?: number;
 }
 
-export function candlePoint(c: CandleRow): Point {
+/** Generic so that a whole normalised Candle (with its closeTime, receivedAt, …) is accepted as it is. */
+export function candlePoint<C extends CandleRow>(c: C): Point {
   const p = series('candles', c)
     .tag('interval', c.interval)
     .floatField('open', c.open)
