@@ -3,9 +3,8 @@
 // the stored series and stored candles are not written again), 5m / 1h / 1d candles built from streamed
 // 1-minute ones, and an older candle (a backfilled gap) or a restated one inserted with the indicators of
 // every later candle recomputed in order.
-import { BUCKETS, influxQLString, watchItemKey, type InfluxQLClient, type WatchItem } from '@mt/common';
+import { candlePoint, MARKETS_DB, storedCandlesQuery, watchItemKey, type InfluxQLClient, type WatchItem } from '@mt/common';
 import type { Candle, Interval, MarketTick } from '../types.js';
-import { candlePoint } from '../points.js';
 import { TIMEFRAMES, TimeframeAggregator } from '../timeframes.js';
 import type { CoreParts } from './parts.js';
 import type { IndicatorRunner } from './indicator-runner.js';
@@ -13,8 +12,6 @@ import type { IndicatorRunner } from './indicator-runner.js';
 /** Venues that serve every timeframe themselves (their 1-minute candles are not aggregated). */
 const SELF_TIMEFRAMED = new Set(['yahoo']);
 const MINUTES_PER_DAY = 1440;
-const MARKETS_DB = BUCKETS.marketsRaw.split('/')[0]!;
-const CANDLE_FIELDS = ['open', 'high', 'low', 'close', 'volume', 'quote_volume', 'trades'] as const;
 
 interface CandleState {
   /** Recent closed candles, ascending open time. */
@@ -149,10 +146,7 @@ export class CandleStore {
     const tf = TIMEFRAMES[c.interval];
     const rp = tf.bucket.split('/')[1]!;
     const n = this.o.historyCandles;
-    const q =
-      `SELECT ${CANDLE_FIELDS.map((f) => `"${f}"`).join(',')} FROM "${rp}"."candles"` +
-      ` WHERE "exchange"=${influxQLString(c.exchange)} AND "symbol"=${influxQLString(c.symbol)} AND "interval"=${influxQLString(c.interval)}` +
-      ` ORDER BY time DESC LIMIT ${aggregates(c) ? Math.max(n, MINUTES_PER_DAY) : n}`;
+    const q = storedCandlesQuery({ rp, exchange: c.exchange, symbol: c.symbol, interval: c.interval, limit: aggregates(c) ? Math.max(n, MINUTES_PER_DAY) : n });
     const series = await this.o.influxql.query(MARKETS_DB, q);
     const rows = series.flatMap((s) => {
       const idx = (name: string) => s.columns.indexOf(name);

@@ -3,7 +3,7 @@
 // to the closed-candle listeners (candle and indicator alert rules).
 import type { IndicatorEngine } from '../indicators/index.js';
 import type { Candle, IndicatorValues } from '../types.js';
-import { indicatorPoint } from '../points.js';
+import { indicatorPoint } from '@mt/common';
 import { TIMEFRAMES } from '../timeframes.js';
 import type { CoreParts } from './parts.js';
 

@@ -4,7 +4,7 @@
 // symbol's candles (docs/INFLUXDB.md, "change_pct_1h").
 import { watchItemKey, type WatchItem } from '@mt/common';
 import type { Interval, MarketTick } from '../types.js';
-import { marketDataPoint } from '../points.js';
+import { marketDataPoint } from '@mt/common';
 import type { CoreParts } from './parts.js';
 
 /** How far before "an hour ago" the reference candle of change_pct_1h may have closed. */
