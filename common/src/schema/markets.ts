@@ -248,7 +248,7 @@ export function candlePoint<C extends CandleRow>(c: C): Point {
 export type IndicatorRow = Partial<Record<FieldOf<'indicators'>, number>>;
 
 /** Undefined when no indicator has a value yet (warm-up). */
-export function indicatorPoint(c: SeriesRef & { interval: string; openTime: number }, v: IndicatorRow): Point | undefined {
+export function indicatorPoint<C extends SeriesRef & { interval: string; openTime: number }>(c: C, v: IndicatorRow): Point | undefined {
   const p = series('indicators', c).tag('interval', c.interval);
   let any = false;
   for (const k of fieldsOf('indicators')) {
@@ -280,7 +280,7 @@ export interface AlertEvent {
   message: string;
 }
 
-export function alertEventPoint(e: AlertEvent): Point {
+export function alertEventPoint<E extends AlertEvent>(e: E): Point {
   const p = new Point(MARKETS.alert_events.name)
     .tag('symbol', e.symbol)
     .tag('rule_id', e.ruleId)
@@ -306,7 +306,7 @@ export interface OrderBookRow extends SeriesRef {
 }
 
 /** `order_book`: top of book always, depth and imbalance where an L2 book is kept. */
-export function orderBookPoint(b: OrderBookRow): Point {
+export function orderBookPoint<B extends OrderBookRow>(b: B): Point {
   const mid = (b.bestBid + b.bestAsk) / 2;
   const p = series('order_book', b)
     .floatField('best_bid', b.bestBid)
@@ -329,7 +329,7 @@ export interface FundingRow extends SeriesRef {
 }
 
 /** `funding`: `next_funding_time` in epoch ms. */
-export function fundingPoint(r: FundingRow): Point {
+export function fundingPoint<R extends FundingRow>(r: R): Point {
   const p = series('funding', r)
     .floatField('mark_price', r.markPrice)
     .floatField('funding_rate', r.fundingRate)
@@ -345,7 +345,7 @@ export interface OpenInterestRow extends SeriesRef {
   openInterestValue?: number;
 }
 
-export function openInterestPoint(o: OpenInterestRow): Point {
+export function openInterestPoint<O extends OpenInterestRow>(o: O): Point {
   const p = series('open_interest', o).floatField('open_interest', o.openInterest).timestamp(new Date(o.ts));
   if (finite(o.openInterestValue)) p.floatField('open_interest_value', o.openInterestValue);
   return p;
@@ -363,7 +363,7 @@ export interface LiquidationRow extends SeriesRef {
  * `liquidations`, tag `side`. `ts` may be moved by the caller: two liquidations of one series in the same
  * millisecond would otherwise be one point.
  */
-export function liquidationPoint(l: LiquidationRow, ts: number = l.ts): Point {
+export function liquidationPoint<L extends LiquidationRow>(l: L, ts: number = l.ts): Point {
   return series('liquidations', l)
     .tag('side', l.side)
     .floatField('price', l.price)
