@@ -157,6 +157,40 @@ test('only nginx publishes ports; one private network; named volumes only for da
   for (const v of ['influxdb-data', 'postgres-data', 'grafana-data', 'prometheus-data', 'alertmanager-data', 'nginx-certs']) assert.ok(v in cfg.volumes, v);
 });
 
+/** IPv4 dotted quad → 32-bit number; `a.b.c.d/n` contains ip when the top n bits agree. */
+const ipv4 = (ip: string) => {
+  const parts = ip.split('.').map(Number);
+  assert.ok(parts.length === 4 && parts.every((p) => Number.isInteger(p) && p >= 0 && p <= 255), `IPv4 address ${ip}`);
+  return parts.reduce((n, p) => n * 256 + p, 0);
+};
+const inCidr = (ip: string, cidr: string) => {
+  const [base, bits] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(ipv4(ip) / size) === Math.floor(ipv4(base!) / size);
+};
+
+test("Grafana's auth proxy trusts nginx's fixed address only, which Docker never hands to another container", () => {
+  const cfg = resolvedConfig();
+  const nginxNets = cfg.services.nginx!.networks as Record<string, { ipv4_address?: string } | null>;
+  const nginxIp = nginxNets.terminal?.ipv4_address;
+  assert.ok(nginxIp, 'nginx has a fixed address on the private network');
+  // Grafana 12.3 (pkg/services/authn/clients/proxy.go): comma-separated IPs/CIDRs, a bare IP is /32; a request
+  // carrying X-WEBAUTH-USER from any other peer address is refused. Exactly nginx, not a range.
+  assert.equal(cfg.services.grafana!.environment!.GF_AUTH_PROXY_WHITELIST, nginxIp);
+  const ipam = (cfg.networks.terminal as { ipam?: { config?: { subnet: string; ip_range?: string; gateway?: string }[] } }).ipam;
+  const pool = ipam?.config?.[0];
+  assert.ok(pool?.subnet && pool.ip_range, 'the private network has a fixed subnet and a dynamic range');
+  assert.ok(inCidr(nginxIp, pool.subnet), `${nginxIp} is inside ${pool.subnet}`);
+  assert.ok(inCidr(pool.ip_range.split('/')[0]!, pool.subnet) && Number(pool.ip_range.split('/')[1]) > Number(pool.subnet.split('/')[1]), 'ip_range lies inside the subnet');
+  assert.ok(!inCidr(nginxIp, pool.ip_range), `${nginxIp} is outside ${pool.ip_range}, where other containers get their addresses`);
+  assert.notEqual(nginxIp, pool.gateway, 'not the gateway (the host)');
+  // no other service pins an address (it could be nginx's)
+  for (const [name, s] of Object.entries(cfg.services)) {
+    if (name === 'nginx' || Array.isArray(s.networks)) continue;
+    for (const n of Object.values(s.networks ?? {})) assert.equal((n as { ipv4_address?: string } | null)?.ipv4_address, undefined, `${name} pins no address`);
+  }
+});
+
 test('every image pinned, every long-running service restarts and has a healthcheck', () => {
   const cfg = resolvedConfig();
   for (const [name, s] of Object.entries(cfg.services)) {

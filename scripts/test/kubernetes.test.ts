@@ -501,6 +501,18 @@ test('the Ingress: TLS, HTTP → HTTPS, per-IP rate limits, exactly the API rout
   assert.equal(ga['nginx.ingress.kubernetes.io/auth-response-headers'], 'X-WEBAUTH-USER, X-WEBAUTH-ROLE');
   const genv = Object.fromEntries((podSpec(must(objs, 'Deployment', 'grafana')).containers[0]!.env ?? []).map((e: { name: string; value?: string }) => [e.name, e.value]));
   assert.deepEqual([genv.GF_AUTH_PROXY_ENABLED, genv.GF_AUTH_PROXY_HEADER_NAME, genv.GF_AUTH_PROXY_HEADERS], ['true', 'X-WEBAUTH-USER', 'Role:X-WEBAUTH-ROLE']);
+  // who may send those headers: terminal-config's GRAFANA_AUTH_PROXY_WHITELIST, in every rendering either empty (the
+  // NetworkPolicy below is then the only guard) or IPs/CIDRs as Grafana 12.3 parses them (comma-separated, bare = /32)
+  for (const name of KUSTOMIZATIONS) {
+    const r = render(name);
+    const gc = podSpec(must(r, 'Deployment', 'grafana')).containers[0]!;
+    const wl = containerEnv(r, gc, 'grafana-0').GF_AUTH_PROXY_WHITELIST;
+    assert.equal(wl, generated(r, 'ConfigMap', 'terminal-config')!.data!.GRAFANA_AUTH_PROXY_WHITELIST, `${name}: the whitelist comes from terminal-config`);
+    assert.equal(typeof wl, 'string', `${name}: GF_AUTH_PROXY_WHITELIST is set`);
+    if (name === 'base') assert.equal(wl, '', 'the base default: every peer the NetworkPolicy admits');
+    for (const a of wl!.split(',').filter((x) => x.trim() !== ''))
+      assert.match(a.trim(), /^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/, `${name}: ${a} is an IPv4 address or CIDR`);
+  }
   const closed = (grafana.spec.rules[0].http.paths as { path: string; pathType: string; backend: { service: { name: string } } }[]).find((p) => p.path === '/metrics')!;
   assert.equal(closed.pathType, 'Exact');
   assert.equal(must(objs, 'Service', closed.backend.service.name).spec.selector, undefined, 'a Service without endpoints');
