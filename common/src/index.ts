@@ -16,3 +16,4 @@ export * from './influx/index.js';
 export * from './alerts/evaluate.js';
 export * from './grafana-live-token.js';
 export * from './schema/index.js';
+export * from './json.js';

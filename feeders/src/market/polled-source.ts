@@ -39,9 +39,7 @@ export function expectJson(res: HttpResponse, source: string): unknown {
   }
 }
 
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export { isObject } from '@mt/common';
 
 /** A finite number, or undefined (Yahoo and CoinGecko leave fields out or null them). */
 export function num(v: unknown): number | undefined {

@@ -1,4 +1,5 @@
 // Pure mappers: raw payload item → Article or a counted rejection. No I/O, no clock (receivedAt is passed).
+import { isObject } from '@mt/common';
 import { articleId, canonicalUrl } from './canonical.js';
 import { parseFeedDate } from './dates.js';
 import { cleanText } from './text.js';
@@ -49,7 +50,6 @@ function build(
   return { ok: true, article };
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 // ---- CryptoPanic posts API (`results[]`: title, url, published_at, currencies[].code; v2 may add original_url) ----
 

@@ -1,7 +1,7 @@
 // Pure mappers: one Binance websocket/REST payload → a typed event → MarketTick / Candle. No I/O, no
 // state: the source decides what to do with an event (continuity checks, dedupe, backfill).
 // Shapes: testing/fixtures/binance/ws_combined_*.json, rest_klines_*.json and the stream docs.
-import { ParseError } from '@mt/common';
+import { isObject as isObj, ParseError } from '@mt/common';
 import type { Candle, MarketTick } from '../types.js';
 
 export type BinanceEvent =
@@ -49,9 +49,7 @@ export type Obj = Record<string, unknown>;
 
 export const bad = (reason: string, msg: string, sample: unknown) => new ParseError(msg, reason, String(typeof sample === 'string' ? sample : JSON.stringify(sample)).slice(0, 300));
 
-export function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export { isObj };
 
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 const MAX_EXACT = 2 ** 53;

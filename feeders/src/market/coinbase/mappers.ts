@@ -2,7 +2,7 @@
 // BookSummary / candle numbers. No I/O, no state: the source decides what to do with an event (trade-id
 // continuity, candle assembly, REST reconciliation). Shapes: testing/fixtures/coinbase/* (SOURCES.md,
 // "Coinbase Exchange") and docs/SOURCES.md "Coinbase".
-import { ParseError } from '@mt/common';
+import { isObject as isObj, ParseError } from '@mt/common';
 import type { BookSummary, MarketTick } from '../types.js';
 import { topOfBook } from '../book/index.js';
 import { decimal } from '../binance/mappers.js';
@@ -44,13 +44,8 @@ export interface RestCandle {
   volume: number;
 }
 
-type Obj = Record<string, unknown>;
 
 const bad = (reason: string, msg: string, sample: unknown) => new ParseError(msg, reason, String(typeof sample === 'string' ? sample : JSON.stringify(sample)).slice(0, 300));
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function num(v: unknown, key: string, o: unknown): number {
   if (typeof v === 'number') {

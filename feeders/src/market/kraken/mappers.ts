@@ -1,6 +1,6 @@
 // Pure mappers: one Kraken websocket v2 frame or REST OHLC body → typed events → Candle / MarketTick /
 // book levels. No I/O, no state. Shapes: testing/fixtures/kraken (docs/ORDER_BOOKS.md, docs/SOURCES.md).
-import { ParseError } from '@mt/common';
+import { isObject as isObj, ParseError } from '@mt/common';
 import type { Candle, MarketTick } from '../types.js';
 import type { Level } from '../book/index.js';
 
@@ -51,10 +51,6 @@ export type KrakenEvent =
 type Obj = Record<string, unknown>;
 
 const bad = (reason: string, msg: string, sample: unknown) => new ParseError(msg, reason, String(typeof sample === 'string' ? sample : JSON.stringify(sample)).slice(0, 300));
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function num(v: unknown, key: string, o: unknown): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;

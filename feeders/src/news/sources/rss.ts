@@ -2,7 +2,7 @@
 // 2.0 and Atom through rss-parser, JSON Feed 1.x directly. One Poller per feed, so one broken feed backs off
 // alone. What real feeds get wrong and how each is read: docs/SENTIMENT.md "Feeds in the wild".
 import Parser from 'rss-parser';
-import { ParseError } from '@mt/common';
+import { isObject, ParseError } from '@mt/common';
 import { ConditionalGet } from '../http.js';
 import { decodeFeed } from '../encoding.js';
 import { mapFeedItem, rssSourceName, type FeedItem, type MapOptions } from '../mappers.js';
@@ -36,7 +36,6 @@ export async function parseFeed(body: Buffer, contentType: string | undefined): 
   }
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * JSON Feed 1.0/1.1 (https://jsonfeed.org/version/1.1): `items[]` with `title`, `url` (the item's page;
