@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { startPostgres, type PostgresServer } from '@mt/testing';
+import { WATCHSET_CHANNEL, loadWatchSet } from '@mt/common';
 import type { App } from '../src/app.js';
 import { auth, call, testApp, uniqueDbName } from './helpers.js';
 
@@ -182,6 +183,32 @@ describe('users, roles and tokens', () => {
     assert.equal((await call(app, 'GET', '/api/watchlists', undefined, h)).status, 401);
     assert.equal((await call(app, 'PATCH', `/api/accounts/${u.id}`, { disabled: false })).status, 200);
     assert.equal((await call(app, 'GET', '/api/watchlists', undefined, h)).status, 200);
+  });
+
+  test("a disabled user's alert rules leave the feeders' watch set (with a notification) and come back when enabled", async () => {
+    const u = await createUser('dina', 'trader');
+    const rule = await call<Owned>(app, 'POST', '/api/alert-rules', { symbol: 'BTC/USDT', condition: 'above', threshold: 1 }, bearer(u.token.token));
+    assert.equal(rule.status, 201, JSON.stringify(rule.body));
+    const db = new pg.Client({ connectionString: dbUrl });
+    await db.connect();
+    try {
+      const notes: string[] = [];
+      db.on('notification', (n) => notes.push(n.payload ?? ''));
+      await db.query(`LISTEN ${WATCHSET_CHANNEL}`);
+      const ruleIds = async () => (await loadWatchSet(db)).rules.map((r) => r.id);
+      assert.ok((await ruleIds()).includes(rule.body.id), 'evaluated while the user is enabled');
+      assert.equal((await call(app, 'PATCH', `/api/accounts/${u.id}`, { disabled: true })).status, 200);
+      assert.ok(!(await ruleIds()).includes(rule.body.id), 'not evaluated once the user is disabled');
+      assert.equal((await call(app, 'PATCH', `/api/accounts/${u.id}`, { disabled: false })).status, 200);
+      assert.ok((await ruleIds()).includes(rule.body.id), 'evaluated again once enabled');
+      for (let i = 0; i < 50 && notes.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(notes.length, 2, 'each change of the disabled flag notifies the feeders');
+      assert.equal((await call(app, 'PATCH', `/api/accounts/${u.id}`, { role: 'viewer' })).status, 200);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(notes.length, 2, 'a role change does not change the watch set');
+    } finally {
+      await db.end();
+    }
   });
 
   test('tokens that are not API_TOKEN nor issued, forged or oversized, are 401', async () => {

@@ -19,7 +19,10 @@ export async function loadWatchSet(db: Pick<pg.ClientBase, 'query'>): Promise<Wa
     `SELECT id::text AS id, symbol, condition, threshold, window_seconds, cooldown_seconds, severity, timeframe, params, trigger, hysteresis_pct,
             to_json(expires_at) #>> '{}' AS expires_at, to_json(muted_until) #>> '{}' AS muted_until,
             to_json(fired_at) #>> '{}' AS fired_at
-     FROM alert_rules ORDER BY created_at, id`,
+     FROM alert_rules r
+     -- a disabled user's rules do not fire (docs/USERS.md); the built-in admin cannot be disabled
+     WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = r.owner_id AND u.disabled_at IS NOT NULL)
+     ORDER BY created_at, id`,
   );
   return { items: items.rows, rules: rules.rows };
 }

@@ -82,12 +82,17 @@ export class UserRepo {
     if (id === ADMIN_ID && ((input.role !== undefined && input.role !== 'admin') || input.disabled === true)) {
       throw new ApiProblem(409, 'the built-in admin (API_TOKEN) cannot be demoted or disabled');
     }
-    const r = await this.db.query<UserRow>(
-      `UPDATE users SET role = COALESCE($2, role),
-         disabled_at = CASE WHEN $3::boolean IS NULL THEN disabled_at WHEN $3 THEN COALESCE(disabled_at, now()) ELSE NULL END,
-         updated_at = now()
-       WHERE id = $1 RETURNING *`,
-      [id, input.role ?? null, input.disabled ?? null],
+    // disabling or enabling a user changes which alert rules the feeders evaluate: they are told with the commit
+    const r = await this.db.tx(
+      (q) =>
+        q.query<UserRow>(
+          `UPDATE users SET role = COALESCE($2, role),
+             disabled_at = CASE WHEN $3::boolean IS NULL THEN disabled_at WHEN $3 THEN COALESCE(disabled_at, now()) ELSE NULL END,
+             updated_at = now()
+           WHERE id = $1 RETURNING *`,
+          [id, input.role ?? null, input.disabled ?? null],
+        ),
+      input.disabled !== undefined ? 'user' : false,
     );
     if (!r.rows[0]) throw notFound('user', id);
     return (await this.withTokens(r.rows))[0]!;
