@@ -59,8 +59,9 @@ export class LiveMeasurements implements Builder<Dataquery> {
  * One value per symbol: the live one (Grafana Live: fields named after the measurement's field, e.g.
  * `price`, labelled `asset_type`, `exchange`, `symbol`) over the stored one (InfluxDB time series
  * `GROUP BY "symbol"`: a `Value` field labelled `symbol` only). Every series is reduced to its last
- * value with its labels as columns; the other live fields are dropped; rows are sorted by `exchange`
- * descending, which puts the stored rows (no exchange) first whatever order the queries answer in; per
+ * value with its labels as columns; the other live fields are dropped; rows are sorted by `asset_type`
+ * descending (a label of the live rows only; the stored ones may carry `exchange`), which puts the stored
+ * rows first whatever order the queries answer in; per
  * symbol the last non-null value wins. With Live off the stored value is shown. Checked with
  * @grafana/data 12.3.0 (grafana/test/live-panels.test.ts).
  */
@@ -71,7 +72,7 @@ export function liveOverStored(liveField: string): DataTransformerConfig[] {
       id: 'filterByValue',
       options: { type: 'include', match: 'any', filters: ['Value', liveField].map((v) => ({ fieldName: 'Field', config: { id: 'equal', options: { value: v } } })) },
     },
-    { id: 'sortBy', options: { sort: [{ field: 'exchange', desc: true }] } },
+    { id: 'sortBy', options: { sort: [{ field: 'asset_type', desc: true }] } },
     // → `symbol`, `Last * (lastNotNull)`: the panels pick that field by name (a display rename would hide it from them)
     { id: 'groupBy', options: { fields: { symbol: { operation: 'groupby', aggregations: [] }, 'Last *': { operation: 'aggregate', aggregations: ['lastNotNull'] } } } },
   ];

@@ -13,6 +13,11 @@ export interface LivePriceOptions {
   where: string;
   /** Show only this symbol (e.g. `$symbol`): the Live channel carries every symbol. */
   symbol?: string;
+  /**
+   * Take Live ticks of this venue only (e.g. `$exchange`): the channel carries the same pair from several
+   * venues, one label set each (docs/GRAFANA_LIVE.md, "Venues"). `where` must select the same venue.
+   */
+  exchange?: string;
   /** Price decimals of the panel (default 2); null: none, the caller's `overrides` set them per field. */
   decimals?: number | null;
   /** More transformations, after the live-over-stored ones (and the symbol filter). */
@@ -27,9 +32,14 @@ export function livePriceStat(o: LivePriceOptions): Stat {
     .title(o.title)
     .description(o.description)
     .datasource(BUILTIN_DS.mixed)
-    .withTarget(new InfluxQL(DS.markets, `SELECT last("price") AS "price" FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 7d AND ${o.where} GROUP BY "symbol"`, 'A').alias('$tag_symbol'))
+    .withTarget(new InfluxQL(DS.markets, `SELECT last("price") AS "price" FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 7d AND ${o.where} GROUP BY "symbol"${o.exchange ? ', "exchange"' : ''}`, 'A').alias('$tag_symbol'))
     .withTarget(new LiveMeasurements('ticker', 'B'));
-  for (const tr of liveOverStored('price')) t.withTransformation(tr);
+  const [reduce, ...rest] = liveOverStored('price');
+  t.withTransformation(reduce!);
+  // after the reduce, before per-symbol grouping; the stored rows carry their exchange too (GROUP BY)
+  if (o.exchange)
+    t.withTransformation({ id: 'filterByValue', options: { type: 'include', match: 'any', filters: [{ fieldName: 'exchange', config: { id: 'equal', options: { value: o.exchange } } }] } });
+  for (const tr of rest) t.withTransformation(tr);
   if (o.symbol)
     t.withTransformation({
       id: 'filterByValue',

@@ -94,6 +94,8 @@ export interface QuoteTableOptions {
   netChange?: boolean;
   /** Which feed: sets how old a quote may be before an open market's row turns STALE. */
   source: 'crypto' | 'yahoo';
+  /** A Venue column (the exchange): crypto, where one pair trades on several venues; Yahoo's classes have one. */
+  venue?: boolean;
   /** Stream Last, 24h % (and Bid/Ask with `bidAsk`) through Grafana Live over the stored row (liveQuote). */
   live?: boolean;
 }
@@ -128,23 +130,44 @@ export function liveQuote(fields: string[], alias: Record<string, string> = {}):
   // `alias`: the merged field's name (may hold variables: an alias is interpolated, organize's keys are not)
   const merged = (stored: string) => alias[stored] ?? `q_${stored}`;
   return [
-    // the market cap's own time (query B) is not the quote's: dropped, so `Time` names the quote's alone
+    // the market cap's own time (query B) is not the quote's: dropped, so `Time` names the quote's alone;
+    // its symbol and exchange too: the join keeps query A's (B joins by the venue key)
     { id: 'organize', filter: { id: 'byRefId', options: 'B' }, options: { excludeByName: { Time: true } } },
     { id: 'reduce', filter: { id: 'byRefId', options: 'L' }, options: { mode: 'seriesToRows', reducers: ['lastNotNull'], labelsToFields: true } },
-    { id: 'groupingToMatrix', filter: { id: 'byRefId', options: '/^reduce-/' }, options: { columnField: 'Field', rowField: 'symbol', valueField: 'Last *', emptyValue: 'null' } },
+    // the row key: exchange and symbol together (the same pair on two venues is two rows, docs/DASHBOARDS.md "Venues")
+    ...venueKey(),
+    { id: 'organize', filter: { id: 'byRefId', options: 'B' }, options: { excludeByName: { symbol: true, exchange: true } } },
+    { id: 'groupingToMatrix', filter: { id: 'byRefId', options: '/^reduce-/' }, options: { columnField: 'Field', rowField: VENUE_KEY, valueField: 'Last *', emptyValue: 'null' } },
     ...pairs.map(([live]) => ({ id: 'calculateField', filter: matrix, options: { mode: 'reduceRow', alias: `live_${live}`, reduce: { include: [live], reducer: 'lastNotNull' } } })),
-    { id: 'organize', filter: matrix, options: { excludeByName: Object.fromEntries(LIVE_QUOTE.map(([live]) => [live, true])), renameByName: { 'symbol\\Field': 'symbol' } } },
-    { id: 'joinByField', options: { byField: 'symbol', mode: 'outer' } },
+    { id: 'organize', filter: matrix, options: { excludeByName: Object.fromEntries(LIVE_QUOTE.map(([live]) => [live, true])), renameByName: { [`${VENUE_KEY}\\Field`]: VENUE_KEY } } },
+    { id: 'joinByField', options: { byField: VENUE_KEY, mode: 'outer' } },
     { id: 'filterByValue', options: { type: 'include', match: 'any', filters: [{ fieldName: 'Time', config: { id: 'isNotNull', options: {} } }] } },
     { id: 'organize', options: { indexByName: Object.fromEntries(pairs.flatMap(([live, stored]) => [stored, `live_${live}`]).map((n, i) => [n, i])) } },
     ...pairs.map(([live, stored]) => ({ id: 'calculateField', options: { mode: 'reduceRow', alias: merged(stored), reduce: { include: [stored, `live_${live}`], reducer: 'lastNotNull' } } })),
     {
       id: 'organize',
       options: {
-        excludeByName: Object.fromEntries(pairs.flatMap(([live, stored]) => [[stored, true], [`live_${live}`, true]])),
+        excludeByName: { [VENUE_KEY]: true, ...Object.fromEntries(pairs.flatMap(([live, stored]) => [[stored, true], [`live_${live}`, true]])) },
         renameByName: Object.fromEntries(pairs.filter(([, stored]) => !alias[stored]).map(([, stored]) => [merged(stored), stored])),
       },
     },
+  ];
+}
+
+/** The row key of a quote: `<exchange>|<symbol>` (see venueKey). */
+export const VENUE_KEY = 'venue_key';
+
+/**
+ * `venue_key` = `<exchange>|<symbol>` on every frame that has both (stored rows: `GROUP BY "symbol",
+ * "exchange"`; Live rows: their labels). Grafana 12.3 has no string concatenation transform: a row
+ * reduction to `allValues` gives [exchange, symbol] (in field order: both sides list exchange before
+ * symbol — InfluxDB's tags and Grafana's labels are sorted by key), and converting that to a string
+ * joins it. A frame without them gets an empty key, matched by nothing.
+ */
+export function venueKey(): DataTransformerConfig[] {
+  return [
+    { id: 'calculateField', options: { mode: 'reduceRow', alias: VENUE_KEY, reduce: { include: ['exchange', 'symbol'], reducer: 'allValues' } } },
+    { id: 'convertFieldType', options: { conversions: [{ targetField: VENUE_KEY, destinationType: 'string', joinWith: '|' }] } },
   ];
 }
 
@@ -168,7 +191,7 @@ const priceProps = (decimals: number | undefined) => (decimals === undefined ? [
  */
 export function quoteQuery(where: string, bidAsk = false): string {
   const fields = ['price', ...(bidAsk ? ['bid', 'ask'] : []), 'change_pct_1h', 'volume_24h', 'market_session'].map((f) => `"${f}"`).join(', ');
-  return `SELECT last("change_pct_24h") AS "change_24h", ${fields} FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 7d AND ${where} GROUP BY "symbol"`;
+  return `SELECT last("change_pct_24h") AS "change_24h", ${fields} FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 7d AND ${where} GROUP BY "symbol", "exchange"`;
 }
 
 export function quoteTable(o: QuoteTableOptions): Table {
@@ -178,12 +201,14 @@ export function quoteTable(o: QuoteTableOptions): Table {
     .withTarget(new InfluxQL(DS.markets, quoteQuery(o.where, o.bidAsk), 'A').table());
   if (o.marketCap)
     t.withTarget(
-      new InfluxQL(DS.markets, `SELECT last("market_cap") AS "market_cap" FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 7d AND ${o.where} GROUP BY "symbol"`, 'B').table(),
+      new InfluxQL(DS.markets, `SELECT last("market_cap") AS "market_cap" FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 7d AND ${o.where} GROUP BY "symbol", "exchange"`, 'B').table(),
     );
   if (o.live) {
     t.datasource(BUILTIN_DS.mixed).withTarget(new LiveMeasurements('ticker', 'L'));
     for (const tr of liveQuote(['price', 'change_24h', 'Time', ...(o.bidAsk ? ['bid', 'ask'] : [])])) t.withTransformation(tr);
-  } else if (o.marketCap) t.withTransformation({ id: 'joinByField', options: { byField: 'symbol', mode: 'outer' } });
+  } else if (o.marketCap)
+    for (const tr of [...venueKey(), { id: 'organize', filter: { id: 'byRefId', options: 'B' }, options: { excludeByName: { Time: true, symbol: true, exchange: true } } }, { id: 'joinByField', options: { byField: VENUE_KEY, mode: 'outer' } }])
+      t.withTransformation(tr);
   if (o.description) t.description(o.description);
 
   if (o.priceRange) {
@@ -206,14 +231,16 @@ export function quoteTable(o: QuoteTableOptions): Table {
       .withTransformation({ id: 'calculateField', options: { mode: 'binary', alias: 'nc_den', binary: { left: { matcher: { id: 'byName', options: 'change_24h' } }, operator: '+', right: { fixed: '100' } } } })
       .withTransformation({ id: 'calculateField', options: { mode: 'binary', alias: 'net_change', binary: { left: { matcher: { id: 'byName', options: 'nc_num' } }, operator: '/', right: { matcher: { id: 'byName', options: 'nc_den' } } } } });
   }
-  const exclude: Record<string, boolean> = { nc_num: true, nc_den: true, session_ms: true, market_session: true, Time: true, 'Time 1': true, 'Time 2': true };
+  const exclude: Record<string, boolean> = { [VENUE_KEY]: true, nc_num: true, nc_den: true, session_ms: true, market_session: true, Time: true, 'Time 1': true, 'Time 2': true };
   if (!o.bidAsk) Object.assign(exclude, { bid: true, ask: true });
   if (!o.volume) exclude.volume_24h = true;
-  const order = ['symbol', 'price', 'bid', 'ask', 'net_change', 'change_pct_1h', 'change_24h', 'volume_24h', 'market_cap', 'age', 'state'];
+  if (!o.venue) exclude.exchange = true;
+  const order = ['symbol', 'exchange', 'price', 'bid', 'ask', 'net_change', 'change_pct_1h', 'change_24h', 'volume_24h', 'market_cap', 'age', 'state'];
   t.withTransformation({ id: 'organize', options: { excludeByName: exclude, indexByName: Object.fromEntries(order.map((n, i) => [n, i])) } })
     .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'change_24h', desc: true }] } })
     .cellHeight('sm' as never)
     .overrideByName('symbol', [{ id: 'displayName', value: 'Symbol' }, ...symbolCell()])
+    .overrideByName('exchange', [{ id: 'displayName', value: 'Venue' }])
     .overrideByName('price', [{ id: 'displayName', value: 'Last' }, ...priceProps(o.decimals)])
     .overrideByName('bid', [{ id: 'displayName', value: 'Bid' }, ...priceProps(o.decimals)])
     .overrideByName('ask', [{ id: 'displayName', value: 'Ask' }, ...priceProps(o.decimals)])

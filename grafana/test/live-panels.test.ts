@@ -180,15 +180,15 @@ describe('Quote tables (live): the pushed ticker line (price, bid, ask, 24 h cha
 
   it('Crypto: the live Last/Bid/Ask/24h % win, Age 2 s and OPEN; a symbol Live did not send keeps its stored row; other classes stay out', async () => {
     const off = await table('Crypto', []);
-    assert.deepEqual(off.columns, ['Symbol', 'Last', 'Bid', 'Ask', '1h %', '24h %', 'Volume 24h', 'Mkt cap', 'Age', 'State']);
+    assert.deepEqual(off.columns, ['Symbol', 'Venue', 'Last', 'Bid', 'Ask', '1h %', '24h %', 'Volume 24h', 'Mkt cap', 'Age', 'State']);
     assert.deepEqual(rowOf(off, 'Symbol', 'AVAX/USDT'), {
-      Symbol: 'AVAX/USDT', Last: '100000.50', Bid: '100000.40', Ask: '100000.60', '1h %': '0.40%', '24h %': '1.50%', 'Volume 24h': '30.00 Bil', 'Mkt cap': '$1.90T', Age: rowOf(off, 'Symbol', 'AVAX/USDT').Age, State: 'STALE',
+      Symbol: 'AVAX/USDT', Venue: 'binance', Last: '100000.50', Bid: '100000.40', Ask: '100000.60', '1h %': '0.40%', '24h %': '1.50%', 'Volume 24h': '30.00 Bil', 'Mkt cap': '$1.90T', Age: rowOf(off, 'Symbol', 'AVAX/USDT').Age, State: 'STALE',
     }, 'Live off: the stored row, 90 s old');
     for (const liveFirst of [false, true]) {
       const on = await table('Crypto', live(), liveFirst);
       assert.deepEqual(on.columns, off.columns);
       assert.deepEqual(rowOf(on, 'Symbol', 'AVAX/USDT'), {
-        Symbol: 'AVAX/USDT', Last: '101234.56', Bid: '101234.50', Ask: '101234.60', '1h %': '0.40%', '24h %': '2.25%', 'Volume 24h': '30.00 Bil', 'Mkt cap': '$1.90T', Age: '2 s', State: 'OPEN',
+        Symbol: 'AVAX/USDT', Venue: 'binance', Last: '101234.56', Bid: '101234.50', Ask: '101234.60', '1h %': '0.40%', '24h %': '2.25%', 'Volume 24h': '30.00 Bil', 'Mkt cap': '$1.90T', Age: '2 s', State: 'OPEN',
       }, `live ${liveFirst ? 'before' : 'after'} the stored answer`);
       assert.deepEqual(rowOf(on, 'Symbol', 'SOL/USDT'), rowOf(off, 'Symbol', 'SOL/USDT'), 'not pushed: the stored row, STALE');
       assert.deepEqual(on.rows.map((r) => r[0]), ['AVAX/USDT', 'SOL/USDT'], 'GBP/USD pushed on the same channel stays out; sorted by the live 24h %');
@@ -218,5 +218,72 @@ describe('Quote tables (live): the pushed ticker line (price, bid, ask, 24 h cha
     const fx = await stat('GBP/USD', live());
     assert.deepEqual([fx.Last, fx.Bid, fx.Ask, fx.Age, fx.Market], ['1.08501', '1.08500', '1.08502', '3 s', 'OPEN'], 'at the class precision');
     assert.deepEqual(await stat('SOL/USDT', live()), await stat('SOL/USDT', []), 'not pushed: the stored quote');
+  });
+});
+
+describe('Venues on one Live channel: BTC/USD ticks from kraken and coinbase each reach their own venue', () => {
+  let influx: InfluxServer;
+  let grafana: GrafanaLiveFake;
+  const end = Date.now();
+  const range = { fromMs: end - 6 * HOUR, toMs: end };
+  before(async () => {
+    // stored (dashboard-influx.ts venueLines): BTC/USD on coinbase 60 000.00 and kraken 60 030.00, 5 s old
+    influx = await startDashboardInflux(end, undefined, { venues: true });
+    grafana = await new GrafanaLiveFake({ tokens: ['t'] }).listen();
+    const sink = new GrafanaLiveSink({ url: grafana.url, token: () => 't', log: pino({ level: 'silent' }), registry: new Registry() });
+    const tick = (exchange: string, price: number, changePct24h: number, ago: number) =>
+      sink.tick({ exchange, symbol: 'BTC/USD', assetType: 'crypto', ts: end - ago, receivedAt: end, price, changePct24h, bid: price - 0.5, ask: price + 0.5 });
+    tick('kraken', 60111.11, 2.5, 2000);
+    tick('coinbase', 60222.22, 1.25, 1000); // newer, so a symbol-only match would show it everywhere
+    await waitFor(async () => grafana.on(`stream/${STREAM}/ticker`).length > 0, 5000, 'pushed');
+    await sink.close();
+  });
+  after(async () => {
+    await grafana?.close();
+    await influx?.stop();
+  });
+  const live = (refId: string) => [streamingFrame(grafana.on(`stream/${STREAM}/ticker`), refId)];
+
+  it('asset detail, kraken selected: the live last price and the quote are kraken\'s, not coinbase\'s; coinbase selected: coinbase\'s', async () => {
+    const d = committedDashboards()['asset-detail']!;
+    for (const [exchange, last, bid, chg, age] of [['kraken', '60111.11', '60110.61', '2.50%', '2 s'], ['coinbase', '60222.22', '60221.72', '1.25%', '1 s']] as const) {
+      const vars = await resolve(influx, d, range, { symbol: 'BTC/USD', exchange, base: '' });
+      const ctx = { vars: Object.fromEntries([...vars].map(([k, v]) => [k, v.values[0] ?? ''])), fromMs: range.fromMs, toMs: range.toMs };
+      const panel = panelByTitle(d, '$symbol last (live)');
+      const shown = async (frames: DataFrame[]) => {
+        const [f] = withFieldConfig(panel, await transform(panel, frames, ctx), ctx);
+        const price = f!.fields.find((x) => x.name.startsWith('Last'))!;
+        return f!.fields.find((x) => x.name === 'symbol')!.values.map((s, i) => `${s} ${show(price, price.values[i])}`);
+      };
+      const stored = await queryFrames(influx, panel, vars, range);
+      assert.deepEqual(await shown([...stored, ...live('B')]), [`BTC/USD ${last}`], `${exchange}: live`);
+      assert.deepEqual(await shown([...live('B'), ...stored]), [`BTC/USD ${last}`], `${exchange}: live first`);
+      assert.deepEqual(await shown(stored), [`BTC/USD ${exchange === 'kraken' ? '60030.00' : '60000.00'}`], `${exchange}: Live off, the venue's stored quote`);
+      const { frames: out } = await runPanel(influx, panelByTitle(d, '$symbol'), vars, range, live('L'));
+      const q = Object.fromEntries(out[0]!.fields.filter((x) => /^(Last|Bid|24h %|Age)/.test(x.name)).map((x) => [gd.getFieldDisplayName(x, out[0]!), show(x, x.values.filter((v) => v != null).at(-1) ?? null)]));
+      assert.deepEqual(q, { Last: last, Bid: bid, '24h %': chg, Age: age }, `${exchange}: the quote`);
+    }
+  });
+
+  it('overview Crypto: one row per venue of BTC/USD, each with its own live quote; Live off, each its stored one', async () => {
+    const d = committedDashboards()['markets-overview']!;
+    const vars = await resolve(influx, d, range, { symbol: ['BTC/USD', 'BTC/USDT'] });
+    const panel = panelByTitle(d, 'Crypto');
+    const cells = (t: { columns: string[]; rows: string[][] }) => t.rows.map((r) => ['Symbol', 'Venue', 'Last', '24h %', 'State'].map((c) => r[t.columns.indexOf(c)]));
+    const off = await runTable(influx, panel, vars, range);
+    assert.deepEqual(
+      cells(off).filter((r) => r[0] === 'BTC/USD').sort((a, b) => a[1]!.localeCompare(b[1]!)),
+      [['BTC/USD', 'coinbase', '60000.00', '1.50%', 'OPEN'], ['BTC/USD', 'kraken', '60030.00', '1.50%', 'OPEN']],
+      'Live off: two rows, never one mixing venues',
+    );
+    for (const liveFirst of [false, true]) {
+      const on = await runTable(influx, panel, vars, range, live('L'), liveFirst);
+      assert.deepEqual(
+        cells(on).filter((r) => r[0] === 'BTC/USD'),
+        [['BTC/USD', 'kraken', '60111.11', '2.50%', 'OPEN'], ['BTC/USD', 'coinbase', '60222.22', '1.25%', 'OPEN']],
+        `live ${liveFirst ? 'before' : 'after'} the stored answer: each venue its own tick, sorted by the live 24h %`,
+      );
+      assert.equal(cells(on).filter((r) => r[0] === 'BTC/USDT').length, 1, 'binance BTC/USDT keeps its one row');
+    }
   });
 });

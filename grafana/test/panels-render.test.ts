@@ -70,10 +70,10 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
     it('Crypto: a consistent quote row at 2 decimals, market cap $1.93T, age, OPEN; a dead feed is STALE', async () => {
       const d = ds['markets-overview']!;
       const t = await runTable(influx, panelByTitle(d, 'Crypto'), await resolve(influx, d, range), range);
-      assert.deepEqual(t.columns, ['Symbol', 'Last', 'Bid', 'Ask', '1h %', '24h %', 'Volume 24h', 'Mkt cap', 'Age', 'State']);
+      assert.deepEqual(t.columns, ['Symbol', 'Venue', 'Last', 'Bid', 'Ask', '1h %', '24h %', 'Volume 24h', 'Mkt cap', 'Age', 'State']);
       // the ticker's own price, not the later trade tick's 101580.01: one point, one moment
       assert.deepEqual(rowOf(t, 'Symbol', 'BTC/USDT'), {
-        Symbol: 'BTC/USDT',
+        Symbol: 'BTC/USDT', Venue: 'binance',
         Last: '101573.52',
         Bid: '101573.50',
         Ask: '101573.53',
@@ -104,7 +104,7 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
     it('Crypto under 1 USD: significant digits', async () => {
       const d = ds['markets-overview']!;
       const t = await runTable(influx, panelByTitle(d, 'Crypto under 1 USD'), await resolve(influx, d, range), range);
-      assert.deepEqual(t.rows.map((r) => r.slice(0, 4)), [['SHIB/USDT', '0.0000123', '1.20%', '-3.40%']]);
+      assert.deepEqual(t.rows.map((r) => r.slice(0, 5)), [['SHIB/USDT', 'binance', '0.0000123', '1.20%', '-3.40%']]);
     });
 
     it('FX at 5 decimals (bid ≠ ask on screen), JPY pairs at 3, market state', async () => {
@@ -206,8 +206,8 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
     it('one symbol: every column, one row (no time-series fold)', async () => {
       const d = ds['markets-overview']!;
       const t = await runTable(influx, panelByTitle(d, 'Crypto'), await resolve(influx, d, range, { symbol: 'BTC/USDT' }), range);
-      assert.deepEqual(t.columns, ['Symbol', 'Last', 'Bid', 'Ask', '1h %', '24h %', 'Volume 24h', 'Mkt cap', 'Age', 'State']);
-      assert.deepEqual(t.rows, [['BTC/USDT', '101573.52', '101573.50', '101573.53', '0.42%', '2.51%', '32.10 Bil', '$1.93T', '5 s', 'OPEN']]);
+      assert.deepEqual(t.columns, ['Symbol', 'Venue', 'Last', 'Bid', 'Ask', '1h %', '24h %', 'Volume 24h', 'Mkt cap', 'Age', 'State']);
+      assert.deepEqual(t.rows, [['BTC/USDT', 'binance', '101573.52', '101573.50', '101573.53', '0.42%', '2.51%', '32.10 Bil', '$1.93T', '5 s', 'OPEN']]);
     });
 
     it('five and fifty symbols: every column, a full row each', async () => {
@@ -228,10 +228,10 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
         const panel = panelByTitle(d, 'Crypto');
         for (const n of [5, 50]) {
           const t = await runTable(big, panel, await resolve(big, d, range, { symbol: syms.slice(0, n) }), range);
-          assert.equal(t.columns.length, 10, `${n}: ${t.columns}`);
+          assert.equal(t.columns.length, 11, `${n}: ${t.columns}`);
           assert.equal(t.rows.length, n);
           for (const r of t.rows) assert.ok(r.every((cell) => cell !== ''), `${n}: full row ${r}`);
-          assert.deepEqual(rowOf(t, 'Symbol', 'C03/USDT'), { Symbol: 'C03/USDT', Last: '13.13', Bid: '13.00', Ask: '13.25', '1h %': '-2.20%', '24h %': '-22.00%', 'Volume 24h': '4.00 Mil', 'Mkt cap': '$4.00B', Age: '3 s', State: 'OPEN' });
+          assert.deepEqual(rowOf(t, 'Symbol', 'C03/USDT'), { Symbol: 'C03/USDT', Venue: 'binance', Last: '13.13', Bid: '13.00', Ask: '13.25', '1h %': '-2.20%', '24h %': '-22.00%', 'Volume 24h': '4.00 Mil', 'Mkt cap': '$4.00B', Age: '3 s', State: 'OPEN' });
         }
       } finally {
         await big.stop();

@@ -50,7 +50,7 @@ export function assetDetail(): Dashboard {
         DS.markets,
         `SELECT last("change_pct_24h") AS "change_24h", "price", "bid", "ask", ` +
           `"high_24h" AS "${priceName('24h high')}", "low_24h" AS "${priceName('24h low')}", "volume_24h" AS "24h volume", "market_session" ` +
-          `FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 7d AND ${SYMBOL} GROUP BY "symbol"`,
+          `FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 7d AND ${SYMBOL} GROUP BY "symbol", "exchange"`,
       ).table(),
     )
     // Last, Bid, Ask and 24h % (and the quote's time: Age, State) streamed by Grafana Live over the
@@ -90,6 +90,7 @@ export function assetDetail(): Dashboard {
     description: 'The last price pushed by the market feeder through Grafana Live within a second of the trade; the stored last quote (InfluxDB) when Live is off.',
     where: SYMBOL,
     symbol: '$symbol',
+    exchange: '$exchange',
     transformations: [
       { id: 'calculateField', options: { mode: 'reduceRow', alias: priceName('Last'), reduce: { include: [lastName], reducer: 'lastNotNull' } } },
       { id: 'organize', options: { excludeByName: { [lastName]: true } } },

@@ -66,6 +66,7 @@ export function marketsOverview(): Dashboard {
     volume: true,
     marketCap: true,
     source: 'crypto',
+    venue: true,
     live: true,
   }).gridPos(g.at(14, 9));
 
@@ -128,6 +129,7 @@ export function marketsOverview(): Dashboard {
     decimals: undefined,
     priceRange: { max: 1 },
     source: 'crypto',
+    venue: true,
     live: true,
   }).gridPos(g.at(7, 7));
 
