@@ -105,7 +105,7 @@ test('every unique article is stored once, as the news_articles contract says', 
   const rs = await waitFor(async () => {
     const r = await rows();
     return new Set(r.map((x) => x.id)).size >= TOTAL && r;
-  }, 10_000, 'points in InfluxDB');
+  }, 30_000, 'points in InfluxDB');
   assert.equal(new Set(rs.map((r) => r.id)).size, TOTAL);
   // one point per article
   assert.equal(rs.length, TOTAL);
@@ -141,14 +141,16 @@ test('every unique article is stored once, as the news_articles contract says', 
 });
 
 test('one story once: the Guardian headline and its republished copy are one story listing both outlets', async () => {
-  const articles = await rows();
-  const stories = await waitFor(async () => {
-    const st = await rows<StoryRow>('news_stories');
-    return st.filter((s) => s.outlets === 2).length >= UNIQUE.guardian - 1 && st;
-  }, 10_000, 'stories with two outlets');
-  // every article belongs to a stored story; stories are fewer than articles by exactly the copies
-  const ids = new Set(stories.map((s) => s.story));
-  assert.ok(articles.every((a) => ids.has(a.story)));
+  // Story points follow their articles by up to a story flush (STORY_FLUSH_MS) plus a sink flush, longer under
+  // load (NewsAPI's articles, stored last after its 429, can still be waiting): wait until every stored article's
+  // story is stored and the copies have joined, not for a fixed time; a story never written fails here.
+  const { articles, stories } = await waitFor(async () => {
+    const [articles, st] = [await rows(), await rows<StoryRow>('news_stories')];
+    const ids = new Set(st.map((s) => s.story));
+    const done = articles.length >= TOTAL && articles.every((a) => ids.has(a.story)) && st.filter((s) => s.outlets === 2).length >= UNIQUE.guardian - 1;
+    return done && { articles, stories: st };
+  }, 60_000, 'every article\'s story stored, the copies joined');
+  // stories are fewer than articles by exactly the copies
   // …and one more: the Guardian's own video and article on one event (a real pair in the recorded feed)
   const stormy = articles.filter((a) => a.title.includes('Stormy Daniels') && a.url.includes('theguardian.com'));
   assert.equal(stormy.length, 2);
