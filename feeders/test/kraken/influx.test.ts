@@ -160,8 +160,20 @@ test('a hole left in storage (killed before a reconnect backfill finished) is fo
     await sleep(150);
   }
   await waitFor(() => h.candles.some((c) => c.openTime === last), 10_000, 'last candle');
-  await sink.flush();
-  assertSameAsExchange((await storedCandles(symbol)).filter((r) => r[0] <= last), fake.closedCandles(symbol, S - 20 * 60_000), 'SOL/USD in InfluxDB');
+  // The loop above may advance the fake past `last` while the source lags (machine load): compare up to
+  // `last` on both sides, and wait until every such candle is stored; the deadline's miss is reported by
+  // the assertion below, which names the missing minutes.
+  const want = fake.closedCandles(symbol, S - 20 * 60_000).filter((c) => c.openTime <= last);
+  await waitFor(
+    async () => {
+      await sink.flush();
+      const stored = new Set((await storedCandles(symbol)).map((r) => r[0]));
+      return want.every((c) => stored.has(c.openTime));
+    },
+    15_000,
+    'every candle up to the last stored',
+  ).catch(() => undefined);
+  assertSameAsExchange((await storedCandles(symbol)).filter((r) => r[0] <= last), want, 'SOL/USD in InfluxDB');
   for (const t of hole) assert.equal(h.candles.filter((c) => c.openTime === t).length, 1, `hole ${t} filled once`);
   assert.ok(!h.candles.some((c) => c.openTime < hole[0]!), 'nothing before the hole fetched again');
 });
