@@ -8,10 +8,12 @@
 //      poll); goal p99 < 1.5 s;
 //  (a) frames the venues sent to the feeder per feeder CPU-second, per venue, against a floor: afterwards
 //      a bare `ws` client that replays the feeder's own subscribe messages on the same fakes and only
-//      JSON.parses (same streams, same rate, feeder stopped), frames per its CPU-second; goal ≥ 0.5×.
+//      JSON.parses (same streams, same rate, feeder stopped), frames per its CPU-second; goal ≥ 0.5×; then
+//      the same per venue, the feeder watching that venue alone (one process cannot split its CPU by venue).
 // The fakes run on the real clock (1 simulated minute = 60 s) with STEPS_PER_MIN market steps a minute
 // per symbol, driven from here so each step's exchange time is its send time.
-// Env: SYMBOLS (per venue, 50), SECONDS (measured, 180), WARMUP (s, 30), FLOOR_SECONDS (30), STEPS_PER_MIN (60), POLL_MS (250).
+// Env: SYMBOLS (per venue, 50), SECONDS (measured, 180), WARMUP (s, 30), FLOOR_SECONDS (30), STEPS_PER_MIN (60), POLL_MS (250),
+// ALONE_SECONDS (45; 0 = no per-venue runs).
 import { execFileSync, fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,6 +27,7 @@ const WARMUP = Number(process.env.WARMUP ?? 30);
 const FLOOR_SECONDS = Number(process.env.FLOOR_SECONDS ?? 30);
 const STEPS = Number(process.env.STEPS_PER_MIN ?? 60);
 const POLL_MS = Number(process.env.POLL_MS ?? 250);
+const ALONE_SECONDS = Number(process.env.ALONE_SECONDS ?? 45);
 const BOOKS = { binance: 7, coinbase: 7, kraken: 6 } as const;
 
 // 50 real base assets; quote USDT on Binance (spot, perpetuals), USD on Coinbase and Kraken
@@ -106,7 +109,6 @@ async function main(): Promise<void> {
   let feeder: BundledService | undefined = await startBundled(file, env);
   const rss: number[] = [];
   const sampleRss = setInterval(() => rss.push(rssMiB(feeder!.pid)), 1000);
-  const cleanup: (() => Promise<void>)[] = [];
   try {
     await sleep(WARMUP * 1000);
     // measured window
@@ -153,20 +155,7 @@ async function main(): Promise<void> {
     feeder = undefined;
 
     // the floor: the feeder's own subscriptions replayed by a bare ws + JSON.parse client, same fakes, same clock
-    const subsFile = path.join(tmpDir('bench-venues'), 'subs.json');
-    writeFileSync(subsFile, JSON.stringify(subs));
-    const child = fork(path.join(BENCH_DIR, 'clients', 'replay-floor.ts'), [subsFile], { execArgv: ['--conditions=source', '--import', import.meta.resolve('tsx')], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    cleanup.push(async () => {
-      child.kill('SIGKILL');
-      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
-    });
-    const sample = () => new Promise<Record<string, number>>((r) => (child.once('message', (m: Record<string, number>) => r(m)), child.send('sample')));
-    await sleep(10_000);
-    const f0 = await sample();
-    const fc0 = cpuSeconds(child.pid!);
-    await sleep(FLOOR_SECONDS * 1000);
-    const f1 = await sample();
-    const floorCpu = cpuSeconds(child.pid!) - fc0;
+    const { f0, f1, cpu: floorCpu } = await floor(subs, FLOOR_SECONDS);
 
     const p = (xs: number[] | undefined, q: number) => (xs?.length ? percentile(xs, q) : NaN);
     const allLat = Object.values(lat).flat();
@@ -204,15 +193,59 @@ async function main(): Promise<void> {
       venues: rows,
       feederMetrics: metrics.split('\n').filter((l) => /^market_(points_total|events_rejected_total|component_errors_total|watch_items)/.test(l)),
     };
+    // (a) per venue: the feeder alone on one venue, then the floor on that venue's subscriptions
+    const alone: Record<string, unknown>[] = [];
+    for (const v of ALONE_SECONDS > 0 ? venues : []) {
+      const only = (list: string) => list.split(',').filter((x) => x.startsWith(`${v}:`)).join(',');
+      const svc = await startBundled(file, { ...env, WATCH_SYMBOLS: only(env.WATCH_SYMBOLS!), DEPTH_BOOKS: only(env.DEPTH_BOOKS!) });
+      let fr = 0;
+      let c = 0;
+      let vsubs: ReturnType<typeof subscriptions> = [];
+      try {
+        await sleep(20_000);
+        const a0 = framesByVenue(fakes)[v];
+        const c0 = cpuSeconds(svc.pid);
+        await sleep(ALONE_SECONDS * 1000);
+        fr = framesByVenue(fakes)[v] - a0;
+        c = cpuSeconds(svc.pid) - c0;
+        vsubs = subscriptions(fakes).filter((x) => x.venue === v);
+      } finally {
+        await svc.stop();
+      }
+      const fl = await floor(vsubs, FLOOR_SECONDS);
+      const flFrames = (fl.f1[v] ?? 0) - (fl.f0[v] ?? 0);
+      const row = { venue: v, feederFramesPerSec: fr / ALONE_SECONDS, feederCpu: c, feederFramesPerCpuSecond: fr / c, floorFramesPerSec: flFrames / FLOOR_SECONDS, floorCpu: fl.cpu, floorFramesPerCpuSecond: flFrames / fl.cpu, ratio: fr / c / (flFrames / fl.cpu) };
+      console.log(JSON.stringify(row));
+      alone.push(row);
+    }
+    Object.assign(result, { alone, loadEnd: uptime() });
     saveResult('venues', result);
     console.log(JSON.stringify({ ...result, machine: undefined }, null, 1));
   } finally {
     clearInterval(sampleRss);
     clearInterval(clock);
     await feeder?.stop();
-    for (const c of cleanup) await c();
     for (const f of Object.values(fakes)) await f.close();
     await influx.stop();
+  }
+}
+
+/** The floor client on `subs` for `seconds` (after 10 s to subscribe): its frames per venue at both ends and its CPU seconds. */
+async function floor(subs: ReturnType<typeof subscriptions>, seconds: number): Promise<{ f0: Record<string, number>; f1: Record<string, number>; cpu: number }> {
+  const subsFile = path.join(tmpDir('bench-venues'), 'subs.json');
+  writeFileSync(subsFile, JSON.stringify(subs));
+  const child = fork(path.join(BENCH_DIR, 'clients', 'replay-floor.ts'), [subsFile], { execArgv: ['--conditions=source', '--import', import.meta.resolve('tsx')], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    const sample = () => new Promise<Record<string, number>>((r) => (child.once('message', (m: Record<string, number>) => r(m)), child.send('sample')));
+    await sleep(10_000);
+    const f0 = await sample();
+    const c0 = cpuSeconds(child.pid!);
+    await sleep(seconds * 1000);
+    const f1 = await sample();
+    return { f0, f1, cpu: cpuSeconds(child.pid!) - c0 };
+  } finally {
+    child.kill('SIGKILL');
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
   }
 }
 
