@@ -6,7 +6,7 @@ import { ParseError, binanceFuturesRestSymbol, binanceFuturesStreamSymbol, type 
 import type { MarketComponent, MarketContext } from '../context.js';
 import { BinanceRest, binanceCandleFetcher } from '../binance/rest.js';
 import { binanceSpec } from '../binance/spec.js';
-import { Backfiller, CandleLedger } from '../stream/backfill.js';
+import { BackfillBoundaries, Backfiller, CandleLedger } from '../stream/backfill.js';
 import { VenueStream, type SocketLink } from '../stream/index.js';
 import {
   EXCHANGE,
@@ -53,7 +53,7 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
   /** Binance's own `s` (`BTCUSDT`) → state, for the watched symbols only. */
   const byRest = new Map<string, SymbolState>();
   const states = new Map<string, SymbolState>();
-  const boundarySeen = new Map<number, Set<string>>();
+  const boundaries = new BackfillBoundaries();
   let started = false;
 
   // fstream speaks spot's protocol (docs/STREAMING.md) with 10 incoming messages/s instead of 5
@@ -118,16 +118,7 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
     switch (ev.kind) {
       case 'kline': {
         if (ev.interval !== '1m') return;
-        let seen = boundarySeen.get(link.socketId);
-        if (!seen) {
-          boundarySeen.set(link.socketId, (seen = new Set()));
-          for (const id of boundarySeen.keys()) if (boundarySeen.size > 64) boundarySeen.delete(id);
-        }
-        if (!seen.has(symbol)) {
-          // The first kline of this socket is the backfill boundary (docs/RELIABILITY.md, as spot).
-          seen.add(symbol);
-          backfill.request(symbol, ev.k.openTime);
-        }
+        if (boundaries.first(link.socketId, symbol)) backfill.request(symbol, ev.k.openTime);
         if (ev.closed && ledger.accept(symbol, ev.k.openTime)) ctx.out.candle(futuresCandle(symbol, ev.k, receivedAt));
         return;
       }
@@ -172,7 +163,7 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
       ledger.forget(symbol);
       const st = states.get(symbol);
       if (st) st.lastAggId = st.lastBookId = st.lastMarkAt = st.lastLiquidationAt = 0;
-      for (const s of boundarySeen.values()) s.delete(symbol);
+      boundaries.forget(symbol);
     }
     const oi = new Map<string, string>();
     for (const [sym, symbol] of want) {

@@ -4,7 +4,7 @@
 import { ParseError, binanceRestSymbol, binanceStreamSymbol, type WatchItem } from '@mt/common';
 import type { MarketComponent, MarketContext } from '../context.js';
 import { VenueStream, type SocketLink } from '../stream/index.js';
-import { Backfiller, CandleLedger } from '../stream/backfill.js';
+import { BackfillBoundaries, Backfiller, CandleLedger } from '../stream/backfill.js';
 import { BinanceRest, binanceCandleFetcher } from './rest.js';
 import { parseDepthSnapshot, toCandle, toTick, type BinanceEvent } from './mappers.js';
 import { binanceSpotSpec } from './spec.js';
@@ -40,7 +40,7 @@ export function createBinanceSource(ctx: MarketContext): MarketComponent {
   /** Every symbol ever followed: the last price outlives an unwatch (as the price of a later book tick). */
   const states = new Map<string, SymbolState>();
   /** Symbols whose first kline on a given socket was seen (the backfill boundary), per socket. */
-  const boundarySeen = new Map<number, Set<string>>();
+  const boundaries = new BackfillBoundaries();
   let started = false;
   /** Stream symbols (`btcusdt`) whose L2 book is kept (DEPTH_BOOKS entries `binance:BTC/USDT`). */
   const depthWanted = new Set([...ctx.cfg.DEPTH_BOOKS].filter((k) => k.startsWith('binance:')).map((k) => binanceStreamSymbol(k.slice('binance:'.length))));
@@ -84,16 +84,7 @@ export function createBinanceSource(ctx: MarketContext): MarketComponent {
     switch (ev.kind) {
       case 'kline': {
         if (ev.interval !== '1m') return;
-        let seen = boundarySeen.get(link.socketId);
-        if (!seen) {
-          boundarySeen.set(link.socketId, (seen = new Set()));
-          // Sockets come and go with reconnects; only recent ones can still deliver frames.
-          for (const id of boundarySeen.keys()) if (boundarySeen.size > 64) boundarySeen.delete(id);
-        }
-        if (!seen.has(symbol)) {
-          seen.add(symbol);
-          backfill.request(symbol, ev.k.openTime);
-        }
+        if (boundaries.first(link.socketId, symbol)) backfill.request(symbol, ev.k.openTime);
         if (ev.closed && ledger.accept(symbol, ev.k.openTime)) ctx.out.candle(toCandle(symbol, ev.k, true, receivedAt));
         return;
       }
@@ -157,7 +148,7 @@ export function createBinanceSource(ctx: MarketContext): MarketComponent {
       if (st) st.depth = undefined;
       // Forget the per-process ledger too: if the symbol comes back, the backfill restarts from storage.
       ledger.forget(symbol);
-      for (const s of boundarySeen.values()) s.delete(symbol);
+      boundaries.forget(symbol);
     }
     for (const [sym, symbol] of want) {
       byStream.set(sym, symbol);

@@ -52,6 +52,33 @@ export class CandleLedger {
 }
 
 /** A venue's REST candles, the one thing the Backfiller needs from a venue. */
+/**
+ * Which symbols have had their first 1 m candle on each socket: that first candle is the backfill boundary
+ * (docs/RELIABILITY.md) — everything before it comes from REST. Sockets come and go with reconnects and
+ * rolls; only recent ones can still deliver frames, so a bounded number is remembered.
+ */
+export class BackfillBoundaries {
+  private readonly bySocket = new Map<number, Set<string>>();
+  constructor(private readonly maxSockets = 64) {}
+
+  /** True the first time `symbol` is seen on socket `socketId`. */
+  first(socketId: number, symbol: string): boolean {
+    let seen = this.bySocket.get(socketId);
+    if (!seen) {
+      this.bySocket.set(socketId, (seen = new Set()));
+      for (const id of this.bySocket.keys()) if (this.bySocket.size > this.maxSockets) this.bySocket.delete(id);
+    }
+    if (seen.has(symbol)) return false;
+    seen.add(symbol);
+    return true;
+  }
+
+  /** The symbol was unwatched: its next candle on any socket is a boundary again. */
+  forget(symbol: string): void {
+    for (const s of this.bySocket.values()) s.delete(symbol);
+  }
+}
+
 export interface RestCandleFetcher {
   /** Exchange name: the `exchange` tag of the stored candles it resumes after. */
   readonly exchange: string;
