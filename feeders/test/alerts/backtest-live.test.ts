@@ -30,7 +30,7 @@ before(async () => {
   [pg, influx, binance, am] = await Promise.all([
     startPostgres(),
     startInflux(),
-    new BinanceFake({ symbols: ['BTCUSDT'], historyMinutes: 120 }).listen(),
+    new BinanceFake({ symbols: ['BTCUSDT'], historyMinutes: 120, startTime: BinanceFake.risingStartTime() }).listen(),
     new HttpFake('alertmanager').route('POST', '/api/v2/alerts', () => ({ status: 200, body: '' })).listen(),
   ]);
   const databaseUrl = await pg.createDatabase(`backtest_${process.pid}`);

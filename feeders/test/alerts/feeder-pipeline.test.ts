@@ -36,7 +36,7 @@ before(async () => {
   [pg, influx, binance, delivery] = await Promise.all([
     startPostgres(),
     startInflux(),
-    new BinanceFake({ symbols: ['BTCUSDT'], historyMinutes: 30 }).listen(),
+    new BinanceFake({ symbols: ['BTCUSDT'], historyMinutes: 30, startTime: BinanceFake.risingStartTime() }).listen(),
     startAlertDelivery(),
   ]);
   ({ am, telegram, smtp } = delivery);

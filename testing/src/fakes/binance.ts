@@ -14,6 +14,8 @@ import { HttpFake, type Fault, type RecordedRequest, type Reply } from './http-f
 import { fixtureJson } from '../fixtures.js';
 
 const MINUTE = 60_000;
+/** Trade ids per radian of the slow price drift (one period ≈ 17.7 h at the default 6 trades a candle). */
+const SLOW_DRIFT_IDS = 1013;
 
 export interface BinanceFakeOptions {
   /** Listed symbols in REST form (`BTCUSDT`). REST answers -1121 for others. Default: every symbol. */
@@ -275,6 +277,18 @@ export class BinanceFake {
       ceiling = Math.max(ceiling, c.high);
     }
     throw new Error(`no upward crossing of ${symbol} in the next 500 simulated minutes`);
+  }
+
+  /**
+   * A `startTime` from which the slow drift rises for the next ~9 simulated hours: the first minute at or after
+   * `from` where it is at its trough. Price-alert tests start there so `upwardCrossing` finds a crossing soon
+   * wherever the test pauses; from an arbitrary start the price can fall for hours and none exists.
+   */
+  static risingStartTime(from = Date.now(), o: { stepsPerCandle?: number; tradesPerStep?: number } = {}): number {
+    const perCandle = (o.stepsPerCandle ?? 3) * (o.tradesPerStep ?? 2);
+    const m = Math.ceil(from / MINUTE);
+    const behind = (((-Math.PI / 2 - (m * perCandle) / SLOW_DRIFT_IDS) % (2 * Math.PI)) + 2 * Math.PI) % (2 * Math.PI);
+    return (m + Math.ceil((behind * SLOW_DRIFT_IDS) / perCandle)) * MINUTE;
   }
 
   /** The candle (symbol in any case, with or without `/`) as known after `revealed` trades. */
@@ -825,7 +839,7 @@ export function hash32(s: string, n: number): number {
 export function trade(symbol: string, id: number): { price: number; qty: number } {
   const base = 5 + (hash32(symbol, 0) % 60_000);
   const r = hash32(symbol, id) / 2 ** 32;
-  const drift = 0.03 * Math.sin(id / 97) + 0.01 * Math.sin(id / 1013);
+  const drift = 0.03 * Math.sin(id / 97) + 0.01 * Math.sin(id / SLOW_DRIFT_IDS);
   const price = Math.round(base * (1 + drift + 0.004 * (r - 0.5)) * 100) / 100;
   const qty = Math.round((0.001 + (hash32(symbol, id ^ 0x5bd1e995) / 2 ** 32) * 0.5) * 1e5) / 1e5;
   return { price, qty };
