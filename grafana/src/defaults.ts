@@ -56,14 +56,14 @@ export class LiveMeasurements implements Builder<Dataquery> {
 }
 
 /**
- * One value per symbol: the live one (Grafana Live: fields named after the measurement's field, e.g.
- * `price`, labelled `asset_type`, `exchange`, `symbol`) over the stored one (InfluxDB time series
- * `GROUP BY "symbol"`: a `Value` field labelled `symbol` only). Every series is reduced to its last
- * value with its labels as columns; the other live fields are dropped; rows are sorted by `asset_type`
- * descending (a label of the live rows only; the stored ones may carry `exchange`), which puts the stored
- * rows first whatever order the queries answer in; per
- * symbol the last non-null value wins. With Live off the stored value is shown. Checked with
- * @grafana/data 12.3.0 (grafana/test/live-panels.test.ts).
+ * One value per venue and symbol: the live one (Grafana Live: fields named after the measurement's field,
+ * e.g. `price`, labelled `asset_type`, `exchange`, `symbol`) over the stored one (InfluxDB time series
+ * `GROUP BY "symbol", "exchange"`: a `Value` field labelled `exchange` and `symbol`). Every series is reduced
+ * to its last value with its labels as columns; the other live fields are dropped; rows are sorted by
+ * `asset_type` descending (a label of the live rows only), which puts the stored rows first whatever order
+ * the queries answer in; per (exchange, symbol) the last non-null value wins: BTC/USD on kraken and on
+ * coinbase stay two values. With Live off the stored value is shown. Checked with @grafana/data 12.3.0
+ * (grafana/test/live-panels.test.ts).
  */
 export function liveOverStored(liveField: string): DataTransformerConfig[] {
   return [
@@ -73,8 +73,14 @@ export function liveOverStored(liveField: string): DataTransformerConfig[] {
       options: { type: 'include', match: 'any', filters: ['Value', liveField].map((v) => ({ fieldName: 'Field', config: { id: 'equal', options: { value: v } } })) },
     },
     { id: 'sortBy', options: { sort: [{ field: 'asset_type', desc: true }] } },
-    // → `symbol`, `Last * (lastNotNull)`: the panels pick that field by name (a display rename would hide it from them)
-    { id: 'groupBy', options: { fields: { symbol: { operation: 'groupby', aggregations: [] }, 'Last *': { operation: 'aggregate', aggregations: ['lastNotNull'] } } } },
+    // → `exchange`, `symbol`, `Last * (lastNotNull)`, a row per venue and symbol: the panels pick that
+    // field by name (a display rename would hide it from them)
+    {
+      id: 'groupBy',
+      options: {
+        fields: { exchange: { operation: 'groupby', aggregations: [] }, symbol: { operation: 'groupby', aggregations: [] }, 'Last *': { operation: 'aggregate', aggregations: ['lastNotNull'] } },
+      },
+    },
   ];
 }
 
@@ -147,17 +153,21 @@ export function finish(d: DashboardBuilder, panels: Builder<Panel>[]): Dashboard
   return built;
 }
 
-/** A data link to the asset-detail page for the row's symbol, keeping the time range. */
-export const assetDetailLink = (field = 'symbol') => ({
+/**
+ * A data link to the asset-detail page for the row's symbol on the row's venue (`var-exchange`: the same
+ * pair on two venues is two rows, docs/DASHBOARDS.md "Venues"), keeping the time range. `exchange`: the
+ * row's venue field, or null where rows have none (alerts): asset detail then opens the symbol's first venue.
+ */
+export const assetDetailLink = (field = 'symbol', exchange: string | null = 'exchange') => ({
   title: 'Asset detail',
-  url: `/d/asset-detail/asset-detail?var-symbol=\${__data.fields.${field}:percentencode}&\${__url_time_range}`,
+  url: `/d/asset-detail/asset-detail?var-symbol=\${__data.fields.${field}:percentencode}${exchange ? `&var-exchange=\${__data.fields.${exchange}:percentencode}` : ''}&\${__url_time_range}`,
 });
 
-/** Field override properties that make a column a clickable symbol (amber, links to asset detail). */
-export const symbolCell = () => [
+/** Field override properties that make a column a clickable symbol (amber, links to asset detail on the row's venue). */
+export const symbolCell = (exchange: string | null = 'exchange') => [
   { id: 'color', value: { mode: 'fixed', fixedColor: COLOR.amber } },
   { id: 'custom.cellOptions', value: { type: 'color-text' } },
-  { id: 'links', value: [assetDetailLink()] },
+  { id: 'links', value: [assetDetailLink('symbol', exchange)] },
 ];
 
 /**

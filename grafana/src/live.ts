@@ -18,6 +18,8 @@ export interface LivePriceOptions {
    * venues, one label set each (docs/GRAFANA_LIVE.md, "Venues"). `where` must select the same venue.
    */
   exchange?: string;
+  /** Name each value `<symbol> · <exchange>` (a panel of every venue) instead of the symbol alone. */
+  venueInName?: boolean;
   /** Price decimals of the panel (default 2); null: none, the caller's `overrides` set them per field. */
   decimals?: number | null;
   /** More transformations, after the live-over-stored ones (and the symbol filter). */
@@ -26,13 +28,16 @@ export interface LivePriceOptions {
   overrides?: { matcher: MatcherConfig; properties: DynamicConfigValue[] }[];
 }
 
-/** Last price per symbol: live (stream/markets/ticker) over the stored last quote, which shows with Live off. */
+/**
+ * Last price per venue and symbol: live (stream/markets/ticker) over the stored last quote, which shows
+ * with Live off. The same pair on two venues is two values (docs/DASHBOARDS.md, "Venues").
+ */
 export function livePriceStat(o: LivePriceOptions): Stat {
   const t = new Stat()
     .title(o.title)
     .description(o.description)
     .datasource(BUILTIN_DS.mixed)
-    .withTarget(new InfluxQL(DS.markets, `SELECT last("price") AS "price" FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 7d AND ${o.where} GROUP BY "symbol"${o.exchange ? ', "exchange"' : ''}`, 'A').alias('$tag_symbol'))
+    .withTarget(new InfluxQL(DS.markets, `SELECT last("price") AS "price" FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 7d AND ${o.where} GROUP BY "symbol", "exchange"`, 'A').alias('$tag_symbol'))
     .withTarget(new LiveMeasurements('ticker', 'B'));
   const [reduce, ...rest] = liveOverStored('price');
   t.withTransformation(reduce!);
@@ -46,7 +51,10 @@ export function livePriceStat(o: LivePriceOptions): Stat {
       options: { type: 'include', match: 'any', filters: [{ fieldName: 'symbol', config: { id: 'equal', options: { value: o.symbol } } }] },
     });
   for (const tr of o.transformations ?? []) t.withTransformation(tr);
-  t.reduceOptions(new ReduceDataOptionsBuilder().values(true).fields('/^Last/'))
+  // every row of the numeric fields: the value field alone (exchange and symbol are strings). Not a
+  // `/^Last/` field regexp: Grafana matches it against the display name, which the rename below makes
+  // the symbol's, so the stat found no field and drew "—" (docs/DASHBOARDS.md, "Grafana Live")
+  t.reduceOptions(new ReduceDataOptionsBuilder().values(true))
     .colorMode(BigValueColorMode.Value)
     .graphMode(BigValueGraphMode.None)
     .textMode(BigValueTextMode.ValueAndName)
@@ -56,5 +64,5 @@ export function livePriceStat(o: LivePriceOptions): Stat {
   // before the display rename: name matchers read the display name
   for (const ov of o.overrides ?? []) t.withOverride(ov);
   return t
-    .overrideByRegexp('/^Last/', [{ id: 'displayName', value: '${__data.fields.symbol}' }]);
+    .overrideByRegexp('/^Last/', [{ id: 'displayName', value: o.venueInName ? '${__data.fields.symbol} · ${__data.fields.exchange}' : '${__data.fields.symbol}' }]);
 }

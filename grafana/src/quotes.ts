@@ -234,13 +234,13 @@ export function quoteTable(o: QuoteTableOptions): Table {
   const exclude: Record<string, boolean> = { [VENUE_KEY]: true, nc_num: true, nc_den: true, session_ms: true, market_session: true, Time: true, 'Time 1': true, 'Time 2': true };
   if (!o.bidAsk) Object.assign(exclude, { bid: true, ask: true });
   if (!o.volume) exclude.volume_24h = true;
-  if (!o.venue) exclude.exchange = true;
+  // without a Venue column the venue stays in the frame, hidden: the Symbol link carries it (var-exchange)
   const order = ['symbol', 'exchange', 'price', 'bid', 'ask', 'net_change', 'change_pct_1h', 'change_24h', 'volume_24h', 'market_cap', 'age', 'state'];
   t.withTransformation({ id: 'organize', options: { excludeByName: exclude, indexByName: Object.fromEntries(order.map((n, i) => [n, i])) } })
     .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'change_24h', desc: true }] } })
     .cellHeight('sm' as never)
     .overrideByName('symbol', [{ id: 'displayName', value: 'Symbol' }, ...symbolCell()])
-    .overrideByName('exchange', [{ id: 'displayName', value: 'Venue' }])
+    .overrideByName('exchange', [{ id: 'displayName', value: 'Venue' }, ...(o.venue ? [] : [{ id: 'custom.hidden', value: true }])])
     .overrideByName('price', [{ id: 'displayName', value: 'Last' }, ...priceProps(o.decimals)])
     .overrideByName('bid', [{ id: 'displayName', value: 'Bid' }, ...priceProps(o.decimals)])
     .overrideByName('ask', [{ id: 'displayName', value: 'Ask' }, ...priceProps(o.decimals)])

@@ -125,7 +125,8 @@ export function newsLines(end: number): string[] {
  * BTC/USD on coinbase (60 000.00) and kraken (60 030.00) beside binance's BTC/USDT (a different quote, never
  * mixed with them); the order book of BTC/USD on kraken (spread 1.2 bps, depth, imbalance +0.25) and of
  * BTC/USDT on binance (imbalance −0.4); the perpetual BTC/USDT:USDT on binance-futures with funding 0.0100 %,
- * mark 60 090 / index 60 080, open interest and four liquidations. The last points are at `end` − 5 s.
+ * mark 60 090 / index 60 080, open interest and four liquidations (in the last closed hour). The last points
+ * are at `end` − 5 s.
  */
 export function venueLines(end: number): string[] {
   const out: string[] = [];
@@ -154,7 +155,10 @@ export function venueLines(end: number): string[] {
   }
   const perp = { exchange: 'binance-futures', symbol: 'BTC/USDT:USDT', assetType: crypto };
   const liq = (side: 'buy' | 'sell', price: number, quantity: number, ts: number) => liquidationPoint({ ...perp, side, price, quantity, value: price * quantity, ts, receivedAt: ts }).toLineProtocol()!;
-  out.push(liq('sell', 60000, 2.5, end - 50 * MIN), liq('sell', 59950, 0.1, end - 40 * MIN), liq('buy', 60100, 1, end - 20 * MIN), liq('buy', 60120, 0.05, end - 10 * MIN));
+  // in the last closed hour, whatever minute `end` falls on: the rollups the tests make (startDashboardInflux,
+  // up to that hour) hold them, so the 5m and 1h policies show the same liquidations as raw
+  const hour = Math.floor(end / HOUR) * HOUR - HOUR;
+  out.push(liq('sell', 60000, 2.5, hour + 10 * MIN), liq('sell', 59950, 0.1, hour + 20 * MIN), liq('buy', 60100, 1, hour + 40 * MIN), liq('buy', 60120, 0.05, hour + 50 * MIN));
   return out;
 }
 

@@ -86,8 +86,6 @@ describe('generated dashboards', () => {
         const ds = target.datasource ?? panel.datasource;
         if (ds?.uid !== 'influxdb-markets' || !target.query?.includes('$timeFilter')) continue;
         if (/FROM "raw"\."alert_events"/.test(target.query)) continue; // raw only: fired alerts are not rolled up
-        // raw only until the rollups cover them (docs/DASHBOARDS.md, "Venues, derivatives, depth and cross-venue")
-        if (/FROM "raw"\."(funding|open_interest|liquidations|order_book)"/.test(target.query)) continue;
         assert.match(target.query, /FROM "\$rp"\./, `${d.uid}/${panel.title}`);
       }
     }

@@ -279,6 +279,23 @@ export function cellLinks(frame: DataFrame, fieldName: string, row: number): { t
   return f.getLinks({ valueRowIndex: row }).map((l) => ({ title: l.title, href: l.href }));
 }
 
+/**
+ * A stat panel's values as it draws them: @grafana/data's getFieldDisplayValues with the panel's reduce
+ * options over its frames (after field config), each value's title (display name interpolated per row)
+ * → its text.
+ */
+export function statValues(panel: PanelJson, frames: DataFrame[], ctx: TemplateContext): Record<string, string> {
+  const shown = gd.getFieldDisplayValues({
+    data: frames,
+    reduceOptions: (panel.options as { reduceOptions: GD.ReduceDataOptions }).reduceOptions,
+    fieldConfig: panel.fieldConfig ?? { defaults: {}, overrides: [] },
+    replaceVariables: replaceVariables(ctx),
+    theme,
+    timeZone: 'utc',
+  });
+  return Object.fromEntries(shown.map((v) => [v.display.title ?? '', formattedValueToString(v.display)]));
+}
+
 /** Display text of one value of a field, e.g. a stat or a chart's legend value. */
 export function show(f: Field, v: unknown): string {
   return formattedValueToString(f.display!(v));

@@ -97,7 +97,7 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
       assert.deepEqual(pct, [...pct].sort((a, b) => b - a));
       // click-through to asset detail, time range kept
       assert.deepEqual(cellLinks(t.frame, 'Symbol', t.rows.findIndex((r) => r[0] === 'BTC/USDT')), [
-        { title: 'Asset detail', href: `/d/asset-detail/asset-detail?var-symbol=BTC%2FUSDT&from=${range.fromMs}&to=${range.toMs}` },
+        { title: 'Asset detail', href: `/d/asset-detail/asset-detail?var-symbol=BTC%2FUSDT&var-exchange=binance&from=${range.fromMs}&to=${range.toMs}` },
       ]);
     });
 
@@ -139,7 +139,7 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
       assert.deepEqual(wei.columns, ['Symbol', 'Last', 'Net chg', '1h %', '24h %', 'Age', 'State']);
       // previous close 5012.3 / 1.0085 = 4970.05: net +42.2452
       assert.deepEqual(rowOf(wei, 'Symbol', '^GSPC'), { Symbol: '^GSPC', Last: '5012.30', 'Net chg': '42.25', '1h %': '0.00%', '24h %': '0.85%', Age: '5 s', State: 'CLOSED' });
-      assert.match(cellLinks(wei.frame, 'Symbol', 0)[0]!.href, /^\/d\/asset-detail\/asset-detail\?var-symbol=%5EGSPC&from=/);
+      assert.match(cellLinks(wei.frame, 'Symbol', 0)[0]!.href, /^\/d\/asset-detail\/asset-detail\?var-symbol=%5EGSPC&var-exchange=yahoo&from=/);
     });
 
     it('MOST: gainers only up, losers only down, most active by volume; each row links to asset detail', async () => {
@@ -149,12 +149,13 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
       const down = await runTable(influx, panelByTitle(d, 'Top losers (24 h)'), vars, range);
       const active = await runTable(influx, panelByTitle(d, 'Most active (24 h volume)'), vars, range);
       assert.ok(up.rows.length > 0 && down.rows.length > 0);
-      for (const r of up.rows) assert.ok(!r[1]!.startsWith('-') && r[1] !== '0.00%', `gainer ${r}`);
-      for (const r of down.rows) assert.ok(r[1]!.startsWith('-'), `loser ${r}`);
+      for (const r of up.rows) assert.ok(!r[2]!.startsWith('-') && r[2] !== '0.00%', `gainer ${r}`);
+      for (const r of down.rows) assert.ok(r[2]!.startsWith('-'), `loser ${r}`);
       assert.ok(up.rows.length <= 5 && down.rows.length <= 5);
-      assert.deepEqual(active.columns, ['Symbol', '24h %', 'Volume 24h (USD)']);
-      assert.deepEqual(active.rows[0], ['BTC/USDT', '2.51%', '$32.10B']);
-      for (const t of [up, down, active]) assert.match(cellLinks(t.frame, 'Symbol', 0)[0]!.href, /^\/d\/asset-detail\/asset-detail\?var-symbol=/);
+      assert.deepEqual(active.columns, ['Symbol', 'Venue', '24h %', 'Volume 24h (USD)']);
+      assert.deepEqual(active.rows[0], ['BTC/USDT', 'binance', '2.51%', '$32.10B']);
+      assert.match(cellLinks(active.frame, 'Symbol', 0)[0]!.href, /^\/d\/asset-detail\/asset-detail\?var-symbol=BTC%2FUSDT&var-exchange=binance&from=/);
+      for (const t of [up, down]) assert.match(cellLinks(t.frame, 'Symbol', 0)[0]!.href, /^\/d\/asset-detail\/asset-detail\?var-symbol=[^&]+&var-exchange=(binance|yahoo)&from=/);
     });
 
     it('TOP: one row per story (a story about two assets lists both), best ranked first, sentiment coloured', async () => {
@@ -183,7 +184,7 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
       assert.equal(show(v, v.values.filter((x) => x !== null).at(-1)), '40'); // the newest reading
       assert.deepEqual([v.config.min, v.config.max], [0, 100]);
       const heat = (await runPanel(influx, panelByTitle(d, 'Crypto heat map (24 h %)'), vars, range)).frames;
-      const btc = heat.find((f) => gd.getFieldDisplayName(f.fields[1]!, f, heat) === 'BTC/USDT')!.fields[1]!;
+      const btc = heat.find((f) => gd.getFieldDisplayName(f.fields[1]!, f, heat) === 'BTC/USDT · binance')!.fields[1]!;
       const last = btc.values.at(-1);
       assert.equal(show(btc, last), '2.51%');
       assert.equal(btc.display!(last).color, '#56A64B', '+2 … +5 %: green');

@@ -10,7 +10,8 @@ import { marketDataPoint } from '@mt/feeders/market/points';
 import { committedDashboards, type DashboardJson } from './helpers.js';
 import { HOUR, startDashboardInflux, write } from './dashboard-influx.js';
 import { panelByTitle, resolve, rowOf, runPanel, runTable } from './panel-data.js';
-import { gd, show } from './grafana-frontend.js';
+import type { RenderedTable } from './grafana-frontend.js';
+import { cellLinks, gd, show, statValues } from './grafana-frontend.js';
 
 /** A stat panel as shown: each field's display name → its last non-null value's text and colour. */
 function stat(frames: DataFrame[]): Record<string, { text: string; color: string | undefined }> {
@@ -57,6 +58,15 @@ describe('venue panels as a trader reads them (Grafana 12.3.0 frontend code on r
       assert.equal(book.Imbalance!.color, '#00D26A', 'more bids than asks: green');
     });
 
+    it('`$symbol last (live)` with Live off: the chosen venue\'s stored last, named after the symbol', async () => {
+      const d = ds['asset-detail']!;
+      const panel = panelByTitle(d, '$symbol last (live)');
+      for (const [exchange, last] of [['kraken', '60030.00'], ['coinbase', '60000.00']] as const) {
+        const { frames, ctx } = await runPanel(influx, panel, await resolve(influx, d, range, { symbol: 'BTC/USD', exchange }), range);
+        assert.deepEqual(statValues(panel, frames, ctx), { 'BTC/USD': last }, exchange);
+      }
+    });
+
     it('a Yahoo symbol keeps its one venue and shows no book; binance BTC/USDT asks-heavy book is red', async () => {
       const d = ds['asset-detail']!;
       const aapl = await resolve(influx, d, range, { symbol: 'AAPL' });
@@ -67,6 +77,62 @@ describe('venue panels as a trader reads them (Grafana 12.3.0 frontend code on r
       const book = stat((await runPanel(influx, panelByTitle(d, 'Order book — $symbol on $exchange'), btc, range)).frames);
       assert.equal(book.Imbalance!.text, '-0.40');
       assert.equal(book.Imbalance!.color, '#FF3B3B', 'more asks than bids: red');
+    });
+  });
+
+  describe('markets overview with one pair on two venues (BTC/USD on coinbase and kraken)', () => {
+    /** The rows of a rendered table whose Symbol is `symbol`: [Symbol, Venue, …] text, and each row's link. */
+    const rowsOf = (t: RenderedTable, symbol: string) =>
+      t.rows.flatMap((r, i) => (r[0] === symbol ? [{ cells: r, href: cellLinks(t.frame, 'Symbol', i)[0]!.href }] : [])).sort((a, b) => a.cells[1]!.localeCompare(b.cells[1]!));
+    const link = (symbol: string, exchange: string) => `/d/asset-detail/asset-detail?var-symbol=${encodeURIComponent(symbol)}&var-exchange=${exchange}&from=${range.fromMs}&to=${range.toMs}`;
+
+    it('Crypto quote table: a row per venue, each linking to asset detail on its own venue', async () => {
+      const d = ds['markets-overview']!;
+      const t = await runTable(influx, panelByTitle(d, 'Crypto'), await resolve(influx, d, range), range);
+      const btc = rowsOf(t, 'BTC/USD');
+      assert.deepEqual(
+        btc.map((r) => r.cells.slice(0, 3)),
+        [
+          ['BTC/USD', 'coinbase', '60000.00'],
+          ['BTC/USD', 'kraken', '60030.00'],
+        ],
+      );
+      assert.deepEqual(btc.map((r) => r.href), [link('BTC/USD', 'coinbase'), link('BTC/USD', 'kraken')]);
+    });
+
+    it('MOST: a row per venue with a Venue column, linking with var-exchange', async () => {
+      const d = ds['markets-overview']!;
+      const active = await runTable(influx, panelByTitle(d, 'Most active (24 h volume)'), await resolve(influx, d, range), range);
+      assert.deepEqual(active.columns, ['Symbol', 'Venue', '24h %', 'Volume 24h (USD)']);
+      const btc = rowsOf(active, 'BTC/USD');
+      assert.deepEqual(
+        btc.map((r) => r.cells),
+        [
+          ['BTC/USD', 'coinbase', '1.50%', '$1.20K'],
+          ['BTC/USD', 'kraken', '1.50%', '$1.20K'],
+        ],
+      );
+      assert.deepEqual(btc.map((r) => r.href), [link('BTC/USD', 'coinbase'), link('BTC/USD', 'kraken')]);
+    });
+
+    it('heat map: a tile per venue and symbol', async () => {
+      const d = ds['markets-overview']!;
+      const heat = (await runPanel(influx, panelByTitle(d, 'Crypto heat map (24 h %)'), await resolve(influx, d, range), range)).frames;
+      const tiles = Object.fromEntries(heat.map((f) => [gd.getFieldDisplayName(f.fields[1]!, f, heat), show(f.fields[1]!, f.fields[1]!.values.at(-1))]));
+      assert.equal(tiles['BTC/USD · coinbase'], '1.50%');
+      assert.equal(tiles['BTC/USD · kraken'], '1.50%');
+      assert.ok(tiles['BTC/USDT · binance'], `binance's own pair: ${Object.keys(tiles)}`);
+      assert.ok(!Object.keys(tiles).some((n) => n === 'BTC/USD'), 'no tile mixing the venues');
+    });
+
+    it('ticker tape (Live off): a value per venue, named `<symbol> · <venue>` as the stat draws it', async () => {
+      const d = ds['markets-overview']!;
+      const panel = panelByTitle(d, 'Ticker tape (live)');
+      const { frames, ctx } = await runPanel(influx, panel, await resolve(influx, d, range), range);
+      const tape = statValues(panel, frames, ctx);
+      assert.equal(tape['BTC/USD · coinbase'], '60000.00', JSON.stringify(tape));
+      assert.equal(tape['BTC/USD · kraken'], '60030.00');
+      assert.equal(tape['BTC/USDT · binance'], '60000.00');
     });
   });
 
@@ -100,6 +166,30 @@ describe('venue panels as a trader reads them (Grafana 12.3.0 frontend code on r
       const basis = stat((await runPanel(influx, panelByTitle(d, 'Basis perp − spot ($spot on binance)'), vars, range)).frames);
       // mark 60 090 − binance spot 60 000 = 90, / 60 000 = 15 bps
       assert.deepEqual(texts(basis), { basis: '90.00', 'basis bps': '15.0 bps' });
+    });
+  });
+
+  describe('derivatives over 7 days: the 5m rollups the continuous queries made ($rp = 5m)', () => {
+    it('the same liquidations per side, open interest and funding as raw; the largest windows first', async () => {
+      const d = ds.derivatives!;
+      const week = { fromMs: end - 7 * 86400_000, toMs: end };
+      const vars = await resolve(influx, d, week);
+      assert.deepEqual(vars.get('rp')!.values, ['5m']);
+      const liq = (await runPanel(influx, panelByTitle(d, 'Liquidations per interval (quote value)'), vars, week)).frames;
+      const sums = Object.fromEntries(liq.map((f) => [gd.getFieldDisplayName(f.fields[1]!, f, liq), (f.fields[1]!.values as number[]).reduce((a, b) => a + b, 0)]));
+      assert.deepEqual(sums, { 'buy (shorts liquidated)': 60100 + 60120 * 0.05, 'sell (longs liquidated)': 150000 + 5995 });
+      // a window per liquidation (they are 10 minutes apart): the same four rows as raw
+      const big = await runTable(influx, panelByTitle(d, 'Largest liquidations'), vars, week);
+      assert.deepEqual(big.rows.map((r) => r.slice(1)), [
+        ['SELL', '60000.00', '2.500', '150.00 K'],
+        ['BUY', '60100.00', '1.000', '60.10 K'],
+        ['SELL', '59950.00', '0.100', '6.00 K'],
+        ['BUY', '60120.00', '0.050', '3.01 K'],
+      ]);
+      const rate = (await runPanel(influx, panelByTitle(d, 'Funding rate % per interval'), vars, week)).frames;
+      assert.equal(show(rate[0]!.fields[1]!, rate[0]!.fields[1]!.values.at(-1)), '0.0100%');
+      const oi = (await runPanel(influx, panelByTitle(d, 'Open interest'), vars, week)).frames;
+      assert.ok(oi.length === 2 && oi.every((f) => f.length > 0), 'contracts and value from the rollup');
     });
   });
 

@@ -74,7 +74,8 @@ export function alerts(): Dashboard {
     })
     .cellHeight('sm' as never)
     .overrideByName('Time', [{ id: 'displayName', value: 'Fired' }, { id: 'unit', value: 'time:YYYY-MM-DD HH:mm:ss' }, { id: 'custom.width', value: 170 }])
-    .overrideByName('symbol', [{ id: 'displayName', value: 'Symbol' }, ...symbolCell()])
+    // alert_events carries no venue: the link opens the symbol's first venue
+    .overrideByName('symbol', [{ id: 'displayName', value: 'Symbol' }, ...symbolCell(null)])
     .overrideByName('condition', [{ id: 'displayName', value: 'Rule' }])
     // one row per firing of any symbol: the level and price as stored (the source's own digits), since a
     // column has one decimals setting and EUR/USD and BTC need different ones

@@ -8,10 +8,11 @@ import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as Table } from '@grafana/grafana-foundation-sdk/table';
 import { BigValueColorMode, BigValueGraphMode, BigValueTextMode, ReduceDataOptionsBuilder, TableCellDisplayMode } from '@grafana/grafana-foundation-sdk/common';
 import { COLOR, DS, Grid, InfluxQL, binaryField, fieldNamed, changeThresholds, finish, fixedColor, rpVariable, steps, terminalDashboard, tagVariable } from '../defaults.js';
+import { fromClause } from '@mt/common';
 
 const PAIR = `"symbol" = '$pair' AND "asset_type" = 'crypto'`;
 /** Each venue's last price of the pair within the hour (a venue silent for an hour is left out). */
-const LAST_PER_VENUE = `SELECT last("price") AS "last" FROM "raw"."market_data" WHERE time > now() - 1h AND ${PAIR} GROUP BY "exchange"`;
+const LAST_PER_VENUE = `SELECT last("price") AS "last" FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 1h AND ${PAIR} GROUP BY "exchange"`;
 /** Dispersion in bps: (max − min) / median × 10 000 over the venues' prices. */
 const DISPERSION = `(max("last") - min("last")) / median("last") * 10000`;
 const bps = (decimals: number) => [{ id: 'unit', value: 'suffix:bps' }, { id: 'decimals', value: decimals }];
@@ -64,7 +65,7 @@ export function crossVenue(): Dashboard {
   const prices = new TimeSeries()
     .title('$pair last per venue')
     .datasource(DS.markets)
-    .withTarget(new InfluxQL(DS.markets, `SELECT last("price") FROM "$rp"."market_data" WHERE $timeFilter AND ${PAIR} GROUP BY time($__interval), "exchange" fill(none)`).alias('$tag_exchange'))
+    .withTarget(new InfluxQL(DS.markets, `SELECT last("price") FROM ${fromClause('market_data', '$rp')} WHERE $timeFilter AND ${PAIR} GROUP BY time($__interval), "exchange" fill(none)`).alias('$tag_exchange'))
     .gridPos(g.at(12, 9));
 
   const dispersion = new TimeSeries()
@@ -73,7 +74,7 @@ export function crossVenue(): Dashboard {
     .withTarget(
       new InfluxQL(
         DS.markets,
-        `SELECT ${DISPERSION} AS "dispersion" FROM (SELECT last("price") AS "last" FROM "$rp"."market_data" WHERE $timeFilter AND ${PAIR} GROUP BY time($__interval), "exchange" fill(none)) ` +
+        `SELECT ${DISPERSION} AS "dispersion" FROM (SELECT last("price") AS "last" FROM ${fromClause('market_data', '$rp')} WHERE $timeFilter AND ${PAIR} GROUP BY time($__interval), "exchange" fill(none)) ` +
           'WHERE $timeFilter GROUP BY time($__interval) fill(none)',
       ).alias('$col'),
     )
@@ -84,7 +85,7 @@ export function crossVenue(): Dashboard {
 
   const d = terminalDashboard('cross-venue', 'Cross-venue').withVariable(
     // spot pairs only (a perpetual `BTC/USDT:USDT` is on the derivatives dashboard)
-    tagVariable('pair', DS.markets, `SHOW TAG VALUES FROM "raw"."market_data" WITH KEY = "symbol" WHERE "asset_type" = 'crypto'`, { label: 'pair' }).regex('/^([^:]+)$/'),
+    tagVariable('pair', DS.markets, `SHOW TAG VALUES FROM ${fromClause('market_data', 'raw')} WITH KEY = "symbol" WHERE "asset_type" = 'crypto'`, { label: 'pair' }).regex('/^([^:]+)$/'),
   ).withVariable(rpVariable());
   return finish(d, [venues, now, prices, dispersion]);
 }

@@ -7,7 +7,11 @@ import { PanelBuilder as Stat } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as Table } from '@grafana/grafana-foundation-sdk/table';
 import { AxisPlacement, BigValueColorMode, BigValueGraphMode, BigValueTextMode, GraphDrawStyle, ReduceDataOptionsBuilder, TableCellDisplayMode } from '@grafana/grafana-foundation-sdk/common';
 import { COLOR, DS, Grid, InfluxQL, binaryField, fieldNamed, changeThresholds, finish, fixedColor, rpVariable, tagVariable, terminalDashboard } from '../defaults.js';
+import { fromClause } from '@mt/common';
 
+/** Charts over the range read the policy `$rp` chooses (the rollups carry every field shown here, docs/INFLUXDB.md). */
+const FUNDING = fromClause('funding', '$rp');
+const LIQUIDATIONS = fromClause('liquidations', '$rp');
 /** The perpetual on its venue. */
 const PERP = `"symbol" = '$symbol' AND "exchange" = '$exchange'`;
 /** The spot pair of the same base/quote on binance (`BTC/USDT:USDT` → `BTC/USDT`): the basis's reference. */
@@ -29,7 +33,7 @@ export function derivatives(): Dashboard {
       new InfluxQL(
         DS.markets,
         `SELECT last("funding_rate") * 100 AS "Funding", last("funding_rate") * ${100 * FUNDING_PER_YEAR} AS "Annualised", last("next_funding_time") AS "Next funding", ` +
-          `last("mark_price") AS "Mark", last("index_price") AS "Index" FROM "raw"."funding" WHERE time > now() - 1d AND ${PERP}`,
+          `last("mark_price") AS "Mark", last("index_price") AS "Index" FROM ${fromClause('funding', 'raw')} WHERE time > now() - 1d AND ${PERP}`,
       ).table(),
     )
     .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('/^(Funding|Annualised|Next funding|Mark|Index)$/'))
@@ -49,7 +53,7 @@ export function derivatives(): Dashboard {
   const rate = new TimeSeries()
     .title('Funding rate % per interval')
     .datasource(DS.markets)
-    .withTarget(new InfluxQL(DS.markets, `SELECT last("funding_rate") * 100 AS "funding %" FROM "raw"."funding" WHERE $timeFilter AND ${PERP} GROUP BY time($__interval) fill(none)`).alias('$col'))
+    .withTarget(new InfluxQL(DS.markets, `SELECT last("funding_rate") * 100 AS "funding %" FROM ${FUNDING} WHERE $timeFilter AND ${PERP} GROUP BY time($__interval) fill(none)`).alias('$col'))
     .unit('percent')
     .decimals(4)
     .colorScheme(fixedColor(COLOR.amber))
@@ -58,7 +62,7 @@ export function derivatives(): Dashboard {
   const markIndex = new TimeSeries()
     .title('Mark vs index')
     .datasource(DS.markets)
-    .withTarget(new InfluxQL(DS.markets, `SELECT last("mark_price") AS "mark", last("index_price") AS "index" FROM "raw"."funding" WHERE $timeFilter AND ${PERP} GROUP BY time($__interval) fill(none)`).alias('$col'))
+    .withTarget(new InfluxQL(DS.markets, `SELECT last("mark_price") AS "mark", last("index_price") AS "index" FROM ${FUNDING} WHERE $timeFilter AND ${PERP} GROUP BY time($__interval) fill(none)`).alias('$col'))
     .decimals(2)
     .overrideByName('mark', [fixed(COLOR.amber)])
     .overrideByName('index', [fixed(COLOR.blue)])
@@ -70,7 +74,7 @@ export function derivatives(): Dashboard {
     .withTarget(
       new InfluxQL(
         DS.markets,
-        `SELECT last("open_interest") AS "contracts", last("open_interest_value") AS "value (quote)" FROM "raw"."open_interest" WHERE $timeFilter AND ${PERP} GROUP BY time($__interval) fill(none)`,
+        `SELECT last("open_interest") AS "contracts", last("open_interest_value") AS "value (quote)" FROM ${fromClause('open_interest', '$rp')} WHERE $timeFilter AND ${PERP} GROUP BY time($__interval) fill(none)`,
       ).alias('$col'),
     )
     .unit('short')
@@ -84,7 +88,7 @@ export function derivatives(): Dashboard {
     .title('Liquidations per interval (quote value)')
     .datasource(DS.markets)
     .withTarget(
-      new InfluxQL(DS.markets, `SELECT sum("value") AS "value" FROM "raw"."liquidations" WHERE $timeFilter AND ${PERP} GROUP BY time($__interval), "side" fill(0)`).alias('$tag_side'),
+      new InfluxQL(DS.markets, `SELECT sum("value") AS "value" FROM ${LIQUIDATIONS} WHERE $timeFilter AND ${PERP} GROUP BY time($__interval), "side" fill(0)`).alias('$tag_side'),
     )
     .drawStyle(GraphDrawStyle.Bars)
     .fillOpacity(80)
@@ -96,8 +100,9 @@ export function derivatives(): Dashboard {
 
   const largest = new Table()
     .title('Largest liquidations')
+    .description('Each liquidation, largest value first, over ranges of up to 2 days; beyond, the rollups: per side the largest 5-minute (or 1-hour) windows, quantity and value summed, price the window\u2019s last.')
     .datasource(DS.markets)
-    .withTarget(new InfluxQL(DS.markets, `SELECT "side", "price", "quantity", "value" FROM "raw"."liquidations" WHERE $timeFilter AND ${PERP}`).table())
+    .withTarget(new InfluxQL(DS.markets, `SELECT "side", "price", "quantity", "value" FROM ${LIQUIDATIONS} WHERE $timeFilter AND ${PERP}`).table())
     .withTransformation({ id: 'sortBy', options: { sort: [{ field: 'value', desc: true }] } })
     .withTransformation({ id: 'limit', options: { limitField: 20 } })
     .cellHeight('sm' as never)
@@ -115,11 +120,11 @@ export function derivatives(): Dashboard {
     .title('Basis perp − spot ($spot on binance)')
     .description('Mark price of the perpetual minus the last spot price of the same base/quote on binance, per interval, in quote currency and in bps of the spot price.')
     .datasource(DS.markets)
-    .withTarget(new InfluxQL(DS.markets, `SELECT last("mark_price") AS "mark" FROM "raw"."funding" WHERE $timeFilter AND ${PERP} GROUP BY time($__interval) fill(none)`, 'A').table())
+    .withTarget(new InfluxQL(DS.markets, `SELECT last("mark_price") AS "mark" FROM ${FUNDING} WHERE $timeFilter AND ${PERP} GROUP BY time($__interval) fill(none)`, 'A').table())
     .withTarget(
       new InfluxQL(
         DS.markets,
-        `SELECT last("price") AS "spot" FROM "$rp"."market_data" WHERE $timeFilter AND "symbol" = '$spot' AND "exchange" = '${SPOT_EXCHANGE}' GROUP BY time($__interval) fill(none)`,
+        `SELECT last("price") AS "spot" FROM ${fromClause('market_data', '$rp')} WHERE $timeFilter AND "symbol" = '$spot' AND "exchange" = '${SPOT_EXCHANGE}' GROUP BY time($__interval) fill(none)`,
         'B',
       ).table(),
     )
@@ -133,12 +138,12 @@ export function derivatives(): Dashboard {
     .gridPos(g.at(24, 8));
 
   const d = terminalDashboard('derivatives', 'Derivatives')
-    .withVariable(tagVariable('symbol', DS.markets, 'SHOW TAG VALUES FROM "raw"."funding" WITH KEY = "symbol"', { label: 'perpetual' }))
-    .withVariable(tagVariable('exchange', DS.markets, `SHOW TAG VALUES FROM "raw"."funding" WITH KEY = "exchange" WHERE "symbol" = '$symbol'`, { label: 'venue' }))
+    .withVariable(tagVariable('symbol', DS.markets, `SHOW TAG VALUES FROM ${fromClause('funding', 'raw')} WITH KEY = "symbol"`, { label: 'perpetual' }))
+    .withVariable(tagVariable('exchange', DS.markets, `SHOW TAG VALUES FROM ${fromClause('funding', 'raw')} WITH KEY = "exchange" WHERE "symbol" = '$symbol'`, { label: 'venue' }))
     .withVariable(
       new QueryVariableBuilder('spot')
         .datasource(DS.markets)
-        .query(`SHOW TAG VALUES FROM "raw"."funding" WITH KEY = "symbol" WHERE "symbol" = '$symbol'`)
+        .query(`SHOW TAG VALUES FROM ${fromClause('funding', 'raw')} WITH KEY = "symbol" WHERE "symbol" = '$symbol'`)
         .regex('/^([^:]+):/')
         .refresh(VariableRefresh.OnTimeRangeChanged)
         .hide(VariableHide.HideVariable),

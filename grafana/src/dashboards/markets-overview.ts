@@ -16,7 +16,10 @@ import { fromClause } from '@mt/common';
 const WATCH = tagIn('symbol', 'symbol');
 const typeIs = (t: string) => `"asset_type" = '${t}'`;
 
-/** MOST: the day's movers. Gainers only above 0, losers only below, most active by (crypto quote) volume. */
+/**
+ * MOST: the day's movers. Gainers only above 0, losers only below, most active by (crypto quote) volume.
+ * One row per venue and symbol (BTC/USD on kraken and on coinbase are two rows), with a Venue column.
+ */
 function movers(title: string, kind: 'gainers' | 'losers' | 'volume'): Table {
   const t = new Table()
     .title(title)
@@ -24,7 +27,7 @@ function movers(title: string, kind: 'gainers' | 'losers' | 'volume'): Table {
     .withTarget(
       new InfluxQL(
         DS.markets,
-        `SELECT last("change_pct_24h") AS "change_24h", "volume_24h" FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 1d${kind === 'volume' ? ` AND ${typeIs('crypto')}` : ''} GROUP BY "symbol"`,
+        `SELECT last("change_pct_24h") AS "change_24h", "volume_24h" FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 1d${kind === 'volume' ? ` AND ${typeIs('crypto')}` : ''} GROUP BY "symbol", "exchange"`,
       ).table(),
     );
   if (kind !== 'volume')
@@ -36,9 +39,10 @@ function movers(title: string, kind: 'gainers' | 'losers' | 'volume'): Table {
   return t
     .withTransformation({ id: 'sortBy', options: { sort: [{ field: sortField, desc: kind !== 'losers' }] } })
     .withTransformation({ id: 'limit', options: { limitField: 5 } })
-    .withTransformation({ id: 'organize', options: { excludeByName: { Time: true, ...(kind === 'volume' ? {} : { volume_24h: true }) }, indexByName: { symbol: 0, change_24h: 1, volume_24h: 2 } } })
+    .withTransformation({ id: 'organize', options: { excludeByName: { Time: true, ...(kind === 'volume' ? {} : { volume_24h: true }) }, indexByName: { symbol: 0, exchange: 1, change_24h: 2, volume_24h: 3 } } })
     .cellHeight('sm' as never)
     .overrideByName('symbol', [{ id: 'displayName', value: 'Symbol' }, ...symbolCell()])
+    .overrideByName('exchange', [{ id: 'displayName', value: 'Venue' }])
     .overrideByName('volume_24h', [{ id: 'displayName', value: 'Volume 24h (USD)' }, { id: 'unit', value: 'currencyUSD' }, { id: 'decimals', value: 2 }])
     .overrideByName('change_24h', [
       { id: 'displayName', value: '24h %' },
@@ -53,8 +57,9 @@ export function marketsOverview(): Dashboard {
   const g = new Grid();
   const tape = livePriceStat({
     title: 'Ticker tape (live)',
-    description: 'Last price per watched symbol, pushed by the market feeder through Grafana Live within a second; the stored last quote (InfluxDB) when Live is off.',
+    description: 'Last price per watched symbol and venue, pushed by the market feeder through Grafana Live within a second; the stored last quote (InfluxDB) when Live is off.',
     where: WATCH,
+    venueInName: true,
   }).gridPos(g.at(24, 3));
   const crypto = quoteTable({
     title: 'Crypto',
@@ -74,7 +79,10 @@ export function marketsOverview(): Dashboard {
     .title('Crypto heat map (24 h %)')
     .datasource(DS.markets)
     .withTarget(
-      new InfluxQL(DS.markets, `SELECT last("change_pct_24h") FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 1d AND ${typeIs('crypto')} GROUP BY "symbol"`).alias('$tag_symbol'),
+      // a tile per venue and symbol: `BTC/USD · kraken` beside `BTC/USD · coinbase`
+      new InfluxQL(DS.markets, `SELECT last("change_pct_24h") FROM ${fromClause('market_data', 'raw')} WHERE time > now() - 1d AND ${typeIs('crypto')} GROUP BY "symbol", "exchange"`).alias(
+        '$tag_symbol · $tag_exchange',
+      ),
     )
     .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false))
     .colorMode(BigValueColorMode.BackgroundSolid)
