@@ -41,7 +41,12 @@ export class ParseError extends RetryableAwareError {
 export class TransportError extends RetryableAwareError {
   override readonly name = 'TransportError';
   readonly retryable = true;
-  constructor(message: string, override readonly cause?: unknown) {
+  constructor(
+    message: string,
+    override readonly cause?: unknown,
+    /** The system error code (ECONNREFUSED …); ETIMEDOUT for a request that timed out. */
+    readonly code?: string,
+  ) {
     super(message);
   }
 }

@@ -67,6 +67,9 @@ export type SourceMetrics = ReturnType<typeof createSourceMetrics>;
 
 /** Map an error to the `kind` label of feeder_source_errors_total. */
 export function errorKind(err: unknown): string {
+  // an error may name its own kind (Kraken's in-body API errors: `api_error`)
+  const own = (err as { kind?: unknown }).kind;
+  if (typeof own === 'string') return own;
   const status = (err as { status?: number }).status;
   if (typeof status === 'number') return status === 429 ? 'http_429' : status >= 500 ? 'http_5xx' : `http_${status}`;
   // a payload we could not understand is not a transport failure (it is also in feeder_parse_errors_total)

@@ -1,11 +1,13 @@
 // REST transport for backfill: GET /api/v3/klines (futures: /fapi/v1/klines), paged (limit 1000), weight-aware. Every answer
 // carries X-MBX-USED-WEIGHT-1M; above `weightBudget` we wait for the next minute instead of running into
-// a 429. A 429 or 418 (ban) is obeyed: Retry-After is seconds and is the minimum wait (Backoff floor).
+// a 429. A 429 or 418 (ban) is obeyed: Retry-After is seconds and is the minimum wait (the RetryPolicy's
+// floor). Requests, retries and metrics are the shared RestClient's (docs/SOURCES.md, "One HTTP helper").
 import type { Logger } from 'pino';
-import { Backoff, HttpStatusError, ParseError, TransportError, binanceRestSymbol, isRetryable, parseRetryAfter, sleep } from '@mt/common';
+import { Backoff, binanceRestSymbol, sleep } from '@mt/common';
 import type { RestCandleFetcher } from '../stream/backfill.js';
 import { parseKlineRow, toCandle } from './mappers.js';
-import { errorKind, type SourceMetrics } from '../../common/metrics.js';
+import type { SourceMetrics } from '../../common/metrics.js';
+import { RestClient, RetryPolicy } from '../../common/http/index.js';
 
 export const KLINES_PAGE = 1000;
 
@@ -28,12 +30,23 @@ export interface RestOptions {
 export class BinanceRest {
   /** Last X-MBX-USED-WEIGHT-1M seen. */
   usedWeight = 0;
-  private readonly backoff: Backoff;
-  private readonly source: string;
+  private readonly http: RestClient;
 
   constructor(private readonly o: RestOptions) {
-    this.backoff = o.backoff ?? new Backoff({ initialMs: 500, maxMs: 60_000 });
-    this.source = o.source ?? 'binance_rest';
+    this.http = new RestClient({
+      baseUrl: o.baseUrl,
+      source: o.source ?? 'binance_rest',
+      label: 'binance REST',
+      log: o.log,
+      metrics: o.metrics,
+      timeoutMs: o.timeoutMs,
+      retry: new RetryPolicy(o.backoff ?? { initialMs: 500, maxMs: 60_000 }),
+      beforeTry: (signal) => this.respectWeight(signal),
+      onResponse: (res) => {
+        const used = Number(res.headers.get('x-mbx-used-weight-1m'));
+        if (Number.isFinite(used) && res.headers.has('x-mbx-used-weight-1m')) this.usedWeight = used;
+      },
+    });
   }
 
   /**
@@ -45,7 +58,6 @@ export class BinanceRest {
     return this.get(`${this.o.klinesPath ?? '/api/v3/klines'}?${q}`, signal) as Promise<unknown[]>;
   }
 
-  /** GET `path` (with its query) → parsed JSON, with the same weight, retry and Retry-After rules as klines. */
   /**
    * The order book snapshot (raw body) with `limit` levels per side (weight: 5 up to 100, 25 up to 500,
    * 50 up to 1000, 250 up to 5000). Retries like klines().
@@ -54,48 +66,9 @@ export class BinanceRest {
     return this.get(`/api/v3/depth?${new URLSearchParams({ symbol, limit: String(limit) })}`, signal);
   }
 
+  /** GET `path` (with its query) → parsed JSON, with the same weight, retry and Retry-After rules as klines. */
   async get(path: string, signal: AbortSignal): Promise<unknown> {
-    for (;;) {
-      await this.respectWeight(signal);
-      if (signal.aborted) throw new TransportError('aborted');
-      try {
-        const body = await this.once(path, signal);
-        this.backoff.reset();
-        this.o.metrics.up.set({ source: this.source }, 1);
-        this.o.metrics.lastMessage.set({ source: this.source }, Date.now() / 1000);
-        return body;
-      } catch (err) {
-        if (signal.aborted) throw err;
-        this.o.metrics.sourceErrors.inc({ source: this.source, kind: errorKind(err) });
-        this.o.metrics.up.set({ source: this.source }, 0);
-        if (!isRetryable(err)) throw err;
-        const retryAfterMs = (err as HttpStatusError).retryAfterMs;
-        const wait = this.backoff.next(retryAfterMs);
-        this.o.log.warn({ err: String(err), retryAfterMs, waitMs: wait }, 'binance REST failed, retrying');
-        this.o.metrics.reconnects.inc({ source: this.source });
-        await sleep(wait, signal);
-      }
-    }
-  }
-
-  private async once(path: string, signal: AbortSignal): Promise<unknown> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.o.baseUrl.replace(/\/+$/, '')}${path}`, { signal: AbortSignal.any([signal, AbortSignal.timeout(this.o.timeoutMs ?? 10_000)]) });
-    } catch (err) {
-      throw new TransportError(`binance REST ${path}: ${String(err)}`, err);
-    }
-    const used = Number(res.headers.get('x-mbx-used-weight-1m'));
-    if (Number.isFinite(used) && res.headers.has('x-mbx-used-weight-1m')) this.usedWeight = used;
-    const text = await res.text();
-    if (!res.ok) throw new HttpStatusError(res.status, text, parseRetryAfter(res.headers.get('retry-after')), this.source);
-    this.o.metrics.messages.inc({ source: this.source });
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      this.o.metrics.parseErrors.inc({ source: this.source, reason: 'invalid_json' });
-      throw new ParseError(`binance REST ${path}: body is not JSON`, 'invalid_json', text.slice(0, 200));
-    }
+    return this.http.getJson(path, signal);
   }
 
   private async respectWeight(signal: AbortSignal): Promise<void> {

@@ -1,17 +1,19 @@
 // REST transport for the backfill: GET /0/public/OHLC?pair=&interval=1&since= (docs/SOURCES.md "Kraken").
 // Kraken answers errors with HTTP 200 and `{"error":["EQuery:Unknown asset pair"]}`: the error names say
 // whether another try can help. Public calls are limited per IP (about one a second, no published
-// number), so calls are spaced by `minIntervalMs`; a 429 or a rate-limit error waits and retries.
+// number), so calls are spaced by `minIntervalMs`; a 429 or a rate-limit error waits and retries
+// (the shared RestClient: docs/SOURCES.md, "One HTTP helper").
 import type { Logger } from 'pino';
-import { Backoff, HttpStatusError, ParseError, RetryableAwareError, TransportError, isRetryable, parseRetryAfter, sleep } from '@mt/common';
-import { errorKind, type SourceMetrics } from '../../common/metrics.js';
+import { Backoff, ParseError, RetryableAwareError } from '@mt/common';
+import type { SourceMetrics } from '../../common/metrics.js';
+import { RestClient, RetryPolicy } from '../../common/http/index.js';
 import { MINUTE, parseOhlcBody, type CandleFields, type OhlcPage } from './mappers.js';
-
-const SOURCE = 'kraken_rest';
 
 /** An `error` list in a Kraken REST body. Service/rate errors retry; query/argument errors do not. */
 export class KrakenApiError extends RetryableAwareError {
   override readonly name = 'KrakenApiError';
+  /** Its `kind` in feeder_source_errors_total. */
+  readonly kind = 'api_error';
   readonly retryable: boolean;
   constructor(readonly errors: string[]) {
     super(`kraken REST: ${errors.join(', ')}`);
@@ -36,21 +38,33 @@ export interface KrakenRestOptions {
 }
 
 export class KrakenRest {
-  private readonly backoff: Backoff;
-  private lastCallAt = 0;
+  private readonly http: RestClient;
 
-  constructor(private readonly o: KrakenRestOptions) {
-    this.backoff = o.backoff ?? new Backoff({ initialMs: 1000, maxMs: 60_000 });
+  constructor(o: KrakenRestOptions) {
+    this.http = new RestClient({
+      baseUrl: o.baseUrl,
+      source: 'kraken_rest',
+      label: 'kraken REST',
+      log: o.log,
+      metrics: o.metrics,
+      timeoutMs: o.timeoutMs,
+      minIntervalMs: o.minIntervalMs ?? 1000,
+      retry: new RetryPolicy(o.backoff ?? { initialMs: 1000, maxMs: 60_000 }),
+      check: (body) => {
+        const errors = (body as { error?: unknown }).error;
+        if (Array.isArray(errors) && errors.length > 0) throw new KrakenApiError(errors.map(String));
+      },
+    });
   }
 
   /** One OHLC page: committed 1 m rows after `sinceMs` (Kraken returns at most the 720 newest). */
   async ohlc(pair: string, sinceMs: number, signal: AbortSignal): Promise<OhlcPage> {
     const q = new URLSearchParams({ pair, interval: '1', since: String(Math.floor(sinceMs / 1000)) });
-    const body = await this.get(`/0/public/OHLC?${q}`, signal);
+    const body = await this.http.getJson(`/0/public/OHLC?${q}`, signal);
     try {
       return parseOhlcBody(body);
     } catch (err) {
-      if (err instanceof ParseError) this.o.metrics.parseErrors.inc({ source: SOURCE, reason: err.reason });
+      if (err instanceof ParseError) this.http.parseError(err);
       throw err;
     }
   }
@@ -64,53 +78,5 @@ export class KrakenRest {
     const wantLast = Math.floor(endTime / MINUTE) * MINUTE;
     if (page.last < wantLast) throw new NotCommittedError(`kraken OHLC ${pair}: last ${page.last} before ${wantLast}`);
     return page.rows.filter((k) => k.openTime >= startTime && k.openTime <= endTime);
-  }
-
-  private async get(path: string, signal: AbortSignal): Promise<unknown> {
-    for (;;) {
-      const wait = this.lastCallAt + (this.o.minIntervalMs ?? 1000) - Date.now();
-      if (wait > 0) await sleep(wait, signal);
-      if (signal.aborted) throw new TransportError('aborted');
-      this.lastCallAt = Date.now();
-      try {
-        const body = await this.once(path, signal);
-        this.backoff.reset();
-        this.o.metrics.up.set({ source: SOURCE }, 1);
-        this.o.metrics.lastMessage.set({ source: SOURCE }, Date.now() / 1000);
-        return body;
-      } catch (err) {
-        if (signal.aborted) throw err;
-        this.o.metrics.sourceErrors.inc({ source: SOURCE, kind: err instanceof KrakenApiError ? 'api_error' : errorKind(err) });
-        this.o.metrics.up.set({ source: SOURCE }, 0);
-        if (!isRetryable(err)) throw err;
-        const retryAfterMs = (err as HttpStatusError).retryAfterMs;
-        const pause = this.backoff.next(retryAfterMs);
-        this.o.log.warn({ err: String(err), retryAfterMs, waitMs: pause }, 'kraken REST failed, retrying');
-        this.o.metrics.reconnects.inc({ source: SOURCE });
-        await sleep(pause, signal);
-      }
-    }
-  }
-
-  private async once(path: string, signal: AbortSignal): Promise<unknown> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.o.baseUrl.replace(/\/+$/, '')}${path}`, { signal: AbortSignal.any([signal, AbortSignal.timeout(this.o.timeoutMs ?? 10_000)]) });
-    } catch (err) {
-      throw new TransportError(`kraken REST ${path}: ${String(err)}`, err);
-    }
-    const text = await res.text();
-    if (!res.ok) throw new HttpStatusError(res.status, text, parseRetryAfter(res.headers.get('retry-after')), SOURCE);
-    this.o.metrics.messages.inc({ source: SOURCE });
-    let body: unknown;
-    try {
-      body = JSON.parse(text) as unknown;
-    } catch {
-      this.o.metrics.parseErrors.inc({ source: SOURCE, reason: 'invalid_json' });
-      throw new ParseError(`kraken REST ${path}: body is not JSON`, 'invalid_json', text.slice(0, 200));
-    }
-    const errors = (body as { error?: unknown }).error;
-    if (Array.isArray(errors) && errors.length > 0) throw new KrakenApiError(errors.map(String));
-    return body;
   }
 }
