@@ -2,8 +2,9 @@
 // fixed interval when healthy; exponential backoff with jitter after a failure, never shorter than the
 // server's Retry-After; one failing source never stops another. Metrics and logs are per source.
 import type { Logger } from 'pino';
-import { Backoff, ParseError, sleep, isRetryable, type BackoffOptions, type RetryableAwareError } from '@mt/common';
+import { Backoff, ParseError, sleep, type BackoffOptions } from '@mt/common';
 import { errorKind, type SourceMetrics } from './metrics.js';
+import { HTTP_DEFAULTS, RetryPolicy, retryAfterOf } from './http/index.js';
 
 export interface PollerOptions<T> {
   /** Source name: the `source` label and the logger's `source` field. */
@@ -15,7 +16,7 @@ export interface PollerOptions<T> {
   log: Logger;
   metrics: SourceMetrics;
   backoff?: BackoffOptions;
-  /** Abort a poll that takes longer than this. */
+  /** Abort a poll that takes longer than this (default HTTP_DEFAULTS.pollTimeoutMs). */
   timeoutMs?: number;
   /** Delay before the first poll (spreads start-up load). */
   initialDelayMs?: number;
@@ -24,12 +25,12 @@ export interface PollerOptions<T> {
 export class Poller<T> {
   private readonly ctrl = new AbortController();
   private loop: Promise<void> | undefined;
-  private readonly backoff: Backoff;
+  private readonly retry: RetryPolicy;
   lastSuccessAt = 0;
   consecutiveFailures = 0;
 
   constructor(private readonly o: PollerOptions<T>) {
-    this.backoff = new Backoff({ initialMs: Math.min(5_000, o.intervalMs), maxMs: Math.max(o.intervalMs * 8, 60_000), ...o.backoff });
+    this.retry = new RetryPolicy(new Backoff({ initialMs: Math.min(5_000, o.intervalMs), maxMs: Math.max(o.intervalMs * 8, 60_000), ...o.backoff }));
   }
 
   start(): void {
@@ -39,7 +40,7 @@ export class Poller<T> {
   /** Run one poll now (tests, and the first poll at start-up). Returns whether it succeeded. */
   async pollOnce(): Promise<{ ok: true } | { ok: false; err: unknown; retryAfterMs?: number }> {
     const { name, log, metrics } = this.o;
-    const signal = AbortSignal.any([this.ctrl.signal, AbortSignal.timeout(this.o.timeoutMs ?? 20_000)]);
+    const signal = AbortSignal.any([this.ctrl.signal, AbortSignal.timeout(this.o.timeoutMs ?? HTTP_DEFAULTS.pollTimeoutMs)]);
     try {
       const data = await this.o.fetch(signal).catch((err: unknown) => {
         // a body that could not be understood is bad input: counted as such, for every source alike
@@ -58,7 +59,7 @@ export class Poller<T> {
       this.consecutiveFailures++;
       metrics.up.set({ source: name }, 0);
       metrics.sourceErrors.inc({ source: name, kind: errorKind(err) });
-      const retryAfterMs = (err as RetryableAwareError).retryAfterMs;
+      const retryAfterMs = retryAfterOf(err);
       // first failure at warn, repeats at debug: a source down for an hour is one line, not 240
       // a body we cannot read says why (reason, first bytes): an unreadable feed is one line, not one per poll
       const bad = err instanceof ParseError ? { reason: err.reason, sample: err.sample } : {};
@@ -74,11 +75,12 @@ export class Poller<T> {
       if (this.ctrl.signal.aborted) break;
       let delay: number;
       if (res.ok) {
-        this.backoff.reset();
+        this.retry.reset();
         delay = this.o.intervalMs;
       } else {
         // a non-retryable error (e.g. a 4xx other than 429) still polls again, but on the slow path
-        delay = isRetryable(res.err) ? this.backoff.next(res.retryAfterMs) : Math.max(this.o.intervalMs, this.backoff.next(res.retryAfterMs));
+        const d = this.retry.next(res.err);
+        delay = d.retry ? d.delayMs : Math.max(this.o.intervalMs, d.delayMs);
         this.o.metrics.reconnects.inc({ source: this.o.name });
       }
       await sleep(delay, this.ctrl.signal);

@@ -1,42 +1,21 @@
-// What the polled market sources (Yahoo, CoinGecko, Fear & Greed) share: one HTTP GET that turns every
-// failure into the typed errors the Poller understands, and a MarketComponent around a Poller that
-// counts malformed payloads in feeder_parse_errors_total.
+// What the polled market sources (Yahoo, CoinGecko, Fear & Greed, Alpha Vantage, ExchangeRate-API)
+// share: their request defaults on the one HTTP helper (docs/SOURCES.md, "One HTTP helper"), and a
+// MarketComponent around a Poller that counts malformed payloads in feeder_parse_errors_total.
 import type { Logger } from 'pino';
-import type { WatchItem } from '@mt/common';
-import { HttpStatusError, ParseError, TransportError, parseRetryAfter } from '@mt/common';
+import type { ParseError, WatchItem } from '@mt/common';
 import { Poller } from '../common/poller.js';
 import type { SourceMetrics } from '../common/metrics.js';
+import { httpGet, type HttpResponse } from '../common/http/index.js';
 import type { MarketComponent } from './context.js';
+
+export { expectJson, type HttpResponse } from '../common/http/index.js';
 
 // Yahoo refuses some default client user agents; an honest browser-compatible one works (yahoo-finance2 does the same).
 export const USER_AGENT = 'Mozilla/5.0 (compatible; market-terminal/0.1)';
 
-export interface HttpResponse {
-  status: number;
-  headers: Headers;
-  text: string;
-}
-
-/** GET that never rejects with a bare fetch error: transport problems become TransportError (timeouts stay TimeoutError). */
-export async function httpGet(url: string, opts: { signal: AbortSignal; headers?: Record<string, string> }): Promise<HttpResponse> {
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: opts.signal, headers: { 'user-agent': USER_AGENT, accept: 'application/json', ...opts.headers }, redirect: 'manual' });
-    return { status: res.status, headers: res.headers, text: await res.text() };
-  } catch (err) {
-    if (opts.signal.aborted) throw opts.signal.reason ?? err;
-    throw new TransportError(`GET ${new URL(url).pathname}: ${(err as Error).message}`, err);
-  }
-}
-
-/** Non-2xx → HttpStatusError (with Retry-After); a body that is not JSON → ParseError. */
-export function expectJson(res: HttpResponse, source: string): unknown {
-  if (res.status < 200 || res.status > 299) throw new HttpStatusError(res.status, res.text, parseRetryAfter(res.headers.get('retry-after')), source);
-  try {
-    return JSON.parse(res.text);
-  } catch {
-    throw new ParseError(`${source}: body is not JSON`, 'invalid_json', res.text.slice(0, 200));
-  }
+/** GET with the polled market sources' defaults (that user agent, JSON, redirects not followed); typed errors, no bare fetch error. */
+export function marketGet(url: string, opts: { signal: AbortSignal; headers?: Record<string, string>; source?: string }): Promise<HttpResponse> {
+  return httpGet(url, { ...opts, redirect: 'manual', headers: { 'user-agent': USER_AGENT, accept: 'application/json', ...opts.headers } });
 }
 
 export { isObject } from '@mt/common';

@@ -5,7 +5,7 @@
 // it asks nothing. A "Note"/"Information" answer (limit reached) spends the rest of the day's allowance.
 import type { WatchItem } from '@mt/common';
 import { ParseError } from '@mt/common';
-import { PolledSource, expectJson, httpGet, type PolledSourceDeps } from '../polled-source.js';
+import { PolledSource, expectJson, marketGet, type PolledSourceDeps } from '../polled-source.js';
 import type { MarketSink, MarketTick } from '../types.js';
 import { DailyBudget, type PrimaryHealth } from '../fallback/primary.js';
 import { AlphaVantageLimitError, SOURCE, globalQuoteToTick } from './mapper.js';
@@ -45,7 +45,7 @@ export class AlphaVantageSource extends PolledSource<MarketTick[]> {
     const item = failing.reduce((a: WatchItem, b) => ((this.asked.get(b.symbol) ?? -Infinity) < (this.asked.get(a.symbol) ?? -Infinity) ? b : a));
     this.asked.set(item.symbol, now);
     const q = new URLSearchParams({ function: 'GLOBAL_QUOTE', symbol: item.symbol, apikey: this.o.apiKey });
-    const res = await httpGet(`${this.base}/query?${q}`, { signal });
+    const res = await marketGet(`${this.base}/query?${q}`, { signal, source: SOURCE });
     try {
       const tick = globalQuoteToTick(expectJson(res, SOURCE), item, Date.now());
       this.metrics.messages.inc({ source: this.name });

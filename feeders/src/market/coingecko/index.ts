@@ -4,7 +4,7 @@
 // through the `symbol` field of the answer. A 429 fails the poll with its Retry-After, which the Poller
 // waits out. Every crypto symbol with that base (BTC/USDT, BTC/USDC) receives the cap.
 import type { WatchItem } from '@mt/common';
-import { PolledSource, expectJson, httpGet, type PolledSourceDeps } from '../polled-source.js';
+import { PolledSource, expectJson, marketGet, type PolledSourceDeps } from '../polled-source.js';
 import { COINGECKO_IDS, parseMarkets, type CoinCap } from './mapper.js';
 
 export interface CoinGeckoSourceOptions extends PolledSourceDeps {
@@ -52,7 +52,7 @@ export class CoinGeckoSource extends PolledSource<CoinCap[]> {
   private async markets(lookup: Record<string, string>, signal: AbortSignal): Promise<CoinCap[]> {
     const q = new URLSearchParams({ vs_currency: 'usd', ...lookup, per_page: '250', page: '1', sparkline: 'false' });
     const headers: Record<string, string> = this.o.apiKey ? { 'x-cg-demo-api-key': this.o.apiKey } : {};
-    const { coins, malformed } = parseMarkets(expectJson(await httpGet(`${this.base}/coins/markets?${q}`, { signal, headers }), this.name));
+    const { coins, malformed } = parseMarkets(expectJson(await marketGet(`${this.base}/coins/markets?${q}`, { signal, headers, source: this.name }), this.name));
     if (malformed) {
       this.metrics.parseErrors.inc({ source: this.name, reason: 'bad_item' }, malformed);
       this.log.warn({ malformed }, 'coins without id/symbol skipped');

@@ -4,7 +4,7 @@
 // `time_next_update_unix` plus 30–300 s: the answer is kept until then and at least `minIntervalMs`
 // (1 h) between requests; the failing pairs get ticks from it, at the provider's update time (so the
 // dashboards show the quote's true age), each change once.
-import { PolledSource, expectJson, httpGet, type PolledSourceDeps } from '../polled-source.js';
+import { PolledSource, expectJson, marketGet, type PolledSourceDeps } from '../polled-source.js';
 import type { MarketSink, MarketTick } from '../types.js';
 import type { PrimaryHealth } from '../fallback/primary.js';
 import { ParseError } from '@mt/common';
@@ -45,7 +45,7 @@ export class ExchangeRateSource extends PolledSource<MarketTick[]> {
       const minNext = now + (this.o.minIntervalMs ?? 3_600_000);
       this.nextRequestAt = minNext; // a failed request waits as long, too
       this.requests++;
-      const res = await httpGet(`${this.base}/v6/${encodeURIComponent(this.o.apiKey)}/latest/USD`, { signal });
+      const res = await marketGet(`${this.base}/v6/${encodeURIComponent(this.o.apiKey)}/latest/USD`, { signal, source: SOURCE });
       this.rates = parseLatest(expectJson(res, SOURCE));
       const jitter = this.o.jitterMs?.() ?? 30_000 + Math.random() * 270_000;
       if (this.rates.nextUpdateAt !== undefined) this.nextRequestAt = Math.max(minNext, this.rates.nextUpdateAt + jitter);

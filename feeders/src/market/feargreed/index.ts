@@ -2,7 +2,7 @@
 // day, at 00:00 UTC). Each reading → one `fear_greed` point in markets/raw; the same day polled again is
 // the same point (same timestamp), so InfluxDB keeps one.
 import type { InfluxSink } from '@mt/common';
-import { PolledSource, expectJson, httpGet, type PolledSourceDeps } from '../polled-source.js';
+import { PolledSource, expectJson, marketGet, type PolledSourceDeps } from '../polled-source.js';
 import { fearGreedPoint } from '@mt/common';
 import type { FearGreed } from '../types.js';
 import { fearGreedFromBody } from './mapper.js';
@@ -22,7 +22,7 @@ export class FearGreedSource extends PolledSource<FearGreed> {
   protected async fetch(signal: AbortSignal): Promise<FearGreed> {
     const u = new URL(this.o.url);
     u.searchParams.set('limit', '1');
-    const fg = fearGreedFromBody(expectJson(await httpGet(u.toString(), { signal }), this.name));
+    const fg = fearGreedFromBody(expectJson(await marketGet(u.toString(), { signal, source: this.name }), this.name));
     this.metrics.messages.inc({ source: this.name });
     return fg;
   }

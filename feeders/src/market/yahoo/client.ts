@@ -5,8 +5,8 @@
 // every quote. On a 401 the session is renewed once and the request retried. `/v8/finance/chart` needs
 // neither. All URLs are configurable so tests run this exact code against a local server.
 import type { Logger } from 'pino';
-import { HttpStatusError, ParseError, parseRetryAfter } from '@mt/common';
-import { expectJson, httpGet, type HttpResponse } from '../polled-source.js';
+import { HttpStatusError, ParseError } from '@mt/common';
+import { expectJson, marketGet, type HttpResponse } from '../polled-source.js';
 
 const SOURCE = 'yahoo';
 
@@ -45,7 +45,7 @@ export class YahooClient {
    */
   async chart(symbol: string, signal: AbortSignal, bars?: { interval: string; range: string }): Promise<{ status: number; body: unknown }> {
     const q = new URLSearchParams(bars ? { ...bars, includePrePost: 'false', events: 'div,splits' } : { range: '1d', interval: '1d' });
-    const res = await httpGet(`${this.base}/v8/finance/chart/${encodeURIComponent(symbol)}?${q}`, { signal, headers: this.headers() });
+    const res = await marketGet(`${this.base}/v8/finance/chart/${encodeURIComponent(symbol)}?${q}`, { signal, source: SOURCE, headers: this.headers() });
     // 404 carries a chart body {"chart":{"result":null,"error":{"code":"Not Found",…}}}; other errors throw
     if (res.status === 404) {
       try {
@@ -59,7 +59,7 @@ export class YahooClient {
 
   private getQuote(symbols: string[], signal: AbortSignal): Promise<HttpResponse> {
     const q = new URLSearchParams({ symbols: symbols.join(','), crumb: this.crumb ?? '' });
-    return httpGet(`${this.base}/v7/finance/quote?${q}`, { signal, headers: this.headers() });
+    return marketGet(`${this.base}/v7/finance/quote?${q}`, { signal, source: SOURCE, headers: this.headers() });
   }
 
   private headers(): Record<string, string> {
@@ -69,18 +69,18 @@ export class YahooClient {
   private async renewSession(signal: AbortSignal): Promise<void> {
     this.crumb = undefined;
     // a 404 with Set-Cookie is the normal answer of fc.yahoo.com: only the cookies matter
-    const c = await httpGet(this.o.cookieUrl, { signal, headers: { accept: 'text/html,application/xhtml+xml,application/xml' } });
+    const c = await marketGet(this.o.cookieUrl, { signal, source: SOURCE, headers: { accept: 'text/html,application/xhtml+xml,application/xml' } });
     const cookies = c.headers.getSetCookie().map((s) => s.split(';', 1)[0]!.trim()).filter((s) => s.includes('='));
     if (!cookies.length) {
-      if (c.status === 429 || c.status >= 500) throw new HttpStatusError(c.status, c.text.slice(0, 200), parseRetryAfter(c.headers.get('retry-after')), SOURCE);
+      if (c.status === 429 || c.status >= 500) throw new HttpStatusError(c.status, c.text.slice(0, 200), c.retryAfterMs, SOURCE);
       throw new ParseError(`yahoo: no Set-Cookie from the cookie endpoint (HTTP ${c.status})`, 'no_cookie');
     }
     this.cookie = cookies.join('; ');
 
-    const r = await httpGet(`${this.base}/v1/test/getcrumb`, { signal, headers: { ...this.headers(), accept: '*/*' } });
+    const r = await marketGet(`${this.base}/v1/test/getcrumb`, { signal, source: SOURCE, headers: { ...this.headers(), accept: '*/*' } });
     const crumb = r.text.trim();
     // when throttled Yahoo has answered the crumb request with the text "Too Many Requests" (yfinance checks for it)
-    const retryAfterMs = parseRetryAfter(r.headers.get('retry-after'));
+    const retryAfterMs = r.retryAfterMs;
     if (r.status === 429 || crumb.includes('Too Many Requests')) throw new HttpStatusError(429, crumb, retryAfterMs, SOURCE);
     if (r.status !== 200) throw new HttpStatusError(r.status, crumb, retryAfterMs, SOURCE);
     if (!crumb || /[\s<{]/.test(crumb)) throw new ParseError('yahoo: getcrumb returned no usable crumb', 'no_crumb', crumb.slice(0, 100));
