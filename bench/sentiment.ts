@@ -1,15 +1,15 @@
 // Per-headline CPU cost of the sentiment scorers (docs/SENTIMENT.md, BENCHMARKS.md): the floor (tokenising
 // only), plain AFINN-165 and the lexicon (the peers), the trained model and the lexicon-first hybrid, over the
-// 2 469 headlines of the model's training file, in one process.
+// headlines of the model's training files, in one process.
 //
 //   node --conditions=source --import tsx bench/sentiment.ts
 import { scoreHeadline, scorePlainAfinn } from '../feeders/src/news/sentiment.js';
 import { tokens } from '../feeders/src/news/sentiment-features.js';
 import { scoreHeadlineHybrid, scoreHeadlineModel } from '../feeders/src/news/sentiment-model.js';
-import { readCsv, TRAIN_CSV } from '../scripts/train-sentiment.js';
+import { readCsv } from '../scripts/train-sentiment.js';
 import { median, saveResult } from './lib.js';
 
-const texts = readCsv(TRAIN_CSV).map((d) => d.text);
+const texts = readCsv().map((d) => d.text);
 let sink = 0;
 const cases: Record<string, (t: string) => number> = {
   'floor: tokens only': (t) => tokens(t).length,

@@ -1,19 +1,25 @@
 // Trains the headline-sentiment model (feeders/src/news/sentiment-model.ts) and writes its weights to
 // feeders/src/news/sentiment-model.weights.ts. Deterministic: same data, same weights.
 //
-//   node --conditions=source --import tsx scripts/train-sentiment.ts
+//   node --conditions=source --import tsx scripts/train-sentiment.ts          # CV table + weights
 //
-// Data: testing/fixtures/sentiment-train/twitter-financial-news.csv (Twitter Financial News Sentiment,
-// MIT; provenance in testing/fixtures/SOURCES.md). Labels 0 bearish → negative, 1 bullish → positive,
-// 2 neutral. A fixed 15 % of it (by a hash of the text) is held out: it chooses the neutral margin and
-// reports the model's own validation score. No evaluation set is read here (docs/SENTIMENT.md).
+// Data (docs/SENTIMENT.md "Trained model"; provenance in testing/fixtures/SOURCES.md §15):
+// testing/fixtures/sentiment-train/*.csv, rows `text,label` of Twitter Financial News Sentiment (MIT),
+// labels 0 bearish → negative, 1 bullish → positive, 2 neutral.
+//
+// Model choice by 5-fold cross-validation on those rows only: every candidate (feature groups × L2) is
+// trained on four folds and predicts the fifth; the pooled out-of-fold predictions give its macro-F1 and
+// its neutral margin. The lexicon alone and the lexicon-first hybrid are scored on the same folds. The best
+// candidate is then trained on all rows with its chosen margin. No evaluation set is read here.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DIM, features, probabilities, toScore, type Features } from '../feeders/src/news/sentiment-features.js';
+import { DIM, features, probabilities, toScore, type FeatureOptions, type Features } from '../feeders/src/news/sentiment-features.js';
+import { scoreHeadline } from '../feeders/src/news/sentiment.js';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const TRAIN_CSV = path.join(root, 'testing/fixtures/sentiment-train/twitter-financial-news.csv');
+export const TRAIN_DIR = path.join(root, 'testing/fixtures/sentiment-train');
+export const TRAIN_FILES = ['twitter-financial-news.csv', 'twitter-financial-news-2.csv'].map((f) => path.join(TRAIN_DIR, f));
 const OUT = path.join(root, 'feeders/src/news/sentiment-model.weights.ts');
 
 export interface Example {
@@ -22,41 +28,55 @@ export interface Example {
   y: number;
 }
 
-/** RFC 4180-style rows `text,label` (quoted text may hold commas and doubled quotes). */
-export function readCsv(file: string): Example[] {
-  const src = readFileSync(file, 'utf8');
+/** Rows `text,label` (quoted text may hold commas and doubled quotes); a text seen before (any file) is kept once. */
+export function readCsv(files: string[] = TRAIN_FILES): Example[] {
   const out: Example[] = [];
   const seen = new Set<string>();
   const map: Record<string, number> = { '0': 0, '1': 2, '2': 1 };
-  for (const line of src.split('\n').slice(1)) {
-    if (!line.trim()) continue;
-    const comma = line.lastIndexOf(',');
-    let text = line.slice(0, comma);
-    const label = line.slice(comma + 1).trim();
-    if (text.startsWith('"') && text.endsWith('"')) text = text.slice(1, -1).replace(/""/g, '"');
-    const y = map[label];
-    if (y === undefined) throw new Error(`bad label ${JSON.stringify(label)} in ${line}`);
-    const key = text.toLowerCase().trim();
-    if (seen.has(key)) continue; // the source's train and validation files share a few rows
-    seen.add(key);
-    out.push({ text, y });
+  for (const file of files) {
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      if (!line.trim()) continue;
+      const comma = line.lastIndexOf(',');
+      let text = line.slice(0, comma);
+      const label = line.slice(comma + 1).trim();
+      if (text.startsWith('"') && text.endsWith('"')) text = text.slice(1, -1).replace(/""/g, '"');
+      const y = map[label];
+      if (y === undefined) throw new Error(`bad label ${JSON.stringify(label)} in ${line}`);
+      const key = text.toLowerCase().trim();
+      if (seen.has(key)) continue; // the source's train and validation files share a few rows
+      seen.add(key);
+      out.push({ text, y });
+    }
   }
   return out;
 }
 
-/** The fixed held-out part: 15 % of the rows by an FNV-1a hash of the text. */
-export function isHeldOut(text: string): boolean {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % 100 < 15;
+/** The project's hand-labelled headlines (feeders/test/news/headlines.labelled.json) in the model's class order. */
+export function ownHeadlines(): Example[] {
+  const file = path.join(root, 'feeders/test/news/headlines.labelled.json');
+  const ys: Record<string, number> = { negative: 0, neutral: 1, positive: 2 };
+  return (JSON.parse(readFileSync(file, 'utf8')) as { headlines: { headline: string; label: string }[] }).headlines.map((h) => ({ text: h.headline, y: ys[h.label]! }));
 }
 
-function macroF1(ys: number[], ps: number[]): number {
+export const FOLDS = 5;
+/** The cross-validation fold of a row: an FNV-1a hash of its text, so a row keeps its fold as files grow. */
+export function foldOf(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % FOLDS;
+}
+
+export function macroF1(ys: number[], ps: number[]): number {
   let f = 0;
   for (let c = 0; c < 3; c++) {
-    const tp = ys.filter((y, i) => y === c && ps[i] === c).length;
-    const fp = ys.filter((y, i) => y !== c && ps[i] === c).length;
-    const fn = ys.filter((y, i) => y === c && ps[i] !== c).length;
+    let tp = 0;
+    let fp = 0;
+    let fn = 0;
+    for (let i = 0; i < ys.length; i++) {
+      if (ps[i] === c && ys[i] === c) tp++;
+      else if (ps[i] === c) fp++;
+      else if (ys[i] === c) fn++;
+    }
     const p = tp + fp ? tp / (tp + fp) : 0;
     const r = tp + fn ? tp / (tp + fn) : 0;
     f += p + r ? (2 * p * r) / (p + r) : 0;
@@ -64,23 +84,29 @@ function macroF1(ys: number[], ps: number[]): number {
   return f / 3;
 }
 
-const scoreClass = (s: number) => (s > 0 ? 2 : s < 0 ? 0 : 1);
+export const scoreClass = (s: number) => (s > 0.05 ? 2 : s < -0.05 ? 0 : 1);
 
-export function train(data: Example[], opts = { epochs: 10, lr: 0.2, l2: 1e-4 }): Float64Array {
-  const xs: Features[] = data.map((d) => features(d.text));
-  const counts = [0, 1, 2].map((c) => data.filter((d) => d.y === c).length);
-  const cw = counts.map((n) => data.length / (3 * Math.max(n, 1))); // balanced class weights
+export interface TrainOptions {
+  epochs: number;
+  lr: number;
+  l2: number;
+}
+export const TRAIN_DEFAULTS: TrainOptions = { epochs: 10, lr: 0.2, l2: 1e-4 };
+
+/** Multinomial logistic regression, AdaGrad, balanced class weights, seeded shuffle. */
+export function train(xs: Features[], ys: number[], opts: TrainOptions = TRAIN_DEFAULTS): Float64Array {
+  const counts = [0, 1, 2].map((c) => ys.filter((y) => y === c).length);
+  const cw = counts.map((n) => ys.length / (3 * Math.max(n, 1))); // balanced class weights
   const w = new Float64Array(3 * DIM);
   const g2 = new Float64Array(3 * DIM).fill(1e-8); // AdaGrad accumulators
-  // deterministic shuffle (mulberry32)
-  let seed = 20_171_105;
+  let seed = 20_171_105; // mulberry32
   const rnd = () => {
     seed = (seed + 0x6d2b79f5) | 0;
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  const order = data.map((_, i) => i);
+  const order = xs.map((_, i) => i);
   for (let e = 0; e < opts.epochs; e++) {
     for (let i = order.length - 1; i > 0; i--) {
       const j = Math.floor(rnd() * (i + 1));
@@ -90,7 +116,7 @@ export function train(data: Example[], opts = { epochs: 10, lr: 0.2, l2: 1e-4 })
       const f = xs[i]!;
       const p = probabilities(w, f);
       for (let c = 0; c < 3; c++) {
-        const err = (p[c]! - (data[i]!.y === c ? 1 : 0)) * cw[data[i]!.y]!;
+        const err = (p[c]! - (ys[i] === c ? 1 : 0)) * cw[ys[i]!]!;
         const off = c * DIM;
         for (let k = 0; k < f.idx.length; k++) {
           const j = off + f.idx[k]!;
@@ -104,34 +130,92 @@ export function train(data: Example[], opts = { epochs: 10, lr: 0.2, l2: 1e-4 })
   return w;
 }
 
-export function evaluateSplit(w: Float64Array | Float32Array, data: Example[], margin: number): number {
-  return macroF1(
-    data.map((d) => d.y),
-    data.map((d) => scoreClass(toScore(probabilities(w, features(d.text)), margin))),
-  );
+export const MARGINS = [-0.3, -0.25, -0.2, -0.15, -0.1, -0.05, 0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3];
+
+export interface Candidate {
+  features: FeatureOptions;
+  l2: number;
+}
+export const CANDIDATES: Candidate[] = [false, true].flatMap((bigrams) =>
+  [false, true].flatMap((lexicon) => [1e-5, 1e-4, 1e-3].map((l2) => ({ features: { bigrams, lexicon }, l2 }))),
+);
+export const candidateName = (c: Candidate) =>
+  `words${c.features.bigrams ? '+bigrams' : ''}${c.features.lexicon ? '+lexicon' : ''}, L2 ${c.l2}`;
+
+export interface CvResult {
+  candidate: Candidate;
+  margin: number;
+  /** Macro-F1 of the pooled out-of-fold predictions at that margin. */
+  f1: number;
+  /** Macro-F1 of the lexicon-first hybrid built on it (lexicon score when the lexicon found words). */
+  hybridF1: number;
+  /** Out-of-fold class probabilities, row order of the data. */
+  oof: [number, number, number][];
+}
+
+/** Cross-validates one candidate on the rows; lexicon scores are passed in (computed once). */
+export function crossValidate(data: Example[], lex: number[], c: Candidate): CvResult {
+  const xs = data.map((d, i) => features(d.text, lex[i], c.features));
+  const ys = data.map((d) => d.y);
+  const fold = data.map((d) => foldOf(d.text));
+  const oof: [number, number, number][] = new Array(data.length);
+  for (let k = 0; k < FOLDS; k++) {
+    const fit = data.map((_, i) => i).filter((i) => fold[i] !== k);
+    const w = train(fit.map((i) => xs[i]!), fit.map((i) => ys[i]!), { ...TRAIN_DEFAULTS, l2: c.l2 });
+    for (let i = 0; i < data.length; i++) if (fold[i] === k) oof[i] = probabilities(w, xs[i]!);
+  }
+  let best = { margin: 0, f1: -1 };
+  for (const m of MARGINS) {
+    const f1 = macroF1(ys, oof.map((p) => scoreClass(toScore(p, m))));
+    if (f1 > best.f1 + 1e-9) best = { margin: m, f1 };
+  }
+  const hybridF1 = macroF1(ys, oof.map((p, i) => scoreClass(lex[i] !== 0 ? lex[i]! : toScore(p, best.margin))));
+  return { candidate: c, ...best, hybridF1, oof };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const all = readCsv(TRAIN_CSV);
-  const held = all.filter((d) => isHeldOut(d.text));
-  const fit = all.filter((d) => !isHeldOut(d.text));
-  const w = train(fit);
-  let best = { margin: 0, f1: -1 };
-  for (let m = -0.3; m <= 0.3001; m += 0.05) {
-    const f1 = evaluateSplit(w, held, m);
-    if (f1 > best.f1 + 1e-9) best = { margin: Math.round(m * 100) / 100, f1 };
-  }
+  const data = readCsv();
+  const lex = data.map((d) => scoreHeadline(d.text).score);
+  const ys = data.map((d) => d.y);
+  const lexF1 = macroF1(ys, lex.map(scoreClass));
+  const counts = [0, 1, 2].map((c) => ys.filter((y) => y === c).length);
+  const out: string[] = [];
+  out.push(`${data.length} rows (${counts[0]} negative, ${counts[1]} neutral, ${counts[2]} positive), ${FOLDS}-fold CV`);
+  out.push('', '| scorer | CV macro-F1 | hybrid (lexicon first) CV macro-F1 | neutral margin |', '|---|---|---|---|');
+  out.push(`| lexicon alone (sentiment.ts) | ${lexF1.toFixed(3)} | – | – |`);
+  const results = CANDIDATES.map((c) => crossValidate(data, lex, c));
+  for (const r of results) out.push(`| ${candidateName(r.candidate)} | ${r.f1.toFixed(3)} | ${r.hybridF1.toFixed(3)} | ${r.margin} |`);
+  const best = results.reduce((a, b) => (b.f1 > a.f1 + 1e-9 ? b : a));
+  out.push('', `chosen: ${candidateName(best.candidate)} (CV macro-F1 ${best.f1.toFixed(3)}, hybrid ${best.hybridF1.toFixed(3)}, lexicon ${lexF1.toFixed(3)})`);
+
+  const xs = data.map((d, i) => features(d.text, lex[i], best.candidate.features));
+  const w = train(xs, ys, { ...TRAIN_DEFAULTS, l2: best.candidate.l2 });
   const f32 = Float32Array.from(w);
   const b64 = Buffer.from(f32.buffer).toString('base64');
+  const meta = {
+    dim: DIM,
+    trainedOn: data.length,
+    features: best.candidate.features,
+    l2: best.candidate.l2,
+    neutralMargin: best.margin,
+    cv: { folds: FOLDS, model: Number(best.f1.toFixed(4)), hybrid: Number(best.hybridF1.toFixed(4)), lexicon: Number(lexF1.toFixed(4)) },
+  };
   writeFileSync(
     OUT,
     `// Generated by scripts/train-sentiment.ts — do not edit. Float32 weights, class-major (negative, neutral,\n` +
-      `// positive), ${DIM} per class, base64. Trained on ${fit.length} rows, ${held.length} held out (docs/SENTIMENT.md).\n` +
-      `export const MODEL = {\n  dim: ${DIM},\n  trainedOn: ${fit.length},\n  heldOut: ${held.length},\n  neutralMargin: ${best.margin},\n` +
+      `// positive), ${DIM} per class, base64; chosen and figured by ${FOLDS}-fold CV on the training rows (docs/SENTIMENT.md).\n` +
+      `export const MODEL = {\n${Object.entries(meta).map(([k, v]) => `  ${k}: ${JSON.stringify(v)},`).join('\n')}\n` +
       `  weights:\n    '${b64}',\n};\n`,
   );
-  process.stdout.write(
-    `${all.length} rows (${fit.length} fit, ${held.length} held out); held-out macro-F1 ${best.f1.toFixed(3)} at neutral margin ${best.margin}; ` +
-      `fit-set macro-F1 ${evaluateSplit(w, fit, best.margin).toFixed(3)}; wrote ${OUT} (${(b64.length / 1024).toFixed(0)} KiB)\n`,
-  );
+  out.push(`wrote ${path.relative(root, OUT)} (${(b64.length / 1024).toFixed(0)} KiB)`);
+
+  // Which scorer the feeder uses: the project's own labelled feed headlines are news, not tweets, and share
+  // no row with the training data — the out-of-domain check beside the CV (docs/SENTIMENT.md).
+  const own = ownHeadlines();
+  const ownLex = own.map((d) => scoreHeadline(d.text).score);
+  const ownModel = own.map((d, i) => toScore(probabilities(f32, features(d.text, ownLex[i], best.candidate.features)), best.margin));
+  const oy = own.map((d) => d.y);
+  out.push('', `project's labelled feed headlines (${own.length}, feeders/test/news/headlines.labelled.json), macro-F1:`);
+  out.push(`lexicon ${macroF1(oy, ownLex.map(scoreClass)).toFixed(3)} / model ${macroF1(oy, ownModel.map(scoreClass)).toFixed(3)} / hybrid ${macroF1(oy, own.map((_, i) => scoreClass(ownLex[i] !== 0 ? ownLex[i]! : ownModel[i]!))).toFixed(3)}`);
+  process.stdout.write(`${out.join('\n')}\n`);
 }

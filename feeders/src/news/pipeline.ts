@@ -7,7 +7,7 @@ import type { SourceMetrics } from '../common/metrics.js';
 import { detectLanguage, SCORED_LANGUAGES } from './lang.js';
 import type { NewsMetrics } from './metrics.js';
 import { articlePoint, pointTime, storyPoints } from './points.js';
-import { scoreHeadline } from './sentiment.js';
+import { scoreNewsHeadline } from './sentiment-model.js';
 import { storyKey, storyRank, storySentiment, storyWords, StoryBook } from './stories.js';
 import type { AssetTagger } from './tagger.js';
 import type { SourceBatch } from './types.js';
@@ -78,7 +78,7 @@ export function ingest(batch: SourceBatch, d: PipelineDeps): IngestCounts {
       continue;
     }
     const lang = detectLanguage(a.title);
-    const sentiment = SCORED_LANGUAGES.has(lang) ? scoreHeadline(a.title).score : undefined;
+    const sentiment = SCORED_LANGUAGES.has(lang) ? scoreNewsHeadline(a.title).score : undefined;
     if (sentiment === undefined) d.metrics.unscored.inc({ lang });
     const assets = d.tagger.tag(a.title, a.assetHints);
     const time = pointTime(a);

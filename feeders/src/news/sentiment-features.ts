@@ -37,19 +37,32 @@ export interface Features {
   val: number[];
 }
 
+/** Which feature groups a model uses; chosen by cross-validation in scripts/train-sentiment.ts. */
+export interface FeatureOptions {
+  /** Word bigrams besides unigrams. */
+  bigrams: boolean;
+  /** The lexicon's score (sentiment.ts) as three features; off = those three stay 0. */
+  lexicon: boolean;
+}
+export const DEFAULT_FEATURES: FeatureOptions = { bigrams: true, lexicon: true };
+
 /** Sparse feature vector of a headline: unigrams, bigrams, lexicon score (positive part, negative part, zero), bias. */
-export function features(text: string, lexicon: number = scoreHeadline(text).score): Features {
+export function features(text: string, lexicon: number = scoreHeadline(text).score, opts: FeatureOptions = DEFAULT_FEATURES): Features {
   const t = tokens(text);
   const set = new Set<number>();
   for (let i = 0; i < t.length; i++) {
     set.add(hash(t[i]!) & (BUCKETS - 1));
-    if (i + 1 < t.length) set.add(hash(`${t[i]} ${t[i + 1]}`) & (BUCKETS - 1));
+    if (opts.bigrams && i + 1 < t.length) set.add(hash(`${t[i]} ${t[i + 1]}`) & (BUCKETS - 1));
   }
   const idx = [...set].sort((a, b) => a - b);
   const w = idx.length ? 1 / Math.sqrt(idx.length) : 0;
   const val = idx.map(() => w);
-  idx.push(BUCKETS, BUCKETS + 1, BUCKETS + 2, BUCKETS + 3);
-  val.push(Math.max(lexicon, 0), Math.max(-lexicon, 0), lexicon === 0 ? 1 : 0, 1);
+  if (opts.lexicon) {
+    idx.push(BUCKETS, BUCKETS + 1, BUCKETS + 2);
+    val.push(Math.max(lexicon, 0), Math.max(-lexicon, 0), lexicon === 0 ? 1 : 0);
+  }
+  idx.push(BUCKETS + 3);
+  val.push(1);
   return { idx, val };
 }
 
