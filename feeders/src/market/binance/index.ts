@@ -3,7 +3,7 @@
 // symbols in DEPTH_BOOKS a maintained L2 book from the diff stream and REST snapshots (docs/ORDER_BOOKS.md).
 import { ParseError, binanceRestSymbol, binanceStreamSymbol, type WatchItem } from '@mt/common';
 import type { MarketComponent, MarketContext } from '../context.js';
-import { VenueStream, type SocketLink } from '../stream/index.js';
+import { VenueStream, streamSource, type SocketLink } from '../stream/index.js';
 import { BackfillBoundaries, Backfiller, CandleLedger } from '../stream/backfill.js';
 import { BinanceRest, binanceCandleFetcher } from './rest.js';
 import { parseDepthSnapshot, toCandle, toTick, type BinanceEvent } from './mappers.js';
@@ -41,7 +41,6 @@ export function createBinanceSource(ctx: MarketContext): MarketComponent {
   const states = new Map<string, SymbolState>();
   /** Symbols whose first kline on a given socket was seen (the backfill boundary), per socket. */
   const boundaries = new BackfillBoundaries();
-  let started = false;
   /** Stream symbols (`btcusdt`) whose L2 book is kept (DEPTH_BOOKS entries `binance:BTC/USDT`). */
   const depthWanted = new Set([...ctx.cfg.DEPTH_BOOKS].filter((k) => k.startsWith('binance:')).map((k) => binanceStreamSymbol(k.slice('binance:'.length))));
 
@@ -160,27 +159,17 @@ export function createBinanceSource(ctx: MarketContext): MarketComponent {
     stream.setSymbols(want.keys());
   }
 
-  let watch: WatchItem[] = [];
-  return {
+  return streamSource({
     name: 'binance',
-    setWatch(items) {
-      watch = items;
-      if (started) apply(items);
-    },
-    start() {
-      started = true;
-      apply(watch);
-      stream.start();
-    },
-    async stop() {
-      started = false;
-      stream.stop();
+    stream,
+    apply,
+    onStop() {
       for (const st of states.values()) st.depth?.stop();
       backfill.stop();
     },
     health() {
       const books = [...states.values()].filter((s) => s.depth);
-      return { connections: stream.openSockets(), streams: stream.streamCount(), symbols: byStream.size, backfillQueued: backfill.queued(), depthBooks: books.length, depthBooksLive: books.filter((s) => s.depth!.live).length };
+      return { symbols: byStream.size, backfillQueued: backfill.queued(), depthBooks: books.length, depthBooksLive: books.filter((s) => s.depth!.live).length };
     },
-  };
+  });
 }

@@ -7,7 +7,7 @@ import { ParseError, coinbaseProductId, watchItemKey, type WatchItem } from '@mt
 import type { MarketComponent, MarketContext } from '../context.js';
 import type { Candle } from '../types.js';
 import { OrderBook } from '../book/index.js';
-import { VenueStream, type SocketLink } from '../stream/index.js';
+import { VenueStream, streamSource, type SocketLink } from '../stream/index.js';
 import { EXCHANGE, tickerBook, toTick, tradeTick, type CoinbaseEvent, type RestCandle } from './mappers.js';
 import { CoinbaseRest } from './rest.js';
 import { CandleFiller, CandleLedger } from './filler.js';
@@ -32,7 +32,6 @@ export function createCoinbaseSource(ctx: MarketContext): CoinbaseSource {
   const log = ctx.log.child({ source: EXCHANGE });
   const m = ctx.sourceMetrics;
   const byProduct = new Map<string, SymbolState>();
-  let started = false;
   const depthBooks = ctx.cfg.DEPTH_BOOKS;
   /** Products whose level2 subscription is being dropped and taken again for a fresh snapshot. */
   const resyncing = new Set<string>();
@@ -200,26 +199,14 @@ export function createCoinbaseSource(ctx: MarketContext): CoinbaseSource {
     stream.setSymbols(want.keys());
   }
 
-  let watch: WatchItem[] = [];
   return {
-    name: EXCHANGE,
-    setWatch(items) {
-      watch = items;
-      if (started) apply(items);
-    },
-    start() {
-      started = true;
-      apply(watch);
-      stream.start();
-    },
-    async stop() {
-      started = false;
-      stream.stop();
-      filler.stop();
-    },
-    health() {
-      return { connections: stream.openSockets(), streams: stream.streamCount(), symbols: byProduct.size, restQueued: filler.queued() };
-    },
+    ...streamSource({
+      name: EXCHANGE,
+      stream,
+      apply,
+      onStop: () => filler.stop(),
+      health: () => ({ symbols: byProduct.size, restQueued: filler.queued() }),
+    }),
     idle: () => filler.idle(),
   };
 }

@@ -4,7 +4,7 @@
 // snapshot, the candle ledger's watermarks; the feed logic is in feed.ts).
 import { ParseError, krakenRestPair, krakenWsSymbol, type WatchItem } from '@mt/common';
 import type { MarketComponent, MarketContext } from '../context.js';
-import { VenueStream } from '../stream/index.js';
+import { VenueStream, streamSource } from '../stream/index.js';
 import { Backfiller, CandleLedger, type RestCandleFetcher } from '../stream/backfill.js';
 import { KrakenFeed, type FeedSymbol } from './feed.js';
 import { toCandle } from './mappers.js';
@@ -100,26 +100,11 @@ export function createKrakenSource(ctx: MarketContext): MarketComponent {
     if (changed.length) stream.refresh(changed);
   }
 
-  let watch: WatchItem[] = [];
-  let started = false;
-  return {
+  return streamSource({
     name: EXCHANGE,
-    setWatch(items) {
-      watch = items;
-      if (started) apply(items);
-    },
-    start() {
-      started = true;
-      apply(watch);
-      stream.start();
-    },
-    async stop() {
-      started = false;
-      stream.stop();
-      backfill.stop();
-    },
-    health() {
-      return { connections: stream.openSockets(), streams: stream.streamCount(), symbols: symbols.size, backfillQueued: backfill.queued() };
-    },
-  };
+    stream,
+    apply,
+    onStop: () => backfill.stop(),
+    health: () => ({ symbols: symbols.size, backfillQueued: backfill.queued() }),
+  });
 }
