@@ -29,7 +29,8 @@ const data: Labelled[] = lines.slice(1).map((l, i) => {
   return { label: label as Label, headline, source };
 });
 
-// the feeder's path: not English → no score (neutral here); the lexicon alone, and the trained model the feeder uses
+// the feeder's path: not English → no score (neutral here); the lexicon alone, the trained model alone, and the
+// hybrid the feeder scores with (sentiment-model.ts scoreNewsHeadline)
 const english = (scorer: (t: string) => SentimentResult) => (t: string): SentimentResult =>
   SCORED_LANGUAGES.has(detectLanguage(t)) ? scorer(t) : { score: 0, raw: 0, words: [] };
 const lexicon = english(scoreHeadline);
