@@ -104,13 +104,22 @@ export class RestClient {
     return body;
   }
 
-  /** Reserve the next slot: concurrent callers are spaced too, not only one after another. */
+  /**
+   * Wait until `minIntervalMs` has passed since the last try began, over every caller of this client:
+   * the check and the claim happen in one turn, so concurrent callers are spaced too, each by the real
+   * start of the one before (a late timer never brings two tries closer).
+   */
   private async pace(signal: AbortSignal): Promise<void> {
     const gap = this.o.minIntervalMs ?? HTTP_DEFAULTS.minIntervalMs;
     if (gap <= 0) return;
-    const now = Date.now();
-    const at = Math.max(now, this.next);
-    this.next = at + gap;
-    if (at > now) await sleep(at - now, signal);
+    for (;;) {
+      const now = Date.now();
+      if (now >= this.next) {
+        this.next = now + gap;
+        return;
+      }
+      await sleep(this.next - now, signal);
+      if (signal.aborted) return;
+    }
   }
 }
