@@ -91,7 +91,7 @@ test('DEPTH_BOOKS: a maintained L2 book from level2_batch (snapshot + l2update) 
   assert.deepEqual([sub.get('level2_batch')?.has('BTC-USD'), sub.get('level2_batch')?.has('ETH-USD')], [true, false]);
   const cut = books.length;
   fake.corruptBook('BTC-USD');
-  await waitFor(async () => (await h.metric('market_gaps_detected_total', { symbol: 'BTC/USD', kind: 'book_resync' })) === 1, 3000, 'resync counted');
+  await waitFor(async () => (await h.metric('market_book_resyncs_total', { exchange: 'coinbase', symbol: 'BTC/USD', reason: 'crossed' })) === 1, 3000, 'resync counted');
   await waitFor(() => books.slice(cut).filter((b) => b.symbol === 'BTC/USD').length > 3, 5000, 'books after the resync');
   assert.ok(books.every((b) => b.bestBid < b.bestAsk), 'no crossed book handed on');
   const inbound = fake.connections[0]!.inbound.map((m) => m.raw);

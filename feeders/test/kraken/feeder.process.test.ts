@@ -78,7 +78,7 @@ test('Kraken in the feeder process: faults, SIGKILL and restart leave every cand
     fake.dropAll();
   }
   let m = await feeder.metrics();
-  await waitFor(async () => metricValue((m = await feeder!.metrics()), 'market_gaps_detected_total', { exchange: 'kraken', symbol: 'ETH/USD', kind: 'book_checksum' }) >= 1, 10_000, 'resync counted');
+  await waitFor(async () => metricValue((m = await feeder!.metrics()), 'market_book_resyncs_total', { exchange: 'kraken', symbol: 'ETH/USD', reason: 'checksum' }) >= 1, 10_000, 'resync counted');
   assert.ok(metricValue(m, 'feeder_parse_errors_total', { source: 'kraken_ws' }) >= sent, 'bad frames counted');
   assert.ok(metricValue(m, 'feeder_reconnects_total', { source: 'kraken_ws' }) >= 3, 'drops reconnected');
   await caughtUp();

@@ -87,7 +87,7 @@ test('drops, a stall, maintenance closes, REST errors and a restart: InfluxDB ho
     } else if (i === 3) fake.loseBookUpdate('ETH/USD');
     else fake.dropAll();
   });
-  await waitFor(async () => (await h1.metric('market_gaps_detected_total', { exchange: 'kraken', symbol: 'ETH/USD', kind: 'book_checksum' })) >= 2, 10_000, 'both book faults seen');
+  await waitFor(async () => (await h1.metric('market_book_resyncs_total', { exchange: 'kraken', symbol: 'ETH/USD', reason: 'checksum' })) >= 2, 10_000, 'both book faults seen');
   await src1.stop();
   h1.store.flush();
   await sink.flush();
@@ -125,7 +125,7 @@ test('drops, a stall, maintenance closes, REST errors and a restart: InfluxDB ho
   assert.ok((await h1.metric('feeder_reconnects_total', { source: 'kraken_ws' })) >= 3, 'reconnects counted');
   assert.ok((await h2.metric('market_candles_backfilled_total', { exchange: 'kraken' })) >= 2 * 8, 'the restart backfilled the downtime');
   assert.ok((await h1.metric('feeder_source_errors_total', { source: 'kraken_rest' })) >= 1, 'REST errors counted (and retried)');
-  assert.equal(await h1.metric('market_gaps_detected_total', { exchange: 'kraken', symbol: 'BTC/USD', kind: 'book_checksum' }), 0, 'the other symbol never resynced');
+  assert.equal(await h1.metric('market_book_resyncs_total', { exchange: 'kraken', symbol: 'BTC/USD' }), 0, 'the other symbol never resynced');
 
   const books = (await influx.query(`SELECT "best_bid","best_ask","bid_depth_1pct","ask_depth_1pct","imbalance" FROM "order_book" WHERE "exchange"='kraken' GROUP BY "symbol"`, 'markets')).results[0]?.series ?? [];
   const bySymbol = new Map(books.map((s) => [s.tags!.symbol, s.values as (number | null)[][]]));

@@ -63,7 +63,7 @@ test('watch-set changes subscribe and unsubscribe live on the open socket; bad f
   // a corrupted checksum: that book alone is resubscribed on the same socket and streams again
   const booksBefore = h.books.filter((b) => b.symbol === 'SOL/USD').length;
   fake.corruptChecksum('SOL/USD');
-  await waitFor(async () => (await h.metric('market_gaps_detected_total', { exchange: 'kraken', symbol: 'SOL/USD', kind: 'book_checksum' })) === 1, 5000, 'resync counted');
+  await waitFor(async () => (await h.metric('market_book_resyncs_total', { exchange: 'kraken', symbol: 'SOL/USD', reason: 'checksum' })) === 1, 5000, 'resync counted');
   await waitFor(() => control.filter((m) => m.params?.channel === 'book').length === 3, 5000, 'book unsubscribed and subscribed again');
   assert.deepEqual(
     control.filter((m) => m.params?.channel === 'book').map((m) => [m.method, JSON.stringify(m.params!.symbol), m.params!.depth]),

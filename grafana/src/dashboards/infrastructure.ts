@@ -46,6 +46,7 @@ export function infrastructure(): Dashboard {
       'short',
       q('sum by (symbol) (increase(market_candles_backfilled_total[$__rate_interval]))', 'backfilled {{symbol}}'),
       q('sum by (symbol, kind) (increase(market_gaps_detected_total[$__rate_interval]))', 'gap {{kind}} {{symbol}}', 'B'),
+      q('sum by (exchange, symbol, reason) (increase(market_book_resyncs_total[$__rate_interval]))', 'book resync {{reason}} {{exchange}} {{symbol}}', 'C'),
     ).gridPos(g.at(8, 8)),
     graph(
       'InfluxDB write latency',

@@ -74,7 +74,7 @@ export function createCoinbaseSource(ctx: MarketContext): CoinbaseSource {
     registry: ctx.registry,
     onData,
   });
-  const { gaps, backfilled } = stream.counters;
+  const { gaps, backfilled, bookResyncs } = stream.counters;
 
   const filler = new CandleFiller({
     rest,
@@ -173,7 +173,7 @@ export function createCoinbaseSource(ctx: MarketContext): CoinbaseSource {
     if (book.ob.crossed()) {
       // our copy is wrong (a lost update): drop the subscription and take it again for a new snapshot
       book.valid = false;
-      gaps.inc({ exchange: EXCHANGE, symbol: st.symbol, kind: 'book_resync' });
+      bookResyncs.inc({ exchange: EXCHANGE, symbol: st.symbol, reason: 'crossed' });
       log.warn({ symbol: st.symbol }, 'coinbase book crossed: resubscribing level2 for a new snapshot');
       resyncing.add(product);
       stream.refresh([product]);

@@ -50,7 +50,7 @@ export function createKrakenSource(ctx: MarketContext): MarketComponent {
     registry: ctx.registry,
     onData: (ev, receivedAt, link) => feed.onEvent(ev, receivedAt, link.socketId),
   });
-  const { gaps, backfilled } = stream.counters;
+  const { gaps, backfilled, bookResyncs } = stream.counters;
 
   const backfill = new Backfiller({
     fetcher: krakenCandleFetcher(rest),
@@ -72,8 +72,8 @@ export function createKrakenSource(ctx: MarketContext): MarketComponent {
     book: (b) => ctx.out.book?.(b),
     boundary: (symbol, openTime) => backfill.request(symbol, openTime),
     resync: (symbol, reason) => {
-      // counted as a gap of kind book_<reason> (docs/METRICS.md); the book stream of this symbol alone is resubscribed
-      gaps.inc({ exchange: EXCHANGE, symbol, kind: `book_${reason}` });
+      // counted like every venue's book resync (docs/METRICS.md); the book stream of this symbol alone is resubscribed
+      bookResyncs.inc({ exchange: EXCHANGE, symbol, reason });
       const wire = krakenWsSymbol(symbol);
       log.warn({ symbol, reason }, 'kraken book invalid, resubscribing it');
       generation.set(wire, (generation.get(wire) ?? 0) + 1);

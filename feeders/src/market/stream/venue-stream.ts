@@ -66,13 +66,13 @@ export function streamMetrics(registry: Registry): StreamMetrics {
     streams,
     gaps: new Counter({
       name: 'market_gaps_detected_total',
-      help: 'Gaps found: trade id / sequence jumps, candle gaps (candles missed live and backfilled), book resyncs',
+      help: 'Gaps found: trade id / sequence jumps, candle gaps (candles missed live and backfilled); book resyncs are market_book_resyncs_total',
       labelNames: ['exchange', 'symbol', 'kind'] as const,
       registers: [registry],
     }),
     bookResyncs: new Counter({
       name: 'market_book_resyncs_total',
-      help: 'Maintained L2 books dropped and rebuilt from a snapshot, by reason (gap, checksum, crossed)',
+      help: 'Maintained L2 books dropped and rebuilt from a snapshot, every venue, by reason (gap, checksum, crossed)',
       labelNames: ['exchange', 'symbol', 'reason'] as const,
       registers: [registry],
     }),
