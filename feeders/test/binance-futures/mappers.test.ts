@@ -164,8 +164,27 @@ test('bad frames are ParseErrors with a reason, never another exception', () => 
   assert.equal(reasons(JSON.stringify({ stream: 'x', data: { e: 'forceOrder', E: 1, o: { s: 'BTCUSDT', S: 'HOLD', ap: '1', z: '1', T: 1 } } })), 'invalid_field');
   // spot's bookTicker has no `e`: on fstream that is not a known frame
   assert.equal(reasons(fixtureText('binance/ws_combined_bookTicker.json').trim()), 'unknown_event');
-  // a stream we do not follow (depth diff): counted as unknown, not mistaken for another event
-  assert.equal(reasons(fixtureText('binance_futures/ws_combined_depthUpdate_100ms_SUSHIUSDT.json').trim()), 'unknown_event');
+  // an event type we do not know (the recorded depth diff, renamed): counted as unknown, not mistaken for another event
+  assert.equal(reasons(fixtureText('binance_futures/ws_combined_depthUpdate_100ms_SUSHIUSDT.json').trim().replace('"depthUpdate"', '"someNewEvent"')), 'unknown_event');
+  // the depth diff itself is mapped, `pu` included (binance-futures/depth.ts)
+  assert.deepEqual(parseFuturesFrame(fixtureText('binance_futures/ws_combined_depthUpdate_100ms_SUSHIUSDT.json').trim()), {
+    kind: 'depth',
+    symbol: 'SUSHIUSDT',
+    ts: 1626992741037,
+    firstUpdateId: 600859599090,
+    lastUpdateId: 600859600917,
+    prevLastUpdateId: 600859598061,
+    bids: [
+      { price: 7.504, qty: 813 },
+      { price: 7.609, qty: 0 },
+      { price: 7.611, qty: 2 },
+    ],
+    asks: [
+      { price: 7.615, qty: 1563 },
+      { price: 7.622, qty: 3284 },
+    ],
+  });
+  assert.equal(reasons(JSON.stringify({ stream: 'x', data: { e: 'depthUpdate', E: 1, s: 'BTCUSDT', U: 1, u: 2, b: [], a: [] } })), 'invalid_field', 'a diff without pu');
   assert.equal(reasons('[1,2]'), 'unknown_event');
   assert.deepEqual(parseFuturesFrame('{"result":null,"id":3}'), { kind: 'result', id: 3, result: null });
 });

@@ -194,6 +194,9 @@ test('malformed frames and unknown events are counted and dropped; the stream go
   await waitFor(() => h.funding.length > 0, 5000, 'funding');
   const funding = h.funding.length;
   fake.sendMalformed();
+  // an event type the feeder does not know (a real depthUpdate, renamed), and a diff of a perpetual without
+  // a depth book (not in DEPTH_BOOKS): neither is handed on; only the first is a parse error
+  fake.broadcastRaw('{"stream":"btcusdt@someNewEvent","data":{"e":"someNewEvent","E":1,"s":"BTCUSDT","U":1,"u":2,"pu":0,"b":[],"a":[]}}');
   fake.broadcastRaw('{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":1,"u":2,"pu":0,"b":[],"a":[]}}');
   const n = h.ticks.length;
   await waitFor(() => h.ticks.length > n + 5 && h.funding.length > funding + 2, 5000, 'events after bad frames');

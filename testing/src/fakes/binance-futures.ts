@@ -4,10 +4,15 @@
 // differs on futures (testing/fixtures/LIMITS.md "Binance USDⓈ-M futures"): 10 incoming messages/s,
 // REQUEST_WEIGHT 2400/min, klines weighted by `limit` (max 1500), the futures stream set and frame shapes
 // (testing/fixtures/binance_futures/*: bookTicker with `e`/`E`/`T`, 24hrTicker without bid/ask,
-// markPriceUpdate, forceOrder with `ps`/`st` inside `o`), and GET /fapi/v1/openInterest.
+// markPriceUpdate, forceOrder with `ps`/`st` inside `o`), GET /fapi/v1/openInterest, and the order book:
+// `<symbol>@depth@100ms` diffs with `T` and `pu` whose `U` skips ids (update ids are shared across a
+// venue's symbols: ws_combined_depthUpdate_100ms_SUSHIUSDT_sequence_15frames.txt) and GET /fapi/v1/depth
+// with `E`/`T` (weight 2/5/10/20 by limit, limits 5…1000), with the spot server's lost-diff and
+// crossed-diff faults (skipDepthUpdate, sendCrossedDepthUpdate).
 // Funding, liquidations and open interest are deterministic functions of symbol and simulated time, and
 // every one sent is logged in `sent`, so a test compares what was stored with what the exchange sent.
 import type { RecordedRequest, Reply } from './http-fake.js';
+import type { FakeDepthBook } from './binance.js';
 import type { HttpFake } from './http-fake.js';
 import { BinanceFake, fix8, hash32, norm, px, tickSize, trade, type BinanceFakeOptions } from './binance.js';
 import { fixtureJson } from '../fixtures.js';
@@ -20,6 +25,14 @@ const ALL_MARKET_STREAMS = new Set(['!miniTicker@arr', '!ticker@arr', '!bookTick
 
 export function isValidFuturesStream(name: string): boolean {
   return STREAM_RE.test(name) || ALL_MARKET_STREAMS.has(name);
+}
+
+/** Valid `limit`s of GET /fapi/v1/depth (default 500). */
+export const FUTURES_DEPTH_LIMITS = [5, 10, 20, 50, 100, 500, 1000];
+
+/** GET /fapi/v1/depth weight by `limit`: 5–50 → 2, 100 → 5, 500 → 10, 1000 → 20. */
+export function futuresDepthWeight(limit: number): number {
+  return limit <= 50 ? 2 : limit <= 100 ? 5 : limit <= 500 ? 10 : 20;
 }
 
 /** Klines request weight by `limit` (docs: [1,100) 1, [100,500) 2, [500,1000] 5, > 1000 10). */
@@ -63,6 +76,10 @@ export class BinanceFuturesFake extends BinanceFake {
     http
       .route('GET', '/fapi/v1/klines', (r) => this.weighed(futuresKlinesWeight(r.query.has('limit') ? Number(r.query.get('limit')) || 500 : 500), () => this.klines(r, 1500)))
       .route('GET', '/fapi/v1/openInterest', (r) => this.weighed(1, () => this.openInterestReply(r)))
+      .route('GET', '/fapi/v1/depth', (r) => {
+        const limit = r.query.has('limit') ? Number(r.query.get('limit')) : 500;
+        return this.weighed(futuresDepthWeight(limit), () => this.depth(r, (l) => FUTURES_DEPTH_LIMITS.includes(l)));
+      })
       .route('GET', '/fapi/v1/time', () => this.weighed(1, () => ({ body: { serverTime: this.now() } })))
       .route('GET', '/fapi/v1/ping', () => this.weighed(1, () => ({ body: {} })));
   }
@@ -92,6 +109,30 @@ export class BinanceFuturesFake extends BinanceFake {
     const sym = norm(symbol);
     const base = 1000 + (hash32(sym, 7) % 90_000);
     return Number((base * (1 + 0.05 * Math.sin(t / (37 * MINUTE)))).toFixed(3));
+  }
+
+  // ---------------------------------------------------------------- order book
+
+  /** Update ids skip what the venue's other symbols used in between: 1–40 ids after the previous `u`. */
+  protected override firstUpdateId(S: string, prevU: number): number {
+    return prevU + 1 + (hash32(S, prevU) % 40);
+  }
+
+  /** Field order as recorded (ws_combined_depthUpdate_100ms_SUSHIUSDT.json): e, E, T, s, U, u, pu, b, a. */
+  protected override depthEvent(S: string, E: number, U: number, u: number, pu: number, bids: [string, string][], asks: [string, string][]): Record<string, unknown> {
+    return { e: 'depthUpdate', E, T: E - 3, s: S, U, u, pu, b: bids, a: asks };
+  }
+
+  /**
+   * As recorded (rest_fapi_v1_depth_SUSHIUSDT_limit1000_cryptofeed_excerpt_top20.json): lastUpdateId, E, T,
+   * bids, asks. Its lastUpdateId is the `U` of the next diff, as in that session (600859605926 = the next
+   * frame's U): the book holds every diff sent so far, and the next one straddles the id
+   * (U ≤ lastUpdateId ≤ u), so a client on the documented rules always has a first diff to apply.
+   */
+  protected override depthSnapshotBody(S: string, b: FakeDepthBook, limit: number): Record<string, unknown> {
+    const { bids, asks } = super.depthSnapshotBody(S, b, limit) as { bids: unknown; asks: unknown };
+    const E = this.now();
+    return { lastUpdateId: this.firstUpdateId(S, b.u), E, T: E - 3, bids, asks };
   }
 
   // ---------------------------------------------------------------- faults
@@ -132,6 +173,11 @@ export class BinanceFuturesFake extends BinanceFake {
     const tick = tickSize(last);
     add(`${sym}@bookTicker`, { e: 'bookTicker', u: k.lastTradeId * 3, s: S, b: px(last - tick), B: '1.250', a: px(last + tick), A: '0.750', T: E - 4, E });
     add(`${sym}@kline_1m`, this.klineData(S, k, E, closed));
+    const depth = this.depthStep(S, last, tick, E, [...this.live].some((c) => c.stats.streams.has(`${sym}@depth@100ms`) || c.stats.streams.has(`${sym}@depth`)));
+    if (depth) {
+      add(`${sym}@depth@100ms`, depth);
+      add(`${sym}@depth`, depth);
+    }
     const day = this.candle(S, openTime - 1440 * MINUTE, 1);
     const o24 = day.open;
     const h24 = Math.max(o24, last) * 1.01;

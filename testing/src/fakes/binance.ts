@@ -133,9 +133,11 @@ export class BinanceFake {
   private rateLimitedUntil = 0;
   private refusals: { status: number; times: number } | undefined;
   /** Per symbol (REST form) that anyone asked depth of: the exchange's full book and its last update id. */
-  private depthBooks = new Map<string, FakeDepthBook>();
+  protected depthBooks = new Map<string, FakeDepthBook>();
   /** Symbols whose next depth diff is applied but not sent (a lost frame: the client must resync). */
-  private skipDepth = new Set<string>();
+  protected skipDepth = new Set<string>();
+  /** Symbols whose next depth diff carries a bid at the best ask, never applied to the exchange's book (a corrupt frame). */
+  protected crossDepth = new Set<string>();
 
   constructor(opts: BinanceFakeOptions = {}) {
     const { symbols, ...rest } = opts;
@@ -386,6 +388,14 @@ export class BinanceFake {
   }
 
   /** Connections currently open. */
+  /**
+   * The next depth diff of `symbol` (`BTCUSDT`) carries, besides its real levels, a bid one tick above the
+   * best ask that the exchange's own book never gets: the client's book crosses and must resync.
+   */
+  sendCrossedDepthUpdate(symbol: string): void {
+    this.crossDepth.add(norm(symbol));
+  }
+
   /** The next depth diff of `symbol` (`BTCUSDT`) is lost: applied on the exchange, never sent. */
   skipDepthUpdate(symbol: string): void {
     this.skipDepth.add(norm(symbol));
@@ -756,7 +766,7 @@ export class BinanceFake {
   }
 
   /** The book of S, made on first use around the current price (20 levels a side). */
-  private depthState(S: string): FakeDepthBook {
+  protected depthState(S: string): FakeDepthBook {
     let b = this.depthBooks.get(S);
     if (b) return b;
     const k = this.candle(S, this.cur, Math.max(1, this.step * this.o.tradesPerStep));
@@ -775,10 +785,11 @@ export class BinanceFake {
    * beyond 40 ticks removed (quantity 0), 3 update ids per event. Applied to the exchange's book whether
    * or not anyone listens; undefined while nobody ever asked for S's depth.
    */
-  private depthStep(S: string, last: number, tick: number, E: number, subscribed: boolean): Record<string, unknown> | undefined {
+  protected depthStep(S: string, last: number, tick: number, E: number, subscribed: boolean): Record<string, unknown> | undefined {
     if (!subscribed && !this.depthBooks.has(S)) return undefined;
     const b = this.depthState(S);
-    const U = b.u + 1;
+    const pu = b.u;
+    const U = this.firstUpdateId(S, pu);
     const u = U + 2;
     const bids: [string, string][] = [];
     const asks: [string, string][] = [];
@@ -792,17 +803,33 @@ export class BinanceFake {
     for (const [p, q] of asks) if (Number(q) === 0) b.asks.delete(p); else b.asks.set(p, q);
     b.u = u;
     if (this.skipDepth.delete(S)) return undefined;
+    // a bid one tick above the best ask: what a corrupt or misapplied diff would leave in a client's book
+    if (this.crossDepth.delete(S)) bids.push([px(Number(sortedLevels(b.asks, false)[0]![0]) + tick), '1.00000000']);
+    return this.depthEvent(S, E, U, u, pu, bids, asks);
+  }
+
+  /** `U` of the next diff after the one that ended at `prevU`: spot's ids are contiguous per symbol. */
+  protected firstUpdateId(_S: string, prevU: number): number {
+    return prevU + 1;
+  }
+
+  /** A diff as this API sends it (spot: testing/fixtures/binance_depth). */
+  protected depthEvent(S: string, E: number, U: number, u: number, _pu: number, bids: [string, string][], asks: [string, string][]): Record<string, unknown> {
     return { e: 'depthUpdate', E, s: S, U, u, b: bids, a: asks };
   }
 
-  private depth(r: RecordedRequest): Reply {
+  /** A snapshot body as this API answers it (spot: `{ lastUpdateId, bids, asks }`). */
+  protected depthSnapshotBody(_S: string, b: FakeDepthBook, limit: number): Record<string, unknown> {
+    return { lastUpdateId: b.u, bids: sortedLevels(b.bids, true).slice(0, limit), asks: sortedLevels(b.asks, false).slice(0, limit) };
+  }
+
+  protected depth(r: RecordedRequest, validLimit: (limit: number) => boolean = (l) => Number.isInteger(l) && l >= 1 && l <= 5000): Reply {
     const symbol = r.query.get('symbol');
     if (!symbol) return { status: 400, body: { code: -1102, msg: "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed." } };
     if (!/^[A-Z0-9-_.]{1,20}$/.test(symbol) || (this.o.symbols && !this.o.symbols.has(symbol))) return { status: 400, body: fixtureJson('binance/rest_error_invalid_symbol.json') };
     const limit = r.query.has('limit') ? Number(r.query.get('limit')) : 100;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 5000) return { status: 400, body: { code: -1130, msg: "Data sent for parameter 'limit' is not valid." } };
-    const b = this.depthState(symbol);
-    return { body: { lastUpdateId: b.u, bids: sortedLevels(b.bids, true).slice(0, limit), asks: sortedLevels(b.asks, false).slice(0, limit) } };
+    if (!validLimit(limit)) return { status: 400, body: { code: -1130, msg: "Data sent for parameter 'limit' is not valid." } };
+    return { body: this.depthSnapshotBody(symbol, this.depthState(symbol), limit) };
   }
 
   private exchangeInfo(): Reply {

@@ -1,7 +1,9 @@
 // Binance USDⓈ-M futures (exchange `binance-futures`, docs/SOURCES.md "Binance USDⓈ-M futures"): combined
 // fstream streams for every watched perpetual (`BTC/USDT:USDT`) → ticks, top of book, funding (mark/index
 // price, funding rate) and liquidations for the core, closed 1 m candles kept gap-free by the same
-// ledger + REST backfill as spot (/fapi/v1/klines), and open interest polled over REST.
+// ledger + REST backfill as spot (/fapi/v1/klines), and open interest polled over REST. For the
+// perpetuals in DEPTH_BOOKS (`binance-futures:BTC/USDT:USDT`) a maintained L2 book from the diff stream
+// and /fapi/v1/depth snapshots (binance-futures/depth.ts) instead of bookTicker's top of book.
 import { ParseError, binanceFuturesRestSymbol, binanceFuturesStreamSymbol, type WatchItem } from '@mt/common';
 import type { MarketComponent, MarketContext } from '../context.js';
 import { BinanceRest, binanceCandleFetcher } from '../binance/rest.js';
@@ -20,15 +22,22 @@ import {
   type FuturesEvent,
 } from './mappers.js';
 import { OpenInterestPoller } from './open-interest.js';
+import { FUTURES_SNAPSHOT_LIMIT, futuresDepthBook, futuresDepthStream } from './depth.js';
+import type { DiffBook } from '../binance/depth.js';
 
 const WS = 'binance_futures_ws';
 const REST = 'binance_futures_rest';
 /** Below the 2400 per minute of REQUEST_WEIGHT (testing/fixtures/LIMITS.md), leaving room for a restart's burst. */
 const WEIGHT_BUDGET = 1800;
 
-/** The streams followed per perpetual (`btcusdt`): 6 per symbol, so 170 symbols per 1024-stream connection. */
-export function futuresStreamsFor(sym: string): string[] {
-  return [`${sym}@aggTrade`, `${sym}@kline_1m`, `${sym}@bookTicker`, `${sym}@markPrice@1s`, `${sym}@forceOrder`, `${sym}@ticker`];
+/**
+ * The streams followed per perpetual (`btcusdt`): 6 per symbol, so 170 symbols per 1024-stream connection;
+ * with `depth` (DEPTH_BOOKS), the 100 ms diff stream too.
+ */
+export function futuresStreamsFor(sym: string, depth = false): string[] {
+  const s = [`${sym}@aggTrade`, `${sym}@kline_1m`, `${sym}@bookTicker`, `${sym}@markPrice@1s`, `${sym}@forceOrder`, `${sym}@ticker`];
+  if (depth) s.push(futuresDepthStream(sym));
+  return s;
 }
 
 interface SymbolState {
@@ -44,6 +53,8 @@ interface SymbolState {
   lastLiquidationAt: number;
   /** Latest mark price: values open interest in quote currency. */
   markPrice: number | undefined;
+  /** The maintained L2 book, for DEPTH_BOOKS perpetuals while watched. */
+  depth: DiffBook | undefined;
 }
 
 export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent {
@@ -55,6 +66,10 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
   const states = new Map<string, SymbolState>();
   const boundaries = new BackfillBoundaries();
   let started = false;
+  /** Stream symbols (`btcusdt`) whose L2 book is kept (DEPTH_BOOKS entries `binance-futures:BTC/USDT:USDT`). */
+  const depthWanted = new Set(
+    [...ctx.cfg.DEPTH_BOOKS].filter((k) => k.startsWith(`${EXCHANGE}:`)).map((k) => binanceFuturesStreamSymbol(k.slice(EXCHANGE.length + 1))),
+  );
 
   // fstream speaks spot's protocol (docs/STREAMING.md) with 10 incoming messages/s instead of 5
   // (testing/fixtures/LIMITS.md): ≤ 6.6 control messages/s, leaving room for pongs.
@@ -64,7 +79,7 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
         baseUrl: ctx.cfg.BINANCE_FUTURES_WS_URL,
         staleMs: ctx.cfg.BINANCE_STALE_MS,
         maxAgeMs: ctx.cfg.BINANCE_MAX_CONNECTION_AGE_MS,
-        streamsFor: futuresStreamsFor,
+        streamsFor: (sym) => futuresStreamsFor(sym, depthWanted.has(sym)),
         exchange: EXCHANGE,
         source: WS,
         controlIntervalMs: 150,
@@ -76,7 +91,7 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
     registry: ctx.registry,
     onData: onEvent,
   });
-  const { gaps, backfilled } = stream.counters;
+  const { gaps, backfilled, bookResyncs } = stream.counters;
 
   const rest = new BinanceRest({
     baseUrl: ctx.cfg.BINANCE_FUTURES_REST_URL,
@@ -84,6 +99,7 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
     metrics: m,
     source: REST,
     klinesPath: '/fapi/v1/klines',
+    depthPath: '/fapi/v1/depth',
     weightBudget: WEIGHT_BUDGET,
   });
   const ledger = new CandleLedger();
@@ -137,8 +153,12 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
       case 'book':
         if (ev.updateId <= st.lastBookId) return;
         st.lastBookId = ev.updateId;
-        ctx.out.book?.(futuresBook(symbol, ev, receivedAt));
+        // top of book, unless the maintained L2 book of this perpetual speaks for it (DEPTH_BOOKS)
+        if (!st.depth) ctx.out.book?.(futuresBook(symbol, ev, receivedAt));
         break;
+      case 'depth':
+        st.depth?.onDiff(ev, receivedAt);
+        return;
       case 'aggTrade':
         if (ev.aggId <= st.lastAggId) return;
         if (st.lastAggId > 0 && ev.aggId > st.lastAggId + 1) gaps.inc({ exchange: EXCHANGE, symbol, kind: 'agg_trade_id' });
@@ -152,6 +172,19 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
     if (tick) ctx.out.tick(tick);
   }
 
+  function depthBook(symbol: string): DiffBook {
+    return futuresDepthBook({
+      exchange: EXCHANGE,
+      symbol,
+      fetchSnapshot: (signal) => rest.depth(binanceFuturesRestSymbol(symbol), FUTURES_SNAPSHOT_LIMIT, signal),
+      out: (b) => ctx.out.book?.(b),
+      resyncs: bookResyncs,
+      metrics: m,
+      restSource: REST,
+      log,
+    });
+  }
+
   function apply(items: WatchItem[]): void {
     const want = new Map<string, string>();
     for (const i of items) if (i.asset_type === 'crypto' && i.exchange === EXCHANGE) want.set(binanceFuturesStreamSymbol(i.symbol), i.symbol);
@@ -163,13 +196,16 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
       ledger.forget(symbol);
       const st = states.get(symbol);
       if (st) st.lastAggId = st.lastBookId = st.lastMarkAt = st.lastLiquidationAt = 0;
+      st?.depth?.stop();
+      if (st) st.depth = undefined;
       boundaries.forget(symbol);
     }
     const oi = new Map<string, string>();
     for (const [sym, symbol] of want) {
       byStream.set(sym, symbol);
       let st = states.get(symbol);
-      if (!st) states.set(symbol, (st = { symbol, lastPrice: undefined, markPrice: undefined, lastAggId: 0, lastBookId: 0, lastMarkAt: 0, lastLiquidationAt: 0 }));
+      if (!st) states.set(symbol, (st = { symbol, lastPrice: undefined, markPrice: undefined, lastAggId: 0, lastBookId: 0, lastMarkAt: 0, lastLiquidationAt: 0, depth: undefined }));
+      if (depthWanted.has(sym) && !st.depth) st.depth = depthBook(symbol);
       byRest.set(binanceFuturesRestSymbol(symbol), st);
       oi.set(binanceFuturesRestSymbol(symbol), symbol);
     }
@@ -186,9 +222,6 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
     },
     start() {
       started = true;
-      const deep = [...ctx.cfg.DEPTH_BOOKS].filter((k) => k.startsWith(`${EXCHANGE}:`));
-      // said once: a perpetual in DEPTH_BOOKS is not silently served without the depth it asked for
-      if (deep.length) log.warn({ symbols: deep }, 'DEPTH_BOOKS names binance-futures perpetuals: this venue stores top of book only (bookTicker), no maintained L2 book yet');
       apply(watch);
       stream.start();
       openInterest.start();
@@ -196,11 +229,21 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
     async stop() {
       started = false;
       stream.stop();
+      for (const st of states.values()) st.depth?.stop();
       backfill.stop();
       openInterest.stop();
     },
     health() {
-      return { connections: stream.openSockets(), streams: stream.streamCount(), symbols: byStream.size, backfillQueued: backfill.queued(), restUsedWeight: rest.usedWeight };
+      const books = [...states.values()].filter((s) => s.depth);
+      return {
+        connections: stream.openSockets(),
+        streams: stream.streamCount(),
+        symbols: byStream.size,
+        backfillQueued: backfill.queued(),
+        restUsedWeight: rest.usedWeight,
+        depthBooks: books.length,
+        depthBooksLive: books.filter((s) => s.depth!.live).length,
+      };
     },
   };
 }

@@ -4,7 +4,7 @@
 // bid/ask; markPriceUpdate and forceOrder exist only on futures.
 import { ParseError } from '@mt/common';
 import type { BookSummary, Candle, FundingUpdate, Liquidation, MarketTick, OpenInterestUpdate } from '../types.js';
-import { bad, isObj, klineFields, num, parseBinanceFrame, str, toCandle, type ControlAnswer, type KlineFields, type Obj } from '../binance/mappers.js';
+import { bad, isObj, klineFields, levels, num, parseBinanceFrame, str, toCandle, type ControlAnswer, type DepthLevel, type KlineFields, type Obj } from '../binance/mappers.js';
 
 export const EXCHANGE = 'binance-futures';
 
@@ -12,6 +12,8 @@ export type FuturesEvent =
   | { kind: 'aggTrade'; symbol: string; ts: number; aggId: number; price: number }
   | { kind: 'kline'; symbol: string; ts: number; interval: string; closed: boolean; k: KlineFields }
   | { kind: 'book'; symbol: string; ts: number; updateId: number; bid: number; ask: number }
+  /** depthUpdate (`<symbol>@depth@100ms`): `U`, `u` and `pu`, the previous event's `u` (binance-futures/depth.ts). */
+  | { kind: 'depth'; symbol: string; ts: number; firstUpdateId: number; lastUpdateId: number; prevLastUpdateId: number; bids: DepthLevel[]; asks: DepthLevel[] }
   | { kind: 'markPrice'; symbol: string; ts: number; markPrice: number; indexPrice?: number; fundingRate: number; nextFundingTime: number }
   | { kind: 'liquidation'; symbol: string; ts: number; side: 'buy' | 'sell'; price: number; quantity: number }
   | { kind: 'ticker'; symbol: string; ts: number; price: number; high24h: number; low24h: number; quoteVolume24h: number; changePct24h: number }
@@ -35,6 +37,17 @@ function parseEvent(d: Obj): FuturesEvent {
     }
     case 'bookTicker':
       return { kind: 'book', symbol: str(d.s, 's', d), ts: num(d.E, 'E', d), updateId: num(d.u, 'u', d), bid: num(d.b, 'b', d), ask: num(d.a, 'a', d) };
+    case 'depthUpdate':
+      return {
+        kind: 'depth',
+        symbol: str(d.s, 's', d),
+        ts: num(d.E, 'E', d),
+        firstUpdateId: num(d.U, 'U', d),
+        lastUpdateId: num(d.u, 'u', d),
+        prevLastUpdateId: num(d.pu, 'pu', d),
+        bids: levels(d.b, 'b', d),
+        asks: levels(d.a, 'a', d),
+      };
     case 'markPriceUpdate':
       return {
         kind: 'markPrice',

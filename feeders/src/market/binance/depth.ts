@@ -1,14 +1,19 @@
 // A maintained L2 book from a diff stream plus a REST snapshot, by Binance's rules ("How to manage a local
-// order book correctly", docs/ORDER_BOOKS.md "Binance spot"): diffs are buffered while the snapshot is
-// fetched; a snapshot older than the first buffered diff is fetched again; diffs with u ≤ lastUpdateId are
-// dropped; the first one applied has U ≤ lastUpdateId + 1 ≤ u; every later one continues the previous
-// (spot: U = previous u + 1; futures: pu = previous u). A break in the sequence, or a book that turns out
-// crossed, resyncs this symbol alone (counted by the caller). Diffs at or below the last applied id (the
-// overlap of two sockets during a roll) are dropped.
-import type { AssetType } from '@mt/common';
+// order book correctly", docs/ORDER_BOOKS.md "Binance spot" and "Binance USDⓈ-M futures"): diffs are
+// buffered while the snapshot is fetched; a snapshot older than the first buffered diff is fetched again;
+// diffs the snapshot already holds are dropped; the first one applied straddles the snapshot's
+// lastUpdateId; every later one continues the previous. What "holds", "straddles" and "continues" mean
+// differs between spot and futures (SequenceRules: SPOT_RULES here, FUTURES_RULES in
+// binance-futures/depth.ts). A break in the sequence, or a book that turns out crossed, resyncs this
+// symbol alone (counted by the caller). Diffs at or below the last applied id (the overlap of two
+// sockets during a roll) are dropped.
+import type { Logger } from 'pino';
+import type { Counter } from 'prom-client';
+import { ParseError, type AssetType } from '@mt/common';
 import { OrderBook } from '../book/index.js';
 import type { BookSummary } from '../types.js';
-import type { DepthLevel } from './mappers.js';
+import type { SourceMetrics } from '../../common/metrics.js';
+import { parseDepthSnapshot, type DepthLevel } from './mappers.js';
 
 export interface DepthDiff {
   ts: number;
@@ -28,14 +33,31 @@ export interface DepthSnapshot {
 
 export type ResyncReason = 'gap' | 'crossed';
 
+/** A venue's update-id rules for diffs against a snapshot (`snapId`: its lastUpdateId). */
+export interface SequenceRules {
+  /** The snapshot already holds this diff: drop it. */
+  held(d: DepthDiff, snapId: number): boolean;
+  /** The first diff applied after a snapshot. */
+  first(d: DepthDiff, snapId: number): boolean;
+  /** `d` follows the event that ended at `prevLast`. */
+  continues(prevLast: number, d: DepthDiff): boolean;
+}
+
+/** Spot: drop u ≤ lastUpdateId; the first has U ≤ lastUpdateId + 1 ≤ u; each next U = previous u + 1. */
+export const SPOT_RULES: SequenceRules = {
+  held: (d, snapId) => d.lastUpdateId <= snapId,
+  first: (d, snapId) => d.firstUpdateId <= snapId + 1 && snapId + 1 <= d.lastUpdateId,
+  continues: (prevLast, d) => d.firstUpdateId === prevLast + 1,
+};
+
 export interface DiffBookOptions {
   exchange: string;
   symbol: string;
   assetType: AssetType;
   /** The REST snapshot; retries what is retryable itself, throws what is not. */
   snapshot(signal: AbortSignal): Promise<DepthSnapshot>;
-  /** Whether `d` follows the event that ended at `prevLast`. Default (spot): U = prevLast + 1. */
-  continues?(prevLast: number, d: DepthDiff): boolean;
+  /** The venue's update-id rules. Default SPOT_RULES. */
+  rules?: SequenceRules;
   /** A valid, uncrossed book after an applied diff. */
   onBook(b: BookSummary): void;
   /** This symbol's book was dropped and is being rebuilt. */
@@ -48,8 +70,6 @@ export interface DiffBookOptions {
   maxBuffer?: number;
 }
 
-const spotContinues = (prevLast: number, d: DepthDiff) => d.firstUpdateId === prevLast + 1;
-
 export class DiffBook {
   private readonly book: OrderBook;
   private state: 'idle' | 'syncing' | 'live' | 'stopped' = 'idle';
@@ -60,8 +80,11 @@ export class DiffBook {
   private readonly abort = new AbortController();
   private receivedAt = 0;
 
+  private readonly rules: SequenceRules;
+
   constructor(private readonly o: DiffBookOptions) {
     this.book = new OrderBook({ depth: o.depth ?? 5000 });
+    this.rules = o.rules ?? SPOT_RULES;
   }
 
   get live(): boolean {
@@ -116,7 +139,7 @@ export class DiffBook {
         this.book.clear();
         this.book.apply(snap.bids, snap.asks);
         this.lastApplied = snap.lastUpdateId;
-        const pending = this.buffer.filter((x) => x.lastUpdateId > snap.lastUpdateId);
+        const pending = this.buffer.filter((x) => !this.rules.held(x, snap.lastUpdateId));
         this.buffer = [];
         this.state = 'live';
         this.first = true;
@@ -138,10 +161,9 @@ export class DiffBook {
     }
   }
 
-  /** The first diff after a snapshot straddles lastUpdateId + 1; every later one continues the previous. */
+  /** The first diff after a snapshot straddles its lastUpdateId; every later one continues the previous. */
   private follows(d: DepthDiff): boolean {
-    if (this.first) return d.firstUpdateId <= this.lastApplied + 1 && this.lastApplied + 1 <= d.lastUpdateId;
-    return (this.o.continues ?? spotContinues)(this.lastApplied, d);
+    return this.first ? this.rules.first(d, this.lastApplied) : this.rules.continues(this.lastApplied, d);
   }
 
   private apply(d: DepthDiff): void {
@@ -155,4 +177,41 @@ export class DiffBook {
     const s = this.book.summary({ exchange: this.o.exchange, symbol: this.o.symbol, assetType: this.o.assetType, ts, receivedAt: this.receivedAt });
     if (s) this.o.onBook(s);
   }
+}
+
+export interface VenueDepthBookOptions {
+  exchange: string;
+  symbol: string;
+  rules?: SequenceRules;
+  /** GET the venue's depth snapshot (raw body; parsed here, spot and futures share the shape). */
+  fetchSnapshot(signal: AbortSignal): Promise<unknown>;
+  /** A valid, uncrossed book (the core stores it at most once a second). */
+  out(b: BookSummary): void;
+  /** `market_book_resyncs_total` (docs/METRICS.md). */
+  resyncs: Counter<'exchange' | 'symbol' | 'reason'>;
+  metrics: SourceMetrics;
+  /** Source label of a snapshot's parse errors (`binance_rest`, `binance_futures_rest`). */
+  restSource: string;
+  log: Logger;
+}
+
+/** One DEPTH_BOOKS symbol's DiffBook, wired the same way for Binance spot and USDⓈ-M futures. */
+export function venueDepthBook(o: VenueDepthBookOptions): DiffBook {
+  const { exchange, symbol } = o;
+  return new DiffBook({
+    exchange,
+    symbol,
+    assetType: 'crypto',
+    ...(o.rules ? { rules: o.rules } : {}),
+    snapshot: async (signal) => parseDepthSnapshot(await o.fetchSnapshot(signal)),
+    onBook: o.out,
+    onResync: (reason) => {
+      o.resyncs.inc({ exchange, symbol, reason });
+      o.log.info({ symbol, reason }, `${exchange} order book resync`);
+    },
+    onError: (err) => {
+      if (err instanceof ParseError) o.metrics.parseErrors.inc({ source: o.restSource, reason: err.reason });
+      o.log.warn({ symbol, err: String(err) }, `${exchange} order book snapshot failed; retried with the next diff`);
+    },
+  });
 }

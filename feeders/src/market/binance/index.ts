@@ -6,9 +6,9 @@ import type { MarketComponent, MarketContext } from '../context.js';
 import { VenueStream, streamSource, type SocketLink } from '../stream/index.js';
 import { BackfillBoundaries, Backfiller, CandleLedger } from '../stream/backfill.js';
 import { BinanceRest, binanceCandleFetcher } from './rest.js';
-import { parseDepthSnapshot, toCandle, toTick, type BinanceEvent } from './mappers.js';
+import { toCandle, toTick, type BinanceEvent } from './mappers.js';
 import { binanceSpotSpec } from './spec.js';
-import { DiffBook } from './depth.js';
+import { venueDepthBook, type DiffBook } from './depth.js';
 import { topOfBook } from '../book/index.js';
 
 /** Levels per side of the REST snapshot a depth book starts from (weight 50). */
@@ -116,20 +116,15 @@ export function createBinanceSource(ctx: MarketContext): MarketComponent {
   }
 
   function depthBook(symbol: string): DiffBook {
-    return new DiffBook({
+    return venueDepthBook({
       exchange: 'binance',
       symbol,
-      assetType: 'crypto',
-      snapshot: async (signal) => parseDepthSnapshot(await rest.depth(binanceRestSymbol(symbol), SNAPSHOT_LIMIT, signal)),
-      onBook: (b) => ctx.out.book?.(b),
-      onResync: (reason) => {
-        bookResyncs.inc({ exchange: 'binance', symbol, reason });
-        log.info({ symbol, reason }, 'binance order book resync');
-      },
-      onError: (err) => {
-        if (err instanceof ParseError) m.parseErrors.inc({ source: 'binance_rest', reason: err.reason });
-        log.warn({ symbol, err: String(err) }, 'binance order book snapshot failed; retried with the next diff');
-      },
+      fetchSnapshot: (signal) => rest.depth(binanceRestSymbol(symbol), SNAPSHOT_LIMIT, signal),
+      out: (b) => ctx.out.book?.(b),
+      resyncs: bookResyncs,
+      metrics: m,
+      restSource: 'binance_rest',
+      log,
     });
   }
 

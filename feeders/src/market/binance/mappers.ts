@@ -212,7 +212,7 @@ export function klineFields(k: Obj): KlineFields {
 }
 
 /** `[["price","qty"], …]` of a depth diff or snapshot. */
-function levels(v: unknown, key: string, o: Obj): DepthLevel[] {
+export function levels(v: unknown, key: string, o: Obj): DepthLevel[] {
   if (!Array.isArray(v)) throw bad('invalid_field', `field ${key} is not an array`, o);
   return v.map((l: unknown) => {
     if (!Array.isArray(l) || l.length < 2) throw bad('invalid_field', `a level of ${key} is not [price, qty]`, o);
@@ -223,7 +223,10 @@ function levels(v: unknown, key: string, o: Obj): DepthLevel[] {
   });
 }
 
-/** GET /api/v3/depth: `{ lastUpdateId, bids, asks }` (testing/fixtures/binance_depth). */
+/**
+ * GET /api/v3/depth: `{ lastUpdateId, bids, asks }` (testing/fixtures/binance_depth); USDⓈ-M's
+ * /fapi/v1/depth adds `E` and `T` (testing/fixtures/binance_futures), which the book does not need.
+ */
 export function parseDepthSnapshot(body: unknown): { lastUpdateId: number; bids: DepthLevel[]; asks: DepthLevel[] } {
   if (!isObj(body)) throw bad('invalid_field', 'depth snapshot is not an object', body);
   return { lastUpdateId: num(body.lastUpdateId, 'lastUpdateId', body), bids: levels(body.bids, 'bids', body), asks: levels(body.asks, 'asks', body) };

@@ -21,6 +21,8 @@ export interface RestOptions {
   source?: string;
   /** Path of the klines endpoint (default `/api/v3/klines`; USDⓈ-M futures: `/fapi/v1/klines`). */
   klinesPath?: string;
+  /** Path of the order book snapshot (default `/api/v3/depth`; USDⓈ-M futures: `/fapi/v1/depth`). */
+  depthPath?: string;
   timeoutMs?: number;
   backoff?: Backoff;
   /** Wall clock (ms) that defines Binance's weight minute; injectable for tests. */
@@ -59,11 +61,11 @@ export class BinanceRest {
   }
 
   /**
-   * The order book snapshot (raw body) with `limit` levels per side (weight: 5 up to 100, 25 up to 500,
-   * 50 up to 1000, 250 up to 5000). Retries like klines().
+   * The order book snapshot (raw body) with `limit` levels per side (spot weight: 5 up to 100, 25 up to 500,
+   * 50 up to 1000, 250 up to 5000; futures: 2 up to 50, 5, 10, 20 at 100, 500, 1000). Retries like klines().
    */
   async depth(symbol: string, limit: number, signal: AbortSignal): Promise<unknown> {
-    return this.get(`/api/v3/depth?${new URLSearchParams({ symbol, limit: String(limit) })}`, signal);
+    return this.get(`${this.o.depthPath ?? '/api/v3/depth'}?${new URLSearchParams({ symbol, limit: String(limit) })}`, signal);
   }
 
   /** GET `path` (with its query) → parsed JSON, with the same weight, retry and Retry-After rules as klines. */
