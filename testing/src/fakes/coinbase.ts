@@ -13,6 +13,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { HttpFake, type RecordedRequest, type Reply } from './http-fake.js';
 import { fixtureJson } from '../fixtures.js';
+import { MinuteClock } from './minute-clock.js';
 
 const MINUTE = 60_000;
 const CHANNELS = new Set(['heartbeat', 'ticker', 'matches', 'level2', 'level2_batch', 'status']);
@@ -85,10 +86,8 @@ export class CoinbaseFake {
   readonly o: Required<Omit<CoinbaseFakeOptions, 'products'>> & { products?: Set<string> };
   private wss = new WebSocketServer({ noServer: true });
   private live = new Set<Conn>();
-  private clock: NodeJS.Timeout | undefined;
+  private readonly clock: MinuteClock;
   private nextConnId = 1;
-  private cur: number;
-  private step = 0;
   private seq = new Map<string, number>();
   private rest = { tokens: 0, at: Date.now() };
   /** The venue's L2 book per product (price text → size text), moved with the price every step. */
@@ -111,8 +110,7 @@ export class CoinbaseFake {
       ...rest,
       products: products ? new Set(products) : undefined,
     };
-    if (this.o.startTime % MINUTE !== 0) throw new Error('startTime must be minute aligned');
-    this.cur = this.o.startTime;
+    this.clock = new MinuteClock(this.o, () => this.onStep());
     this.rest.tokens = this.o.restBurst;
     this.http = new HttpFake('coinbase');
     this.http.route('GET', /^\/products\/[^/]+\/candles$/, (r) => this.limited(() => this.candles(r)));
@@ -143,27 +141,33 @@ export class CoinbaseFake {
 
   // ---------------------------------------------------------------- simulated market clock
 
+  private get cur(): number {
+    return this.clock.cur;
+  }
+
+  private get step(): number {
+    return this.clock.step;
+  }
+
   now(): number {
-    return this.cur + Math.floor((this.step * MINUTE) / this.o.stepsPerCandle);
+    return this.clock.now();
   }
 
   resume(): void {
-    if (this.clock) return;
-    this.clock = setInterval(() => this.advance(), Math.max(1, Math.round(this.o.candleMs / this.o.stepsPerCandle)));
+    this.clock.resume();
   }
 
   pause(): void {
-    if (this.clock) clearInterval(this.clock);
-    this.clock = undefined;
+    this.clock.pause();
   }
 
-  /** One clock step: this step's matches, a ticker per product that traded, a heartbeat per product. */
+  /** One clock step by hand (with autoStart: false). */
   advance(): void {
-    if (this.step >= this.o.stepsPerCandle) {
-      this.cur += MINUTE;
-      this.step = 0;
-    }
-    this.step++;
+    this.clock.advance();
+  }
+
+  /** A step: this step's matches, a ticker per product that traded, a heartbeat per product. */
+  private onStep(): void {
     const products = new Set<string>();
     for (const c of this.live) for (const set of c.stats.subs.values()) for (const p of set) products.add(p);
     for (const p of products) this.emitStep(p);
@@ -171,7 +175,7 @@ export class CoinbaseFake {
 
   /** Open time of the newest closed minute. */
   lastClosedOpenTime(): number {
-    return this.step >= this.o.stepsPerCandle ? this.cur : this.cur - MINUTE;
+    return this.clock.lastClosedOpenTime();
   }
 
   historyStart(): number {

@@ -13,6 +13,7 @@ import { crc32 } from 'node:zlib';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { HttpFake, type RecordedRequest, type Reply } from './http-fake.js';
 import { fixtureText } from '../fixtures.js';
+import { MinuteClock } from './minute-clock.js';
 
 const MINUTE = 60_000;
 export const KRAKEN_BOOK_DEPTHS = [10, 25, 100, 500, 1000];
@@ -110,10 +111,8 @@ export class KrakenFake {
   readonly pairs = new Map<string, Pair>();
   private wss = new WebSocketServer({ noServer: true });
   private live = new Set<Conn>();
-  private clock: NodeJS.Timeout | undefined;
+  private readonly clock: MinuteClock;
   private nextConnId = 1;
-  private cur: number;
-  private step = 0;
   private refusals: { status: number; times: number } | undefined;
   private corrupt = new Map<string, number>();
   private lose = new Map<string, number>();
@@ -134,9 +133,8 @@ export class KrakenFake {
       autoStart: true,
       ...rest,
     };
-    if (this.o.startTime % MINUTE !== 0) throw new Error('startTime must be minute aligned');
+    this.clock = new MinuteClock(this.o, () => this.onStep());
     for (const s of symbols ?? ['BTC/USD', 'ETH/USD']) this.pairs.set(s, pairOf(s));
-    this.cur = this.o.startTime;
     this.http = new HttpFake('kraken');
     this.http.route('GET', '/0/public/OHLC', (r) => this.ohlcRest(r));
     this.http.httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
@@ -166,24 +164,30 @@ export class KrakenFake {
 
   // ---------------------------------------------------------------- clock and market
 
+  private get cur(): number {
+    return this.clock.cur;
+  }
+
+  private get step(): number {
+    return this.clock.step;
+  }
+
   resume(): void {
-    if (this.clock) return;
-    this.clock = setInterval(() => this.advance(), Math.max(1, Math.round(this.o.candleMs / this.o.stepsPerCandle)));
+    this.clock.resume();
   }
 
   pause(): void {
-    if (this.clock) clearInterval(this.clock);
-    this.clock = undefined;
+    this.clock.pause();
   }
 
   /** Simulated exchange time. */
   now(): number {
-    return this.cur + Math.floor((this.step * MINUTE) / this.o.stepsPerCandle);
+    return this.clock.now();
   }
 
   /** Open time of the newest minute that is over (committed). */
   lastClosedOpenTime(): number {
-    return this.step >= this.o.stepsPerCandle ? this.cur : this.cur - MINUTE;
+    return this.clock.lastClosedOpenTime();
   }
 
   historyStart(): number {
@@ -253,11 +257,10 @@ export class KrakenFake {
 
   /** One market step by hand (with autoStart: false). */
   advance(): void {
-    if (this.step >= this.o.stepsPerCandle) {
-      this.cur += MINUTE;
-      this.step = 0;
-    }
-    this.step++;
+    this.clock.advance();
+  }
+
+  private onStep(): void {
     for (const symbol of this.pairs.keys()) {
       if (this.quiet(symbol, this.cur)) continue;
       for (const c of this.live) this.emitStep(c, symbol);
