@@ -196,8 +196,8 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
       const d = ds['markets-overview']!;
       const { frames } = await runPanel(influx, panelByTitle(d, '24 h % change — watch set'), await resolve(influx, d, range), range);
       const names = frames.map((f) => gd.getFieldDisplayName(f.fields[1]!, f, frames));
-      for (const s of ['BTC/USDT', 'EUR/USD', 'AAPL', '^GSPC']) assert.ok(names.includes(s), `${s} in ${names}`);
-      const btc = frames.find((f) => gd.getFieldDisplayName(f.fields[1]!, f, frames) === 'BTC/USDT')!;
+      for (const s of ['BTC/USDT · binance', 'EUR/USD · yahoo', 'AAPL · yahoo', '^GSPC · yahoo']) assert.ok(names.includes(s), `${s} in ${names}`);
+      const btc = frames.find((f) => gd.getFieldDisplayName(f.fields[1]!, f, frames) === 'BTC/USDT · binance')!;
       assert.ok(btc.length > 100, `a point per interval: ${btc.length}`);
       assert.equal(show(btc.fields[1]!, 2.5123), '2.51%');
     });

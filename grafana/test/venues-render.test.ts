@@ -125,6 +125,17 @@ describe('venue panels as a trader reads them (Grafana 12.3.0 frontend code on r
       assert.ok(!Object.keys(tiles).some((n) => n === 'BTC/USD'), 'no tile mixing the venues');
     });
 
+    it('24 h % chart: a line per venue', async () => {
+      const d = ds['markets-overview']!;
+      const { frames } = await runPanel(influx, panelByTitle(d, '24 h % change — watch set'), await resolve(influx, d, range), range);
+      const lines = Object.fromEntries(frames.map((f) => [gd.getFieldDisplayName(f.fields[1]!, f, frames), f]));
+      for (const venue of ['coinbase', 'kraken']) {
+        const f = lines[`BTC/USD · ${venue}`];
+        assert.ok(f && f.length >= 50, `BTC/USD · ${venue}: ${Object.keys(lines)}`);
+        assert.equal(show(f.fields[1]!, f.fields[1]!.values.at(-1)), '1.50%');
+      }
+    });
+
     it('ticker tape (Live off): a value per venue, named `<symbol> · <venue>` as the stat draws it', async () => {
       const d = ds['markets-overview']!;
       const panel = panelByTitle(d, 'Ticker tape (live)');

@@ -145,8 +145,9 @@ export function marketsOverview(): Dashboard {
     .title('24 h % change — watch set')
     .datasource(DS.markets)
     .withTarget(
-      new InfluxQL(DS.markets, `SELECT last("change_pct_24h") FROM ${fromClause('market_data', '$rp')} WHERE $timeFilter AND ${WATCH} GROUP BY time($__interval), "symbol" fill(none)`).alias(
-        '$tag_symbol',
+      // a line per venue and symbol: one pair's two venues are never folded into one line
+      new InfluxQL(DS.markets, `SELECT last("change_pct_24h") FROM ${fromClause('market_data', '$rp')} WHERE $timeFilter AND ${WATCH} GROUP BY time($__interval), "symbol", "exchange" fill(none)`).alias(
+        '$tag_symbol · $tag_exchange',
       ),
     )
     .unit('percent')
