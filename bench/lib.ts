@@ -1,6 +1,6 @@
 // Shared by the bench scripts: statistics, the machine description every result carries, result files.
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -193,4 +193,78 @@ export function forkClient(client: 'floor' | 'peer', wsUrl: string, n: number): 
         child.send('sample');
       }),
   };
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+  children?: number[];
+}
+
+/**
+ * The `.cpuprofile` that `--cpu-prof` wrote in `dir`, as lines: self time by package (node internals,
+ * ws, prom-client, our bundle, ...), then the `top` functions by self time. `skipFirstMs` leaves out the
+ * samples of the process's first milliseconds (start-up, warm-up).
+ */
+export function profileSummary(dir: string, top: number, skipFirstMs = 0): string[] {
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error('no .cpuprofile written');
+  const prof = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+  const hits = new Map<number, number>();
+  let t = 0;
+  for (let i = 0; i < prof.samples.length; i++) {
+    t += prof.timeDeltas[i]!;
+    if (t >= skipFirstMs * 1000) hits.set(prof.samples[i]!, (hits.get(prof.samples[i]!) ?? 0) + 1);
+  }
+  const total = [...hits.values()].reduce((a, h) => a + h, 0);
+  const busy = total - prof.nodes.filter((n) => n.callFrame.functionName === '(idle)').reduce((a, n) => a + (hits.get(n.id) ?? 0), 0);
+  const where = (url: string) => {
+    if (url.includes('mt-bench')) return 'ours (feeder bundle)';
+    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+    if (m) return m[1]!;
+    if (url.startsWith('node:')) return 'node';
+    return url ? path.basename(url) : '(native/GC/idle)';
+  };
+  const byFn = new Map<string, number>();
+  const byPkg = new Map<string, number>();
+  for (const n of prof.nodes) {
+    const h = hits.get(n.id) ?? 0;
+    if (!h || n.callFrame.functionName === '(idle)') continue;
+    const pkg = where(n.callFrame.url);
+    const key = `${n.callFrame.functionName || '(anonymous)'} [${pkg}:${n.callFrame.lineNumber + 1}]`;
+    byFn.set(key, (byFn.get(key) ?? 0) + h);
+    byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + h);
+  }
+  // inclusive time: each busy sample counted once for every distinct function on its stack
+  const parent = new Map<number, ProfileNode>();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n);
+  const incl = new Map<string, number>();
+  for (const n of prof.nodes) {
+    const h = hits.get(n.id) ?? 0;
+    if (!h || n.callFrame.functionName === '(idle)') continue;
+    const seen = new Set<string>();
+    for (let a: ProfileNode | undefined = n; a; a = parent.get(a.id)) {
+      const key = `${a.callFrame.functionName || '(anonymous)'} [${where(a.callFrame.url)}:${a.callFrame.lineNumber + 1}]`;
+      if (seen.has(key) || a.callFrame.functionName === '(root)') continue;
+      seen.add(key);
+      incl.set(key, (incl.get(key) ?? 0) + h);
+    }
+  }
+  const pct = (h: number) => `${((h / busy) * 100).toFixed(1)} %`;
+  return [
+    `${busy} busy samples of ${total} (idle left out; shares below are of the busy ones)`,
+    'self time by package:',
+    ...[...byPkg].sort((a, b) => b[1] - a[1]).map(([k, h]) => `  ${pct(h).padStart(7)}  ${k}`),
+    `top ${top} functions by self time:`,
+    ...[...byFn]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, h]) => `  ${pct(h).padStart(7)}  ${k}`),
+    `top ${top} functions by inclusive time (self + callees):`,
+    ...[...incl]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, h]) => `  ${pct(h).padStart(7)}  ${k}`),
+  ];
 }

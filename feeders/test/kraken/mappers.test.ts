@@ -174,3 +174,26 @@ test('RFC 3339 times with 0, 6 and 9 fractional digits', () => {
   assert.equal(parseTime('2026-09-10T17:40:00.105760475Z', 't', {}), Date.parse('2026-09-10T17:40:00.105Z'));
   assert.throws(() => parseTime('2026-09-10 17:40', 't', {}), ParseError);
 });
+
+test('a book level whose exponent would spell out millions of digits is a bad frame, not a crash', () => {
+  const frame = (qty: string) =>
+    `{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":45283.5,"qty":${qty}}],"asks":[],"checksum":1,"timestamp":"2026-01-01T00:00:01.000000Z"}]}`;
+  // JSON reads 1e-999999999 as 0 (a delete), but the checksum spelling of its digits cannot be built
+  assert.throws(() => parseFrame(frame('1e-999999999')), (e: unknown) => e instanceof ParseError && e.reason === 'invalid_field');
+  assert.throws(() => parseFrame(frame('2E+400')), ParseError);
+  // a small exponent is still a number like any other
+  const ev = parseFrame(frame('1.5e-7'));
+  assert.equal(ev.kind === 'book' && ev.rows[0]!.bids[0]!.qty, 1.5e-7);
+  assert.equal(checksumDigits('1.5e-7'), '15');
+});
+
+test('RFC 3339 times: fractions without digits, stray characters and impossible dates are rejected', () => {
+  for (const bad of ['2026-09-10T17:40:00.Z', '2026-09-10T17:40:00.1x2Z', '2026-09-10T17:40:00', '2026-09-10T17:40:00z', ' 2026-09-10T17:40:00Z', '2026-13-10T17:40:00Z', '2026-09-10T17:60:00Z', '']) {
+    assert.throws(() => parseTime(bad, 't', {}), ParseError, bad);
+  }
+  assert.equal(parseTime('2026-09-10T17:40:00.5Z', 't', {}), Date.parse('2026-09-10T17:40:00.500Z'));
+  assert.equal(parseTime('2026-09-10T17:40:00.05Z', 't', {}), Date.parse('2026-09-10T17:40:00.050Z'));
+  // the same second again (a cached one) and the next one
+  assert.equal(parseTime('2026-09-10T17:40:00.999Z', 't', {}), Date.parse('2026-09-10T17:40:00.999Z'));
+  assert.equal(parseTime('2026-09-10T17:40:01Z', 't', {}), Date.parse('2026-09-10T17:40:01Z'));
+});

@@ -99,9 +99,8 @@ export function parseOpenInterest(body: unknown): { symbol: string; openInterest
   return { symbol: str(body.symbol, 'symbol', body), openInterest: num(body.openInterest, 'openInterest', body), time: num(body.time, 'time', body) };
 }
 
-type Base = { exchange: string; symbol: string; assetType: 'crypto' };
-const base = (symbol: string): Base => ({ exchange: EXCHANGE, symbol, assetType: 'crypto' });
-
+// One object literal per output kind, fields in one fixed order: these run on every frame, and spreading
+// a freshly built base object takes Node 20's slow path (docs/BENCHMARKS.md §1, "toTick").
 export function futuresCandle(symbol: string, k: KlineFields, receivedAt: number): Candle {
   return toCandle(symbol, k, true, receivedAt, EXCHANGE);
 }
@@ -110,12 +109,14 @@ export function futuresCandle(symbol: string, k: KlineFields, receivedAt: number
 export function futuresTick(symbol: string, ev: FuturesEvent, receivedAt: number, lastPrice?: number): MarketTick | undefined {
   switch (ev.kind) {
     case 'aggTrade':
-      return { ...base(symbol), receivedAt, ts: ev.ts, price: ev.price };
+      return { exchange: EXCHANGE, symbol, assetType: 'crypto', receivedAt, ts: ev.ts, price: ev.price };
     case 'book':
-      return { ...base(symbol), receivedAt, ts: ev.ts, price: lastPrice ?? (ev.bid + ev.ask) / 2, bid: ev.bid, ask: ev.ask };
+      return { exchange: EXCHANGE, symbol, assetType: 'crypto', receivedAt, ts: ev.ts, price: lastPrice ?? (ev.bid + ev.ask) / 2, bid: ev.bid, ask: ev.ask };
     case 'ticker':
       return {
-        ...base(symbol),
+        exchange: EXCHANGE,
+        symbol,
+        assetType: 'crypto',
         receivedAt,
         ts: ev.ts,
         price: ev.price,
@@ -130,22 +131,22 @@ export function futuresTick(symbol: string, ev: FuturesEvent, receivedAt: number
 }
 
 export function futuresBook(symbol: string, ev: Extract<FuturesEvent, { kind: 'book' }>, receivedAt: number): BookSummary {
-  return { ...base(symbol), ts: ev.ts, receivedAt, bestBid: ev.bid, bestAsk: ev.ask };
+  return { exchange: EXCHANGE, symbol, assetType: 'crypto', ts: ev.ts, receivedAt, bestBid: ev.bid, bestAsk: ev.ask };
 }
 
 export function futuresFunding(symbol: string, ev: Extract<FuturesEvent, { kind: 'markPrice' }>, receivedAt: number): FundingUpdate {
-  const f: FundingUpdate = { ...base(symbol), ts: ev.ts, receivedAt, markPrice: ev.markPrice, fundingRate: ev.fundingRate, nextFundingTime: ev.nextFundingTime };
+  const f: FundingUpdate = { exchange: EXCHANGE, symbol, assetType: 'crypto', ts: ev.ts, receivedAt, markPrice: ev.markPrice, fundingRate: ev.fundingRate, nextFundingTime: ev.nextFundingTime };
   if (ev.indexPrice !== undefined) f.indexPrice = ev.indexPrice;
   return f;
 }
 
 export function futuresLiquidation(symbol: string, ev: Extract<FuturesEvent, { kind: 'liquidation' }>, receivedAt: number): Liquidation {
-  return { ...base(symbol), ts: ev.ts, receivedAt, side: ev.side, price: ev.price, quantity: ev.quantity, value: ev.price * ev.quantity };
+  return { exchange: EXCHANGE, symbol, assetType: 'crypto', ts: ev.ts, receivedAt, side: ev.side, price: ev.price, quantity: ev.quantity, value: ev.price * ev.quantity };
 }
 
 /** Open interest with its quote-currency value at the latest mark price (none before the first mark price). */
 export function futuresOpenInterest(symbol: string, oi: { openInterest: number; time: number }, receivedAt: number, markPrice?: number): OpenInterestUpdate {
-  const o: OpenInterestUpdate = { ...base(symbol), ts: oi.time, receivedAt, openInterest: oi.openInterest };
+  const o: OpenInterestUpdate = { exchange: EXCHANGE, symbol, assetType: 'crypto', ts: oi.time, receivedAt, openInterest: oi.openInterest };
   if (markPrice !== undefined) o.openInterestValue = oi.openInterest * markPrice;
   return o;
 }

@@ -223,5 +223,6 @@ export class OrderBook {
 /** A top-of-book summary from a venue's best bid/ask alone (ticker): no depth, no imbalance. */
 export function topOfBook(meta: BookMeta, bestBid: number, bestAsk: number): BookSummary | undefined {
   if (!(bestBid > 0) || !(bestAsk > 0) || bestBid >= bestAsk) return undefined;
-  return { ...meta, bestBid, bestAsk };
+  // a literal, not `{ ...meta }`: this runs on every ticker frame (docs/BENCHMARKS.md §1 on spreads)
+  return { exchange: meta.exchange, symbol: meta.symbol, assetType: meta.assetType, ts: meta.ts, receivedAt: meta.receivedAt, bestBid, bestAsk };
 }

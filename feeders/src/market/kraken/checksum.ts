@@ -27,13 +27,17 @@ export function plainDecimal(s: string): string {
 
 /** One number as the checksum spells it: decimals padded to `decimals`, point and leading zeros removed. */
 export function checksumDigits(s: string, decimals?: number): string {
-  let v = plainDecimal(s);
+  // plainDecimal's regex only when there is an exponent: wire numbers almost never have one
+  let v = s.indexOf('e') < 0 && s.indexOf('E') < 0 ? s : plainDecimal(s);
+  const dot = v.indexOf('.');
   if (decimals !== undefined && decimals > 0) {
-    const dot = v.indexOf('.');
     const have = dot < 0 ? 0 : v.length - dot - 1;
     if (have < decimals) v = (dot < 0 ? `${v}.` : v) + '0'.repeat(decimals - have);
   }
-  return v.replace('.', '').replace(/^0+/, '');
+  if (dot >= 0 || v.indexOf('.') >= 0) v = v.replace('.', '');
+  let i = 0;
+  while (i < v.length && v.charCodeAt(i) === 48) i++; // leading '0's
+  return i === 0 ? v : v.slice(i);
 }
 
 /**
