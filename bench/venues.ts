@@ -13,7 +13,9 @@
 // The fakes run on the real clock (1 simulated minute = 60 s) with STEPS_PER_MIN market steps a minute
 // per symbol, driven from here so each step's exchange time is its send time.
 // Env: SYMBOLS (per venue, 50), SECONDS (measured, 180), WARMUP (s, 30), FLOOR_SECONDS (30), STEPS_PER_MIN (60), POLL_MS (250),
-// ALONE_SECONDS (45; 0 = no per-venue runs).
+// ALONE_SECONDS (45; 0 = no per-venue runs), ALONE_ROUNDS (1), ALONE_VENUES (all four, comma-separated),
+// BEFORE_BUNDLE (a second feeder bundle run beside this code's in each per-venue round: before/after a
+// change side by side). SECONDS=0 skips the four-venue run (per-venue runs only).
 import { execFileSync, fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -28,6 +30,9 @@ const FLOOR_SECONDS = Number(process.env.FLOOR_SECONDS ?? 30);
 const STEPS = Number(process.env.STEPS_PER_MIN ?? 60);
 const POLL_MS = Number(process.env.POLL_MS ?? 250);
 const ALONE_SECONDS = Number(process.env.ALONE_SECONDS ?? 45);
+const ALONE_ROUNDS = Number(process.env.ALONE_ROUNDS ?? 1);
+const ALONE_VENUES = (process.env.ALONE_VENUES ?? 'binance,binance-futures,coinbase,kraken').split(',');
+const BEFORE_BUNDLE = process.env.BEFORE_BUNDLE;
 const BOOKS = { binance: 7, coinbase: 7, kraken: 6 } as const;
 
 // 50 real base assets; quote USDT on Binance (spot, perpetuals), USD on Coinbase and Kraken
@@ -106,117 +111,129 @@ async function main(): Promise<void> {
   const file = await bundleService(SERVICE_ENTRY['market-feeder']);
   const loadBefore = uptime();
   const t0 = Date.now();
-  let feeder: BundledService | undefined = await startBundled(file, env);
+  let feeder: BundledService | undefined = SECONDS > 0 ? await startBundled(file, env) : undefined;
   const rss: number[] = [];
-  const sampleRss = setInterval(() => rss.push(rssMiB(feeder!.pid)), 1000);
+  const sampleRss = setInterval(() => feeder && rss.push(rssMiB(feeder.pid)), 1000);
   try {
-    await sleep(WARMUP * 1000);
-    // measured window
-    const frames0 = framesByVenue(fakes);
-    const cpu0 = cpuSeconds(feeder.pid);
-    const mStart = Date.now();
-    const lat: Record<string, number[]> = {};
-    const seen = new Set<string>();
-    let unmatched = 0;
-    let first = true;
-    while (Date.now() - mStart < SECONDS * 1000) {
-      const t = Date.now();
-      const res = await influx.query('SELECT "bid_depth_1pct" FROM "order_book" WHERE time > now() - 20s GROUP BY "exchange", "symbol"', 'markets');
-      const at = Date.now();
-      for (const s of (res.results[0]?.series ?? []) as { tags?: Record<string, string>; values: unknown[][] }[]) {
-        const ex = s.tags?.exchange ?? '?';
-        for (const [time, d] of s.values) {
-          const key = `${ex}|${s.tags?.symbol}|${time}`;
-          if (d === null || seen.has(key)) continue;
-          seen.add(key);
-          if (first || (time as number) < mStart) continue;
-          const sent = sentAt.get(`${ex}@${time}`);
-          if (sent === undefined) unmatched++;
-          (lat[ex] ??= []).push(at - (sent ?? (time as number)));
+    let result: Record<string, unknown> = { machine: machine(), loadBefore, config: { symbolsPerVenue: N, depthBooks: depth, stepsPerMinute: STEPS, aloneSeconds: ALONE_SECONDS, floorSeconds: FLOOR_SECONDS } };
+    if (feeder) {
+      await sleep(WARMUP * 1000);
+      // measured window
+      const frames0 = framesByVenue(fakes);
+      const cpu0 = cpuSeconds(feeder.pid);
+      const mStart = Date.now();
+      const lat: Record<string, number[]> = {};
+      const seen = new Set<string>();
+      let unmatched = 0;
+      let first = true;
+      while (Date.now() - mStart < SECONDS * 1000) {
+        const t = Date.now();
+        const res = await influx.query('SELECT "bid_depth_1pct" FROM "order_book" WHERE time > now() - 20s GROUP BY "exchange", "symbol"', 'markets');
+        const at = Date.now();
+        for (const s of (res.results[0]?.series ?? []) as { tags?: Record<string, string>; values: unknown[][] }[]) {
+          const ex = s.tags?.exchange ?? '?';
+          for (const [time, d] of s.values) {
+            const key = `${ex}|${s.tags?.symbol}|${time}`;
+            if (d === null || seen.has(key)) continue;
+            seen.add(key);
+            if (first || (time as number) < mStart) continue;
+            const sent = sentAt.get(`${ex}@${time}`);
+            if (sent === undefined) unmatched++;
+            (lat[ex] ??= []).push(at - (sent ?? (time as number)));
+          }
+        }
+        first = false;
+        await sleep(Math.max(0, POLL_MS - (Date.now() - t)));
+      }
+      const mEnd = Date.now();
+      const cpu = cpuSeconds(feeder.pid) - cpu0;
+      const frames1 = framesByVenue(fakes);
+      const rssEnd = rssMiB(feeder.pid);
+      const metrics = await feeder.metrics();
+      // every depth row of the window, to count those the polling never saw within 20 s
+      const all = await influx.query(`SELECT count("bid_depth_1pct") FROM "order_book" WHERE time >= ${mStart}ms AND time < ${mEnd - 20_000}ms GROUP BY "exchange"`, 'markets');
+      const stored: Record<string, number> = {};
+      for (const s of (all.results[0]?.series ?? []) as { tags?: Record<string, string>; values: unknown[][] }[]) stored[s.tags?.exchange ?? '?'] = Number(s.values[0]?.[1] ?? 0);
+      const seenInWindow = (ex: string) => [...seen].filter((k) => k.startsWith(`${ex}|`) && Number(k.split('|')[2]) >= mStart && Number(k.split('|')[2]) < mEnd - 20_000).length;
+      const loadDuring = uptime();
+      const subs = subscriptions(fakes);
+      clearInterval(sampleRss);
+      await feeder.stop();
+      feeder = undefined;
+
+      // the floor: the feeder's own subscriptions replayed by a bare ws + JSON.parse client, same fakes, same clock
+      const { f0, f1, cpu: floorCpu } = await floor(subs, FLOOR_SECONDS);
+
+      const p = (xs: number[] | undefined, q: number) => (xs?.length ? percentile(xs, q) : NaN);
+      const allLat = Object.values(lat).flat();
+      const rows = venues.map((v) => {
+        const fr = frames1[v] - frames0[v];
+        const floorFrames = (f1[v] ?? 0) - (f0[v] ?? 0);
+        return {
+          venue: v,
+          framesPerSec: fr / ((mEnd - mStart) / 1000),
+          floorFramesPerSec: floorFrames / FLOOR_SECONDS,
+          bookRows: lat[v]?.length ?? 0,
+          storedRows: stored[v] ?? 0,
+          seenByPolling: seenInWindow(v),
+          p50: p(lat[v], 50),
+          p99: p(lat[v], 99),
+        };
+      });
+      const totalFrames = venues.reduce((s, v) => s + frames1[v] - frames0[v], 0);
+      const floorTotal = venues.reduce((s, v) => s + (f1[v] ?? 0) - (f0[v] ?? 0), 0);
+      result = {
+        machine: machine(),
+        loadBefore,
+        loadDuring,
+        config: { symbolsPerVenue: N, depthBooks: depth, seconds: SECONDS, warmup: WARMUP, floorSeconds: FLOOR_SECONDS, stepsPerMinute: STEPS, pollMs: POLL_MS },
+        rss: { maxMiB: Math.max(...rss), endMiB: rssEnd, samples: rss.length, startupSeconds: (mStart - t0) / 1000 },
+        latency: { p50: p(allLat, 50), p99: p(allLat, 99), max: Math.max(...allLat), n: allLat.length, unmatchedSendTime: unmatched },
+        ingest: {
+          feederCpuSeconds: cpu,
+          feederFramesPerCpuSecond: totalFrames / cpu,
+          floorCpuSeconds: floorCpu,
+          floorFramesPerCpuSecond: floorTotal / floorCpu,
+          ratio: totalFrames / cpu / (floorTotal / floorCpu),
+          feederCpuShare: cpu / ((mEnd - mStart) / 1000),
+        },
+        venues: rows,
+        feederMetrics: metrics.split('\n').filter((l) => /^market_(points_total|events_rejected_total|component_errors_total|watch_items)/.test(l)),
+      };
+    }
+    // (a) per venue: the feeder alone on one venue, then the floor on that venue's subscriptions
+    // With BEFORE_BUNDLE (a bundle of the feeder built from other code, e.g. the main branch before a
+    // change), each round runs both bundles on the venue, in alternating order, before the floor.
+    const bundles: { code: string; file: string }[] = [{ code: 'this', file }, ...(BEFORE_BUNDLE ? [{ code: 'before', file: BEFORE_BUNDLE }] : [])];
+    const alone: Record<string, unknown>[] = [];
+    for (const v of ALONE_SECONDS > 0 ? venues.filter((x) => ALONE_VENUES.includes(x)) : []) {
+      const only = (list: string) => list.split(',').filter((x) => x.startsWith(`${v}:`)).join(',');
+      for (let round = 0; round < ALONE_ROUNDS; round++) {
+        const load = uptime();
+        const feeders: { code: string; fr: number; c: number }[] = [];
+        let vsubs: ReturnType<typeof subscriptions> = [];
+        for (const b of round % 2 ? [...bundles].reverse() : bundles) {
+          const svc = await startBundled(b.file, { ...env, WATCH_SYMBOLS: only(env.WATCH_SYMBOLS!), DEPTH_BOOKS: only(env.DEPTH_BOOKS!) });
+          try {
+            await sleep(20_000);
+            const a0 = framesByVenue(fakes)[v];
+            const c0 = cpuSeconds(svc.pid);
+            await sleep(ALONE_SECONDS * 1000);
+            feeders.push({ code: b.code, fr: framesByVenue(fakes)[v] - a0, c: cpuSeconds(svc.pid) - c0 });
+            vsubs = subscriptions(fakes).filter((x) => x.venue === v);
+          } finally {
+            await svc.stop();
+          }
+        }
+        const fl = await floor(vsubs, FLOOR_SECONDS);
+        const flFrames = (fl.f1[v] ?? 0) - (fl.f0[v] ?? 0);
+        const floorPerCpu = flFrames / fl.cpu;
+        for (const { code, fr, c } of feeders) {
+          const row = { venue: v, round, code, load, feederFramesPerSec: fr / ALONE_SECONDS, feederCpu: c, feederFramesPerCpuSecond: fr / c, floorFramesPerSec: flFrames / FLOOR_SECONDS, floorCpu: fl.cpu, floorFramesPerCpuSecond: floorPerCpu, ratio: fr / c / floorPerCpu };
+          console.log(JSON.stringify(row));
+          alone.push(row);
         }
       }
-      first = false;
-      await sleep(Math.max(0, POLL_MS - (Date.now() - t)));
-    }
-    const mEnd = Date.now();
-    const cpu = cpuSeconds(feeder.pid) - cpu0;
-    const frames1 = framesByVenue(fakes);
-    const rssEnd = rssMiB(feeder.pid);
-    const metrics = await feeder.metrics();
-    // every depth row of the window, to count those the polling never saw within 20 s
-    const all = await influx.query(`SELECT count("bid_depth_1pct") FROM "order_book" WHERE time >= ${mStart}ms AND time < ${mEnd - 20_000}ms GROUP BY "exchange"`, 'markets');
-    const stored: Record<string, number> = {};
-    for (const s of (all.results[0]?.series ?? []) as { tags?: Record<string, string>; values: unknown[][] }[]) stored[s.tags?.exchange ?? '?'] = Number(s.values[0]?.[1] ?? 0);
-    const seenInWindow = (ex: string) => [...seen].filter((k) => k.startsWith(`${ex}|`) && Number(k.split('|')[2]) >= mStart && Number(k.split('|')[2]) < mEnd - 20_000).length;
-    const loadDuring = uptime();
-    const subs = subscriptions(fakes);
-    clearInterval(sampleRss);
-    await feeder.stop();
-    feeder = undefined;
-
-    // the floor: the feeder's own subscriptions replayed by a bare ws + JSON.parse client, same fakes, same clock
-    const { f0, f1, cpu: floorCpu } = await floor(subs, FLOOR_SECONDS);
-
-    const p = (xs: number[] | undefined, q: number) => (xs?.length ? percentile(xs, q) : NaN);
-    const allLat = Object.values(lat).flat();
-    const rows = venues.map((v) => {
-      const fr = frames1[v] - frames0[v];
-      const floorFrames = (f1[v] ?? 0) - (f0[v] ?? 0);
-      return {
-        venue: v,
-        framesPerSec: fr / ((mEnd - mStart) / 1000),
-        floorFramesPerSec: floorFrames / FLOOR_SECONDS,
-        bookRows: lat[v]?.length ?? 0,
-        storedRows: stored[v] ?? 0,
-        seenByPolling: seenInWindow(v),
-        p50: p(lat[v], 50),
-        p99: p(lat[v], 99),
-      };
-    });
-    const totalFrames = venues.reduce((s, v) => s + frames1[v] - frames0[v], 0);
-    const floorTotal = venues.reduce((s, v) => s + (f1[v] ?? 0) - (f0[v] ?? 0), 0);
-    const result = {
-      machine: machine(),
-      loadBefore,
-      loadDuring,
-      config: { symbolsPerVenue: N, depthBooks: depth, seconds: SECONDS, warmup: WARMUP, floorSeconds: FLOOR_SECONDS, stepsPerMinute: STEPS, pollMs: POLL_MS },
-      rss: { maxMiB: Math.max(...rss), endMiB: rssEnd, samples: rss.length, startupSeconds: (mStart - t0) / 1000 },
-      latency: { p50: p(allLat, 50), p99: p(allLat, 99), max: Math.max(...allLat), n: allLat.length, unmatchedSendTime: unmatched },
-      ingest: {
-        feederCpuSeconds: cpu,
-        feederFramesPerCpuSecond: totalFrames / cpu,
-        floorCpuSeconds: floorCpu,
-        floorFramesPerCpuSecond: floorTotal / floorCpu,
-        ratio: totalFrames / cpu / (floorTotal / floorCpu),
-        feederCpuShare: cpu / ((mEnd - mStart) / 1000),
-      },
-      venues: rows,
-      feederMetrics: metrics.split('\n').filter((l) => /^market_(points_total|events_rejected_total|component_errors_total|watch_items)/.test(l)),
-    };
-    // (a) per venue: the feeder alone on one venue, then the floor on that venue's subscriptions
-    const alone: Record<string, unknown>[] = [];
-    for (const v of ALONE_SECONDS > 0 ? venues : []) {
-      const only = (list: string) => list.split(',').filter((x) => x.startsWith(`${v}:`)).join(',');
-      const svc = await startBundled(file, { ...env, WATCH_SYMBOLS: only(env.WATCH_SYMBOLS!), DEPTH_BOOKS: only(env.DEPTH_BOOKS!) });
-      let fr = 0;
-      let c = 0;
-      let vsubs: ReturnType<typeof subscriptions> = [];
-      try {
-        await sleep(20_000);
-        const a0 = framesByVenue(fakes)[v];
-        const c0 = cpuSeconds(svc.pid);
-        await sleep(ALONE_SECONDS * 1000);
-        fr = framesByVenue(fakes)[v] - a0;
-        c = cpuSeconds(svc.pid) - c0;
-        vsubs = subscriptions(fakes).filter((x) => x.venue === v);
-      } finally {
-        await svc.stop();
-      }
-      const fl = await floor(vsubs, FLOOR_SECONDS);
-      const flFrames = (fl.f1[v] ?? 0) - (fl.f0[v] ?? 0);
-      const row = { venue: v, feederFramesPerSec: fr / ALONE_SECONDS, feederCpu: c, feederFramesPerCpuSecond: fr / c, floorFramesPerSec: flFrames / FLOOR_SECONDS, floorCpu: fl.cpu, floorFramesPerCpuSecond: flFrames / fl.cpu, ratio: fr / c / (flFrames / fl.cpu) };
-      console.log(JSON.stringify(row));
-      alone.push(row);
     }
     Object.assign(result, { alone, loadEnd: uptime() });
     saveResult('venues', result);
