@@ -9,7 +9,7 @@ import type { MarketComponent, MarketContext } from '../context.js';
 import { BinanceRest, binanceCandleFetcher } from '../binance/rest.js';
 import { binanceSpec } from '../binance/spec.js';
 import { BackfillBoundaries, Backfiller, CandleLedger } from '../stream/backfill.js';
-import { VenueStream, type SocketLink } from '../stream/index.js';
+import { VenueStream, streamSource, type SocketLink } from '../stream/index.js';
 import {
   EXCHANGE,
   futuresBook,
@@ -65,7 +65,6 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
   const byRest = new Map<string, SymbolState>();
   const states = new Map<string, SymbolState>();
   const boundaries = new BackfillBoundaries();
-  let started = false;
   /** Stream symbols (`btcusdt`) whose L2 book is kept (DEPTH_BOOKS entries `binance-futures:BTC/USDT:USDT`). */
   const depthWanted = new Set(
     [...ctx.cfg.DEPTH_BOOKS].filter((k) => k.startsWith(`${EXCHANGE}:`)).map((k) => binanceFuturesStreamSymbol(k.slice(EXCHANGE.length + 1))),
@@ -213,22 +212,12 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
     openInterest.setSymbols(oi);
   }
 
-  let watch: WatchItem[] = [];
-  return {
+  return streamSource({
     name: EXCHANGE,
-    setWatch(items) {
-      watch = items;
-      if (started) apply(items);
-    },
-    start() {
-      started = true;
-      apply(watch);
-      stream.start();
-      openInterest.start();
-    },
-    async stop() {
-      started = false;
-      stream.stop();
+    stream,
+    apply,
+    onStart: () => openInterest.start(),
+    onStop() {
       for (const st of states.values()) st.depth?.stop();
       backfill.stop();
       openInterest.stop();
@@ -236,8 +225,6 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
     health() {
       const books = [...states.values()].filter((s) => s.depth);
       return {
-        connections: stream.openSockets(),
-        streams: stream.streamCount(),
         symbols: byStream.size,
         backfillQueued: backfill.queued(),
         restUsedWeight: rest.usedWeight,
@@ -245,5 +232,5 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
         depthBooksLive: books.filter((s) => s.depth!.live).length,
       };
     },
-  };
+  });
 }
