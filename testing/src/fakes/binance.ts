@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { HttpFake, type Fault, type RecordedRequest, type Reply } from './http-fake.js';
 import { fixtureJson } from '../fixtures.js';
+import { MinuteClock } from './minute-clock.js';
 
 const MINUTE = 60_000;
 /** Trade ids per radian of the slow price drift (one period ≈ 17.7 h at the default 6 trades a candle). */
@@ -123,12 +124,9 @@ export class BinanceFake {
   readonly o: Required<Omit<BinanceFakeOptions, 'symbols'>> & { symbols?: Set<string> };
   private wss = new WebSocketServer({ noServer: true });
   protected live = new Set<Conn>();
-  private clock: NodeJS.Timeout | undefined;
+  private readonly clock: MinuteClock;
   private nextConnId = 1;
   private upgrades: number[] = [];
-  /** Open time of the candle being built and how many of its steps happened (steps = closed). */
-  protected cur: number;
-  protected step = 0;
   private weight = { windowStart: Date.now(), used: 0 };
   private rateLimitedUntil = 0;
   private refusals: { status: number; times: number } | undefined;
@@ -159,8 +157,7 @@ export class BinanceFake {
       ...rest,
       symbols: symbols ? new Set(symbols.map((s) => s.toUpperCase())) : undefined,
     };
-    if (this.o.startTime % MINUTE !== 0) throw new Error('startTime must be minute aligned');
-    this.cur = this.o.startTime;
+    this.clock = new MinuteClock(this.o, () => this.onStep());
     this.http = new HttpFake('binance');
     this.registerRoutes(this.http);
     this.http.httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
@@ -219,29 +216,37 @@ export class BinanceFake {
 
   // ---------------------------------------------------------------- simulated market clock
 
+  /** Open time of the candle being built. */
+  protected get cur(): number {
+    return this.clock.cur;
+  }
+
+  /** How many of its steps happened (stepsPerCandle = closed). */
+  protected get step(): number {
+    return this.clock.step;
+  }
+
   /** Simulated exchange time (ms). */
   now(): number {
-    return this.cur + Math.floor((this.step * MINUTE) / this.o.stepsPerCandle);
+    return this.clock.now();
   }
 
   /** Run the clock: one step every candleMs / stepsPerCandle real ms. */
   resume(): void {
-    if (this.clock) return;
-    this.clock = setInterval(() => this.advance(), Math.max(1, Math.round(this.o.candleMs / this.o.stepsPerCandle)));
+    this.clock.resume();
   }
 
   pause(): void {
-    if (this.clock) clearInterval(this.clock);
-    this.clock = undefined;
+    this.clock.pause();
   }
 
-  /** One market step by hand (e.g. with autoStart: false): trades, book, tickers and a kline update. */
+  /** One market step by hand (e.g. with autoStart: false). */
   advance(): void {
-    if (this.step >= this.o.stepsPerCandle) {
-      this.cur += MINUTE;
-      this.step = 0;
-    }
-    this.step++;
+    this.clock.advance();
+  }
+
+  /** A step: trades, book, tickers and a kline update of every followed symbol. */
+  private onStep(): void {
     const symbols = new Set<string>();
     for (const c of this.live) for (const s of c.stats.streams) symbols.add(s.split('@')[0]!);
     for (const sym of symbols) if (!this.o.symbols || this.o.symbols.has(sym.toUpperCase())) this.emitStep(sym);
@@ -257,7 +262,7 @@ export class BinanceFake {
 
   /** Open time of the newest closed candle. */
   lastClosedOpenTime(): number {
-    return this.step >= this.o.stepsPerCandle ? this.cur : this.cur - MINUTE;
+    return this.clock.lastClosedOpenTime();
   }
 
   historyStart(): number {
