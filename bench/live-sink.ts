@@ -2,11 +2,15 @@
 // × 10 ticks/s (trade, 24 h ticker, book in turn, as the replay server sends them) handed to the sink,
 // pushed to a minimal HTTP server in another process (its CPU is not counted). Side by side, alternating:
 //   floor — the same ticks made, no sink;  lines — the sink with its HTTP request stubbed out (tick,
-//   coalescing, line rendering);  gap N — the full sink with requests ≥ N ms apart.
+//   coalescing, line rendering);  flush N — the full sink pushing every N ms (GRAFANA_LIVE_FLUSH_MS);
+//   peer N — with --peer, another version's sink module (before/after in the same run), same cadence.
 // The difference per request and per line says where a Live line's cost is.
-//   node --conditions=source --import tsx bench/live-sink.ts --rounds 2 --seconds 10 --gaps 25,50,100,200
+//   node --conditions=source --import tsx bench/live-sink.ts --rounds 2 --seconds 10 --flush 25,50,100,200
+//   (--peer: e.g. `git archive <rev> | tar -x -C /tmp/before && ln -s $PWD/node_modules /tmp/before/`,
+//    then --peer /tmp/before/feeders/src/market/live/index.ts)
 import { spawn } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
 import { pino } from 'pino';
@@ -14,14 +18,22 @@ import { GrafanaLiveSink } from '../feeders/src/market/live/index.js';
 import type { MarketTick } from '../feeders/src/market/types.js';
 import { median, sleep, spread } from './lib.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '2' }, seconds: { type: 'string', default: '10' }, gaps: { type: 'string', default: '25,50,100,200' } } });
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '2' }, seconds: { type: 'string', default: '10' }, flush: { type: 'string', default: '25,50,100,200' }, peer: { type: 'string' } },
+});
+type SinkClass = typeof GrafanaLiveSink;
+const Peer: SinkClass | undefined = values.peer ? ((await import(path.resolve(values.peer))) as { GrafanaLiveSink: SinkClass }).GrafanaLiveSink : undefined;
 const server = spawn(process.execPath, ['-e', "require('http').createServer((q,s)=>{q.resume();q.on('end',()=>s.writeHead(200,{'content-length':0}).end())}).listen(0,'127.0.0.1',function(){console.log(this.address().port)})"], { stdio: ['ignore', 'pipe', 'inherit'] });
 const port = await new Promise<number>((r) => server.stdout!.once('data', (d) => r(Number(String(d)))));
 const symbols = Array.from({ length: 500 }, (_, i) => `S${i}/USDT`);
 
 async function run(mode: string): Promise<{ cpu: number; requests: number; lines: number }> {
-  const sink = mode === 'floor' ? undefined : new GrafanaLiveSink({ url: `http://127.0.0.1:${port}`, token: () => 't', log: pino({ level: 'silent' }), registry: new Registry(), minGapMs: mode === 'lines' ? 50 : Number(mode) });
-  if (mode === 'lines') (sink as unknown as { post: () => Promise<void> }).post = async () => {};
+  const [kind, ms] = mode.split(' ') as [string, string | undefined];
+  const Sink = kind === 'peer' ? Peer! : GrafanaLiveSink;
+  // the peer may name its cadence minGapMs (before GRAFANA_LIVE_FLUSH_MS)
+  const cadence = ms === undefined ? 50 : Number(ms);
+  const sink = kind === 'floor' ? undefined : new Sink({ url: `http://127.0.0.1:${port}`, token: () => 't', log: pino({ level: 'silent' }), registry: new Registry(), flushMs: cadence, ...{ minGapMs: cadence } });
+  if (kind === 'lines') (sink as unknown as { post: () => Promise<void> }).post = async () => {};
   let k = 0;
   let made = 0;
   const timer = setInterval(() => {
@@ -52,7 +64,7 @@ async function run(mode: string): Promise<{ cpu: number; requests: number; lines
   return { cpu: ((c.user + c.system) / 1e6 / secs) * 100, requests: requests / secs, lines: lines / secs };
 }
 
-const modes = ['floor', 'lines', ...values.gaps.split(',')];
+const modes = ['floor', 'lines', ...values.flush.split(',').flatMap((ms) => [`flush ${ms}`, ...(Peer ? [`peer ${ms}`] : [])])];
 const results = new Map<string, { cpu: number; requests: number; lines: number }[]>(modes.map((m) => [m, []]));
 for (let round = 1; round <= Number(values.rounds); round++) {
   for (const m of round % 2 ? modes : [...modes].reverse()) {
@@ -63,6 +75,6 @@ for (let round = 1; round <= Number(values.rounds); round++) {
 }
 server.kill();
 const rows = ['| mode | % of one core | requests/s | lines/s |', '|---|---|---|---|'];
-for (const [m, rs] of results) rows.push(`| ${m === 'floor' || m === 'lines' ? m : `gap ${m} ms`} | ${spread(rs.map((r) => r.cpu), 2)} | ${median(rs.map((r) => r.requests)).toFixed(1)} | ${median(rs.map((r) => r.lines)).toFixed(0)} |`);
+for (const [m, rs] of results) rows.push(`| ${m === 'floor' || m === 'lines' ? m : `${m} ms`} | ${spread(rs.map((r) => r.cpu), 2)} | ${median(rs.map((r) => r.requests)).toFixed(1)} | ${median(rs.map((r) => r.lines)).toFixed(0)} |`);
 process.stdout.write(`\n${rows.join('\n')}\n`);
 process.exit(0);

@@ -100,6 +100,8 @@ export const marketSchema = z.object({
   GRAFANA_LIVE_MAX_HZ: num(4, 0.1),
   /** Lines held while Grafana is slow or away; beyond it the oldest are dropped (grafana_live_dropped_total). */
   GRAFANA_LIVE_MAX_QUEUE: int(10_000, 100),
+  /** Push cadence: at most one request per this many ms, carrying every symbol due (docs/GRAFANA_LIVE.md). */
+  GRAFANA_LIVE_FLUSH_MS: int(50, 10),
 }).superRefine((cfg, ctx) => {
   // FEEDER_SHARD and FEEDER_SHARDS must agree; an index from the hostname is checked at start (main.ts)
   if (!cfg.FEEDER_SHARD) return;

@@ -92,6 +92,36 @@ test('at most maxHz pushes per symbol per second under a flood, the last value a
   }
 });
 
+test('a flood of many symbols: one request per flush cadence at most, each carrying many symbols, every symbol\'s last value delivered', async () => {
+  const g = await new GrafanaLiveFake({ tokens: [TOKEN] }).listen();
+  const s = sink(g, { maxHz: 4, flushMs: 100 });
+  try {
+    const symbols = Array.from({ length: 200 }, (_, i) => `S${i}/USDT`);
+    const t0 = Date.now();
+    let k = 0;
+    // ~1.5 s: every 10 ms a batch of 100 ticks, round-robin over the symbols (as frames arrive from a venue)
+    for (let round = 0; round < 150; round++) {
+      for (let j = 0; j < 100; j++, k++) s.tick(tick({ symbol: symbols[k % symbols.length]!, ts: t0 + round * 10, price: 100 + k / 1000 }));
+      await sleep(10);
+    }
+    const last = new Map(Array.from({ length: symbols.length }, (_, i) => [symbols[(k - 1 - i) % symbols.length]!, 100 + (k - 1 - i) / 1000]));
+    await waitFor(async () => panelSeries(g.on('stream/markets/ticker')).size === symbols.length && s.queued === 0, 10_000, 'every symbol delivered');
+    await sleep(300);
+    const elapsed = Date.now() - t0;
+    assert.ok(g.pushes.length <= Math.ceil(elapsed / 100) + 1, `${g.pushes.length} requests in ${elapsed} ms at one per 100 ms`);
+    assert.ok(g.pushes.length >= 3, `${g.pushes.length} requests: pushed as it went, not at the end`);
+    const lines = g.pushes.reduce((a, p) => a + p.lines, 0);
+    assert.ok(lines / g.pushes.length >= 10, `${(lines / g.pushes.length).toFixed(1)} lines per request: symbols share requests`);
+    const series = panelSeries(g.on('stream/markets/ticker'));
+    for (const [symbol, price] of last) {
+      assert.equal(series.get(`asset_type=crypto, exchange=binance, symbol=${symbol}`)!.fields.get('price')!.at(-1), price, `${symbol}: the last price`);
+    }
+  } finally {
+    await s.close();
+    await g.close();
+  }
+});
+
 test('closed candles are not pushed (no panel reads them: the chart bars come from InfluxDB), ticks still are', async () => {
   const g = await new GrafanaLiveFake({ tokens: [TOKEN] }).listen();
   const s = sink(g);

@@ -40,7 +40,8 @@ export interface RunningService {
 export async function startService(
   name: ServiceName,
   env: Record<string, string>,
-  opts: { waitHealthy?: boolean; timeoutMs?: number } = {},
+  /** root: another checkout of this repository to run the service from (a bench's before/after peer). */
+  opts: { waitHealthy?: boolean; timeoutMs?: number; root?: string } = {},
 ): Promise<RunningService> {
   const port = await freePort();
   const dir = tmpDir(name);
@@ -58,7 +59,7 @@ export async function startService(
   let proc!: Tracked;
   const launch = async () => {
     // tsx by absolute URL: a bare `tsx` would be resolved from cwd, the temp dir, where it is not installed
-    proc = spawnTracked(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), path.join(ROOT, SERVICE_ENTRY[name])], {
+    proc = spawnTracked(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), path.join(opts.root ?? ROOT, SERVICE_ENTRY[name])], {
       cwd: dir,
       env: fullEnv,
       logFile,

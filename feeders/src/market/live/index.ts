@@ -58,9 +58,10 @@ export function createGrafanaLive(cfg: MarketConfig, log: Logger, registry: Regi
     },
     maxHz: cfg.GRAFANA_LIVE_MAX_HZ,
     maxQueue: cfg.GRAFANA_LIVE_MAX_QUEUE,
+    flushMs: cfg.GRAFANA_LIVE_FLUSH_MS,
     log,
     registry,
   });
-  log.info({ url: cfg.GRAFANA_LIVE_URL ?? cfg.GRAFANA_URL, stream: cfg.GRAFANA_LIVE_STREAM, maxHz: cfg.GRAFANA_LIVE_MAX_HZ }, 'Grafana Live on');
+  log.info({ url: cfg.GRAFANA_LIVE_URL ?? cfg.GRAFANA_URL, stream: cfg.GRAFANA_LIVE_STREAM, maxHz: cfg.GRAFANA_LIVE_MAX_HZ, flushMs: cfg.GRAFANA_LIVE_FLUSH_MS }, 'Grafana Live on');
   return sink;
 }

@@ -4,18 +4,20 @@
 // `ticker` line rendered when the request is built — so it always carries the newest values, and a line
 // costs only its numbers (its head is rendered once per symbol). At most `maxHz` lines per symbol per
 // second: the first tick after a quiet period goes out with the next request, later ones wait for the
-// symbol's next slot. Every pending symbol whose slot is free shares one request (≥ `minGapMs` apart, one
-// at a time). Pending symbols are bounded by `maxQueue` (drop-oldest, counted); a symbol that has had no
+// symbol's next slot. Requests go out on a fixed cadence (`flushMs`, one at a time), each carrying every
+// pending symbol whose slot is free, on one kept-alive connection (push-connection.ts). Pending symbols are bounded by `maxQueue` (drop-oldest, counted); a symbol that has had no
 // tick for `staleMs` while Grafana was away is not sent (Live is about now). Grafana down, slow or
 // refusing is counted and retried with backoff; nothing here ever waits on the caller's path, so
 // InfluxDB ingest is unaffected. Protocol notes and the role the token needs: docs/GRAFANA_LIVE.md.
-import http from 'node:http';
-import https from 'node:https';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { Backoff, HttpStatusError, TransportError, isRetryable, parseRetryAfter, type BackoffOptions } from '@mt/common';
 import type { Candle, MarketSink, MarketTick } from '../types.js';
 import { lineHead, tickerLine, type Quote } from './lines.js';
+import { PushConnection, PushTransportError } from './push-connection.js';
+
+/** What an HTTP header value may hold (visible ASCII): a token with a newline would forge headers. */
+const HEADER_VALUE = /^[\x21-\x7e]+$/;
 
 export interface GrafanaLiveOptions {
   /** Grafana's base URL (reachable from the feeder; in compose the internal one). */
@@ -37,11 +39,12 @@ export interface GrafanaLiveOptions {
   /** A pending symbol whose last tick is older than this is dropped instead of sent (after an outage). Default 30 s. */
   staleMs?: number;
   /**
-   * Least time between the starts of two pushes: symbols due meanwhile share a request (≤ 1000/minGapMs
-   * requests/s). Default 50 ms: a request costs the feeder ~150 µs of CPU whatever it carries, a line
-   * ~0.6 µs (docs/BENCHMARKS.md §10), so 20 requests/s bound the cost, and add at most 50 ms.
+   * The push cadence: at most one request per `flushMs`, carrying every symbol whose slot is free
+   * (GRAFANA_LIVE_FLUSH_MS, default 50). A request costs the feeder far more CPU than a line
+   * (docs/BENCHMARKS.md §10), so the cadence bounds the cost at 1000/flushMs requests/s and adds at
+   * most `flushMs` to a line's wait.
    */
-  minGapMs?: number;
+  flushMs?: number;
   backoff?: BackoffOptions;
   log: Logger;
   registry: Registry;
@@ -75,7 +78,7 @@ export function createLiveMetrics(registry: Registry, queued: () => number) {
     requests: new Counter({ name: 'grafana_live_requests_total', help: 'Push requests by outcome (HTTP status, timeout, transport, no_token)', labelNames: ['status'] as const, registers: [registry] }),
     wait: new Histogram({
       name: 'grafana_live_wait_seconds',
-      help: 'Per line: from the feeder reading its newest tick to the request carrying it being sent (coalescing slot, request gap, a request in flight)',
+      help: 'Per line: from the feeder reading its newest tick to the request carrying it being sent (coalescing slot, flush cadence, a request in flight)',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
@@ -100,11 +103,11 @@ export type LiveMetrics = ReturnType<typeof createLiveMetrics>;
 
 export class GrafanaLiveSink implements MarketSink {
   readonly metrics: LiveMetrics;
-  private readonly endpoint: string;
-  /** The endpoint parsed once (a URL string would be parsed again per request). */
-  private readonly target: http.RequestOptions;
+  /** Path and query of the push endpoint (with any path prefix of the URL). */
+  private readonly path: string;
+  private readonly conn: PushConnection;
   private readonly intervalMs: number;
-  private readonly minGapMs: number;
+  private readonly flushMs: number;
   private readonly maxQueue: number;
   private readonly batchLines: number;
   private readonly timeoutMs: number;
@@ -116,20 +119,24 @@ export class GrafanaLiveSink implements MarketSink {
   private readonly pending = new Set<SymbolState>();
   /** Symbols of the request in flight: back into `pending` if it fails. */
   private sending: SymbolState[] = [];
-  private flushScheduled = false;
+  /** Earliest time a flush can send something: the next cadence tick, backoff and slots considered. */
+  private nextAt = Infinity;
+  /** A flush is queued as a microtask (from a tick). */
+  private flushQueued = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private inFlight: Promise<void> | undefined;
   private retryAt = 0;
-  private readonly http: typeof http | typeof https;
-  private readonly agent: http.Agent;
-  private lastPushAt = -Infinity;
+  /** When the last request started: the next one ≥ flushMs later. */
+  private lastFlushAt = -Infinity;
   private closed = false;
 
   constructor(private readonly o: GrafanaLiveOptions) {
-    this.endpoint = `${o.url.replace(/\/+$/, '')}/api/live/push/${encodeURIComponent(o.stream ?? 'markets')}`;
+    const endpoint = new URL(`${o.url.replace(/\/+$/, '')}/api/live/push/${encodeURIComponent(o.stream ?? 'markets')}`);
+    this.path = `${endpoint.pathname}${endpoint.search}`;
+    this.conn = new PushConnection(endpoint);
     this.intervalMs = 1000 / (o.maxHz ?? 4);
-    this.minGapMs = o.minGapMs ?? 50;
+    this.flushMs = o.flushMs ?? 50;
     this.maxQueue = o.maxQueue ?? 10_000;
     this.batchLines = o.batchLines ?? 2000;
     this.timeoutMs = o.timeoutMs ?? 3000;
@@ -138,10 +145,6 @@ export class GrafanaLiveSink implements MarketSink {
     // at most 10 s between attempts: a live price is worth a cheap failed request more than a late recovery
     this.backoff = new Backoff({ initialMs: 500, maxMs: 10_000, ...o.backoff });
     this.metrics = createLiveMetrics(o.registry, () => this.pending.size);
-    this.http = this.endpoint.startsWith('https:') ? https : http;
-    const u = new URL(this.endpoint);
-    this.target = { protocol: u.protocol, hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || undefined, path: `${u.pathname}${u.search}`, method: 'POST' };
-    this.agent = new this.http.Agent({ keepAlive: true, maxSockets: 1 });
   }
 
   /** Lines waiting (for tests and /healthz). */
@@ -183,19 +186,20 @@ export class GrafanaLiveSink implements MarketSink {
     if (t.ask !== undefined && Number.isFinite(t.ask)) st.ask = t.ask;
     if (t.ts > st.ts) st.ts = t.ts;
     st.recv = t.receivedAt;
-    st.at = this.now();
-    if (st.price === undefined || this.pending.has(st)) return;
-    this.pending.add(st);
-    if (this.pending.size > this.maxQueue) {
-      const oldest = this.pending.values().next().value!;
-      this.pending.delete(oldest);
-      this.metrics.dropped.inc({ reason: 'overflow' });
+    const now = (st.at = this.now());
+    if (st.price === undefined) return;
+    if (!this.pending.has(st)) {
+      this.pending.add(st);
+      if (this.pending.size > this.maxQueue) {
+        const oldest = this.pending.values().next().value!;
+        this.pending.delete(oldest);
+        this.metrics.dropped.inc({ reason: 'overflow' });
+      }
+      // its slot, but not before the next cadence tick
+      const at = Math.max(st.lastSentAt + this.intervalMs, this.lastFlushAt + this.flushMs, this.retryAt);
+      if (at < this.nextAt) this.nextAt = at;
     }
-    // its slot is free: with the next request (batched with every other tick of this turn of the event loop)
-    if (st.lastSentAt + this.intervalMs <= st.at && !this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flush);
-    } else if (!this.flushScheduled) this.wakeAt(st.lastSentAt + this.intervalMs);
+    this.poll(now);
   }
 
   /** Closed candles are not pushed: no panel would read them (docs/GRAFANA_LIVE.md, "Why no candles"). */
@@ -217,28 +221,56 @@ export class GrafanaLiveSink implements MarketSink {
     this.closed = true;
     clearTimeout(this.timer);
     await this.inFlight;
-    this.agent.destroy();
+    this.conn.close();
     this.pending.clear();
   }
 
-  // ---- one request for every symbol whose slot is free ----
+  // ---- one request per cadence tick, for every symbol whose slot is free ----
 
-  /** Flush at `at` (or earlier if already due sooner): one timer, whatever the number of waiting symbols. */
-  private wakeAt(at: number): void {
-    if (this.closed || at >= this.timerAt) return;
-    clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = setTimeout(this.flush, Math.max(0, at - this.now()));
+  /**
+   * Flush when due, else make sure the timer will. Called from every tick, so during a burst the flush
+   * goes out between two batches of frames instead of waiting behind them for the timer phase of the
+   * event loop (docs/BENCHMARKS.md §10); the timer serves a quiet feeder.
+   */
+  private poll(now: number): void {
+    if (this.inFlight || this.flushQueued || this.closed || this.nextAt === Infinity) return;
+    if (now >= this.nextAt) {
+      this.flushQueued = true;
+      queueMicrotask(this.flush);
+    } else if (this.nextAt < this.timerAt) {
+      clearTimeout(this.timer);
+      this.timerAt = this.nextAt;
+      this.timer = setTimeout(this.onTimer, this.nextAt - now);
+    }
   }
 
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
-    clearTimeout(this.timer);
+  private readonly onTimer = (): void => {
     this.timerAt = Infinity;
-    if (this.inFlight || this.closed || this.pending.size === 0) return; // the request's end flushes again
+    this.flush();
+  };
+
+  /** Never throws: it runs from a microtask or a timer, outside the ingest path's containment. */
+  private readonly flush = (): void => {
+    this.flushQueued = false;
+    try {
+      this.flushNow();
+    } catch (err) {
+      this.o.log.error({ err }, 'grafana live flush failed');
+    }
+  };
+
+  private flushNow(): void {
+    if (this.inFlight || this.closed) return; // the request's end polls again
     const now = this.now();
-    const gate = Math.max(this.retryAt, this.lastPushAt + this.minGapMs);
-    if (gate > now) return this.wakeAt(gate);
+    if (this.pending.size === 0) {
+      this.nextAt = Infinity;
+      return;
+    }
+    const gate = Math.max(this.retryAt, this.lastFlushAt + this.flushMs);
+    if (gate > now) {
+      this.nextAt = gate;
+      return this.poll(now);
+    }
     const cutoff = now - this.staleMs;
     let body = '';
     let stale = 0;
@@ -270,23 +302,27 @@ export class GrafanaLiveSink implements MarketSink {
       }
     }
     if (stale) this.metrics.dropped.inc({ reason: 'stale' }, stale);
-    if (next !== Infinity) this.wakeAt(Math.max(next, now + this.minGapMs));
-    if (!batch.length) return;
-    this.lastPushAt = now;
+    if (!batch.length) {
+      this.nextAt = next === Infinity ? Infinity : Math.max(next, gate);
+      return this.poll(now);
+    }
+    this.lastFlushAt = now;
+    this.nextAt = next === Infinity ? Infinity : Math.max(next, now + this.flushMs);
     this.sending = batch;
     this.inFlight = this.send(body, batch.length).finally(() => {
       this.inFlight = undefined;
       this.sending = [];
-      this.flush();
+      // symbols that became pending meanwhile were counted into nextAt by tick()
+      if (this.pending.size) this.flush();
     });
-  };
+  }
 
   private async send(body: string, lines: number): Promise<void> {
     const token = this.o.token();
-    if (!token) {
+    if (!token || !HEADER_VALUE.test(token)) {
       this.metrics.requests.inc({ status: 'no_token' });
       this.o.onAuthFailure?.();
-      return this.failed(new TransportError('grafana live: no token (GRAFANA_LIVE_TOKEN_FILE empty or unreadable)'));
+      return this.failed(new TransportError(token ? 'grafana live: the token holds characters a header cannot carry' : 'grafana live: no token (GRAFANA_LIVE_TOKEN_FILE empty or unreadable)'));
     }
     const end = this.metrics.duration.startTimer();
     try {
@@ -298,54 +334,16 @@ export class GrafanaLiveSink implements MarketSink {
       this.metrics.lines.inc({ measurement: 'ticker' }, lines);
     } catch (err) {
       end();
-      const status = err instanceof HttpStatusError ? String(err.status) : /: timeout after/.test(String(err)) ? 'timeout' : 'transport';
+      const status = err instanceof HttpStatusError ? String(err.status) : err instanceof PushTransportError && err.timedOut ? 'timeout' : 'transport';
       this.metrics.requests.inc({ status });
-      this.failed(err);
+      this.failed(err instanceof PushTransportError ? new TransportError(err.message, err) : err);
     }
   }
 
-  /** One POST over a kept-alive connection (node:http: a fraction of fetch's CPU per request). */
-  private post(body: string, token: string): Promise<void> {
-    const buf = Buffer.from(body); // encoded once: its length and the bytes written
-    return new Promise((resolve, reject) => {
-      let timedOut = false;
-      const req = this.http.request(
-        {
-          ...this.target,
-          agent: this.agent,
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain; charset=utf-8', 'content-length': buf.length },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => {
-            if (text.length < 1000) text += c;
-          });
-          res.on('error', () => {}); // reported by 'close' below
-          res.on('close', () => {
-            // cut mid-answer (our timeout, or Grafana going away): no 'end' will come
-            if (res.complete) return;
-            clearTimeout(timer);
-            reject(new TransportError(timedOut ? `grafana live: timeout after ${this.timeoutMs} ms` : 'grafana live: answer cut short'));
-          });
-          res.on('end', () => {
-            clearTimeout(timer);
-            const status = res.statusCode ?? 0;
-            if (status >= 200 && status < 300) resolve();
-            else reject(new HttpStatusError(status, text, parseRetryAfter(res.headers['retry-after']), 'grafana-live'));
-          });
-        },
-      );
-      const timer = setTimeout(() => {
-        timedOut = true;
-        req.destroy();
-      }, this.timeoutMs);
-      req.on('error', (err) => {
-        clearTimeout(timer);
-        reject(new TransportError(timedOut ? `grafana live: timeout after ${this.timeoutMs} ms` : `grafana live: ${err.message}`, err));
-      });
-      req.end(buf);
-    });
+  /** One POST on the kept-alive connection (push-connection.ts: a fraction of node:http's CPU per request). */
+  private async post(body: string, token: string): Promise<void> {
+    const a = await this.conn.post(this.path, `Authorization: Bearer ${token}\r\nContent-Type: text/plain; charset=utf-8\r\n`, body, this.timeoutMs);
+    if (a.status < 200 || a.status >= 300) throw new HttpStatusError(a.status, a.body, parseRetryAfter(a.retryAfter), 'grafana-live');
   }
 
   private failed(err: unknown): void {
@@ -367,6 +365,7 @@ export class GrafanaLiveSink implements MarketSink {
     }
     const delay = this.backoff.next(err instanceof HttpStatusError ? err.retryAfterMs : undefined);
     this.retryAt = this.now() + delay;
+    if (this.pending.size) this.nextAt = this.retryAt;
     const level = this.backoff.attempts <= 1 || this.backoff.attempts % 20 === 0 ? 'warn' : 'debug';
     this.o.log[level]({ err: String(err), retryInMs: delay, queued: this.pending.size, auth }, 'grafana live push failed, will retry');
   }
