@@ -132,6 +132,32 @@ test('futures rules on the recorded session: u < lastUpdateId dropped, U = lastU
   r.book.stop();
 });
 
+test('a snapshot older than the stream is fetched again after a growing pause, not in a loop that drains REST weight', async () => {
+  const times: number[] = [];
+  const stale = { ...snapshot, lastUpdateId: recorded[3]!.firstUpdateId - 1000 };
+  const book = new DiffBook({
+    exchange: 'binance-futures',
+    symbol: 'SUSHI/USDT:USDT',
+    assetType: 'crypto',
+    rules: FUTURES_RULES,
+    // an immediate answer (no network time): only the book's own pause spaces the fetches
+    snapshot: async () => {
+      times.push(Date.now());
+      return times.length <= 3 ? stale : snapshot;
+    },
+    onBook: () => {},
+    onResync: (r) => assert.fail(r),
+    onError: (err) => assert.fail(String(err)),
+  });
+  book.onDiff(recorded[3]!, 0);
+  book.onDiff(recorded[4]!, 0);
+  await waitFor(() => book.live, 10_000, 'live once the snapshot caught up');
+  assert.equal(times.length, 4);
+  // 250 ms, then 500 ms: a loaded machine can only make the gaps longer
+  assert.ok(times[1]! - times[0]! >= 240 && times[2]! - times[1]! >= 490, `fetched at +${times.map((t) => t - times[0]!).join(', +')} ms`);
+  book.stop();
+});
+
 // ---------------------------------------------------------------- through the core into InfluxDB
 
 let influx: InfluxServer;

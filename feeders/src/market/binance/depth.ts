@@ -9,7 +9,7 @@
 // sockets during a roll) are dropped.
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import { ParseError, type AssetType } from '@mt/common';
+import { ParseError, sleep, type AssetType } from '@mt/common';
 import { OrderBook } from '../book/index.js';
 import type { BookSummary } from '../types.js';
 import type { SourceMetrics } from '../../common/metrics.js';
@@ -68,6 +68,12 @@ export interface DiffBookOptions {
   depth?: number;
   /** Diffs buffered while a snapshot is on its way; beyond it the oldest go (the snapshot then starts a new wait). Default 1000. */
   maxBuffer?: number;
+  /**
+   * Wait before fetching again a snapshot older than the first buffered diff: 250 ms, doubling up to this
+   * (default 5000). Each snapshot costs REST weight (spot 50, futures 20): a venue whose REST lags its
+   * stream must not drain the weight the candle backfill shares.
+   */
+  maxRefetchWaitMs?: number;
 }
 
 export class DiffBook {
@@ -130,12 +136,16 @@ export class DiffBook {
   private async sync(): Promise<void> {
     this.state = 'syncing';
     try {
-      for (;;) {
+      for (let tries = 0; ; tries++) {
         const snap = await this.o.snapshot(this.abort.signal);
         if (this.abort.signal.aborted) return;
-        // a snapshot older than the first diff we hold cannot be continued: fetch again
+        // a snapshot older than the first diff we hold cannot be continued: fetch again, after a pause
         const first = this.buffer[0];
-        if (first && snap.lastUpdateId < first.firstUpdateId) continue;
+        if (first && snap.lastUpdateId < first.firstUpdateId) {
+          await sleep(Math.min(this.o.maxRefetchWaitMs ?? 5000, 250 * 2 ** tries), this.abort.signal);
+          if (this.abort.signal.aborted) return;
+          continue;
+        }
         this.book.clear();
         this.book.apply(snap.bids, snap.asks);
         this.lastApplied = snap.lastUpdateId;
