@@ -2,45 +2,26 @@
 // drops every 2 s (plus a stall and a serverShutdown roll), then the feeder stopped and started again with
 // a fresh process state → every closed 1 m candle stored exactly once with the exchange's values; funding,
 // open interest and liquidation rows are what the exchange sent (docs/INFLUXDB.md "funding" … "liquidations").
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
-import { BinanceFuturesFake, startInflux, waitFor, type InfluxServer } from '@mt/testing';
-import { bootstrapInflux, createInfluxQLClient, createInfluxSink, createLogger, influxConfigFromEnv, type InfluxQLClient, type InfluxSink } from '@mt/common';
+import { BinanceFuturesFake, waitFor } from '@mt/testing';
+import { createLogger } from '@mt/common';
 import { createBinanceFuturesSource } from '../../src/market/binance-futures/index.js';
 import { MarketCore } from '../../src/market/core.js';
 import { createMarketMetrics } from '../../src/market/metrics.js';
-import type { MarketComponent } from '../../src/market/context.js';
 import type { Candle, Liquidation } from '../../src/market/types.js';
 import { compareCandles, harness } from '../binance/harness.js';
 import { perps } from './harness.js';
+import { venueInflux } from '../venue-influx.js';
 
 const SYMBOLS = ['BTC/USDT:USDT', 'ETH/USDT:USDT'];
 const wire = (s: string) => s.split(':')[0]!.replace('/', '');
-let influx: InfluxServer;
-let sink: InfluxSink;
-let influxql: InfluxQLClient;
-const fakes: BinanceFuturesFake[] = [];
-const sources: MarketComponent[] = [];
 const log = createLogger('binance-futures-influx-test', 'silent');
-
-before(async () => {
-  influx = await startInflux();
-  const cfg = influxConfigFromEnv({ INFLUX_URL: influx.url, INFLUX_TOKEN: '', INFLUX_ORG: '', INFLUX_API: 'v1' });
-  await bootstrapInflux(cfg, log);
-  sink = createInfluxSink(cfg, { log, registry: new Registry(), flushIntervalMs: 200 });
-  influxql = createInfluxQLClient(cfg);
-});
-
-after(async () => {
-  for (const s of sources) await s.stop();
-  await sink?.close();
-  for (const f of fakes) await f.close();
-  await influx?.stop();
-});
+const db = venueInflux('binance-futures-influx-test');
 
 async function rows(q: string): Promise<Record<string, unknown>[]> {
-  const res = await influx.query(q, 'markets');
+  const res = await db.influx.query(q, 'markets');
   const s = res.results[0]?.series?.[0] as { columns: string[]; values: unknown[][] } | undefined;
   return (s?.values ?? []).map((v) => Object.fromEntries(s!.columns.map((c, i) => [c, v[i]])));
 }
@@ -52,9 +33,9 @@ const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
 
 /** A feeder process: the futures source feeding a fresh market core that writes to the shared sink. */
 function process(env: Record<string, string>) {
-  const core = new MarketCore({ sink, influxql, indicators: { seed() {}, onClosedCandle: () => ({}), drop() {} }, log });
+  const core = new MarketCore({ sink: db.sink, influxql: db.influxql, indicators: { seed() {}, onClosedCandle: () => ({}), drop() {} }, log });
   core.metrics = createMarketMetrics(new Registry(), () => core.lastTicks());
-  const h = harness(env, { influxql, sink });
+  const h = harness(env, { influxql: db.influxql, sink: db.sink });
   const candles: Candle[] = [];
   const liquidations: Liquidation[] = [];
   h.ctx.out = {
@@ -69,7 +50,7 @@ function process(env: Record<string, string>) {
     },
   };
   const src = createBinanceFuturesSource(h.ctx);
-  sources.push(src);
+  db.sources.push(src);
   core.setWatch(perps(...SYMBOLS));
   src.setWatch(perps(...SYMBOLS));
   return { core, src, candles, liquidations, h };
@@ -77,7 +58,7 @@ function process(env: Record<string, string>) {
 
 test('drops every 2 s, a stall, a serverShutdown and a restart: candles exactly once as the exchange has them; funding, open interest, liquidations as sent', async () => {
   const fake = await new BinanceFuturesFake({ candleMs: 120, pingIntervalMs: 1000 }).listen();
-  fakes.push(fake);
+  db.fakes.push(fake);
   const env = { BINANCE_FUTURES_WS_URL: fake.wsUrl, BINANCE_FUTURES_REST_URL: fake.restUrl, BACKFILL_HOURS: '0.5', BINANCE_STALE_MS: '1500', BINANCE_FUTURES_OI_POLL_MS: '1000' };
 
   const p1 = process(env);
@@ -94,7 +75,7 @@ test('drops every 2 s, a stall, a serverShutdown and a restart: candles exactly 
   const stoppedAt = fake.lastClosedOpenTime();
 
   // Down for ~15 simulated minutes, then a new process state that finds its resume point in InfluxDB.
-  await sink.flush();
+  await db.sink.flush();
   await sleep(1800);
   const p2 = process(env);
   await p2.src.start();
@@ -111,7 +92,7 @@ test('drops every 2 s, a stall, a serverShutdown and a restart: candles exactly 
   await waitFor(() => SYMBOLS.every((s) => fake.sent.openInterest.some((o) => o.symbol === wire(s))), 5000, 'open interest answered');
   await sleep(1200); // a held funding point reaches its one-second slot
   await p2.src.stop();
-  await sink.flush();
+  await db.sink.flush();
 
   for (const symbol of SYMBOLS) {
     // candles: every closed minute from the first stored one, once, with the exchange's numbers

@@ -2,46 +2,25 @@
 // while the server drops, stalls, closes and loses trade frames, then the source stopped and started
 // again as a fresh process state → InfluxDB holds every candle the exchange has exactly once, values as
 // the exchange's own REST candles (minutes without trades have no candle on either side).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Registry } from 'prom-client';
-import { CoinbaseFake, startInflux, waitFor, type CoinbaseFakeCandle, type InfluxServer } from '@mt/testing';
-import { bootstrapInflux, createInfluxQLClient, createInfluxSink, createLogger, influxConfigFromEnv, type InfluxQLClient, type InfluxSink, type WatchItem } from '@mt/common';
+import { CoinbaseFake, waitFor, type CoinbaseFakeCandle } from '@mt/testing';
+import type { WatchItem } from '@mt/common';
 import { createCoinbaseSource, type CoinbaseSource } from '../../src/market/coinbase/index.js';
 import { candlePoint } from '../../src/market/points.js';
 import { compareCandles, harness, type Harness } from '../binance/harness.js';
+import { venueInflux } from '../venue-influx.js';
 
 const SYMBOLS = ['BTC/USD', 'ETH/USD'];
-let influx: InfluxServer;
-let sink: InfluxSink;
-let influxql: InfluxQLClient;
-const sinkRegistry = new Registry();
-const fakes: CoinbaseFake[] = [];
-const sources: CoinbaseSource[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const db = venueInflux('coinbase-influx-test');
 
 export const coinbase = (...symbols: string[]): WatchItem[] => symbols.map((symbol) => ({ symbol, asset_type: 'crypto', exchange: 'coinbase' }));
-
-before(async () => {
-  influx = await startInflux();
-  const cfg = influxConfigFromEnv({ INFLUX_URL: influx.url, INFLUX_TOKEN: '', INFLUX_ORG: '', INFLUX_API: 'v1' });
-  const log = createLogger('coinbase-influx-test', 'silent');
-  await bootstrapInflux(cfg, log);
-  sink = createInfluxSink(cfg, { log, registry: sinkRegistry, flushIntervalMs: 200 });
-  influxql = createInfluxQLClient(cfg);
-});
-
-after(async () => {
-  for (const s of sources) await s.stop();
-  await sink?.close();
-  for (const f of fakes) await f.close();
-  await influx?.stop();
-});
 
 type Row = [number, number, number, number, number, number, number | null];
 
 async function storedCandles(symbol: string): Promise<Row[]> {
-  const res = await influx.query(`SELECT "open","high","low","close","volume","trades" FROM "candles" WHERE "symbol"='${symbol}' AND "interval"='1m' AND "exchange"='coinbase'`, 'markets');
+  const res = await db.influx.query(`SELECT "open","high","low","close","volume","trades" FROM "candles" WHERE "symbol"='${symbol}' AND "interval"='1m' AND "exchange"='coinbase'`, 'markets');
   return (res.results[0]?.series?.[0]?.values ?? []) as Row[];
 }
 
@@ -64,7 +43,7 @@ function assertSameAsExchange(rows: Row[], want: CoinbaseFakeCandle[], what: str
 
 function run(h: Harness, symbols: string[]): CoinbaseSource {
   const src = createCoinbaseSource(h.ctx);
-  sources.push(src);
+  db.sources.push(src);
   src.setWatch(coinbase(...symbols));
   void src.start();
   return src;
@@ -72,7 +51,7 @@ function run(h: Harness, symbols: string[]): CoinbaseSource {
 
 test('drops, a stall, a venue close and lost trade frames over ~100 simulated minutes, then a restart: every candle stored once', async () => {
   const fake = await new CoinbaseFake({ candleMs: 120 }).listen();
-  fakes.push(fake);
+  db.fakes.push(fake);
   const env = {
     COINBASE_WS_URL: fake.wsUrl,
     COINBASE_REST_URL: fake.restUrl,
@@ -81,7 +60,7 @@ test('drops, a stall, a venue close and lost trade frames over ~100 simulated mi
     COINBASE_REST_SETTLE_MS: '0',
     COINBASE_REST_INTERVAL_MS: '120',
   };
-  const h1 = harness(env, { influxql, sink });
+  const h1 = harness(env, { influxql: db.influxql, sink: db.sink });
   const src1 = run(h1, SYMBOLS);
   for (let i = 0; i < 6; i++) {
     await sleep(1500);
@@ -92,12 +71,12 @@ test('drops, a stall, a venue close and lost trade frames over ~100 simulated mi
   }
   await sleep(1500);
   await src1.stop();
-  await sink.flush();
+  await db.sink.flush();
   const stoppedAt = fake.lastClosedOpenTime();
 
   // down for ~15 simulated minutes, then a new process state that finds what is stored
   await sleep(1800);
-  const h2 = harness(env, { influxql, sink });
+  const h2 = harness(env, { influxql: db.influxql, sink: db.sink });
   const src2 = run(h2, SYMBOLS);
   await sleep(2500);
   fake.dropAll();
@@ -118,7 +97,7 @@ test('drops, a stall, a venue close and lost trade frames over ~100 simulated mi
     return done();
   }, 20_000, 'last candles handed over');
   await src2.stop();
-  await sink.flush();
+  await db.sink.flush();
 
   const handed = [...h1.candles, ...h2.candles].filter((c) => c.openTime <= last);
   for (const symbol of SYMBOLS) {
@@ -132,7 +111,7 @@ test('drops, a stall, a venue close and lost trade frames over ~100 simulated mi
     // both paths were taken: minutes built from trades and minutes taken from REST
     assert.ok(rows.some((r) => r[6] !== null) && rows.some((r) => r[6] === null), `${symbol}: built and REST candles`);
   }
-  const written = (await sinkRegistry.getSingleMetricAsString('influx_points_written_total')).match(/bucket="markets\/raw"} (\d+)/);
+  const written = (await db.sinkRegistry.getSingleMetricAsString('influx_points_written_total')).match(/bucket="markets\/raw"} (\d+)/);
   assert.equal(Number(written?.[1]), h1.candles.length + h2.candles.length, 'points written = candles handed over');
   assert.ok((await h1.metric('feeder_reconnects_total', { source: 'coinbase_ws' })) >= 3);
   assert.ok((await h1.metric('market_gaps_detected_total', { symbol: 'BTC/USD', kind: 'trade_id' })) >= 1, 'the lost trades were seen as a trade-id gap');
@@ -141,21 +120,21 @@ test('drops, a stall, a venue close and lost trade frames over ~100 simulated mi
 
 test('a hole left in storage (killed before a REST fill finished) is found and filled at start, stored candles not fetched again', async () => {
   const fake = await new CoinbaseFake({ candleMs: 150 }).listen();
-  fakes.push(fake);
+  db.fakes.push(fake);
   const S = fake.o.startTime;
   const symbol = 'SOL/USD';
   const earlier = fake.closedCandles(symbol, S - 20 * 60_000).filter((c) => c.openTime < S);
   const hole = earlier.slice(5, 8).map((c) => c.openTime);
   for (const c of earlier.filter((c) => !hole.includes(c.openTime))) {
-    sink.write(
+    db.sink.write(
       'markets/raw',
       candlePoint({ ...c, symbol, exchange: 'coinbase', assetType: 'crypto', interval: '1m', closeTime: c.openTime + 59_999, quoteVolume: NaN, closed: true, receivedAt: 0 }),
     );
   }
-  await sink.flush();
+  await db.sink.flush();
   assert.equal((await storedCandles(symbol)).length, earlier.length - 3);
 
-  const h = harness({ COINBASE_WS_URL: fake.wsUrl, COINBASE_REST_URL: fake.restUrl, BACKFILL_HOURS: '0.5', COINBASE_REST_SETTLE_MS: '0' }, { influxql, sink });
+  const h = harness({ COINBASE_WS_URL: fake.wsUrl, COINBASE_REST_URL: fake.restUrl, BACKFILL_HOURS: '0.5', COINBASE_REST_SETTLE_MS: '0' }, { influxql: db.influxql, sink: db.sink });
   const src = run(h, [symbol]);
   await sleep(1500);
   fake.pause();
@@ -166,7 +145,7 @@ test('a hole left in storage (killed before a REST fill finished) is found and f
     return h.candles.some((c) => c.openTime === last);
   }, 15_000, 'last candle');
   await src.stop();
-  await sink.flush();
+  await db.sink.flush();
   const rows = (await storedCandles(symbol)).filter((r) => r[0] <= last);
   // the start-up fill reached BACKFILL_HOURS back from the first live minute
   assert.ok(rows[0]![0] <= S - 29 * 60_000, 'filled 30 minutes back');

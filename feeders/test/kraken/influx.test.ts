@@ -3,45 +3,22 @@
 // book checksum; then the source stopped and a fresh one started (a new process: it resumes from what
 // InfluxDB holds) → every 1 m candle stored exactly once with the exchange's values, the resync counted,
 // no crossed book stored, depth stored for the DEPTH_BOOKS symbol.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Registry } from 'prom-client';
-import { KrakenFake, startInflux, waitFor, type KrakenFakeCandle, type InfluxServer } from '@mt/testing';
-import { bootstrapInflux, createInfluxQLClient, createInfluxSink, createLogger, influxConfigFromEnv, type InfluxQLClient, type InfluxSink } from '@mt/common';
+import { KrakenFake, waitFor, type KrakenFakeCandle } from '@mt/testing';
 import { createKrakenSource } from '../../src/market/kraken/index.js';
-import type { MarketComponent } from '../../src/market/context.js';
 import { candlePoint } from '@mt/common';
 import { compareCandles } from '../binance/harness.js';
 import { harness, kraken, type KrakenHarness } from './harness.js';
+import { venueInflux } from '../venue-influx.js';
 
 const SYMBOLS = ['BTC/USD', 'ETH/USD'];
-let influx: InfluxServer;
-let sink: InfluxSink;
-let influxql: InfluxQLClient;
-const sinkRegistry = new Registry();
-const fakes: KrakenFake[] = [];
-const sources: MarketComponent[] = [];
-
-before(async () => {
-  influx = await startInflux();
-  const cfg = influxConfigFromEnv({ INFLUX_URL: influx.url, INFLUX_TOKEN: '', INFLUX_ORG: '', INFLUX_API: 'v1' });
-  const log = createLogger('kraken-influx-test', 'silent');
-  await bootstrapInflux(cfg, log);
-  sink = createInfluxSink(cfg, { log, registry: sinkRegistry, flushIntervalMs: 200 });
-  influxql = createInfluxQLClient(cfg);
-});
-
-after(async () => {
-  for (const s of sources) await s.stop();
-  await sink?.close();
-  for (const f of fakes) await f.close();
-  await influx?.stop();
-});
+const db = venueInflux('kraken-influx-test');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function storedCandles(symbol: string) {
-  const res = await influx.query(`SELECT "open","high","low","close","volume","quote_volume","trades" FROM "candles" WHERE "symbol"='${symbol}' AND "interval"='1m' AND "exchange"='kraken'`, 'markets');
+  const res = await db.influx.query(`SELECT "open","high","low","close","volume","quote_volume","trades" FROM "candles" WHERE "symbol"='${symbol}' AND "interval"='1m' AND "exchange"='kraken'`, 'markets');
   return (res.results[0]?.series?.[0]?.values ?? []) as [number, number, number, number, number, number, number, number][];
 }
 
@@ -62,13 +39,13 @@ function assertSameAsExchange(rows: Awaited<ReturnType<typeof storedCandles>>, w
 
 test('drops, a stall, maintenance closes, REST errors and a restart: InfluxDB holds every 1 m candle once, as Kraken has it; books resync alone, never stored crossed', async () => {
   const fake = await new KrakenFake({ candleMs: 120, heartbeatMs: 200 }).listen();
-  fakes.push(fake);
+  db.fakes.push(fake);
   const env = { KRAKEN_WS_URL: fake.wsUrl, KRAKEN_REST_URL: fake.restUrl, KRAKEN_REST_INTERVAL_MS: '50', BACKFILL_HOURS: '0.5', KRAKEN_STALE_MS: '1200', DEPTH_BOOKS: 'kraken:ETH/USD', KRAKEN_BOOK_DEPTH: '25' };
 
   let start = Date.now();
   const run = async (h: KrakenHarness, ms: number, faults: (i: number) => void) => {
     const src = createKrakenSource(h.ctx);
-    sources.push(src);
+    db.sources.push(src);
     src.setWatch(kraken(...SYMBOLS));
     await src.start();
     for (let i = 0; Date.now() < start + ms; i++) {
@@ -77,7 +54,7 @@ test('drops, a stall, maintenance closes, REST errors and a restart: InfluxDB ho
     }
     return src;
   };
-  const h1 = harness(env, { influxql, sink });
+  const h1 = harness(env, { influxql: db.influxql, sink: db.sink });
   const src1 = await run(h1, 11_000, (i) => {
     if (i === 0) fake.corruptChecksum('ETH/USD');
     else if (i === 1) fake.stallAll();
@@ -90,13 +67,13 @@ test('drops, a stall, maintenance closes, REST errors and a restart: InfluxDB ho
   await waitFor(async () => (await h1.metric('market_book_resyncs_total', { exchange: 'kraken', symbol: 'ETH/USD', reason: 'checksum' })) >= 2, 10_000, 'both book faults seen');
   await src1.stop();
   h1.store.flush();
-  await sink.flush();
+  await db.sink.flush();
   const stoppedAt = fake.lastClosedOpenTime();
 
   // down for ~12 simulated minutes, then a fresh process state
   await sleep(1500);
   start = Date.now();
-  const h2 = harness(env, { influxql, sink });
+  const h2 = harness(env, { influxql: db.influxql, sink: db.sink });
   await run(h2, 5000, () => fake.dropAll());
   await sleep(800);
   fake.pause();
@@ -109,7 +86,7 @@ test('drops, a stall, maintenance closes, REST errors and a restart: InfluxDB ho
   }
   await waitFor(() => SYMBOLS.every((s) => h2.candles.some((c) => c.symbol === s && c.openTime === last)), 10_000, 'last candle handed over');
   h2.store.flush();
-  await sink.flush();
+  await db.sink.flush();
 
   const handed = [...h1.candles, ...h2.candles];
   for (const symbol of SYMBOLS) {
@@ -127,7 +104,7 @@ test('drops, a stall, maintenance closes, REST errors and a restart: InfluxDB ho
   assert.ok((await h1.metric('feeder_source_errors_total', { source: 'kraken_rest' })) >= 1, 'REST errors counted (and retried)');
   assert.equal(await h1.metric('market_book_resyncs_total', { exchange: 'kraken', symbol: 'BTC/USD' }), 0, 'the other symbol never resynced');
 
-  const books = (await influx.query(`SELECT "best_bid","best_ask","bid_depth_1pct","ask_depth_1pct","imbalance" FROM "order_book" WHERE "exchange"='kraken' GROUP BY "symbol"`, 'markets')).results[0]?.series ?? [];
+  const books = (await db.influx.query(`SELECT "best_bid","best_ask","bid_depth_1pct","ask_depth_1pct","imbalance" FROM "order_book" WHERE "exchange"='kraken' GROUP BY "symbol"`, 'markets')).results[0]?.series ?? [];
   const bySymbol = new Map(books.map((s) => [s.tags!.symbol, s.values as (number | null)[][]]));
   assert.ok((bySymbol.get('ETH/USD')?.length ?? 0) >= 5 && (bySymbol.get('BTC/USD')?.length ?? 0) >= 5, 'books stored for both');
   for (const [, rows] of bySymbol) for (const r of rows) assert.ok(r[1]! < r[2]!, `stored book not crossed: ${JSON.stringify(r)}`);
@@ -138,18 +115,18 @@ test('drops, a stall, maintenance closes, REST errors and a restart: InfluxDB ho
 
 test('a hole left in storage (killed before a reconnect backfill finished) is found and filled at start, nothing before it fetched again', async () => {
   const fake = await new KrakenFake({ candleMs: 150, symbols: ['SOL/USD'] }).listen();
-  fakes.push(fake);
+  db.fakes.push(fake);
   const S = fake.o.startTime;
   const symbol = 'SOL/USD';
   const hole = [S - 15 * 60_000, S - 14 * 60_000, S - 13 * 60_000];
   for (const c of fake.closedCandles(symbol, S - 20 * 60_000).filter((c) => c.openTime < S && !hole.includes(c.openTime))) {
-    sink.write('markets/raw', candlePoint({ ...c, exchange: 'kraken', assetType: 'crypto', interval: '1m' }));
+    db.sink.write('markets/raw', candlePoint({ ...c, exchange: 'kraken', assetType: 'crypto', interval: '1m' }));
   }
-  await sink.flush();
+  await db.sink.flush();
   assert.equal((await storedCandles(symbol)).length, 17);
-  const h = harness({ KRAKEN_WS_URL: fake.wsUrl, KRAKEN_REST_URL: fake.restUrl, KRAKEN_REST_INTERVAL_MS: '50', BACKFILL_HOURS: '0.5' }, { influxql, sink });
+  const h = harness({ KRAKEN_WS_URL: fake.wsUrl, KRAKEN_REST_URL: fake.restUrl, KRAKEN_REST_INTERVAL_MS: '50', BACKFILL_HOURS: '0.5' }, { influxql: db.influxql, sink: db.sink });
   const src = createKrakenSource(h.ctx);
-  sources.push(src);
+  db.sources.push(src);
   src.setWatch(kraken(symbol));
   await src.start();
   await sleep(1500);
@@ -166,7 +143,7 @@ test('a hole left in storage (killed before a reconnect backfill finished) is fo
   const want = fake.closedCandles(symbol, S - 20 * 60_000).filter((c) => c.openTime <= last);
   await waitFor(
     async () => {
-      await sink.flush();
+      await db.sink.flush();
       const stored = new Set((await storedCandles(symbol)).map((r) => r[0]));
       return want.every((c) => stored.has(c.openTime));
     },
