@@ -124,7 +124,7 @@ export function newsLines(end: number): string[] {
  * The issue-16 venues over the last hour, built by the feeder's own point builders (ns line protocol):
  * BTC/USD on coinbase (60 000.00) and kraken (60 030.00) beside binance's BTC/USDT (a different quote, never
  * mixed with them); the order book of BTC/USD on kraken (spread 1.2 bps, depth, imbalance +0.25) and of
- * BTC/USDT on binance (imbalance −0.4); the perpetual BTC/USDT:USDT on binance-futures with funding 0.0100 %,
+ * BTC/USDT on binance (imbalance −0.4); the perpetual BTC/USDT:USDT on binance-futures with funding 0.0100 % every 8 h,
  * mark 60 090 / index 60 080, open interest and four liquidations (in the last closed hour). The last points
  * are at `end` − 5 s.
  */
@@ -149,7 +149,7 @@ export function venueLines(end: number): string[] {
     // kraken BTC/USD: bid 60 026.39, ask 60 033.59 → (7.2 / 60 029.99) × 10 000 = 1.2 bps
     out.push(orderBookPoint({ exchange: 'kraken', symbol: 'BTC/USD', assetType: crypto, ts: at, receivedAt: at, bestBid: 60026.39, bestAsk: 60033.59, bidDepth1pct: 2_500_000, askDepth1pct: 1_500_000, imbalance: 0.25 }).toLineProtocol()!);
     const perp = { exchange: 'binance-futures', symbol: 'BTC/USDT:USDT', assetType: crypto };
-    out.push(fundingPoint({ ...perp, ts: at, receivedAt: at, markPrice: 60090, indexPrice: 60080, fundingRate: 0.0001, nextFundingTime: Date.UTC(2026, 10, 26, 8) }).toLineProtocol()!);
+    out.push(fundingPoint({ ...perp, ts: at, receivedAt: at, markPrice: 60090, indexPrice: 60080, fundingRate: 0.0001, nextFundingTime: Date.UTC(2026, 10, 26, 8), fundingIntervalHours: 8 }).toLineProtocol()!);
     out.push(marketDataPoint({ ...perp, price: 60088, ts: at, receivedAt: at }).toLineProtocol()!);
     out.push(openInterestPoint({ ...perp, ts: at, receivedAt: at, openInterest: 80000 + k, openInterestValue: (80000 + k) * 60090 }).toLineProtocol()!);
   }

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { InfluxServer } from '@mt/testing';
 import type { DataFrame } from '@grafana/data';
-import { marketDataPoint } from '@mt/feeders/market/points';
+import { fundingPoint, marketDataPoint } from '@mt/feeders/market/points';
 import { committedDashboards, type DashboardJson } from './helpers.js';
 import { HOUR, startDashboardInflux, write } from './dashboard-influx.js';
 import { panelByTitle, resolve, rowOf, runPanel, runTable } from './panel-data.js';
@@ -37,7 +37,9 @@ describe('venue panels as a trader reads them (Grafana 12.3.0 frontend code on r
     influx = await startDashboardInflux(end, undefined, { venues: true });
     // binance's BTC/USDT spot at the perpetual's last mark time: the basis's reference
     const spot = marketDataPoint({ exchange: 'binance', symbol: 'BTC/USDT', assetType: 'crypto', price: 60000, ts: end - 5_000, receivedAt: end - 5_000 });
-    await write(influx, 'markets', 'raw', [spot.toLineProtocol()!], 'ns');
+    // a perpetual on a 4 h funding schedule (Binance lists LPTUSDT so in GET /fapi/v1/fundingInfo)
+    const lpt = fundingPoint({ exchange: 'binance-futures', symbol: 'LPT/USDT:USDT', assetType: 'crypto', ts: end - 5_000, receivedAt: end - 5_000, markPrice: 4.512, indexPrice: 4.51, fundingRate: 0.0001, nextFundingTime: Date.UTC(2026, 10, 26, 4), fundingIntervalHours: 4 });
+    await write(influx, 'markets', 'raw', [spot.toLineProtocol()!, lpt.toLineProtocol()!], 'ns');
     ds = committedDashboards();
   });
   after(async () => influx?.stop());
@@ -155,6 +157,14 @@ describe('venue panels as a trader reads them (Grafana 12.3.0 frontend code on r
       const f = stat((await runPanel(influx, panelByTitle(d, 'Funding — $symbol ($exchange)'), vars, range)).frames);
       assert.deepEqual(texts(f), { Funding: '0.0100%', Annualised: '10.95%', 'Next funding': '2026-11-26 08:00:00', Mark: '60090.00', Index: '60080.00' });
       assert.equal(f.Funding!.color, '#00D26A', 'longs pay: green');
+    });
+
+    it('a perpetual funded every 4 h: the same 0.0100 % per interval is 21.90 % annualised (× 24/4 × 365)', async () => {
+      const d = ds.derivatives!;
+      const vars = await resolve(influx, d, range, { symbol: 'LPT/USDT:USDT' });
+      assert.deepEqual(vars.get('exchange')!.values, ['binance-futures']);
+      const f = texts(stat((await runPanel(influx, panelByTitle(d, 'Funding — $symbol ($exchange)'), vars, range)).frames));
+      assert.deepEqual([f.Funding, f.Annualised, f['Next funding']], ['0.0100%', '21.90%', '2026-11-26 04:00:00']);
     });
 
     it('open interest, liquidations per side and the largest first, basis perp − spot in $ and bps', async () => {

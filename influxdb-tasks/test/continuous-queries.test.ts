@@ -73,7 +73,7 @@ function seedRaw(base: number): Raw[] {
     }
     for (let s = 0; s < 60; s += 30) {
       const mark = q4(60000 + rnd() * 100);
-      out.push({ measurement: 'funding', tags: perp, fields: { mark_price: mark, index_price: mark - 1, funding_rate: q4(rnd()) / 1024, next_funding_time: base + 8 * HOUR }, t: t + s * 1000 });
+      out.push({ measurement: 'funding', tags: perp, fields: { mark_price: mark, index_price: mark - 1, funding_rate: q4(rnd()) / 1024, next_funding_time: base + 8 * HOUR, funding_interval_hours: m < 65 ? 8 : 4 }, t: t + s * 1000 });
     }
     out.push({ measurement: 'open_interest', tags: perp, fields: { open_interest: q4(rnd() * 1e5), open_interest_value: q4(rnd() * 1e9) }, t });
     const price = q4(60000 + rnd() * 100);
@@ -117,7 +117,7 @@ const RULES: Record<string, Record<string, readonly [string, Agg, Agg?]>> = {
   indicators: lastOf('sma_20', 'ema_50', 'rsi_14', 'macd', 'macd_signal', 'macd_hist', 'bb_upper', 'bb_middle', 'bb_lower'),
   fear_greed: lastOf('value', 'classification'),
   order_book: { ...lastOf('best_bid', 'best_ask'), ...meanOf('spread_bps', 'bid_depth_1pct', 'ask_depth_1pct', 'imbalance'), spread_bps_max: ['spread_bps', max] },
-  funding: lastOf('mark_price', 'index_price', 'funding_rate', 'next_funding_time'),
+  funding: lastOf('mark_price', 'index_price', 'funding_rate', 'next_funding_time', 'funding_interval_hours'),
   open_interest: lastOf('open_interest', 'open_interest_value'),
   liquidations: { price: ['price', last], quantity: ['quantity', sum], value: ['value', sum], count: ['value', count, sum] },
 };

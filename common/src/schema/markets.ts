@@ -123,6 +123,8 @@ export const MARKETS = {
       index_price: float('last'),
       funding_rate: float('last'),
       next_funding_time: float('last'),
+      // hours between two fundings (Binance USDⓈ-M: 8 by default, 4 or 1 for some symbols): annualises the rate
+      funding_interval_hours: float('last'),
     },
   },
   open_interest: {
@@ -326,6 +328,8 @@ export interface FundingRow extends SeriesRef {
   fundingRate: number;
   /** Epoch ms. */
   nextFundingTime: number;
+  /** Hours between two fundings, when the venue says (`funding_rate` × 24 / this × 365 = the annual rate). */
+  fundingIntervalHours?: number;
 }
 
 /** `funding`: `next_funding_time` in epoch ms. */
@@ -336,6 +340,7 @@ export function fundingPoint<R extends FundingRow>(r: R): Point {
     .floatField('next_funding_time', r.nextFundingTime)
     .timestamp(new Date(r.ts));
   if (finite(r.indexPrice)) p.floatField('index_price', r.indexPrice);
+  if (finite(r.fundingIntervalHours) && r.fundingIntervalHours > 0) p.floatField('funding_interval_hours', r.fundingIntervalHours);
   return p;
 }
 

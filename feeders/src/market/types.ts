@@ -109,6 +109,8 @@ export interface FundingUpdate {
   fundingRate: number;
   /** Epoch ms. */
   nextFundingTime: number;
+  /** Hours between two fundings (Binance USDⓈ-M: GET /fapi/v1/fundingInfo, else 8). */
+  fundingIntervalHours?: number;
 }
 
 /** Open interest of a derivative (docs/INFLUXDB.md, "open_interest"). */

@@ -60,7 +60,7 @@ test('funding rules fire on the venue feed as it arrives, and the backtest of th
     frame.data.E = t0 + i * hour; // the recorded frame, at a time InfluxDB's raw policy still keeps
     const ev = parseFuturesFrame(JSON.stringify(frame));
     assert.equal(ev.kind, 'markPrice');
-    const f = futuresFunding(SYMBOL, ev as Extract<typeof ev, { kind: 'markPrice' }>, Date.now());
+    const f = futuresFunding(SYMBOL, ev as Extract<typeof ev, { kind: 'markPrice' }>, Date.now(), 8);
     alerts!.onFunding(f);
     stored.push(fundingPoint(f).toLineProtocol()!);
   });

@@ -73,7 +73,7 @@ test('futures bookTicker (has e, E, T) → top of book at the event time and a t
 
 test('markPriceUpdate → funding: mark, index, rate and next funding time; the 2019 frame without an index too', () => {
   const now = as(frame('ws_combined_markPrice_1s_BTCUSDT_gocryptotrader.json'), 'markPrice');
-  assert.deepEqual(futuresFunding('BTC/USDT:USDT', now, 1), {
+  assert.deepEqual(futuresFunding('BTC/USDT:USDT', now, 1, 8), {
     exchange: 'binance-futures',
     symbol: 'BTC/USDT:USDT',
     assetType: 'crypto',
@@ -82,11 +82,13 @@ test('markPriceUpdate → funding: mark, index, rate and next funding time; the 
     markPrice: 86026.4,
     fundingRate: -0.00003629,
     nextFundingTime: 1791302400000,
+    fundingIntervalHours: 8,
     indexPrice: 86059.26913043,
   });
-  const f2020 = futuresFunding('BTC/USDT:USDT', as(frame('ws_combined_markPrice_1s_BTCUSDT_2020-08-16_tardis_reencoded.json'), 'markPrice'), 1);
+  assert.equal(futuresFunding('LPT/USDT:USDT', now, 1, 4).fundingIntervalHours, 4, 'the interval fundingInfo gives');
+  const f2020 = futuresFunding('BTC/USDT:USDT', as(frame('ws_combined_markPrice_1s_BTCUSDT_2020-08-16_tardis_reencoded.json'), 'markPrice'), 1, 8);
   assert.deepEqual([f2020.markPrice, f2020.indexPrice, f2020.fundingRate, f2020.nextFundingTime], [11857.56, 11851.86949091, 0.0001564, 1597564800000]);
-  const f2019 = futuresFunding('BTC/USDT:USDT', as(frame('ws_combined_markPrice_3s_BTCUSDT_2019-10-01_no_index_tardis_reencoded.json'), 'markPrice'), 1);
+  const f2019 = futuresFunding('BTC/USDT:USDT', as(frame('ws_combined_markPrice_3s_BTCUSDT_2019-10-01_no_index_tardis_reencoded.json'), 'markPrice'), 1, 8);
   assert.equal(f2019.indexPrice, undefined);
   assert.ok(!('indexPrice' in f2019), 'no index field at all rather than an undefined one');
   assert.equal(f2019.fundingRate, 0.0001);

@@ -55,7 +55,8 @@ test('order_book, funding, open_interest, liquidations: stored rows as the contr
   core.out.book!(book({ ts: t0 - 60_000, bestBid: 99, bestAsk: 99.5 })); // a minute old: stale
   core.out.book!(book({ ts: t0 + 5, bestBid: Number.NaN, bestAsk: 100 })); // invalid
   core.out.book!(book({ ...base, exchange: 'binance', symbol: 'ETH/USDT', ts: t0 + 6, bestBid: 3000, bestAsk: 3000.5 })); // own throttle
-  core.out.funding!({ ...base, exchange: 'binance-futures', symbol: 'BTC/USDT:USDT', ts: t0, receivedAt: t0, markPrice: 50_000.5, indexPrice: 50_001, fundingRate: 0.0001, nextFundingTime: 1_764_144_000_000 });
+  core.out.funding!({ ...base, exchange: 'binance-futures', symbol: 'BTC/USDT:USDT', ts: t0, receivedAt: t0, markPrice: 50_000.5, indexPrice: 50_001, fundingRate: 0.0001, nextFundingTime: 1_764_144_000_000, fundingIntervalHours: 4 });
+  core.out.funding!({ ...base, exchange: 'binance-futures', symbol: 'BTC/USDT:USDT', ts: t0 + 400, receivedAt: t0, markPrice: 50_001, fundingRate: 0.0001, nextFundingTime: 1_764_144_000_000, fundingIntervalHours: 0 }); // invalid
   core.out.funding!({ ...base, exchange: 'binance-futures', symbol: 'BTC/USDT:USDT', ts: t0 + 500, receivedAt: t0, markPrice: 50_002, fundingRate: 0.0002, nextFundingTime: 1_764_144_000_000 }); // held, then stored
   core.out.openInterest!({ ...base, exchange: 'binance-futures', symbol: 'BTC/USDT:USDT', ts: t0, receivedAt: t0, openInterest: 12_345.6, openInterestValue: 617_000_000 });
   const liq = { ...base, exchange: 'binance-futures', symbol: 'BTC/USDT:USDT', ts: t0, receivedAt: t0, side: 'sell' as const, price: 49_000, quantity: 0.5, value: 24_500 };
@@ -85,12 +86,12 @@ test('order_book, funding, open_interest, liquidations: stored rows as the contr
     { exchange: 'kraken', symbol: 'BTC/USD', asset_type: 'crypto' },
   ]);
 
-  const funding = objects((await rows(`SELECT "mark_price","index_price","funding_rate","next_funding_time","exchange","symbol" FROM "funding"`))[0]);
+  const funding = objects((await rows(`SELECT "mark_price","index_price","funding_rate","next_funding_time","funding_interval_hours","exchange","symbol" FROM "funding"`))[0]);
   assert.deepEqual(
-    funding.map((r) => [r.time, r.mark_price, r.index_price, r.funding_rate, r.next_funding_time, r.exchange, r.symbol]),
+    funding.map((r) => [r.time, r.mark_price, r.index_price, r.funding_rate, r.next_funding_time, r.funding_interval_hours, r.exchange, r.symbol]),
     [
-      [t0, 50_000.5, 50_001, 0.0001, 1_764_144_000_000, 'binance-futures', 'BTC/USDT:USDT'],
-      [t0 + 500, 50_002, null, 0.0002, 1_764_144_000_000, 'binance-futures', 'BTC/USDT:USDT'],
+      [t0, 50_000.5, 50_001, 0.0001, 1_764_144_000_000, 4, 'binance-futures', 'BTC/USDT:USDT'],
+      [t0 + 500, 50_002, null, 0.0002, 1_764_144_000_000, null, 'binance-futures', 'BTC/USDT:USDT'],
     ],
   );
   const oi = objects((await rows(`SELECT "open_interest","open_interest_value" FROM "open_interest"`))[0]);
@@ -112,6 +113,7 @@ test('order_book, funding, open_interest, liquidations: stored rows as the contr
       ['book', 'crossed', 2],
       ['book', 'invalid', 1],
       ['book', 'stale', 1],
+      ['funding', 'invalid', 1],
       ['liquidation', 'invalid', 1],
     ],
   );

@@ -17,22 +17,23 @@ const PERP = `"symbol" = '$symbol' AND "exchange" = '$exchange'`;
 /** The spot pair of the same base/quote on binance (`BTC/USDT:USDT` → `BTC/USDT`): the basis's reference. */
 export const SPOT_EXCHANGE = 'binance';
 /**
- * Funding intervals per year for the annualised rate: Binance USDⓈ-M settles every 8 h (3 a day) for most
- * perpetuals; a symbol on a 4 h schedule reads half its true annual rate (docs/DASHBOARDS.md, "Derivatives").
+ * The annualised rate is the rate × the fundings in a year, 24 × 365 / `funding_interval_hours`: Binance
+ * USDⓈ-M settles most perpetuals every 8 h and some every 4 h or 1 h, and the feeder stores each point's
+ * interval (docs/DASHBOARDS.md, "Derivatives").
  */
-export const FUNDING_PER_YEAR = 3 * 365;
+export const HOURS_PER_YEAR = 24 * 365;
 const fixed = (c: string) => ({ id: 'color', value: { mode: 'fixed', fixedColor: c } });
 
 export function derivatives(): Dashboard {
   const g = new Grid();
   const funding = new Stat()
     .title('Funding — $symbol ($exchange)')
-    .description(`Funding rate per interval (the venue's fraction × 100), annualised × ${FUNDING_PER_YEAR} (8 h intervals), the next funding time (UTC), mark and index price.`)
+    .description(`Funding rate per interval (the venue's fraction × 100), annualised × ${HOURS_PER_YEAR} / the symbol's funding interval in hours (× 1095 at 8 h, × 2190 at 4 h), the next funding time (UTC), mark and index price.`)
     .datasource(DS.markets)
     .withTarget(
       new InfluxQL(
         DS.markets,
-        `SELECT last("funding_rate") * 100 AS "Funding", last("funding_rate") * ${100 * FUNDING_PER_YEAR} AS "Annualised", last("next_funding_time") AS "Next funding", ` +
+        `SELECT last("funding_rate") * 100 AS "Funding", last("funding_rate") * ${100 * HOURS_PER_YEAR} / last("funding_interval_hours") AS "Annualised", last("next_funding_time") AS "Next funding", ` +
           `last("mark_price") AS "Mark", last("index_price") AS "Index" FROM ${fromClause('funding', 'raw')} WHERE time > now() - 1d AND ${PERP}`,
       ).table(),
     )

@@ -8,7 +8,8 @@
 // `<symbol>@depth@100ms` diffs with `T` and `pu` whose `U` skips ids (update ids are shared across a
 // venue's symbols: ws_combined_depthUpdate_100ms_SUSHIUSDT_sequence_15frames.txt) and GET /fapi/v1/depth
 // with `E`/`T` (weight 2/5/10/20 by limit, limits 5…1000), with the spot server's lost-diff and
-// crossed-diff faults (skipDepthUpdate, sendCrossedDepthUpdate).
+// crossed-diff faults (skipDepthUpdate, sendCrossedDepthUpdate); GET /fapi/v1/fundingInfo (the recorded list of
+// adjusted symbols: a listed symbol's mark-price frames follow its funding interval, the others 8 h).
 // Funding, liquidations and open interest are deterministic functions of symbol and simulated time, and
 // every one sent is logged in `sent`, so a test compares what was stored with what the exchange sent.
 import type { RecordedRequest, Reply } from './http-fake.js';
@@ -18,7 +19,10 @@ import { BinanceFake, fix8, hash32, norm, px, tickSize, trade, type BinanceFakeO
 import { fixtureJson } from '../fixtures.js';
 
 const MINUTE = 60_000;
-const FUNDING_PERIOD = 8 * 3600_000;
+const HOUR = 3600_000;
+/** Funding interval of a symbol GET /fapi/v1/fundingInfo does not list. */
+const DEFAULT_FUNDING_HOURS = 8;
+export const FUNDING_INFO_FIXTURE = 'binance_futures/rest_fapi_v1_fundingInfo_2025-04-15_excerpt_asterdex_issue1.json';
 
 const STREAM_RE = /^([a-z0-9]+)@(aggTrade|bookTicker|ticker|miniTicker|forceOrder|markPrice(@1s)?|kline_(1m|3m|5m|15m|30m|1h|2h|4h|6h|8h|12h|1d|3d|1w|1M)|depth(5|10|20)?(@100ms|@250ms|@500ms)?)$/;
 const ALL_MARKET_STREAMS = new Set(['!miniTicker@arr', '!ticker@arr', '!bookTicker', '!forceOrder@arr', '!markPrice@arr', '!markPrice@arr@1s']);
@@ -47,6 +51,8 @@ export interface SentFunding {
   indexPrice: number;
   fundingRate: number;
   nextFundingTime: number;
+  /** The symbol's funding interval when the frame was sent (GET /fapi/v1/fundingInfo, else 8). */
+  intervalHours: number;
 }
 
 export interface SentLiquidation {
@@ -68,6 +74,9 @@ export class BinanceFuturesFake extends BinanceFake {
   /** Everything derivative this server sent (stream frames with at least one subscriber; REST answers). */
   readonly sent: { funding: SentFunding[]; liquidations: SentLiquidation[]; openInterest: SentOpenInterest[] } = { funding: [], liquidations: [], openInterest: [] };
 
+  /** The body of GET /fapi/v1/fundingInfo (recorded; a test may replace it: Binance changes intervals at run time). */
+  fundingInfo: unknown[] = fixtureJson<unknown[]>(FUNDING_INFO_FIXTURE);
+
   constructor(opts: BinanceFakeOptions = {}) {
     super({ maxIncomingPerSecond: 10, weightLimit: 2400, ...opts });
   }
@@ -76,6 +85,8 @@ export class BinanceFuturesFake extends BinanceFake {
     http
       .route('GET', '/fapi/v1/klines', (r) => this.weighed(futuresKlinesWeight(r.query.has('limit') ? Number(r.query.get('limit')) || 500 : 500), () => this.klines(r, 1500)))
       .route('GET', '/fapi/v1/openInterest', (r) => this.weighed(1, () => this.openInterestReply(r)))
+      // weight 0 (it shares a 500 per 5 min budget with /fapi/v1/fundingRate, which this server does not serve)
+      .route('GET', '/fapi/v1/fundingInfo', () => ({ body: this.fundingInfo }))
       .route('GET', '/fapi/v1/depth', (r) => {
         const limit = r.query.has('limit') ? Number(r.query.get('limit')) : 500;
         return this.weighed(futuresDepthWeight(limit), () => this.depth(r, (l) => FUTURES_DEPTH_LIMITS.includes(l)));
@@ -98,9 +109,15 @@ export class BinanceFuturesFake extends BinanceFake {
 
   // ---------------------------------------------------------------- deterministic derivatives
 
-  /** Funding rate of the funding period containing `t` (fraction, 8 decimals, ±0.0001). */
+  /** Hours between two fundings of `symbol` (`BTCUSDT`) as the fundingInfo body lists it, else 8. */
+  fundingIntervalHours(symbol: string): number {
+    const e = this.fundingInfo.find((x) => (x as { symbol?: unknown }).symbol === norm(symbol)) as { fundingIntervalHours?: unknown } | undefined;
+    return typeof e?.fundingIntervalHours === 'number' && e.fundingIntervalHours > 0 ? e.fundingIntervalHours : DEFAULT_FUNDING_HOURS;
+  }
+
+  /** Funding rate of the symbol's funding period containing `t` (fraction, 8 decimals, ±0.0001). */
   fundingRate(symbol: string, t: number): number {
-    const period = Math.floor(t / FUNDING_PERIOD);
+    const period = Math.floor(t / (this.fundingIntervalHours(symbol) * HOUR));
     return Number((((hash32(norm(symbol), period ^ 0x2f) % 2001) - 1000) * 1e-7).toFixed(8));
   }
 
@@ -207,7 +224,8 @@ export class BinanceFuturesFake extends BinanceFake {
     const markStr = px(last * (1 + 0.0001 * Math.sin(E / 7919)));
     const indexStr = px(last * (1 - 0.00005 * Math.cos(E / 6151)));
     const rate = this.fundingRate(S, E);
-    const next = (Math.floor(E / FUNDING_PERIOD) + 1) * FUNDING_PERIOD;
+    const intervalHours = this.fundingIntervalHours(S);
+    const next = (Math.floor(E / (intervalHours * HOUR)) + 1) * intervalHours * HOUR;
     const markData = { e: 'markPriceUpdate', E, s: S, p: markStr, i: indexStr, P: indexStr, r: rate.toFixed(8), T: next };
     add(`${sym}@markPrice@1s`, markData);
     // One liquidation per candle, on its second step (the stream pushes at most one per symbol per second).
@@ -224,7 +242,7 @@ export class BinanceFuturesFake extends BinanceFake {
       add(`${sym}@forceOrder`, liq.frame);
     }
     const delivered = this.deliver(events);
-    if (delivered.has(`${sym}@markPrice@1s`)) this.sent.funding.push({ symbol: S, E, markPrice: Number(markStr), indexPrice: Number(indexStr), fundingRate: rate, nextFundingTime: next });
+    if (delivered.has(`${sym}@markPrice@1s`)) this.sent.funding.push({ symbol: S, E, markPrice: Number(markStr), indexPrice: Number(indexStr), fundingRate: rate, nextFundingTime: next, intervalHours });
     if (liq && delivered.has(`${sym}@forceOrder`)) this.sent.liquidations.push(liq.sent);
   }
 

@@ -22,6 +22,7 @@ import {
   type FuturesEvent,
 } from './mappers.js';
 import { OpenInterestPoller } from './open-interest.js';
+import { FundingIntervals } from './funding-info.js';
 import { FUTURES_SNAPSHOT_LIMIT, futuresDepthBook, futuresDepthStream } from './depth.js';
 import type { DiffBook } from '../binance/depth.js';
 
@@ -57,7 +58,13 @@ interface SymbolState {
   depth: DiffBook | undefined;
 }
 
-export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent {
+/** Test seams: how often GET /fapi/v1/fundingInfo is read again, and after a failure (defaults 1 h, 1 min). */
+export interface FuturesSourceOptions {
+  fundingInfoRefreshMs?: number;
+  fundingInfoRetryMs?: number;
+}
+
+export function createBinanceFuturesSource(ctx: MarketContext, opts: FuturesSourceOptions = {}): MarketComponent {
   const log = ctx.log.child({ source: EXCHANGE });
   const m = ctx.sourceMetrics;
   const byStream = new Map<string, string>();
@@ -123,6 +130,13 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
     emit: (symbol, oi, receivedAt) => ctx.out.openInterest?.(futuresOpenInterest(symbol, oi, receivedAt, states.get(symbol)?.markPrice)),
     onError: (_symbol, err) => countRestError(err),
   });
+  const fundingIntervals = new FundingIntervals({
+    rest,
+    log: log.child({ part: 'funding_info' }),
+    refreshMs: opts.fundingInfoRefreshMs,
+    retryMs: opts.fundingInfoRetryMs,
+    onParseError: countRestError,
+  });
 
   /** A data frame of any socket, parsed (acks, errors and serverShutdown are the stream layer's). */
   function onEvent(ev: FuturesEvent, receivedAt: number, link: SocketLink): void {
@@ -141,7 +155,7 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
         if (ev.ts <= st.lastMarkAt) return;
         st.lastMarkAt = ev.ts;
         st.markPrice = ev.markPrice;
-        ctx.out.funding?.(futuresFunding(symbol, ev, receivedAt));
+        ctx.out.funding?.(futuresFunding(symbol, ev, receivedAt, fundingIntervals.hoursFor(ev.symbol)));
         return;
       case 'liquidation':
         // One snapshot per symbol per second at most (testing/fixtures/LIMITS.md): its time identifies it.
@@ -216,11 +230,15 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
     name: EXCHANGE,
     stream,
     apply,
-    onStart: () => openInterest.start(),
+    onStart() {
+      fundingIntervals.start();
+      openInterest.start();
+    },
     onStop() {
       for (const st of states.values()) st.depth?.stop();
       backfill.stop();
       openInterest.stop();
+      fundingIntervals.stop();
     },
     health() {
       const books = [...states.values()].filter((s) => s.depth);
@@ -228,6 +246,7 @@ export function createBinanceFuturesSource(ctx: MarketContext): MarketComponent 
         symbols: byStream.size,
         backfillQueued: backfill.queued(),
         restUsedWeight: rest.usedWeight,
+        fundingIntervalsRead: fundingIntervals.loaded,
         depthBooks: books.length,
         depthBooksLive: books.filter((s) => s.depth!.live).length,
       };

@@ -99,6 +99,28 @@ export function parseOpenInterest(body: unknown): { symbol: string; openInterest
   return { symbol: str(body.symbol, 'symbol', body), openInterest: num(body.openInterest, 'openInterest', body), time: num(body.time, 'time', body) };
 }
 
+/** Hours between fundings of a perpetual that GET /fapi/v1/fundingInfo does not list (docs/SOURCES.md "Binance USDⓈ-M futures"). */
+export const DEFAULT_FUNDING_INTERVAL_HOURS = 8;
+
+/**
+ * GET /fapi/v1/fundingInfo: the perpetuals whose funding cap, floor or interval were adjusted →
+ * `BTCUSDT` → hours between fundings. The body must be an array (else a ParseError); an element without a
+ * symbol or a positive whole number of hours is left out and returned in `rejected` for the caller to count.
+ */
+export function parseFundingInfo(body: unknown): { hours: Map<string, number>; rejected: ParseError[] } {
+  if (!Array.isArray(body)) throw new ParseError('fundingInfo body is not an array', 'invalid_field', JSON.stringify(body)?.slice(0, 300) ?? '');
+  const hours = new Map<string, number>();
+  const rejected: ParseError[] = [];
+  for (const e of body) {
+    if (!isObj(e) || typeof e.symbol !== 'string' || !e.symbol || typeof e.fundingIntervalHours !== 'number' || !Number.isInteger(e.fundingIntervalHours) || e.fundingIntervalHours <= 0) {
+      rejected.push(new ParseError('fundingInfo element without a symbol or a positive whole fundingIntervalHours', 'invalid_field', JSON.stringify(e)?.slice(0, 300) ?? ''));
+      continue;
+    }
+    hours.set(e.symbol, e.fundingIntervalHours);
+  }
+  return { hours, rejected };
+}
+
 // One object literal per output kind, fields in one fixed order: these run on every frame, and spreading
 // a freshly built base object takes Node 20's slow path (docs/BENCHMARKS.md §1, "toTick").
 export function futuresCandle(symbol: string, k: KlineFields, receivedAt: number): Candle {
@@ -134,8 +156,9 @@ export function futuresBook(symbol: string, ev: Extract<FuturesEvent, { kind: 'b
   return { exchange: EXCHANGE, symbol, assetType: 'crypto', ts: ev.ts, receivedAt, bestBid: ev.bid, bestAsk: ev.ask };
 }
 
-export function futuresFunding(symbol: string, ev: Extract<FuturesEvent, { kind: 'markPrice' }>, receivedAt: number): FundingUpdate {
-  const f: FundingUpdate = { exchange: EXCHANGE, symbol, assetType: 'crypto', ts: ev.ts, receivedAt, markPrice: ev.markPrice, fundingRate: ev.fundingRate, nextFundingTime: ev.nextFundingTime };
+/** `intervalHours`: the symbol's funding interval (parseFundingInfo, else DEFAULT_FUNDING_INTERVAL_HOURS). */
+export function futuresFunding(symbol: string, ev: Extract<FuturesEvent, { kind: 'markPrice' }>, receivedAt: number, intervalHours: number): FundingUpdate {
+  const f: FundingUpdate = { exchange: EXCHANGE, symbol, assetType: 'crypto', ts: ev.ts, receivedAt, markPrice: ev.markPrice, fundingRate: ev.fundingRate, nextFundingTime: ev.nextFundingTime, fundingIntervalHours: intervalHours };
   if (ev.indexPrice !== undefined) f.indexPrice = ev.indexPrice;
   return f;
 }

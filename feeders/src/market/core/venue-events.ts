@@ -90,7 +90,7 @@ export class VenueEventStore {
   }
 
   funding(f: FundingUpdate): void {
-    if (!positive(f.markPrice) || !Number.isFinite(f.fundingRate) || !Number.isFinite(f.nextFundingTime) || !finiteOrAbsent(f.indexPrice) || !Number.isFinite(f.ts)) {
+    if (!positive(f.markPrice) || !Number.isFinite(f.fundingRate) || !Number.isFinite(f.nextFundingTime) || !finiteOrAbsent(f.indexPrice) || (f.fundingIntervalHours !== undefined && !positive(f.fundingIntervalHours)) || !Number.isFinite(f.ts)) {
       return this.reject('funding', 'invalid');
     }
     this.fundings.offer(f);
