@@ -2,4 +2,4 @@
 export { HTTP_DEFAULTS, MAX_BODY_BYTES, type RequestOptions } from './options.js';
 export { HttpResponse, httpGet, expectJson, statusError } from './send.js';
 export { RetryPolicy, retryAfterOf, type RetryDecision } from './retry.js';
-export { RestClient, type RestClientOptions } from './rest-client.js';
+export { RestClient, type RestClientOptions, type VenueRestOptions } from './rest-client.js';

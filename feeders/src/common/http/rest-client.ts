@@ -4,11 +4,22 @@
 // until the caller's signal aborts, and the feeder_* source metrics counted the same way for all
 // (docs/METRICS.md, docs/SOURCES.md "One HTTP helper").
 import type { Logger } from 'pino';
-import { ParseError, TransportError, sleep } from '@mt/common';
+import { ParseError, TransportError, sleep, type Backoff } from '@mt/common';
 import { errorKind, type SourceMetrics } from '../metrics.js';
 import { HTTP_DEFAULTS } from './options.js';
 import { RetryPolicy } from './retry.js';
 import { httpGet, statusError, type HttpResponse } from './send.js';
+
+/** What a venue's REST client (Binance, Coinbase, Kraken) takes from its caller; the venue sets the rest. */
+export interface VenueRestOptions {
+  baseUrl: string;
+  log: Logger;
+  metrics: SourceMetrics;
+  /** Per request; default HTTP_DEFAULTS.requestTimeoutMs. */
+  timeoutMs?: number;
+  /** Retry waits; default the venue's. */
+  backoff?: Backoff;
+}
 
 export interface RestClientOptions {
   baseUrl: string;

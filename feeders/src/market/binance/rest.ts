@@ -2,19 +2,14 @@
 // carries X-MBX-USED-WEIGHT-1M; above `weightBudget` we wait for the next minute instead of running into
 // a 429. A 429 or 418 (ban) is obeyed: Retry-After is seconds and is the minimum wait (the RetryPolicy's
 // floor). Requests, retries and metrics are the shared RestClient's (docs/SOURCES.md, "One HTTP helper").
-import type { Logger } from 'pino';
-import { Backoff, binanceRestSymbol, sleep } from '@mt/common';
+import { binanceRestSymbol, sleep } from '@mt/common';
 import type { RestCandleFetcher } from '../stream/backfill.js';
 import { parseKlineRow, toCandle } from './mappers.js';
-import type { SourceMetrics } from '../../common/metrics.js';
-import { RestClient, RetryPolicy } from '../../common/http/index.js';
+import { RestClient, RetryPolicy, type VenueRestOptions } from '../../common/http/index.js';
 
 export const KLINES_PAGE = 1000;
 
-export interface RestOptions {
-  baseUrl: string;
-  log: Logger;
-  metrics: SourceMetrics;
+export interface RestOptions extends VenueRestOptions {
   /** Used weight per minute above which we pause until the minute rolls over (spot limit 6000; default 4800). */
   weightBudget?: number;
   /** Name in the feeder_* metrics (default `binance_rest`). */
@@ -23,8 +18,6 @@ export interface RestOptions {
   klinesPath?: string;
   /** Path of the order book snapshot (default `/api/v3/depth`; USDⓈ-M futures: `/fapi/v1/depth`). */
   depthPath?: string;
-  timeoutMs?: number;
-  backoff?: Backoff;
   /** Wall clock (ms) that defines Binance's weight minute; injectable for tests. */
   now?: () => number;
 }

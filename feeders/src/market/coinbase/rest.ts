@@ -3,22 +3,15 @@
 // testing/fixtures/LIMITS.md "Coinbase Exchange"): requests are spaced `minIntervalMs` apart over the
 // whole process, and a 429 (no Retry-After documented) or 5xx backs off with jitter and retries
 // (the shared RestClient: docs/SOURCES.md, "One HTTP helper").
-import type { Logger } from 'pino';
-import { Backoff, ParseError } from '@mt/common';
-import type { SourceMetrics } from '../../common/metrics.js';
-import { RestClient, RetryPolicy } from '../../common/http/index.js';
+import { ParseError } from '@mt/common';
+import { RestClient, RetryPolicy, type VenueRestOptions } from '../../common/http/index.js';
 
 /** Most rows a candles request may cover; a wider range is rejected by the venue. */
 export const CANDLES_PAGE = 300;
 
-export interface CoinbaseRestOptions {
-  baseUrl: string;
-  log: Logger;
-  metrics: SourceMetrics;
+export interface CoinbaseRestOptions extends VenueRestOptions {
   /** Minimum spacing of requests (default 200 ms = 5/s, half the public limit: other clients may share the IP). */
   minIntervalMs?: number;
-  timeoutMs?: number;
-  backoff?: Backoff;
 }
 
 export class CoinbaseRest {

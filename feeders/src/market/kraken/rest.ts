@@ -3,10 +3,8 @@
 // whether another try can help. Public calls are limited per IP (about one a second, no published
 // number), so calls are spaced by `minIntervalMs`; a 429 or a rate-limit error waits and retries
 // (the shared RestClient: docs/SOURCES.md, "One HTTP helper").
-import type { Logger } from 'pino';
-import { Backoff, ParseError, RetryableAwareError } from '@mt/common';
-import type { SourceMetrics } from '../../common/metrics.js';
-import { RestClient, RetryPolicy } from '../../common/http/index.js';
+import { ParseError, RetryableAwareError } from '@mt/common';
+import { RestClient, RetryPolicy, type VenueRestOptions } from '../../common/http/index.js';
 import { MINUTE, parseOhlcBody, type CandleFields, type OhlcPage } from './mappers.js';
 
 /** An `error` list in a Kraken REST body. Service/rate errors retry; query/argument errors do not. */
@@ -27,14 +25,9 @@ export class NotCommittedError extends RetryableAwareError {
   readonly retryable = true;
 }
 
-export interface KrakenRestOptions {
-  baseUrl: string;
-  log: Logger;
-  metrics: SourceMetrics;
+export interface KrakenRestOptions extends VenueRestOptions {
   /** Gap between two calls (Kraken public REST: about 1/s per IP). Default 1000. */
   minIntervalMs?: number;
-  timeoutMs?: number;
-  backoff?: Backoff;
 }
 
 export class KrakenRest {
