@@ -258,7 +258,9 @@ test('market feeder process: contract layout, metrics, SIGKILL + restart without
       }
       const target = fake.lastClosedOpenTime() + 2 * MINUTE;
       for (const s of SYMBOLS) await waitFor(async () => (await lastStored(s)) >= target, 20_000, `${s} caught up`);
-      for (const s of SYMBOLS) await assertGapFree(s, target);
+      // a symbol's live candles can be stored while its backfill still waits behind another symbol's:
+      // gap-free once the backfill is done (a candle never stored still fails, naming the hole)
+      for (const s of SYMBOLS) await waitFor(() => assertGapFree(s, target), 60_000, `${s} gap-free`);
       assert.ok(drops >= 3, `drops: ${drops}`);
       assert.ok(metricValue(await feeder.metrics(), 'feeder_reconnects_total', { source: 'binance_ws' }) >= before + drops - 1, 'every drop reconnected');
     });
@@ -271,7 +273,9 @@ test('market feeder process: contract layout, metrics, SIGKILL + restart without
       await feeder.restart();
       const target = fake.lastClosedOpenTime() + 3 * MINUTE;
       for (const s of SYMBOLS) await waitFor(async () => (await lastStored(s)) >= target, 30_000, `${s} caught up`);
-      for (const s of SYMBOLS) await assertGapFree(s, target);
+      // a symbol's live candles can be stored while its backfill still waits behind another symbol's:
+      // gap-free once the backfill is done (a candle never stored still fails, naming the hole)
+      for (const s of SYMBOLS) await waitFor(() => assertGapFree(s, target), 60_000, `${s} gap-free`);
       const m = await feeder.metrics();
       assert.ok(metricValue(m, 'market_candles_backfilled_total') >= 15, 'the outage was backfilled over REST');
       await assertIndicatorsContinuous('BTC/USDT', target);
