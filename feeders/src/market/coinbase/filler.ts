@@ -4,35 +4,11 @@
 // already holds (a minute without trades has no candle, so storage cannot tell a hole from a quiet
 // minute: the window is compared row by row). One queue for all symbols: REST limits are per IP.
 import type { Logger } from 'pino';
-import { candleTimesQuery, isRetryable, MARKETS_DB, sleep, type InfluxQLClient } from '@mt/common';
-import { parseCandleRow, type RestCandle } from './mappers.js';
+import type { InfluxQLClient } from '@mt/common';
+import { SerialJobs, storedCandleTimes, type CandleLedger } from '../stream/backfill.js';
+import { EXCHANGE, parseCandleRow, type RestCandle } from './mappers.js';
 import { CANDLES_PAGE, type CoinbaseRest } from './rest.js';
 import { MINUTE } from './trade-candles.js';
-
-/** Open times handed downstream, per symbol, so nothing is handed over twice in one process. */
-export class CandleLedger {
-  private readonly seen = new Map<string, Set<number>>();
-  constructor(private readonly keepMs: number) {}
-
-  /** True the first time (hand it over), false for a repeat. */
-  accept(symbol: string, openTime: number): boolean {
-    let s = this.seen.get(symbol);
-    if (!s) this.seen.set(symbol, (s = new Set()));
-    if (s.has(openTime)) return false;
-    s.add(openTime);
-    // older entries cannot come back: the backfill never reaches further than keepMs
-    if (s.size > 2 * (this.keepMs / MINUTE)) for (const t of s) if (t < openTime - this.keepMs) s.delete(t);
-    return true;
-  }
-
-  has(symbol: string, openTime: number): boolean {
-    return this.seen.get(symbol)?.has(openTime) ?? false;
-  }
-
-  forget(symbol: string): void {
-    this.seen.delete(symbol);
-  }
-}
 
 interface Job {
   symbol: string;
@@ -65,15 +41,15 @@ export interface FillerOptions {
   onError(err: unknown): void;
 }
 
-export class CandleFiller {
+export class CandleFiller extends SerialJobs<Job> {
   private readonly jobs: Job[] = [];
-  private readonly abort = new AbortController();
-  private running = false;
   private wake: (() => void) | undefined;
   /** Each symbol's first live minute: an earlier run may have stored it, so it is checked like the start-up window. */
   private readonly firstLive = new Map<string, number>();
 
-  constructor(private readonly o: FillerOptions) {}
+  constructor(private readonly o: FillerOptions) {
+    super({ log: o.log, onError: o.onError, what: 'coinbase candles fetch' });
+  }
 
   /** The symbol's first trade in this process opens `minute`: fill the window before it. */
   boundary(symbol: string, minute: number): void {
@@ -96,15 +72,9 @@ export class CandleFiller {
     return this.jobs.length;
   }
 
-  stop(): void {
-    this.abort.abort();
+  protected dropQueued(): void {
     this.jobs.length = 0;
     this.wake?.();
-  }
-
-  /** Resolves when nothing is queued or running (tests). */
-  async idle(): Promise<void> {
-    while (this.running || this.jobs.length) await sleep(50);
   }
 
   private push(j: Job): void {
@@ -114,50 +84,38 @@ export class CandleFiller {
     void this.run();
   }
 
-  private async run(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      while (!this.abort.signal.aborted && this.jobs.length) {
-        // the due job that is oldest in venue time first: a start-up fill before later live minutes
-        const now = Date.now();
-        let pick = -1;
-        for (let i = 0; i < this.jobs.length; i++) {
-          const j = this.jobs[i]!;
-          if (j.notBefore <= now && (pick < 0 || j.from < this.jobs[pick]!.from)) pick = i;
-        }
-        if (pick < 0) {
-          const due = Math.min(...this.jobs.map((j) => j.notBefore));
-          await new Promise<void>((r) => {
-            const t = setTimeout(r, Math.max(1, due - now));
-            this.wake = () => {
-              clearTimeout(t);
-              r();
-            };
-          });
-          this.wake = undefined;
-          continue;
-        }
-        const job = this.jobs.splice(pick, 1)[0]!;
-        try {
-          await this.work(job);
-        } catch (err) {
-          if (this.abort.signal.aborted) break;
-          this.o.onError(err);
-          if (!isRetryable(err)) {
-            this.o.log.error({ err: String(err), symbol: job.symbol, from: job.from, to: job.to }, 'coinbase candles fetch failed, not retrying');
-            continue;
-          }
-          this.o.log.warn({ err: String(err), symbol: job.symbol }, 'coinbase candles fetch failed, will retry');
-          this.jobs.push({ ...job, notBefore: Date.now() + 2000 });
-        }
+  /** The due job that is oldest in venue time first: a start-up fill before later live minutes. */
+  protected async next(): Promise<Job | undefined> {
+    while (!this.abort.signal.aborted && this.jobs.length) {
+      const now = Date.now();
+      let pick = -1;
+      for (let i = 0; i < this.jobs.length; i++) {
+        const j = this.jobs[i]!;
+        if (j.notBefore <= now && (pick < 0 || j.from < this.jobs[pick]!.from)) pick = i;
       }
-    } finally {
-      this.running = false;
+      if (pick >= 0) return this.jobs.splice(pick, 1)[0]!;
+      const due = Math.min(...this.jobs.map((j) => j.notBefore));
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.max(1, due - now));
+        this.wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      this.wake = undefined;
     }
+    return undefined;
   }
 
-  private async work(job: Job): Promise<void> {
+  protected async retry(job: Job): Promise<void> {
+    this.jobs.push({ ...job, notBefore: Date.now() + 2000 });
+  }
+
+  protected describe(job: Job): Record<string, unknown> {
+    return { symbol: job.symbol, from: job.from, to: job.to };
+  }
+
+  protected async work(job: Job): Promise<void> {
     const { symbol } = job;
     const first = this.firstLive.get(symbol);
     const checkStored = job.initial || (first !== undefined && first >= job.from && first < job.to);
@@ -192,12 +150,6 @@ export class CandleFiller {
 
   /** Open times stored for `symbol` in [from, to). */
   private async storedTimes(symbol: string, from: number, to: number): Promise<Set<number>> {
-    const series = await this.o.influxql.query(MARKETS_DB, candleTimesQuery({ exchange: 'coinbase', symbol, fromMs: from, toMs: to }));
-    const out = new Set<number>();
-    for (const v of series[0]?.values ?? []) {
-      const ms = typeof v[0] === 'number' ? v[0] : Date.parse(String(v[0]));
-      if (Number.isFinite(ms)) out.add(ms);
-    }
-    return out;
+    return new Set(await storedCandleTimes(this.o.influxql, { exchange: EXCHANGE, symbol, fromMs: from, toMs: to }));
   }
 }

@@ -10,7 +10,8 @@ import { OrderBook } from '../book/index.js';
 import { VenueStream, streamSource, type SocketLink } from '../stream/index.js';
 import { EXCHANGE, tickerBook, toTick, tradeTick, type CoinbaseEvent, type RestCandle } from './mappers.js';
 import { CoinbaseRest } from './rest.js';
-import { CandleFiller, CandleLedger } from './filler.js';
+import { CandleFiller } from './filler.js';
+import { CandleLedger } from '../stream/backfill.js';
 import { MINUTE, TradeCandles, type BuiltCandle } from './trade-candles.js';
 import { coinbaseSpec, coinbaseStreams } from './spec.js';
 
@@ -37,7 +38,7 @@ export function createCoinbaseSource(ctx: MarketContext): CoinbaseSource {
   const resyncing = new Set<string>();
 
   const keepMs = (ctx.cfg.BACKFILL_HOURS + 2) * 3600_000;
-  const ledger = new CandleLedger(keepMs);
+  const ledger = new CandleLedger({ keepMs });
   const rest = new CoinbaseRest({ baseUrl: ctx.cfg.COINBASE_REST_URL, log: log.child({ part: 'rest' }), metrics: m, minIntervalMs: ctx.cfg.COINBASE_REST_INTERVAL_MS });
 
   const candle = (symbol: string, c: BuiltCandle | RestCandle, quoteVolume: number, trades: number): Candle => ({

@@ -10,8 +10,18 @@ import type { Candle } from '../types.js';
 
 export const MINUTE = 60_000;
 
+/**
+ * Each venue's record of the closed candles handed downstream (Binance, USDⓈ-M and Kraken with a watermark
+ * raised by the Backfiller; Coinbase, whose quiet minutes have no candle, without one and with `keepMs`).
+ */
 export class CandleLedger {
   private readonly state = new Map<string, { watermark?: number; seen: Set<number> }>();
+
+  /**
+   * `keepMs`: a ledger whose watermark is never raised forgets open times more than this far behind the
+   * newest one it accepts (nothing fetches further back than that).
+   */
+  constructor(private readonly o: { keepMs?: number } = {}) {}
 
   private get(symbol: string) {
     let s = this.state.get(symbol);
@@ -29,7 +39,15 @@ export class CandleLedger {
     if ((s.watermark !== undefined && openTime <= s.watermark) || s.seen.has(openTime)) return false;
     s.seen.add(openTime);
     this.advance(s);
+    const keep = this.o.keepMs;
+    if (keep !== undefined && s.seen.size > 2 * (keep / MINUTE)) for (const t of s.seen) if (t < openTime - keep) s.seen.delete(t);
     return true;
+  }
+
+  /** Whether the candle opening at `openTime` was handed downstream (or lies at or below the watermark). */
+  has(symbol: string, openTime: number): boolean {
+    const s = this.state.get(symbol);
+    return !!s && ((s.watermark !== undefined && openTime <= s.watermark) || s.seen.has(openTime));
   }
 
   /** Everything up to `openTime` is accounted for (stored earlier, or fetched from the exchange). */
@@ -91,6 +109,75 @@ export interface RestCandleFetcher {
   minuteCandles(symbol: string, from: number, to: number, signal: AbortSignal): Promise<Candle[]>;
 }
 
+/** Open times (epoch ms) of the first series of an InfluxQL answer, in its order. */
+function seriesTimes(series: { values: unknown[][] }[]): number[] {
+  return (series[0]?.values ?? []).map((v) => toMs(v[0])).filter((t): t is number => t !== undefined);
+}
+
+/** Open times of the stored 1 m candles of one series in [fromMs, toMs), ascending. */
+export async function storedCandleTimes(influxql: InfluxQLClient, o: { exchange: string; symbol: string; fromMs: number; toMs: number }): Promise<number[]> {
+  return seriesTimes(await influxql.query(MARKETS_DB, candleTimesQuery(o)));
+}
+
+/**
+ * One REST job at a time (a venue's REST limits are per IP), for the Backfiller and Coinbase's CandleFiller:
+ * a failed job is counted and logged, queued again when the same request may succeed later, dropped when it
+ * would fail the same way (the next reconnect or gap asks again).
+ */
+export abstract class SerialJobs<J> {
+  protected readonly abort = new AbortController();
+  private running = false;
+
+  constructor(private readonly runner: { log: Logger; onError(err: unknown): void; what: string }) {}
+
+  abstract queued(): number;
+
+  /** Nothing more runs; what is queued is dropped. */
+  stop(): void {
+    this.abort.abort();
+    this.dropQueued();
+  }
+
+  /** Resolves when nothing is queued or running (tests). */
+  async idle(): Promise<void> {
+    while (this.running || this.queued()) await sleep(50);
+  }
+
+  /** The next job to run (waiting for one that is queued but not yet due); undefined when none is queued. */
+  protected abstract next(): Promise<J | undefined>;
+  protected abstract dropQueued(): void;
+  protected abstract work(job: J): Promise<void>;
+  /** Queue `job` again after a failure that may pass. */
+  protected abstract retry(job: J): Promise<void>;
+  /** The job's fields in a log line. */
+  protected abstract describe(job: J): Record<string, unknown>;
+
+  protected async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (!this.abort.signal.aborted) {
+        const job = await this.next();
+        if (job === undefined) break;
+        try {
+          await this.work(job);
+        } catch (err) {
+          if (this.abort.signal.aborted) break;
+          this.runner.onError(err);
+          if (!isRetryable(err)) {
+            this.runner.log.error({ err: String(err), ...this.describe(job) }, `${this.runner.what} failed, not retrying`);
+            continue;
+          }
+          this.runner.log.warn({ err: String(err), ...this.describe(job) }, `${this.runner.what} failed, will retry`);
+          await this.retry(job);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}
+
 export interface BackfillOptions {
   fetcher: RestCandleFetcher;
   influxql: InfluxQLClient;
@@ -104,13 +191,13 @@ export interface BackfillOptions {
 }
 
 /** A queue of (symbol → newest boundary), worked off one symbol at a time (REST weight is per IP). */
-export class Backfiller {
+export class Backfiller extends SerialJobs<{ symbol: string; boundary: number }> {
   private readonly pending = new Map<string, number>();
-  private readonly abort = new AbortController();
-  private running = false;
   private readonly initialised = new Set<string>();
 
-  constructor(private readonly o: BackfillOptions) {}
+  constructor(private readonly o: BackfillOptions) {
+    super({ log: o.log, onError: o.onError, what: 'backfill' });
+  }
 
   /** Fill `symbol` up to the candle opening at `boundary` (exclusive). */
   request(symbol: string, boundary: number): void {
@@ -127,44 +214,30 @@ export class Backfiller {
     return this.pending.size;
   }
 
-  stop(): void {
-    this.abort.abort();
+  protected dropQueued(): void {
     this.pending.clear();
   }
 
-  /** Resolves when nothing is queued or running (tests). */
-  async idle(): Promise<void> {
-    while (this.running || this.pending.size) await sleep(50);
+  protected async next(): Promise<{ symbol: string; boundary: number } | undefined> {
+    const next = this.pending.entries().next();
+    if (next.done) return undefined;
+    const [symbol, boundary] = next.value;
+    this.pending.delete(symbol);
+    return { symbol, boundary };
   }
 
-  private async run(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      while (!this.abort.signal.aborted) {
-        const next = this.pending.entries().next();
-        if (next.done) break;
-        const [symbol, boundary] = next.value;
-        this.pending.delete(symbol);
-        try {
-          await this.fill(symbol, boundary);
-        } catch (err) {
-          if (this.abort.signal.aborted) break;
-          this.o.onError(err);
-          if (!isRetryable(err)) {
-            // The same request would fail the same way; the next reconnect asks again.
-            this.o.log.error({ err: String(err), symbol }, 'backfill failed, not retrying');
-            continue;
-          }
-          this.o.log.warn({ err: String(err), symbol }, 'backfill failed, will retry');
-          // Keep the job (unless a newer boundary arrived meanwhile) and try again shortly.
-          this.pending.set(symbol, Math.max(boundary, this.pending.get(symbol) ?? 0));
-          await sleep(2000, this.abort.signal);
-        }
-      }
-    } finally {
-      this.running = false;
-    }
+  protected work(job: { symbol: string; boundary: number }): Promise<void> {
+    return this.fill(job.symbol, job.boundary);
+  }
+
+  protected async retry({ symbol, boundary }: { symbol: string; boundary: number }): Promise<void> {
+    // Keep the job (unless a newer boundary arrived meanwhile) and try again shortly.
+    this.pending.set(symbol, Math.max(boundary, this.pending.get(symbol) ?? 0));
+    await sleep(2000, this.abort.signal);
+  }
+
+  protected describe(job: { symbol: string }): Record<string, unknown> {
+    return { symbol: job.symbol };
   }
 
   private async fill(symbol: string, boundary: number): Promise<void> {
@@ -213,8 +286,7 @@ export class Backfiller {
   private async resumePoint(symbol: string, boundary: number): Promise<number | undefined> {
     const from = Math.floor((boundary - this.o.backfillHours * 3600_000) / MINUTE) * MINUTE;
     const key = { exchange: this.o.fetcher.exchange, symbol };
-    const times = (series: { values: unknown[][] }[]) => (series[0]?.values ?? []).map((v) => toMs(v[0])).filter((t): t is number => t !== undefined);
-    const stored = times(await this.o.influxql.query(MARKETS_DB, candleTimesQuery({ ...key, fromMs: from, toMs: boundary })));
+    const stored = await storedCandleTimes(this.o.influxql, { ...key, fromMs: from, toMs: boundary });
     if (stored.length) {
       let t = stored[0]!;
       for (const x of stored.slice(1)) {
@@ -223,7 +295,7 @@ export class Backfiller {
       }
       return t;
     }
-    return times(await this.o.influxql.query(MARKETS_DB, lastCandleQuery({ ...key, beforeMs: boundary })))[0];
+    return seriesTimes(await this.o.influxql.query(MARKETS_DB, lastCandleQuery({ ...key, beforeMs: boundary })))[0];
   }
 }
 
