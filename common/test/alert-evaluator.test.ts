@@ -118,6 +118,79 @@ describe('crossings, hysteresis and noise control', () => {
     assert.deepEqual(a.sort(), b.sort());
   });
 
+  test('a tick inside the quiet band is not evaluated: the same firings, values and references as evaluating every rule', () => {
+    // Dense ticks as a live feed has them (several per window sample; every third one up to 60 ms ahead, as a
+    // book quote stamped with our receive time is; pauses longer than the windows) on level rules and
+    // pct_change rules with three windows, hysteresis, cooldowns and once_per_bar. `all` reloads before
+    // every tick, which makes it evaluate every rule, keeping their state.
+    const rules: AlertRule[] = [];
+    const conds = ['above', 'below', 'crosses_above', 'crosses_below'] as const;
+    for (let i = 0; i < 12; i++) rules.push(rule({ id: `l${i}`, condition: conds[i % 4]!, threshold: 99 + (i % 6) * 0.4, hysteresis_pct: i % 3 === 0 ? 0.2 : 0 }));
+    const windows = [5, 30, 60];
+    for (let i = 0; i < 12; i++) {
+      rules.push(
+        rule({
+          id: `p${i}`,
+          condition: 'pct_change',
+          threshold: (i % 2 ? -1 : 1) * (0.2 + (i % 3) * 0.15),
+          window_seconds: windows[i % 3]!,
+          hysteresis_pct: i % 4 === 0 ? 30 : 0,
+          cooldown_seconds: i % 5 === 0 ? 10 : 0,
+          trigger: i % 6 === 1 ? 'once_per_bar' : 'every_time',
+        }),
+      );
+    }
+    const quiet = evaluator(...rules);
+    const all = evaluator(...rules);
+    let seed = 5;
+    const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+    let price = 100;
+    let t = T0;
+    const a: string[] = [];
+    const b: string[] = [];
+    const show = (f: { rule: AlertRule; price: number; value?: number; reference?: number }, i: number) => `${f.rule.id}@${i}:${f.price}:${f.value}:${f.reference}`;
+    let inside = 0;
+    for (let i = 0; i < 60_000; i++) {
+      price = Math.min(Math.max(price + (rnd() - 0.5) * 0.04, 97), 103);
+      if (i % 500 === 0) price = Math.round(price * 5) / 5; // exactly on a level now and then
+      t += i % 7000 === 6999 ? 90 * S : 20;
+      const ts = i % 3 === 2 ? t + Math.floor(rnd() * 60) : t;
+      const st = (quiet as unknown as { symbols: Map<string, { quietLo: number; quietHi: number }> }).symbols.get('BTC/USDT')!;
+      if (price > st.quietLo && price < st.quietHi) inside++;
+      for (const f of quiet.onTick('BTC/USDT', ts, price)) a.push(show(f, i));
+      all.setRules(rules, T0);
+      for (const f of all.onTick('BTC/USDT', ts, price)) b.push(show(f, i));
+    }
+    assert.ok(b.length > 1000, `the walk fired rules (${b.length})`);
+    assert.ok(inside > 10_000, `the test exercises the band (${inside} ticks inside it)`);
+    assert.deepEqual(a, b);
+  });
+
+  test('quiet band: a pct_change reference that is the newest sample (after a pause) is not trusted, a later tick overwrites it', () => {
+    const r = rule({ id: 'p', condition: 'pct_change', threshold: 1, window_seconds: 600 });
+    const quiet = evaluator(r);
+    const all = evaluator(r);
+    const slot = 600_000 / 2048; // the window's sample slot
+    const b = Math.ceil((Math.floor((T0 + 700 * S) / slot) + 1) * slot); // in a slot, 700 s (more than the window) on
+    // a quote ahead of the trade after it (the newest sample, and the trade's reference), then a trade in the
+    // same slot that overwrites that sample, then a trade in the next slot measured against it
+    const seq: [number, number][] = [
+      [T0, 100],
+      [b + 10, 102],
+      [b + 5, 103.1],
+      [b + 20, 103.5],
+      [b + 400, 104.6],
+    ];
+    const fired = (ev: RuleEvaluator, reload: boolean) =>
+      seq.flatMap(([ts, p]) => {
+        if (reload) ev.setRules([r], T0);
+        return ev.onTick('BTC/USDT', ts, p).map((f) => `${ts - T0}:${f.reference}`);
+      });
+    const expected = fired(all, true);
+    assert.equal(expected.length, 2, `fires twice when every tick is evaluated: ${expected.join(', ')}`);
+    assert.deepEqual(fired(quiet, false), expected);
+  });
+
   test('cooldown swallows crossings; a crossing after it fires', () => {
     assert.deepEqual(ticks(evaluator(rule({ cooldown_seconds: 4 })), FLAP), [1, 5]);
   });

@@ -162,26 +162,28 @@ export const CONTEXT_WINDOW_SAMPLES = 60;
 /** Every tick of every symbol asks; almost always nothing fires: no array per tick for that. */
 const NONE: readonly Firing[] = Object.freeze([]);
 
-/** Marks a dropped slot of a PriceWindow whose sample was reused. */
-const DEAD: PricePoint = Object.freeze({ ts: -Infinity, price: Number.NaN }) as PricePoint;
-
 /**
  * A bounded, time-ordered price history of one symbol covering `spanMs`: at most one sample per
  * spanMs / samples, so a busy symbol keeps at most `samples` (+2) samples; a tick inside the current
- * slot only overwrites the newest sample (no allocation on the hot path).
+ * slot only overwrites the newest sample. The samples live in one Float64Array ring (time, price, time,
+ * price, …), addressed by a sequence number that only grows: no object per sample, so nothing for the
+ * garbage collector to trace however many symbols keep a full window, and a look-up reads neighbouring
+ * memory (docs/BENCHMARKS.md §11).
  */
 export class PriceWindow {
-  private readonly points: PricePoint[] = [];
-  private head = 0;
-  private last: PricePoint | undefined;
+  private buf = new Float64Array(16);
+  /** Ring capacity in samples (a power of two) − 1. */
+  private mask = 7;
+  /** Sequence number of the oldest kept sample, and one past the newest. */
+  private start = 0;
+  private end = 0;
   /** End of the newest sample's slot. */
   private slotEnd = -Infinity;
   /**
-   * oldestSince's last answer: market time only moves forward, so the next `since` is mostly at or after
-   * it and the answer is found by stepping on from there (a sample or two) instead of a binary search whose
-   * every probe is another cache miss (§11 in docs/BENCHMARKS.md).
+   * The last answer of a look-up: market time only moves forward, so the next `since` is mostly at or after
+   * it and the answer is found by stepping on from there (a sample or two) instead of a binary search.
    */
-  private hintIdx = 0;
+  private hintSeq = 0;
   private hintSince = Infinity;
 
   /**
@@ -196,62 +198,99 @@ export class PriceWindow {
   ) {}
 
   get size(): number {
-    return this.points.length - this.head;
+    return this.end - this.start;
   }
 
   add(ts: number, price: number): void {
-    const last = this.last;
-    // the hot path: a tick inside the newest sample's slot only overwrites it
-    if (last !== undefined && ts < this.slotEnd) {
-      if (!this.keepFirst && ts >= last.ts) {
-        last.ts = ts;
-        last.price = price;
+    const buf = this.buf;
+    if (this.end > this.start) {
+      const i = ((this.end - 1) & this.mask) << 1;
+      // the hot path: a tick inside the newest sample's slot only overwrites it
+      if (ts < this.slotEnd) {
+        if (!this.keepFirst && ts >= buf[i]!) {
+          buf[i] = ts;
+          buf[i + 1] = price;
+        }
+        return;
       }
-      return;
+      if (ts < buf[i]!) return; // out of order: the window is about market time moving forward
     }
-    if (last && ts < last.ts) return; // out of order: the window is about market time moving forward
     // one sample per slot of span / samples: the newest in a slot replaces the previous one
     const slot = this.spanMs / this.samples;
     this.slotEnd = (Math.floor(ts / slot) + 1) * slot;
-    // a sample dropped from the front (nothing reads below head) is reused: no allocation per sample
-    const spare = this.head > 0 ? this.points[this.head - 1]! : DEAD;
-    if (spare !== DEAD) {
-      this.points[this.head - 1] = DEAD;
-      spare.ts = ts;
-      spare.price = price;
-      this.last = spare;
-    } else this.last = { ts, price };
-    this.points.push(this.last);
+    if (this.end - this.start > this.mask) this.grow();
+    const j = (this.end & this.mask) << 1;
+    this.buf[j] = ts;
+    this.buf[j + 1] = price;
+    this.end++;
     const cutoff = ts - this.spanMs;
-    while (this.size > 1 && this.points[this.head]!.ts < cutoff) this.head++;
-    if (this.head > 1024 && this.head * 2 > this.points.length) {
-      this.points.splice(0, this.head);
-      this.hintIdx = Math.max(0, this.hintIdx - this.head);
-      this.head = 0;
-    }
+    while (this.end - this.start > 1 && this.buf[(this.start & this.mask) << 1]! < cutoff) this.start++;
   }
 
   /** Oldest price at or after `since` (or undefined when the window holds nothing that recent). */
   oldestSince(since: number): PricePoint | undefined {
-    const pts = this.points;
+    const q = this.seqSince(since);
+    return q < this.end ? { ts: this.tsAt(q), price: this.priceAt(q) } : undefined;
+  }
+
+  /** Sequence number of the oldest sample at or after `since`; `newestSeq + 1` when there is none. */
+  seqSince(since: number): number {
+    const buf = this.buf;
+    const mask = this.mask;
     let lo: number;
     if (since >= this.hintSince) {
       // every sample before the last answer is older than the last `since` (only the newest sample ever
       // changes, to a later time): step on from there
-      lo = Math.max(this.head, Math.min(this.hintIdx, pts.length - 1));
-      while (lo < pts.length && pts[lo]!.ts < since) lo++;
+      lo = Math.max(this.start, Math.min(this.hintSeq, this.end - 1));
+      while (lo < this.end && buf[(lo & mask) << 1]! < since) lo++;
     } else {
-      lo = this.head;
-      let hi = pts.length;
+      lo = this.start;
+      let hi = this.end;
       while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (pts[mid]!.ts < since) lo = mid + 1;
+        const mid = lo + Math.floor((hi - lo) / 2);
+        if (buf[(mid & mask) << 1]! < since) lo = mid + 1;
         else hi = mid;
       }
     }
-    this.hintIdx = lo;
+    this.hintSeq = lo;
     this.hintSince = since;
-    return pts[lo];
+    return lo;
+  }
+
+  /** Time and price of a kept sample (by sequence number). */
+  tsAt(seq: number): number {
+    return this.buf[(seq & this.mask) << 1]!;
+  }
+
+  priceAt(seq: number): number {
+    return this.buf[((seq & this.mask) << 1) + 1]!;
+  }
+
+  /** Sequence number of the newest sample: a later tick in its slot overwrites it. */
+  get newestSeq(): number {
+    return this.end - 1;
+  }
+
+  /**
+   * Time of the sample before `seq` (-Infinity when none is kept). Samples are in ascending time, so
+   * seqSince answers `seq` for every `since` in (that time, tsAt(seq)].
+   */
+  tsBefore(seq: number): number {
+    return seq - 1 >= this.start ? this.tsAt(seq - 1) : -Infinity;
+  }
+
+  /** Twice the ring, the kept samples at their places in it. */
+  private grow(): void {
+    const old = this.buf;
+    const oldMask = this.mask;
+    this.mask = oldMask * 2 + 1;
+    this.buf = new Float64Array((this.mask + 1) * 2);
+    for (let q = this.start; q < this.end; q++) {
+      const a = (q & oldMask) << 1;
+      const b = (q & this.mask) << 1;
+      this.buf[b] = old[a]!;
+      this.buf[b + 1] = old[a + 1]!;
+    }
   }
 }
 
@@ -286,6 +325,9 @@ interface RuleState {
   // The rule's fields the hot path reads, copied into this one object shape: rules arrive in several
   // shapes (old rows, new fields), and reading them through `rule` would make every access megamorphic.
   cond: AlertCondition;
+  /** cond === 'pct_change', as a flag: a condition read from PostgreSQL is not an interned string, and
+   * comparing it with 'pct_change' on every tick compares its characters. */
+  pct: boolean;
   thr: number;
   winMs: number;
   cooldownMs: number;
@@ -339,6 +381,18 @@ interface SymbolState {
   levelRules: RuleState[];
   /** The next tick evaluates every tick rule (after a reload: new rules record their first state). */
   fullScan: boolean;
+  /**
+   * The quiet band: a tick with a price strictly between `quietLo` and `quietHi` and an exchange time in
+   * (`quietFrom`, `quietUntil`] changes no tick rule's state (no level passed, every pct_change rule's
+   * reference price and side unchanged), so it only records its price (docs/ALERTING.md "Evaluation
+   * cost"). Set by each evaluation; NaN = none (every tick is evaluated).
+   */
+  quietLo: number;
+  quietHi: number;
+  quietFrom: number;
+  quietUntil: number;
+  /** Whether every tick rule that is not level-indexed is a pct_change rule (the band knows no others). */
+  quietOk: boolean;
   /** timeframe → bar rules. */
   barRules: Map<string, RuleState[]>;
   /** timeframe → open time of the last candle evaluated. */
@@ -411,6 +465,11 @@ export class RuleEvaluator {
           levels: new Float64Array(0),
           levelRules: [],
           fullScan: true,
+          quietLo: Number.NaN,
+          quietHi: Number.NaN,
+          quietFrom: Number.NaN,
+          quietUntil: Number.NaN,
+          quietOk: false,
           barRules: new Map(),
           volumes: p?.volumes ?? new Map(),
           lastBar: p?.lastBar ?? new Map(),
@@ -512,59 +571,91 @@ export class RuleEvaluator {
     if (assetType !== undefined) sym.assetType = assetType;
     const window = sym.window;
     window?.add(ts, price);
+    // inside the quiet band this tick can change no rule: its price (and window sample) is all it leaves
+    if (price > sym.quietLo && price < sym.quietHi && ts > sym.quietFrom && ts <= sym.quietUntil) return NONE;
     let out: Firing[] | undefined;
+    const full = sym.fullScan || prev !== prev;
+    const lv = sym.levels;
     // A price-level rule's outcome changes only when the price passes one of its levels (threshold,
     // re-arm level): between the previous price and this one. Its state after an evaluation is a fixed
     // point for any price on the same side of its levels, so skipping the others is exact.
-    if (!sym.fullScan && prev === prev) {
-      if (price !== prev) {
-        const lv = sym.levels;
-        const lo = prev < price ? prev : price;
-        const hi = prev < price ? price : prev;
-        // first level ≥ lo
-        let a = 0;
-        let b = lv.length;
-        while (a < b) {
-          const m = (a + b) >> 1;
-          if (lv[m]! < lo) a = m + 1;
-          else b = m;
-        }
-        for (; a < lv.length && lv[a]! <= hi; a++) {
-          const s = sym.levelRules[a]!;
-          const now = s.dir > 0 ? price > s.thr : price < s.thr;
-          if (!now && s.armed) {
-            s.last = false;
-            continue;
-          }
-          if (this.step(s, now, price, ts)) (out ??= []).push({ rule: s.rule, symbol, price, ts });
-        }
+    if (!full && price !== prev) {
+      const lo = prev < price ? prev : price;
+      const hi = prev < price ? price : prev;
+      // first level ≥ lo
+      let a = 0;
+      let b = lv.length;
+      while (a < b) {
+        const m = (a + b) >> 1;
+        if (lv[m]! < lo) a = m + 1;
+        else b = m;
       }
-      if (!sym.scanRules.length) return out ?? NONE;
+      for (; a < lv.length && lv[a]! <= hi; a++) {
+        const s = sym.levelRules[a]!;
+        const now = s.dir > 0 ? price > s.thr : price < s.thr;
+        if (!now && s.armed) {
+          s.last = false;
+          continue;
+        }
+        if (this.step(s, now, price, ts)) (out ??= []).push({ rule: s.rule, symbol, price, ts });
+      }
     }
-    const rules = sym.fullScan || prev !== prev ? sym.tickRules : sym.scanRules;
+    // The quiet band starts as the gap between the levels around the price (a level equal to it: none)
+    let a = 0;
+    let b = lv.length;
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if (lv[m]! < price) a = m + 1;
+      else b = m;
+    }
+    let qHi = a < lv.length ? lv[a]! : Infinity;
+    let qLo = qHi === price ? price : a > 0 ? lv[a - 1]! : -Infinity;
+    let qFrom = -Infinity;
+    let qUntil = Infinity;
+    if (!sym.quietOk) qLo = Number.NaN;
+    const rules = full ? sym.tickRules : sym.scanRules;
     sym.fullScan = false;
     // pct_change rules of one symbol mostly share a window: one search per distinct window per tick
     let searchedMs = -1;
-    let found: PricePoint | undefined;
+    let refTs = Number.NaN;
+    let refPrice = Number.NaN;
+    let refAfter = Number.NaN;
     for (let i = 0; i < rules.length; i++) {
       const s = rules[i]!;
-      const c = s.cond;
+      const pct = s.pct;
       let value = price;
       let reference: number | undefined;
       let now: boolean;
-      if (c === 'pct_change') {
+      if (pct) {
         if (s.winMs !== searchedMs) {
           searchedMs = s.winMs;
-          found = window?.oldestSince(ts - s.winMs);
+          const q = window ? window.seqSince(ts - s.winMs) : 0;
+          const known = window !== undefined && q <= window.newestSeq;
+          refTs = known ? window.tsAt(q) : Number.NaN;
+          refPrice = known ? window.priceAt(q) : Number.NaN;
+          // the newest sample is no stable reference: a later tick in its slot overwrites it
+          refAfter = known && q < window.newestSeq ? window.tsBefore(q) : Number.NaN;
         }
-        const ref = found;
-        if (!ref || ref.price <= 0 || ref.ts === ts) {
+        if (!(refPrice > 0) || refTs === ts) {
           now = false;
           value = Number.NaN;
+          qLo = Number.NaN;
         } else {
-          reference = ref.price;
-          value = ((price - ref.price) / ref.price) * 100;
+          reference = refPrice;
+          value = ((price - refPrice) / refPrice) * 100;
           now = s.thr >= 0 ? value >= s.thr : value <= s.thr;
+          // quiet while the reference stays this sample (a later `since` passes it, an earlier one reaches
+          // the sample before it) and the change stays between this rule's levels (threshold, re-arm level)
+          qFrom = Math.max(qFrom, refAfter + s.winMs);
+          qUntil = Math.min(qUntil, refTs + s.winMs);
+          const rearm = s.band > 0 ? (s.dir > 0 ? s.thr - s.band : s.thr + s.band) : s.thr;
+          const vLo = Math.max(s.thr < value ? s.thr : -Infinity, rearm < value ? rearm : -Infinity);
+          const vHi = Math.min(s.thr > value ? s.thr : Infinity, rearm > value ? rearm : Infinity);
+          if (s.thr === value || rearm === value) qLo = Number.NaN; // on a level: any move passes it
+          else {
+            qLo = Math.max(qLo, priceAbove(vLo, refPrice));
+            qHi = Math.min(qHi, priceBelow(vHi, refPrice));
+          }
         }
       } else if (s.dir > 0) now = price > s.thr;
       else now = price < s.thr;
@@ -575,13 +666,17 @@ export class RuleEvaluator {
       }
       if (!this.step(s, now, value, ts)) continue;
       const f: Firing = { rule: s.rule, symbol, price, ts };
-      if (c === 'pct_change') {
+      if (pct) {
         f.value = value;
         f.changePct = value;
         f.reference = reference;
       }
       (out ??= []).push(f);
     }
+    sym.quietLo = qLo;
+    sym.quietHi = qHi;
+    sym.quietFrom = qFrom;
+    sym.quietUntil = qUntil;
     return out ?? NONE;
   }
 
@@ -815,9 +910,11 @@ export class RuleEvaluator {
 function indexLevels(sym: SymbolState): void {
   const pairs: [number, RuleState][] = [];
   sym.scanRules = [];
+  sym.quietOk = true;
   for (const s of sym.tickRules) {
-    if (s.cond === 'pct_change' || s.dir === 0 || !Number.isFinite(s.thr)) {
+    if (s.pct || s.dir === 0 || !Number.isFinite(s.thr)) {
       sym.scanRules.push(s);
+      if (!s.pct || s.dir === 0 || !Number.isFinite(s.thr)) sym.quietOk = false;
       continue;
     }
     pairs.push([s.thr, s]);
@@ -827,6 +924,7 @@ function indexLevels(sym: SymbolState): void {
   sym.levels = Float64Array.from(pairs, (x) => x[0]);
   sym.levelRules = pairs.map((x) => x[1]);
   sym.fullScan = true;
+  sym.quietLo = sym.quietHi = sym.quietFrom = sym.quietUntil = Number.NaN;
 }
 
 function freshState(rule: AlertRule): RuleState {
@@ -835,6 +933,7 @@ function freshState(rule: AlertRule): RuleState {
   return {
     rule,
     cond: rule.condition,
+    pct: rule.condition === 'pct_change',
     thr: rule.threshold ?? Number.NaN,
     winMs: windowMs(rule),
     cooldownMs: (rule.cooldown_seconds ?? 0) * 1000,
@@ -852,6 +951,25 @@ function freshState(rule: AlertRule): RuleState {
     dir: dir as RuleState['dir'],
     band: rule.threshold !== null && dir !== 0 ? (Math.abs(rule.threshold) * h) / 100 : 0,
   };
+}
+
+/**
+ * A price above which a pct_change against `ref` is surely above `v` (the change computed exactly as
+ * onTick does, which rises with the price): the conversion is nudged up until it is. NaN: none found.
+ */
+function priceAbove(v: number, ref: number): number {
+  if (v === -Infinity) return -Infinity;
+  let p = ref * (1 + v / 100);
+  for (let k = 0; k < 4; k++, p += Math.abs(p) * 1e-12) if (((p - ref) / ref) * 100 > v) return p;
+  return Number.NaN;
+}
+
+/** A price below which a pct_change against `ref` is surely below `v` (see priceAbove). */
+function priceBelow(v: number, ref: number): number {
+  if (v === Infinity) return Infinity;
+  let p = ref * (1 + v / 100);
+  for (let k = 0; k < 4; k++, p -= Math.abs(p) * 1e-12) if (((p - ref) / ref) * 100 < v) return p;
+  return Number.NaN;
 }
 
 /** Whether the value is back on the other side of the threshold by at least the hysteresis band. */
