@@ -11,11 +11,10 @@
 //   npm run bench -- ingest            (or: node --conditions=source --import tsx bench/ingest.ts --rounds 3 --window 8)
 //   rules vs none:  node --conditions=source --import tsx bench/ingest.ts --symbols 500 --clients ours,rules --rounds 5
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { HttpFake, metricValue, startInflux, startPostgres, startService, waitFor, type PostgresServer } from '@mt/testing';
 import { cpuSeconds, forkClient, machine, median, saveResult, sleep, spread } from './lib.js';
 import { ReplayServer, benchSymbols, replayFeederEnv } from './replay.js';
-import { ruleMix } from './rule-mix.js';
+import { ruleMixDatabase } from './rule-mix.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,37 +43,7 @@ async function rulesDatabase(n: number): Promise<string> {
   const known = ruleDbs.get(n);
   if (known) return known;
   postgres ??= await startPostgres();
-  const url = await postgres.createDatabase(`ingest_rules_${n}`);
-  const api = await startService('watchlist-api', { DATABASE_URL: url, API_TOKEN: 'bench-token-0123456789abcdef', INFLUX_URL: influx.url, INFLUX_API: 'v1' }, { waitHealthy: true });
-  await waitFor(async () => (await fetch(`${api.url}/readyz`)).status === 200, 30_000, 'API migrated');
-  await api.stop();
-  const symbols = benchSymbols(n);
-  const per = Math.ceil(RULES / n);
-  const rules = symbols.flatMap((s, i) => ruleMix(s, i, per, replay.priceOf(s))).slice(0, RULES);
-  const db = new pg.Client({ connectionString: url });
-  await db.connect();
-  try {
-    const col = <K extends keyof (typeof rules)[number]>(k: K) => rules.map((r) => r[k] ?? null);
-    await db.query(
-      // owned by the admin the API's migrations create (migration 003)
-      `INSERT INTO alert_rules (owner_id, symbol, condition, threshold, window_seconds, cooldown_seconds, severity, timeframe, params, trigger, hysteresis_pct)
-       SELECT (SELECT id FROM users WHERE role = 'admin' ORDER BY created_at LIMIT 1), * FROM unnest($1::text[], $2::text[], $3::float8[], $4::int[], $5::int[], $6::text[], $7::text[], $8::jsonb[], $9::text[], $10::float8[])`,
-      [
-        col('symbol'),
-        col('condition'),
-        col('threshold'),
-        col('window_seconds'),
-        col('cooldown_seconds'),
-        col('severity'),
-        col('timeframe'),
-        rules.map((r) => JSON.stringify(r.params ?? {})),
-        rules.map((r) => r.trigger ?? 'every_time'),
-        rules.map((r) => r.hysteresis_pct ?? 0),
-      ],
-    );
-  } finally {
-    await db.end();
-  }
+  const url = await ruleMixDatabase(postgres, `ingest_rules_${n}`, influx.url, benchSymbols(n), RULES, (s) => replay.priceOf(s));
   ruleDbs.set(n, url);
   return url;
 }

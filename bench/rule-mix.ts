@@ -2,7 +2,9 @@
 // feeder): `perSymbol` rules on one symbol whose price starts at `price` — levels from 90 % to 109 % of it
 // (`above`, `below`, `crosses_above` with 0.5 % hysteresis, `crosses_below` once per 5-minute bar),
 // `pct_change` over 5 minutes, and candle / news rules that ticks do not touch (`rsi_above`, `news_keyword`).
+import pg from 'pg';
 import type { AlertRule } from '@mt/common';
+import { startService, waitFor, type PostgresServer } from '@mt/testing';
 
 export function ruleMix(symbol: string, s: number, perSymbol: number, price = 100): AlertRule[] {
   const base = { symbol, window_seconds: null, cooldown_seconds: 60, severity: 'warning' as const };
@@ -37,4 +39,49 @@ export function ruleMix(symbol: string, s: number, perSymbol: number, price = 10
     }
   }
   return out;
+}
+
+/**
+ * A database `name` on `postgres`, migrated by the watchlist API, holding `count` rules of the mix spread
+ * evenly over `symbols` (levels around `priceOf(symbol)`), owned by the API's admin. Returns its URL.
+ */
+export async function ruleMixDatabase(
+  postgres: PostgresServer,
+  name: string,
+  influxUrl: string,
+  symbols: string[],
+  count: number,
+  priceOf: (symbol: string) => number,
+): Promise<string> {
+  const url = await postgres.createDatabase(name);
+  const api = await startService('watchlist-api', { DATABASE_URL: url, API_TOKEN: 'bench-token-0123456789abcdef', INFLUX_URL: influxUrl, INFLUX_API: 'v1' }, { waitHealthy: true });
+  await waitFor(async () => (await fetch(`${api.url}/readyz`)).status === 200, 30_000, 'API migrated');
+  await api.stop();
+  const per = Math.ceil(count / symbols.length);
+  const rules = symbols.flatMap((s, i) => ruleMix(s, i, per, priceOf(s))).slice(0, count);
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  try {
+    const col = <K extends keyof (typeof rules)[number]>(k: K) => rules.map((r) => r[k] ?? null);
+    await db.query(
+      // owned by the admin the API's migrations create (migration 003)
+      `INSERT INTO alert_rules (owner_id, symbol, condition, threshold, window_seconds, cooldown_seconds, severity, timeframe, params, trigger, hysteresis_pct)
+       SELECT (SELECT id FROM users WHERE role = 'admin' ORDER BY created_at LIMIT 1), * FROM unnest($1::text[], $2::text[], $3::float8[], $4::int[], $5::int[], $6::text[], $7::text[], $8::jsonb[], $9::text[], $10::float8[])`,
+      [
+        col('symbol'),
+        col('condition'),
+        col('threshold'),
+        col('window_seconds'),
+        col('cooldown_seconds'),
+        col('severity'),
+        col('timeframe'),
+        rules.map((r) => JSON.stringify(r.params ?? {})),
+        rules.map((r) => r.trigger ?? 'every_time'),
+        rules.map((r) => r.hysteresis_pct ?? 0),
+      ],
+    );
+  } finally {
+    await db.end();
+  }
+  return url;
 }
