@@ -14,7 +14,7 @@ export { expectJson, type HttpResponse } from '../common/http/index.js';
 export const USER_AGENT = 'Mozilla/5.0 (compatible; market-terminal/0.1)';
 
 /** GET with the polled market sources' defaults (that user agent, JSON, redirects not followed); typed errors, no bare fetch error. */
-export function marketGet(url: string, opts: { signal: AbortSignal; headers?: Record<string, string>; source?: string }): Promise<HttpResponse> {
+export function marketGet(url: string, opts: { signal: AbortSignal; headers?: Record<string, string>; source?: string; secret?: string }): Promise<HttpResponse> {
   return httpGet(url, { ...opts, redirect: 'manual', headers: { 'user-agent': USER_AGENT, accept: 'application/json', ...opts.headers } });
 }
 

@@ -98,3 +98,18 @@ test('a body over the cap is refused (ParseError too_large), not buffered whole'
     (err: unknown) => err instanceof ParseError && err.reason === 'too_large',
   );
 });
+
+test('a credential in the URL path (ExchangeRate-API’s key) never appears in an error message', async () => {
+  // a port nothing listens on: the refused connection's TransportError names the path it asked for
+  const server = (await import('node:net')).createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  const key = 'k3y/with space';
+  const err = await httpGet(`http://127.0.0.1:${port}/v6/${encodeURIComponent(key)}/latest/USD`, { signal: AbortSignal.timeout(5000), source: 'exchangerate', secret: key }).then(
+    () => assert.fail('a refused connection resolved'),
+    (e: Error) => e,
+  );
+  assert.match(err.message, /^exchangerate: GET \/v6\/<key>\/latest\/USD: /);
+  assert.ok(!err.message.includes(encodeURIComponent(key)) && !err.message.includes(key), err.message);
+});

@@ -31,4 +31,6 @@ export interface RequestOptions {
   maxBodyBytes?: number;
   /** Names the source in error messages and in HttpStatusError.source. */
   source?: string;
+  /** A credential inside the URL's path (ExchangeRate-API's key): shown as `<key>` in error messages and logs. */
+  secret?: string;
 }

@@ -31,7 +31,7 @@ export class HttpResponse {
 /** GET `url`: any answer (also non-2xx) resolves; a failure to get one rejects with TransportError or ParseError (too large). */
 export async function httpGet(url: string, o: RequestOptions): Promise<HttpResponse> {
   const name = o.source ?? 'http';
-  const what = `${name}: GET ${pathOf(url)}`;
+  const what = `${name}: GET ${redact(pathOf(url), o.secret)}`;
   const timeout = o.timeoutMs === undefined ? undefined : AbortSignal.timeout(o.timeoutMs);
   const signal = timeout ? AbortSignal.any([o.signal, timeout]) : o.signal;
   let res: Response;
@@ -84,6 +84,10 @@ async function readCapped(res: Response, max: number, source: string): Promise<B
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+function redact(path: string, secret: string | undefined): string {
+  return secret ? path.split(encodeURIComponent(secret)).join('<key>').split(secret).join('<key>') : path;
 }
 
 function pathOf(url: string): string {

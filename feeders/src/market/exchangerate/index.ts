@@ -45,7 +45,7 @@ export class ExchangeRateSource extends PolledSource<MarketTick[]> {
       const minNext = now + (this.o.minIntervalMs ?? 3_600_000);
       this.nextRequestAt = minNext; // a failed request waits as long, too
       this.requests++;
-      const res = await marketGet(`${this.base}/v6/${encodeURIComponent(this.o.apiKey)}/latest/USD`, { signal, source: SOURCE });
+      const res = await marketGet(`${this.base}/v6/${encodeURIComponent(this.o.apiKey)}/latest/USD`, { signal, source: SOURCE, secret: this.o.apiKey });
       this.rates = parseLatest(expectJson(res, SOURCE));
       const jitter = this.o.jitterMs?.() ?? 30_000 + Math.random() * 270_000;
       if (this.rates.nextUpdateAt !== undefined) this.nextRequestAt = Math.max(minNext, this.rates.nextUpdateAt + jitter);
