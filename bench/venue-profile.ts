@@ -1,7 +1,10 @@
 // Where the market feeder spends its CPU on one venue (explains bench/venues.ts (a), docs/BENCHMARKS.md
 // §15): the bundled feeder with --cpu-prof watching VENUE alone (SYMBOLS symbols, its L2 books as in
 // bench/venues.ts) on that venue's local server, real InfluxDB, for SECONDS after WARMUP; then the
-// functions with the most self time. STEPS_PER_MIN raises the venue server's rate.
+// functions with the most self and inclusive time, and CPU per thread. STEPS_PER_MIN raises the venue
+// server's rate (the Kraken server rebuilds each minute from its first trade at every step: at several
+// hundred steps a minute it cannot keep up). PROFILE=0: no profile; NODE_ARGS: more node flags (e.g.
+// --trace-gc); KEEP_LOG: copy the feeder's log there.
 //
 //   VENUE=kraken node --conditions=source --import tsx bench/venue-profile.ts
 import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
