@@ -117,7 +117,8 @@ test('market feeder process with a perpetual: derivatives stored, SIGKILL + rest
       await feeder.restart();
       const target = fake.lastClosedOpenTime() + 3 * MINUTE;
       await waitFor(async () => (await lastStored()) >= target, 30_000, 'caught up');
-      assert.ok((await assertGapFree(target)) >= 40);
+      // live candles can be stored before the backfill of the outage has run: gap-free once it has (a hole never filled still fails, named)
+      assert.ok((await waitFor(() => assertGapFree(target), 60_000, 'gap-free')) >= 40);
       assert.ok(metricValue(await feeder.metrics(), 'market_candles_backfilled_total') >= 15, 'the outage was backfilled over REST');
     });
 

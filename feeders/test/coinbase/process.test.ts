@@ -110,7 +110,8 @@ test('coinbase through the feeder process: stored per the contract, drops and SI
       }
       const target = lastWithTrades('BTC/USD', fake.lastClosedOpenTime() - MINUTE);
       for (const s of SYMBOLS) await waitFor(async () => (await lastStored(s)) >= lastWithTrades(s, target), 20_000, `${s} caught up`);
-      for (const s of SYMBOLS) await assertGapFree(s, target);
+      // live candles can be stored before the backfill of the outage has run: gap-free once it has (a hole never filled still fails, named)
+      for (const s of SYMBOLS) await waitFor(() => assertGapFree(s, target).then(() => true), 60_000, `${s} gap-free`);
       assert.ok(drops >= 3, `drops: ${drops}`);
       assert.ok(metricValue(await feeder.metrics(), 'feeder_reconnects_total', { source: 'coinbase_ws' }) >= drops - 1, 'every drop reconnected');
     });
@@ -123,7 +124,8 @@ test('coinbase through the feeder process: stored per the contract, drops and SI
       await new Promise((r) => setTimeout(r, 2000));
       const target = lastWithTrades('BTC/USD');
       for (const s of SYMBOLS) await waitFor(async () => (await lastStored(s)) >= lastWithTrades(s, target), 30_000, `${s} caught up`);
-      for (const s of SYMBOLS) await assertGapFree(s, target);
+      // live candles can be stored before the backfill of the outage has run: gap-free once it has (a hole never filled still fails, named)
+      for (const s of SYMBOLS) await waitFor(() => assertGapFree(s, target).then(() => true), 60_000, `${s} gap-free`);
       assert.ok(metricValue(await feeder.metrics(), 'market_candles_backfilled_total', { exchange: 'coinbase' }) >= 10, 'the outage was filled over REST');
     });
   } finally {

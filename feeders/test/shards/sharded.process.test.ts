@@ -172,7 +172,8 @@ test('three sharded feeders: each symbol on exactly one, every candle stored onc
     await waitFor(() => fake.lastClosedOpenTime() >= killedAt + 20 * MINUTE || undefined, 30_000, '20 candles closed while shard 1 is down');
     await victim.restart();
     const last = await caughtUp(60);
-    await assertGapFree(last);
+    // live candles can be stored before the backfill of the outage has run: gap-free once it has (a hole never filled still fails, named)
+    await waitFor(() => assertGapFree(last), 60_000, 'gap-free');
     const after = await owners(feeders);
     assert.deepEqual(after, before3, 'the restarted shard took back the same symbols');
   });
@@ -193,6 +194,7 @@ test('three sharded feeders: each symbol on exactly one, every candle stored onc
     assert.ok(moved.length > 0 && moved.length < SYMBOLS.length / 2, `${moved.length} of ${SYMBOLS.length} moved`);
     const last = await caughtUp(60);
     assert.ok(last > stoppedAt);
-    await assertGapFree(last);
+    // live candles can be stored before the backfill of the outage has run: gap-free once it has (a hole never filled still fails, named)
+    await waitFor(() => assertGapFree(last), 60_000, 'gap-free');
   });
 });
