@@ -6,7 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import { readFileSync } from 'node:fs';
+import { selfSignedCert, tmpDir } from '@mt/testing';
 import { PushConnection, PushTransportError } from '../../src/market/live/push-connection.js';
 
 const HEADERS = 'Authorization: Bearer glsa_x\r\nContent-Type: text/plain; charset=utf-8\r\n';
@@ -206,5 +209,30 @@ test('a kept-alive socket the server closed while idle is replaced: before the p
   } finally {
     r.close();
     await raw.close();
+  }
+});
+
+test('https: the certificate is verified against the CAs given (none given: the system\'s), then pushes go over one TLS socket', async () => {
+  const { cert, key } = selfSignedCert(tmpDir('live-tls'), 'localhost');
+  const server = https.createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-length': 0 }).end());
+  });
+  let sockets = 0;
+  server.on('secureConnection', () => sockets++);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = new URL(`https://localhost:${(server.address() as net.AddressInfo).port}/api/live/push/markets`);
+  const trusted = new PushConnection(url, { ca: readFileSync(cert) });
+  const untrusted = new PushConnection(url);
+  try {
+    assert.equal((await trusted.post(path(url), HEADERS, 'a', 10_000)).status, 200);
+    assert.equal((await trusted.post(path(url), HEADERS, 'b', 10_000)).status, 200);
+    assert.equal(sockets, 1, 'one TLS session for both pushes');
+    await assert.rejects(untrusted.post(path(url), HEADERS, 'c', 10_000), (e: unknown) => e instanceof PushTransportError && /self[- ]signed|certificate/i.test(e.message));
+  } finally {
+    trusted.close();
+    untrusted.close();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
   }
 });

@@ -79,7 +79,10 @@ test('at most maxHz pushes per symbol per second under a flood, the last value a
       s.tick(tick({ ts: t0 + i, price: last, ...(i % 3 === 1 ? { changePct24h: i / 1000 } : {}), ...(i % 3 === 2 ? { bid: last - 0.01, ask: last + 0.01 } : {}) }));
       if (i % 50 === 49) await sleep(50);
     }
-    await sleep(600);
+    // the trailing update: its slot, then the timer (a backstop a slot later if ticks were flowing)
+    const lastPrice = () => panelSeries(g.on('stream/markets/ticker')).values().next().value?.fields.get('price')?.at(-1);
+    await waitFor(async () => lastPrice() === last, 5000, 'the last price pushed');
+    await sleep(300);
     const prices = panelSeries(g.on('stream/markets/ticker')).values().next().value!.fields.get('price')!;
     const elapsedS = (Date.now() - t0) / 1000;
     assert.ok(prices.length <= Math.ceil(elapsedS * 5) + 1, `${prices.length} ticker updates in ${elapsedS.toFixed(1)} s at 5 Hz`);

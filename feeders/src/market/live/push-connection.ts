@@ -58,7 +58,11 @@ export class PushConnection {
   private readonly https: boolean;
   private readonly hostHeader: string;
 
-  constructor(url: URL) {
+  /** tlsOptions: for https, e.g. a `ca` (the system's CAs and NODE_EXTRA_CA_CERTS otherwise, as node:https). */
+  constructor(
+    url: URL,
+    private readonly tlsOptions: tls.ConnectionOptions = {},
+  ) {
     this.https = url.protocol === 'https:';
     this.host = url.hostname.replace(/^\[|\]$/g, '');
     this.port = Number(url.port) || (this.https ? 443 : 80);
@@ -100,7 +104,7 @@ export class PushConnection {
   private connect(): net.Socket {
     this.opened++;
     const sock = this.https
-      ? tls.connect({ host: this.host, port: this.port, servername: net.isIP(this.host) ? undefined : this.host, ALPNProtocols: ['http/1.1'] })
+      ? tls.connect({ ...this.tlsOptions, host: this.host, port: this.port, servername: net.isIP(this.host) ? undefined : this.host, ALPNProtocols: ['http/1.1'] })
       : net.connect({ host: this.host, port: this.port });
     sock.setNoDelay(true);
     sock.setKeepAlive(true, 30_000);

@@ -16,6 +16,9 @@ import type { Candle, MarketSink, MarketTick } from '../types.js';
 import { lineHead, tickerLine, type Quote } from './lines.js';
 import { PushConnection, PushTransportError } from './push-connection.js';
 
+/** Ticks at this many distinct milliseconds in one flush cycle: they come often enough to start the flushes. */
+const FLOWING = 5;
+
 /** What an HTTP header value may hold (visible ASCII): a token with a newline would forge headers. */
 const HEADER_VALUE = /^[\x21-\x7e]+$/;
 
@@ -108,6 +111,7 @@ export class GrafanaLiveSink implements MarketSink {
   private readonly conn: PushConnection;
   private readonly intervalMs: number;
   private readonly flushMs: number;
+  private readonly backstopMs: number;
   private readonly maxQueue: number;
   private readonly batchLines: number;
   private readonly timeoutMs: number;
@@ -129,6 +133,10 @@ export class GrafanaLiveSink implements MarketSink {
   private retryAt = 0;
   /** When the last request started: the next one ≥ flushMs later. */
   private lastFlushAt = -Infinity;
+  /** Ticks at a new millisecond since the last request, and whether the cycle before had ≥ FLOWING. */
+  private lastTickMs = 0;
+  private tickSpread = 0;
+  private flowing = false;
   private closed = false;
 
   constructor(private readonly o: GrafanaLiveOptions) {
@@ -137,6 +145,7 @@ export class GrafanaLiveSink implements MarketSink {
     this.conn = new PushConnection(endpoint);
     this.intervalMs = 1000 / (o.maxHz ?? 4);
     this.flushMs = o.flushMs ?? 50;
+    this.backstopMs = Math.min(this.intervalMs, 4 * this.flushMs);
     this.maxQueue = o.maxQueue ?? 10_000;
     this.batchLines = o.batchLines ?? 2000;
     this.timeoutMs = o.timeoutMs ?? 3000;
@@ -187,6 +196,10 @@ export class GrafanaLiveSink implements MarketSink {
     if (t.ts > st.ts) st.ts = t.ts;
     st.recv = t.receivedAt;
     const now = (st.at = this.now());
+    if (now !== this.lastTickMs) {
+      this.lastTickMs = now;
+      this.tickSpread++;
+    }
     if (st.price === undefined) return;
     if (!this.pending.has(st)) {
       this.pending.add(st);
@@ -230,17 +243,23 @@ export class GrafanaLiveSink implements MarketSink {
   /**
    * Flush when due, else make sure the timer will. Called from every tick, so during a burst the flush
    * goes out between two batches of frames instead of waiting behind them for the timer phase of the
-   * event loop (docs/BENCHMARKS.md §10); the timer serves a quiet feeder.
+   * event loop (docs/BENCHMARKS.md §10). The timer serves a quiet feeder; while ticks flow (spread over
+   * ≥ FLOWING milliseconds in a cycle) the next tick flushes on time and the timer is only a backstop, a
+   * slot (at most 4 cadences) later, should they stop: a timer due every cycle would wake the process
+   * once more per request (docs/BENCHMARKS.md §10).
    */
   private poll(now: number): void {
     if (this.inFlight || this.flushQueued || this.closed || this.nextAt === Infinity) return;
     if (now >= this.nextAt) {
       this.flushQueued = true;
       queueMicrotask(this.flush);
-    } else if (this.nextAt < this.timerAt) {
+      return;
+    }
+    const at = this.flowing || this.tickSpread >= FLOWING ? this.nextAt + this.backstopMs : this.nextAt;
+    if (at < this.timerAt) {
       clearTimeout(this.timer);
-      this.timerAt = this.nextAt;
-      this.timer = setTimeout(this.onTimer, this.nextAt - now);
+      this.timerAt = at;
+      this.timer = setTimeout(this.onTimer, at - now);
     }
   }
 
@@ -307,6 +326,8 @@ export class GrafanaLiveSink implements MarketSink {
       return this.poll(now);
     }
     this.lastFlushAt = now;
+    this.flowing = this.tickSpread >= FLOWING;
+    this.tickSpread = 0;
     this.nextAt = next === Infinity ? Infinity : Math.max(next, now + this.flushMs);
     this.sending = batch;
     this.inFlight = this.send(body, batch.length).finally(() => {
