@@ -195,11 +195,39 @@ export function forkClient(client: 'floor' | 'peer', wsUrl: string, n: number): 
   };
 }
 
-interface ProfileNode {
+export interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
   children?: number[];
+}
+
+/** Where a profiled function lives: our feeder bundle, an npm package, node internals, or a file. */
+export function profileWhere(url: string): string {
+  if (url.includes('mt-bench')) return 'ours (feeder bundle)';
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (m) return m[1]!;
+  if (url.startsWith('node:')) return 'node';
+  return url ? path.basename(url) : '(native/GC/idle)';
+}
+
+const frameKey = (f: ProfileNode['callFrame']) => `${f.functionName || '(anonymous)'} [${profileWhere(f.url)}:${f.lineNumber + 1}]`;
+
+/** Self time by function and by package, `weight(node)` per node (samples, or µs), idle left out. */
+export function selfTimes(nodes: ProfileNode[], weight: (n: ProfileNode) => number): { byFn: Map<string, number>; byPkg: Map<string, number>; total: number } {
+  const byFn = new Map<string, number>();
+  const byPkg = new Map<string, number>();
+  let total = 0;
+  for (const n of nodes) {
+    const w = weight(n);
+    if (!w || n.callFrame.functionName === '(idle)') continue;
+    const key = frameKey(n.callFrame);
+    const pkg = profileWhere(n.callFrame.url);
+    byFn.set(key, (byFn.get(key) ?? 0) + w);
+    byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + w);
+    total += w;
+  }
+  return { byFn, byPkg, total };
 }
 
 /**
@@ -219,23 +247,7 @@ export function profileSummary(dir: string, top: number, skipFirstMs = 0): strin
   }
   const total = [...hits.values()].reduce((a, h) => a + h, 0);
   const busy = total - prof.nodes.filter((n) => n.callFrame.functionName === '(idle)').reduce((a, n) => a + (hits.get(n.id) ?? 0), 0);
-  const where = (url: string) => {
-    if (url.includes('mt-bench')) return 'ours (feeder bundle)';
-    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-    if (m) return m[1]!;
-    if (url.startsWith('node:')) return 'node';
-    return url ? path.basename(url) : '(native/GC/idle)';
-  };
-  const byFn = new Map<string, number>();
-  const byPkg = new Map<string, number>();
-  for (const n of prof.nodes) {
-    const h = hits.get(n.id) ?? 0;
-    if (!h || n.callFrame.functionName === '(idle)') continue;
-    const pkg = where(n.callFrame.url);
-    const key = `${n.callFrame.functionName || '(anonymous)'} [${pkg}:${n.callFrame.lineNumber + 1}]`;
-    byFn.set(key, (byFn.get(key) ?? 0) + h);
-    byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + h);
-  }
+  const { byFn, byPkg } = selfTimes(prof.nodes, (n) => hits.get(n.id) ?? 0);
   // inclusive time: each busy sample counted once for every distinct function on its stack
   const parent = new Map<number, ProfileNode>();
   for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n);
@@ -245,7 +257,7 @@ export function profileSummary(dir: string, top: number, skipFirstMs = 0): strin
     if (!h || n.callFrame.functionName === '(idle)') continue;
     const seen = new Set<string>();
     for (let a: ProfileNode | undefined = n; a; a = parent.get(a.id)) {
-      const key = `${a.callFrame.functionName || '(anonymous)'} [${where(a.callFrame.url)}:${a.callFrame.lineNumber + 1}]`;
+      const key = frameKey(a.callFrame);
       if (seen.has(key) || a.callFrame.functionName === '(root)') continue;
       seen.add(key);
       incl.set(key, (incl.get(key) ?? 0) + h);

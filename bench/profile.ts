@@ -11,7 +11,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { HttpFake, metricValue, startInflux, startPostgres, waitFor, type PostgresServer } from '@mt/testing';
-import { BENCH_DIR, bundleService, cpuSeconds, saveResult, sleep, startBundled } from './lib.js';
+import { BENCH_DIR, bundleService, cpuSeconds, saveResult, selfTimes, sleep, startBundled, type ProfileNode } from './lib.js';
 import { ReplayServer, benchSymbols, replayFeederEnv } from './replay.js';
 import { ruleMixDatabase } from './rule-mix.js';
 
@@ -32,13 +32,8 @@ const replay = await new ReplayServer({ rate: 0 }).listen();
 const influx = await startInflux();
 const bundle = await bundleService('feeders/src/market/main.ts');
 
-interface Node {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount?: number;
-}
 interface Profile {
-  nodes: Node[];
+  nodes: ProfileNode[];
   startTime: number;
   endTime: number;
   samples: number[];
@@ -55,14 +50,6 @@ interface Run {
   byPkg: Map<string, number>;
   totalUs: number;
 }
-
-const where = (url: string) => {
-  if (url.includes('mt-bench')) return 'ours (feeder bundle)';
-  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (m) return m[1]!;
-  if (url.startsWith('node:')) return 'node';
-  return url ? path.basename(url) : '(native/GC/idle)';
-};
 
 async function profileRun(label: string, over: Record<string, string>, rules: number): Promise<Run> {
   const feeder = await startBundled(bundle, await replayFeederEnv(replay, influx.url, N, over), ['--cpu-prof', ...NODE_ARGS]);
@@ -96,19 +83,7 @@ async function profileRun(label: string, over: Record<string, string>, rules: nu
   // non-idle samples are scaled to the CPU time the process used instead
   const busy = prof.nodes.reduce((a, n) => a + (n.callFrame.functionName === '(idle)' ? 0 : (n.hitCount ?? 0)), 0);
   const usPerHit = (cpu * 1e6) / Math.max(1, busy);
-  const byFn = new Map<string, number>();
-  const byPkg = new Map<string, number>();
-  let totalUs = 0;
-  for (const n of prof.nodes) {
-    const h = n.hitCount ?? 0;
-    if (!h || n.callFrame.functionName === '(idle)') continue;
-    const us = h * usPerHit;
-    const pkg = where(n.callFrame.url);
-    const key = `${n.callFrame.functionName || '(anonymous)'} [${pkg}:${n.callFrame.lineNumber + 1}]`;
-    byFn.set(key, (byFn.get(key) ?? 0) + us);
-    byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + us);
-    totalUs += us;
-  }
+  const { byFn, byPkg, total: totalUs } = selfTimes(prof.nodes, (n) => (n.hitCount ?? 0) * usPerHit);
   return { label, frames, cpuSeconds: cpu, firings, heapUsedMiB, gcSeconds, byFn, byPkg, totalUs };
 }
 
