@@ -74,7 +74,7 @@ test('every builder stores exactly the declared tags and field types', async () 
     alertEventPoint({ ts: NOW, symbol: ODD, ruleId: 'r-1', severity: 'warning', condition: 'above', threshold: 1, price: 1.5, value: 3, message: 'm' }),
     alertEventPoint({ ts: NOW + 1000, symbol: 'BTC/USDT', ruleId: 'r-2', severity: 'info', condition: 'news_keyword', threshold: null, price: 60_000, message: 'n' }),
     orderBookPoint({ ...spot, ts: NOW, bestBid: 99, bestAsk: 101, bidDepth1pct: 1000, askDepth1pct: 500, imbalance: 1 / 3 }),
-    fundingPoint({ ...perp, ts: NOW, markPrice: 60_000, indexPrice: 59_990, fundingRate: 0.0001, nextFundingTime: NOW + 3_600_000 }),
+    fundingPoint({ ...perp, ts: NOW, markPrice: 60_000, indexPrice: 59_990, fundingRate: 0.0001, nextFundingTime: NOW + 3_600_000, fundingIntervalHours: 8 }),
     fundingPoint({ ...perp, ts: NOW + 1000, markPrice: 60_010, fundingRate: 0.0002, nextFundingTime: NOW + 3_600_000 }),
     openInterestPoint({ ...perp, ts: NOW, openInterest: 1000, openInterestValue: 6e7 }),
     liquidationPoint({ ...perp, ts: NOW, side: 'sell', price: 59_000, quantity: 0.5, value: 29_500 }),
