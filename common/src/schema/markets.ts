@@ -179,6 +179,7 @@ const finite = (v: number | null | undefined): v is number => v !== undefined &&
 export const MARKET_SESSION: Record<string, number> = { REGULAR: 1, PRE: 2, POST: 3, PREPRE: 0, POSTPOST: 0, CLOSED: 0 };
 
 export interface MarketDataRow extends SeriesRef {
+  /** Exchange event time, epoch ms. */
   ts: number;
   price: number;
   bid?: number;
@@ -189,8 +190,15 @@ export interface MarketDataRow extends SeriesRef {
   high24h?: number;
   low24h?: number;
   marketCap?: number;
+  /**
+   * Yahoo's `marketState` (REGULAR, PRE, PREPRE, POST, POSTPOST, CLOSED) as the quote gives it, or from the
+   * chart's trading periods; none for crypto (24/7). Stored as `market_state` (docs/DASHBOARDS.md).
+   */
   marketState?: string;
-  /** Set only by a fallback source. */
+  /**
+   * Who priced this quote when it is not the venue in `exchange`: a fallback source (`alphavantage`,
+   * `exchangerate`) standing in for Yahoo. Stored as the `source` tag (docs/INFLUXDB.md).
+   */
   source?: string;
 }
 
@@ -231,6 +239,9 @@ export interface CandleRow extends SeriesRef {
   quoteVolume?: number;
   trades?: number;
 }
+
+/** A candle's time and prices alone, as REST answers and trade-built minutes carry them. */
+export type Ohlcv = Pick<CandleRow, 'openTime' | 'open' | 'high' | 'low' | 'close' | 'volume'>;
 
 /** Generic so that a whole normalised Candle (with its closeTime, receivedAt, …) is accepted as it is. */
 export function candlePoint<C extends CandleRow>(c: C): Point {

@@ -1,56 +1,26 @@
 // Normalised market types. Every source maps its raw payloads to these; downstream (points, alerts,
 // indicators) never sees a source's wire format. `ts` = exchange/event time, `receivedAt` = ours (ms).
-import type { AssetType } from '@mt/common';
+import type { AssetType, CandleRow, MarketDataRow } from '@mt/common';
 
-export interface MarketTick {
-  exchange: string;
-  symbol: string;
+/**
+ * A quote as a source maps it: the `market_data` row (common/src/schema/markets.ts owns its fields, which
+ * say what each is) plus our receive time. `changePct1h` is never given by a source: the core computes it
+ * from the symbol's 1-minute candles when the point is written (docs/INFLUXDB.md, "change_pct_1h").
+ */
+export interface MarketTick extends MarketDataRow {
   assetType: AssetType;
-  /** Exchange event time, epoch ms. */
-  ts: number;
   /** Our receive time, epoch ms. */
   receivedAt: number;
-  price: number;
-  bid?: number;
-  ask?: number;
-  volume24h?: number;
-  changePct24h?: number;
-  /**
-   * Change over the last hour in percent. No source gives it: the core computes it from the symbol's
-   * 1-minute candles when the point is written (docs/INFLUXDB.md, "change_pct_1h").
-   */
-  changePct1h?: number;
-  high24h?: number;
-  low24h?: number;
-  marketCap?: number;
-  /**
-   * Yahoo's `marketState` (REGULAR, PRE, PREPRE, POST, POSTPOST, CLOSED) as the quote gives it, or from the
-   * chart's trading periods; none for crypto (24/7). Stored as `market_state` (docs/DASHBOARDS.md).
-   */
-  marketState?: string;
-  /**
-   * Who priced this tick when it is not the venue in `exchange`: a fallback source (`alphavantage`,
-   * `exchangerate`) standing in for Yahoo. Stored as the `source` tag (docs/INFLUXDB.md).
-   */
-  source?: string;
 }
 
 /** Timeframes of candles and indicators (docs/INFLUXDB.md, "Timeframes"). */
 export type Interval = '1m' | '5m' | '1h' | '1d';
 
-export interface Candle {
-  exchange: string;
-  symbol: string;
+/** The `candles` row (openTime = the point's timestamp) with the fields every venue fills, and ours. */
+export interface Candle extends CandleRow {
   assetType: AssetType;
   interval: Interval;
-  /** Candle open time, epoch ms (the point's timestamp). */
-  openTime: number;
   closeTime: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
   quoteVolume: number;
   trades: number;
   closed: boolean;

@@ -2,7 +2,7 @@
 // BookSummary / candle numbers. No I/O, no state: the source decides what to do with an event (trade-id
 // continuity, candle assembly, REST reconciliation). Shapes: testing/fixtures/coinbase/* (SOURCES.md,
 // "Coinbase Exchange") and docs/SOURCES.md "Coinbase".
-import { isObject as isObj, ParseError } from '@mt/common';
+import { isObject as isObj, ParseError, type Ohlcv } from '@mt/common';
 import type { BookSummary, MarketTick } from '../types.js';
 import { topOfBook } from '../book/index.js';
 import { decimal } from '../binance/mappers.js';
@@ -35,14 +35,7 @@ export type CoinbaseEvent =
   | { kind: 'other'; type: string };
 
 /** One REST candle: `[time s, low, high, open, close, volume]`. */
-export interface RestCandle {
-  openTime: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-}
+export type RestCandle = Ohlcv;
 
 
 const bad = (reason: string, msg: string, sample: unknown) => new ParseError(msg, reason, String(typeof sample === 'string' ? sample : JSON.stringify(sample)).slice(0, 300));

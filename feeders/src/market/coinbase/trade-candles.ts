@@ -10,17 +10,13 @@
 // A minute is over when a later trade or the venue's own clock (heartbeat time) passes its end: the
 // venue's clock, not ours, so it holds under the test server's accelerated clock.
 
+import type { Ohlcv } from '@mt/common';
+
 export const MINUTE = 60_000;
 /** Sizes are summed as integers of 1e-8 (Coinbase's finest base increment): the built volume then equals the venue's to the last digit. */
 const UNITS = 1e8;
 
-export interface BuiltCandle {
-  openTime: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
+export interface BuiltCandle extends Ohlcv {
   quoteVolume: number;
   trades: number;
 }
