@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { BinanceFake, unreachablePolledSources } from '@mt/testing';
+import { floodPump, writeFrames, type FloodConn } from './flood.js';
 
 const MINUTE = 60_000;
 export const STREAM_KINDS = ['trade', 'aggTrade', 'bookTicker', 'ticker', 'miniTicker', 'kline_1m'] as const;
@@ -32,6 +33,17 @@ export interface ReplayOptions {
   pingIntervalMs?: number;
   /** Closed 1 m candles REST serves before start (backfill source). */
   historyMinutes?: number;
+  /** Another market on the same protocol (Binance USDⓈ-M: bench/venue-floods.ts); default Binance spot. */
+  market?: ReplayMarket;
+}
+
+/** What a Binance-protocol replay sends: its REST side (a fake, which also gives each symbol's start price) and its frames. */
+export interface ReplayMarket {
+  fake: BinanceFake;
+  /** Stream kinds it has frames for (`aggTrade`, `markPrice@1s`, …). */
+  kinds: readonly string[];
+  /** The frame of `kind` for `s` at `now`, undefined when that stream has nothing due now (a 1 s stream). */
+  frame(kind: string, s: Sym, now: number): string | undefined;
 }
 
 export interface Sym {
@@ -62,13 +74,12 @@ export interface Sym {
 
 interface Sub {
   stream: string;
-  kind: StreamKind;
+  kind: string;
   sym: Sym;
 }
 
-interface Conn {
+interface Conn extends FloodConn {
   ws: WebSocket;
-  socket: Socket;
   combined: boolean;
   streams: Set<string>;
   /** Streams that get frames, round-robin. */
@@ -76,26 +87,23 @@ interface Conn {
   next: number;
   /** Fractional frames owed in rate mode. */
   owed: number;
-  sent: number;
   /** Frames not sent because the client was too slow to drain (rate mode). */
   skipped: number;
   ping: NodeJS.Timeout;
-  pumping: boolean;
 }
 
-/** Kernel + Node socket buffer above which we wait for 'drain' (flood) or skip (rate mode). */
-const HIGH_WATER = 1 << 20;
+/** Socket buffer above which rate mode skips a client's frames. */
 const SLOW_CLIENT = 8 << 20;
-const FLOOD_BATCH = 256;
-const STREAM_RE = /^([a-z0-9]+)@([A-Za-z0-9_]+)$/;
+const STREAM_RE = /^([a-z0-9]+)@([A-Za-z0-9_@]+)$/;
 
 export class ReplayServer {
   readonly fake: BinanceFake;
-  private readonly o: Required<ReplayOptions>;
+  private readonly market: ReplayMarket;
+  private readonly o: Required<Omit<ReplayOptions, 'market'>>;
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   private readonly conns = new Set<Conn>();
   private readonly syms = new Map<string, Sym>();
-  private readonly kinds: Set<StreamKind>;
+  private readonly kinds: Set<string>;
   private timer: NodeJS.Timeout | undefined;
   private restClock: NodeJS.Timeout | undefined;
   private lastTick = 0;
@@ -104,7 +112,7 @@ export class ReplayServer {
   private sentClosed = 0;
   private skippedClosed = 0;
 
-  constructor(opts: ReplayOptions = {}) {
+  constructor({ market, ...opts }: ReplayOptions = {}) {
     this.o = {
       rate: 1000,
       kinds: STREAM_KINDS,
@@ -116,9 +124,10 @@ export class ReplayServer {
       historyMinutes: 1500,
       ...opts,
     };
-    this.kinds = new Set(this.o.kinds);
     // One candle per advance(): the REST clock is moved once per real minute (see listen()).
-    this.fake = new BinanceFake({ autoStart: false, stepsPerCandle: 1, historyMinutes: this.o.historyMinutes, maxConnectionsPer5Min: 1e9, weightLimit: 1e9 });
+    this.market = market ?? { fake: new BinanceFake(replayFakeOptions(this.o.historyMinutes)), kinds: STREAM_KINDS, frame: (kind, s, now) => frameData(kind as StreamKind, s, now) };
+    this.kinds = new Set(opts.kinds ?? this.market.kinds);
+    this.fake = this.market.fake;
     const server = this.fake.http.httpServer;
     // The fake's own websocket handler is replaced: its frames follow its accelerated market clock.
     server.removeAllListeners('upgrade');
@@ -175,6 +184,11 @@ export class ReplayServer {
     return new Promise((resolve) => (s.onFrame = resolve));
   }
 
+  /** The market state of `S` (`BTCUSDT`), made on first use. */
+  symbol(S: string): Sym {
+    return this.sym(S);
+  }
+
   /** Where `symbol` trades now (its first frames, before anything was sent: the REST history's last close). */
   priceOf(symbol: string): number {
     return this.sym(symbol.replace('/', '').toUpperCase()).price;
@@ -190,6 +204,11 @@ export class ReplayServer {
       streams += c.streams.size;
     }
     return { connections: this.conns.size, streams, sent, skipped, uptimeMs: Date.now() - this.startedAt };
+  }
+
+  /** The open connections: URL and the SUBSCRIBE messages their client sent (for a floor client to replay). */
+  openConnections(): { url: string; send: string[] }[] {
+    return [...this.conns].map((c) => ({ url: `ws://127.0.0.1:${this.port}${c.url}`, send: c.control.filter((m) => m.includes('"SUBSCRIBE"')) }));
   }
 
   // ------------------------------------------------------------------ connections
@@ -209,10 +228,10 @@ export class ReplayServer {
       socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, combined, streams));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req.url ?? '/', combined, streams));
   }
 
-  private accept(ws: WebSocket, combined: boolean, streams: string[]): void {
+  private accept(ws: WebSocket, url: string, combined: boolean, streams: string[]): void {
     // Frames are written straight to the socket in batches (see write()): the ws per-message path
     // would make the server, not the client under test, the bottleneck.
     const socket = (ws as unknown as { _socket: Socket })._socket;
@@ -220,6 +239,8 @@ export class ReplayServer {
     const c: Conn = {
       ws,
       socket,
+      url,
+      control: [],
       combined,
       streams: new Set(),
       emit: [],
@@ -233,7 +254,10 @@ export class ReplayServer {
     this.conns.add(c);
     this.subscribe(c, streams);
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (!isBinary) this.control(c, Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'));
+      if (isBinary) return;
+      const raw = Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8');
+      c.control.push(raw);
+      this.control(c, raw);
     });
     const end = () => {
       if (!this.conns.delete(c)) return;
@@ -271,7 +295,7 @@ export class ReplayServer {
   }
 
   private reply(c: Conn, body: unknown): void {
-    this.write(c, [JSON.stringify(body)]);
+    writeFrames(c, [JSON.stringify(body)]);
   }
 
   private subscribe(c: Conn, streams: string[]): void {
@@ -279,7 +303,7 @@ export class ReplayServer {
       const m = STREAM_RE.exec(stream);
       if (!m || c.streams.has(stream)) continue;
       c.streams.add(stream);
-      const kind = m[2] as StreamKind;
+      const kind = m[2]!;
       if (this.kinds.has(kind)) c.emit.push({ stream, kind, sym: this.sym(m[1]!.toUpperCase()) });
     }
   }
@@ -321,77 +345,51 @@ export class ReplayServer {
         c.skipped += n;
         continue;
       }
-      this.write(c, this.frames(c, n, now));
+      writeFrames(c, this.frames(c, n, now));
     }
   }
 
   /** Flood mode: keep the socket's buffer full; refill on 'drain'. */
   private flood(c: Conn): void {
-    if (c.pumping || this.o.rate !== 0) return;
-    c.pumping = true;
-    const pump = () => {
-      if (!this.conns.has(c) || this.o.rate !== 0) {
-        c.pumping = false;
-        return;
-      }
-      // a few batches per turn, so control messages and pings are still served
-      for (let i = 0; i < 16 && c.emit.length > 0 && c.socket.writableLength < HIGH_WATER; i++) this.write(c, this.frames(c, FLOOD_BATCH, Date.now()));
-      if (c.socket.writableLength >= HIGH_WATER) c.socket.once('drain', pump);
-      else setImmediate(pump);
-    };
-    pump();
+    if (this.o.rate !== 0) return;
+    floodPump(
+      c,
+      () => this.conns.has(c) && this.o.rate === 0,
+      (n) => (c.emit.length > 0 ? this.frames(c, n, Date.now()) : []),
+    );
   }
 
   private frames(c: Conn, n: number, now: number): string[] {
-    const out = new Array<string>(n);
-    for (let i = 0; i < n; i++) {
-      const sub = c.emit[c.next++ % c.emit.length]!;
-      const data = frameData(sub.kind, sub.sym, now);
+    const out: string[] = [];
+    const len = c.emit.length;
+    // a stream with nothing due (a 1 s stream) is passed over; at most one lap of them per batch
+    for (let tries = 0; out.length < n && tries < n + len; tries++) {
+      const sub = c.emit[c.next++ % len]!;
+      const data = this.market.frame(sub.kind, sub.sym, now);
+      if (data === undefined) continue;
       if (sub.sym.onFrame) {
         sub.sym.onFrame(now);
         sub.sym.onFrame = undefined;
       }
-      out[i] = c.combined ? `{"stream":"${sub.stream}","data":${data}}` : data;
+      out.push(c.combined ? `{"stream":"${sub.stream}","data":${data}}` : data);
     }
-    if (c.next > 1e9) c.next %= c.emit.length;
+    if (c.next > 1e9) c.next %= len;
     return out;
   }
+}
 
-  /** Unmasked text frames (RFC 6455 §5.2), all in one socket write. */
-  private write(c: Conn, texts: string[]): void {
-    if (c.socket.destroyed || texts.length === 0) return;
-    let size = 0;
-    const lens = texts.map((t) => {
-      const len = Buffer.byteLength(t);
-      size += len + (len < 126 ? 2 : len < 65_536 ? 4 : 10);
-      return len;
-    });
-    const buf = Buffer.allocUnsafe(size);
-    let off = 0;
-    for (let i = 0; i < texts.length; i++) {
-      const len = lens[i]!;
-      buf[off++] = 0x81;
-      if (len < 126) buf[off++] = len;
-      else if (len < 65_536) {
-        buf[off++] = 126;
-        buf.writeUInt16BE(len, off);
-        off += 2;
-      } else {
-        buf[off++] = 127;
-        buf.writeBigUInt64BE(BigInt(len), off);
-        off += 8;
-      }
-      off += buf.write(texts[i]!, off, 'utf8');
-    }
-    c.socket.write(buf);
-    c.sent += texts.length;
-  }
+/** The BinanceFake behind a replay: one candle per advance(), no connection or weight limits. */
+export function replayFakeOptions(historyMinutes = 1500) {
+  return { autoStart: false, stepsPerCandle: 1, historyMinutes, maxConnectionsPer5Min: 1e9, weightLimit: 1e9 };
 }
 
 // -------------------------------------------------------------------- market model and frames
 
-/** One market step for `s` (a trade happens), then the frame of `kind`. Exported for the shape test. */
-export function frameData(kind: StreamKind, s: Sym, now: number): string {
+/**
+ * One market step for `s`: a trade happens (random walk, ~5 bp), the 1 m candle of the real minute and the
+ * 24 h figures move; returns the trade's quantity and id. Shared with the other venues' floods (bench/venue-floods.ts).
+ */
+export function marketStep(s: Sym, now: number): { qty: number; t: number } {
   const minute = now - (now % MINUTE);
   if (minute !== s.minute) {
     if (s.n > 0) s.closed = { minute: s.minute, o: s.o, h: s.h, l: s.l, c: s.price, v: s.v, q: s.q, f: s.f, n: s.n };
@@ -400,7 +398,7 @@ export function frameData(kind: StreamKind, s: Sym, now: number): string {
     s.v = s.q = s.n = 0;
     s.f = s.tradeId;
   }
-  // random walk, ~5 bp per trade, kept away from zero
+  // kept away from zero
   s.price = Math.max(s.price * (1 + (Math.random() - 0.5) * 0.001), 1e-6);
   const qty = 0.001 + Math.random() * 0.5;
   const t = s.tradeId++;
@@ -413,6 +411,12 @@ export function frameData(kind: StreamKind, s: Sym, now: number): string {
   s.h24 = Math.max(s.h24, s.price);
   s.l24 = Math.min(s.l24, s.price);
   s.v24 += qty;
+  return { qty, t };
+}
+
+/** One market step for `s` (a trade happens), then the frame of `kind`. Exported for the shape test. */
+export function frameData(kind: StreamKind, s: Sym, now: number): string {
+  const { qty, t } = marketStep(s, now);
   const p = px(s.price);
   const S = s.S;
   switch (kind) {
@@ -437,17 +441,22 @@ export function frameData(kind: StreamKind, s: Sym, now: number): string {
         `"o":"${px(s.o24)}","h":"${px(s.h24)}","l":"${px(s.l24)}","v":"${px(s.v24)}","q":"${px(s.v24 * s.price)}","O":${now - 86_400_000},"C":${now},"F":${t - 100_000},"L":${t},"n":100001}`
       );
     }
-    case 'kline_1m': {
-      const k = s.closed ?? { minute: s.minute, o: s.o, h: s.h, l: s.l, c: s.price, v: s.v, q: s.q, f: s.f, n: s.n };
-      const x = s.closed !== undefined;
-      s.closed = undefined;
-      return (
-        `{"e":"kline","E":${now},"s":"${S}","k":{"t":${k.minute},"T":${k.minute + MINUTE - 1},"s":"${S}","i":"1m","f":${k.f},"L":${k.f + k.n - 1},` +
-        `"o":"${px(k.o)}","c":"${px(k.c)}","h":"${px(k.h)}","l":"${px(k.l)}","v":"${px(k.v)}","n":${k.n},"x":${x},"q":"${px(k.q)}",` +
-        `"V":"${px(k.v / 2)}","Q":"${px(k.q / 2)}","B":"0"}}`
-      );
-    }
+    case 'kline_1m':
+      return klineData(s, now);
   }
+}
+
+/** The kline_1m frame of `s` (the closed candle once after the minute turned, else the open one); futures send the same shape. */
+export function klineData(s: Sym, now: number): string {
+  const S = s.S;
+  const k = s.closed ?? { minute: s.minute, o: s.o, h: s.h, l: s.l, c: s.price, v: s.v, q: s.q, f: s.f, n: s.n };
+  const x = s.closed !== undefined;
+  s.closed = undefined;
+  return (
+    `{"e":"kline","E":${now},"s":"${S}","k":{"t":${k.minute},"T":${k.minute + MINUTE - 1},"s":"${S}","i":"1m","f":${k.f},"L":${k.f + k.n - 1},` +
+    `"o":"${px(k.o)}","c":"${px(k.c)}","h":"${px(k.h)}","l":"${px(k.l)}","v":"${px(k.v)}","n":${k.n},"x":${x},"q":"${px(k.q)}",` +
+    `"V":"${px(k.v / 2)}","Q":"${px(k.q / 2)}","B":"0"}}`
+  );
 }
 
 /** A fresh symbol state for tests. */
@@ -456,7 +465,7 @@ export function newSym(S: string, price: number, now = Date.now()): Sym {
   return { S, price, tradeId: 1, tradeSeq: 1, aggSeq: 1, minute, o: price, h: price, l: price, v: 0, q: 0, f: 1, n: 0, o24: price, h24: price, l24: price, v24: 0 };
 }
 
-function px(n: number): string {
+export function px(n: number): string {
   return n.toFixed(8);
 }
 
