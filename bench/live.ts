@@ -14,6 +14,7 @@
 //   git archive <rev> | tar -x -C /tmp/before && ln -s "$PWD/node_modules" /tmp/before/node_modules
 //
 //   npm run bench -- live      (or: node --conditions=source --import tsx bench/live.ts --runs 2 --seconds 20)
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -37,6 +38,8 @@ const { values } = parseArgs({
     // another checkout of this repository (its node_modules a link to this one's): its feeder runs as a
     // third variant, "peer", in every latency and CPU round — before/after in the same run
     'peer-root': { type: 'string' },
+    // raw per-line latencies of every latency run (frame time, latency, phase in the burst cycle) to this JSON file
+    dump: { type: 'string' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -127,6 +130,7 @@ async function latencyRun(n: number, rate: number, run: number, variant: Variant
     const perSec = new Map(secs.map(([s, pushes, lines]) => [s, { pushes, lines }]));
     const framesPerSec = sent.slice(1).map(([, v], i) => v - sent[i]![1]);
     const m = await svc.metrics();
+    if (values.dump) dumps.push({ variant, symbols: n, run, lines: liveLat.map((l, i) => [frameAt[i]!, l, (frameAt[i]! - replayStart) % BURST.burstEveryMs]) });
     return {
       variant,
       symbols: n,
@@ -185,6 +189,7 @@ async function cpuRun(variant: Variant, round: number): Promise<CpuRun> {
 }
 
 const latency: LatencyRun[] = [];
+const dumps: { variant: Variant; symbols: number; run: number; lines: [number, number, number][] }[] = [];
 const cpu: CpuRun[] = [];
 try {
   for (let run = 1; run <= Number(values.runs); run++) {
@@ -241,5 +246,6 @@ rows.push(
 );
 const table = rows.join('\n');
 process.stdout.write(`\n${table}\n`);
+if (values.dump) writeFileSync(values.dump, JSON.stringify(dumps));
 saveResult('live', { machine: info, peer: PEER, maxHz: Number(values['max-hz']), pollMs: Number(values.poll), latency, cpu, table });
 process.exit(0);

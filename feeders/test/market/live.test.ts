@@ -86,9 +86,43 @@ test('at most maxHz pushes per symbol per second under a flood, the last value a
     const prices = panelSeries(g.on('stream/markets/ticker')).values().next().value!.fields.get('price')!;
     const elapsedS = (Date.now() - t0) / 1000;
     assert.ok(prices.length <= Math.ceil(elapsedS * 5) + 1, `${prices.length} ticker updates in ${elapsedS.toFixed(1)} s at 5 Hz`);
+    // what a screen sees: in any one second (by when Grafana received them) at most maxHz + 1 updates
+    const at = g.on('stream/markets/ticker').map((p) => p.at);
+    const busiest = Math.max(...at.map((a) => at.filter((b) => b >= a && b < a + 1000).length));
+    assert.ok(busiest <= 6, `${busiest} updates of one symbol within one second at 5 Hz`);
     assert.ok(prices.length >= 5, `${prices.length} updates: the stream keeps moving`);
     assert.equal(prices.at(-1), last, 'the trailing update carries the last price');
     assert.equal(g.schemaChanges.size, 0);
+  } finally {
+    await s.close();
+    await g.close();
+  }
+});
+
+test('a change right after its symbol\'s line went out follows one request later (a burst of one line); the next waits for the sustained rate', async () => {
+  const g = await new GrafanaLiveFake({ tokens: [TOKEN] }).listen();
+  // 1 Hz: a slot is 1 s, far longer than the 50 ms cadence
+  const s = sink(g, { maxHz: 1, flushMs: 50 });
+  try {
+    const pushedAt = async (n: number) => {
+      await waitFor(async () => g.on('stream/markets/ticker').length >= n, 5000, `push ${n}`);
+      return g.on('stream/markets/ticker')[n - 1]!.at;
+    };
+    const price = () => panelSeries(g.on('stream/markets/ticker')).values().next().value!.fields.get('price')!.at(-1);
+    // a trade, pushed at once; then the rest of the same move (its book frame) just after the line went out
+    s.tick(tick({ ts: Date.now(), price: 100 }));
+    const first = await pushedAt(1);
+    s.tick(tick({ ts: Date.now(), price: 100.5, bid: 100.4, ask: 100.6 }));
+    const second = await pushedAt(2);
+    assert.equal(price(), 100.5);
+    assert.ok(second - first < 600, `the rest of the move ${second - first} ms after the first line, not a 1 s slot later`);
+    // the bucket is empty now: the next change waits for the sustained 1 Hz
+    s.tick(tick({ ts: Date.now(), price: 101 }));
+    const third = await pushedAt(3);
+    assert.equal(price(), 101);
+    assert.ok(third - first >= 1000 - 100, `third line ${third - first} ms after the first: two lines per second at most at 1 Hz`);
+    await sleep(300);
+    assert.equal(g.on('stream/markets/ticker').length, 3, 'one line per change, nothing repeated');
   } finally {
     await s.close();
     await g.close();

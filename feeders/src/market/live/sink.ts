@@ -2,9 +2,11 @@
 // not pushed, docs/GRAFANA_LIVE.md "Why no candles"). Per symbol the last known price, bid, ask and 24 h
 // change are kept in place (a tick allocates nothing); a symbol with news is pending, and goes out as one
 // `ticker` line rendered when the request is built — so it always carries the newest values, and a line
-// costs only its numbers (its head is rendered once per symbol). At most `maxHz` lines per symbol per
-// second: the first tick after a quiet period goes out with the next request, later ones wait for the
-// symbol's next slot. Requests go out on a fixed cadence (`flushMs`, one at a time), each carrying every
+// costs only its numbers (its head is rendered once per symbol). Per symbol `maxHz` lines a second
+// sustained, with a burst of one more (a GCRA, docs/GRAFANA_LIVE.md "The feeder side"): a change goes out
+// with the next request while the symbol's bucket holds a line, so a move whose frames straddle a request
+// is completed one cadence later instead of a slot later; a symbol that keeps moving gets a line every
+// `1 / maxHz` s. Requests go out on a fixed cadence (`flushMs`, one at a time), each carrying every
 // pending symbol whose slot is free, on one kept-alive connection (push-connection.ts). Pending symbols are bounded by `maxQueue` (drop-oldest, counted); a symbol that has had no
 // tick for `staleMs` while Grafana was away is not sent (Live is about now). Grafana down, slow or
 // refusing is counted and retried with backoff; nothing here ever waits on the caller's path, so
@@ -31,7 +33,7 @@ export interface GrafanaLiveOptions {
   token: () => string | undefined;
   /** After a 401/403 or with no token: re-read it (a token file written late or rotated is picked up). */
   onAuthFailure?: () => void;
-  /** Lines per symbol per second. Default 4. */
+  /** Lines per symbol per second, sustained (one more in a burst). Default 4. */
   maxHz?: number;
   /** Symbols (= lines) held while Grafana is slow or away; beyond it the oldest are dropped. Default 10 000. */
   maxQueue?: number;
@@ -60,8 +62,12 @@ interface SymbolState extends Quote {
   recv: number;
   /** Local time of the last tick (ms): the stale cut-off. */
   at: number;
-  /** When its last line went into a request: its next slot is `intervalMs` later. */
-  lastSentAt: number;
+  /**
+   * The rate bound as a GCRA (a bucket of two lines refilled at `maxHz`): the time its next line would be
+   * due if lines went out back to back. A line may go from `tat - intervalMs` on, and moves `tat` one
+   * interval past max(tat, now): `maxHz` lines a second sustained, one line more in a burst.
+   */
+  tat: number;
   /** Values of the last line sent, so an unchanged quote costs no line. */
   sentPrice: number | undefined;
   sentBid: number | undefined;
@@ -180,7 +186,7 @@ export class GrafanaLiveSink implements MarketSink {
         ts: 0,
         recv: 0,
         at: 0,
-        lastSentAt: -Infinity,
+        tat: -Infinity,
         sentPrice: undefined,
         sentBid: undefined,
         sentAsk: undefined,
@@ -209,7 +215,7 @@ export class GrafanaLiveSink implements MarketSink {
         this.metrics.dropped.inc({ reason: 'overflow' });
       }
       // its slot, but not before the next cadence tick
-      const at = Math.max(st.lastSentAt + this.intervalMs, this.lastFlushAt + this.flushMs, this.retryAt);
+      const at = Math.max(st.tat - this.intervalMs, this.lastFlushAt + this.flushMs, this.retryAt);
       if (at < this.nextAt) this.nextAt = at;
     }
     this.poll(now);
@@ -296,7 +302,7 @@ export class GrafanaLiveSink implements MarketSink {
     let next = Infinity;
     const batch: SymbolState[] = [];
     for (const st of this.pending) {
-      const slot = st.lastSentAt + this.intervalMs;
+      const slot = st.tat - this.intervalMs;
       if (slot > now) {
         if (slot < next) next = slot;
         continue;
@@ -311,7 +317,7 @@ export class GrafanaLiveSink implements MarketSink {
       st.sentBid = st.bid;
       st.sentAsk = st.ask;
       st.sentChange = st.changePct24h;
-      st.lastSentAt = now;
+      st.tat = Math.max(st.tat, now) + this.intervalMs;
       body += body ? `\n${tickerLine(st.head, st)}` : tickerLine(st.head, st);
       batch.push(st);
       this.metrics.wait.observe((now - st.recv) / 1000);
@@ -381,7 +387,7 @@ export class GrafanaLiveSink implements MarketSink {
     // back into the queue, with the newest values when it is sent (its slot is free again)
     for (const st of batch) {
       st.sentPrice = st.sentBid = st.sentAsk = st.sentChange = undefined;
-      st.lastSentAt = -Infinity;
+      st.tat = -Infinity;
       if (!this.pending.has(st) && this.pending.size < this.maxQueue) this.pending.add(st);
     }
     const delay = this.backoff.next(err instanceof HttpStatusError ? err.retryAfterMs : undefined);
