@@ -14,12 +14,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DIM, features, probabilities, toScore, type FeatureOptions, type Features } from '../feeders/src/news/sentiment-features.js';
+import { combine, DIM, features, HYBRID_RULES, hybridName, probabilities, toScore, type FeatureOptions, type Features, type HybridRule } from '../feeders/src/news/sentiment-features.js';
 import { scoreHeadline } from '../feeders/src/news/sentiment.js';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const TRAIN_DIR = path.join(root, 'testing/fixtures/sentiment-train');
-export const TRAIN_FILES = ['twitter-financial-news.csv', 'twitter-financial-news-2.csv'].map((f) => path.join(TRAIN_DIR, f));
+export const TRAIN_FILES = ['twitter-financial-news-train.csv', 'twitter-financial-news-valid.csv'].map((f) => path.join(TRAIN_DIR, f));
 const OUT = path.join(root, 'feeders/src/news/sentiment-model.weights.ts');
 
 export interface Example {
@@ -188,6 +188,13 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const best = results.reduce((a, b) => (b.f1 > a.f1 + 1e-9 ? b : a));
   out.push('', `chosen: ${candidateName(best.candidate)} (CV macro-F1 ${best.f1.toFixed(3)}, hybrid ${best.hybridF1.toFixed(3)}, lexicon ${lexF1.toFixed(3)})`);
 
+  // How lexicon and model are combined: every rule on the chosen candidate's out-of-fold scores, best CV wins.
+  const ruleF1 = (r: HybridRule) => macroF1(ys, best.oof.map((p, i) => scoreClass(combine(r, lex[i]!, toScore(p, best.margin)))));
+  const rules = HYBRID_RULES.map((r) => ({ rule: r, f1: ruleF1(r) }));
+  out.push('', '| combination rule | CV macro-F1 |', '|---|---|', ...rules.map((r) => `| ${hybridName(r.rule)} | ${r.f1.toFixed(3)} |`));
+  const bestRule = rules.reduce((a, b) => (b.f1 > a.f1 + 1e-9 ? b : a));
+  out.push('', `chosen rule: ${hybridName(bestRule.rule)} (CV macro-F1 ${bestRule.f1.toFixed(3)})`);
+
   const xs = data.map((d, i) => features(d.text, lex[i], best.candidate.features));
   const w = train(xs, ys, { ...TRAIN_DEFAULTS, l2: best.candidate.l2 });
   const f32 = Float32Array.from(w);
@@ -198,7 +205,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     features: best.candidate.features,
     l2: best.candidate.l2,
     neutralMargin: best.margin,
-    cv: { folds: FOLDS, model: Number(best.f1.toFixed(4)), hybrid: Number(best.hybridF1.toFixed(4)), lexicon: Number(lexF1.toFixed(4)) },
+    rule: bestRule.rule,
+    cv: { folds: FOLDS, model: Number(best.f1.toFixed(4)), hybrid: Number(best.hybridF1.toFixed(4)), rule: Number(bestRule.f1.toFixed(4)), lexicon: Number(lexF1.toFixed(4)) },
   };
   writeFileSync(
     OUT,
@@ -216,6 +224,6 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const ownModel = own.map((d, i) => toScore(probabilities(f32, features(d.text, ownLex[i], best.candidate.features)), best.margin));
   const oy = own.map((d) => d.y);
   out.push('', `project's labelled feed headlines (${own.length}, feeders/test/news/headlines.labelled.json), macro-F1:`);
-  out.push(`lexicon ${macroF1(oy, ownLex.map(scoreClass)).toFixed(3)} / model ${macroF1(oy, ownModel.map(scoreClass)).toFixed(3)} / hybrid ${macroF1(oy, own.map((_, i) => scoreClass(ownLex[i] !== 0 ? ownLex[i]! : ownModel[i]!))).toFixed(3)}`);
+  out.push(`lexicon ${macroF1(oy, ownLex.map(scoreClass)).toFixed(3)}; ${HYBRID_RULES.map((r) => `${hybridName(r)} ${macroF1(oy, own.map((_, i) => scoreClass(combine(r, ownLex[i]!, ownModel[i]!)))).toFixed(3)}`).join('; ')}`);
   process.stdout.write(`${out.join('\n')}\n`);
 }

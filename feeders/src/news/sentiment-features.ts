@@ -95,3 +95,34 @@ export function toScore(p: readonly [number, number, number], neutralMargin: num
   const s = Math.sign(d) * Math.max(Math.abs(d), MIN_POLAR);
   return Math.max(-1, Math.min(1, s));
 }
+
+/**
+ * How the lexicon's score and the model's score are combined into one (chosen by cross-validation in
+ * scripts/train-sentiment.ts): `model` the model alone; `lexicon-first` the lexicon wherever it found sentiment
+ * words, the model elsewhere; `override` the model unless the lexicon's score reaches `tau` in magnitude;
+ * `blend` (1 − tau)·model + tau·lexicon.
+ */
+export interface HybridRule {
+  kind: 'model' | 'lexicon-first' | 'override' | 'blend';
+  tau: number;
+}
+export const HYBRID_RULES: HybridRule[] = [
+  { kind: 'model', tau: 0 },
+  { kind: 'lexicon-first', tau: 0 },
+  ...[0.3, 0.45, 0.6, 0.75].map((tau) => ({ kind: 'override' as const, tau })),
+  ...[0.25, 0.5].map((tau) => ({ kind: 'blend' as const, tau })),
+];
+export const hybridName = (r: HybridRule) => (r.kind === 'override' || r.kind === 'blend' ? `${r.kind} ${r.tau}` : r.kind);
+
+export function combine(rule: HybridRule, lexicon: number, model: number): number {
+  switch (rule.kind) {
+    case 'model':
+      return model;
+    case 'lexicon-first':
+      return lexicon !== 0 ? lexicon : model;
+    case 'override':
+      return Math.abs(lexicon) >= rule.tau ? lexicon : model;
+    case 'blend':
+      return (1 - rule.tau) * model + rule.tau * lexicon;
+  }
+}
