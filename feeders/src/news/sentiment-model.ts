@@ -46,8 +46,8 @@ export function scoreHeadlineCombined(text: string): SentimentResult {
 /**
  * The feeder's headline scorer (pipeline.ts): the lexicon-first hybrid. Rule (docs/SENTIMENT.md "Which scorer the
  * feeder uses"): a trained scorer replaces it only if it beats it in cross-validation on the training rows and also
- * beats the lexicon on the project's own labelled feed headlines. The combination CV chose on the 11 748 tweets
- * (`MODEL.rule`, the model alone) wins the first test and fails the second (0.604 vs the lexicon's 0.796), so the
- * feeder keeps the hybrid, now over the model retrained on all rows; sentiment-model.test.ts checks the rule.
+ * beats the lexicon on the project's own labelled feed headlines. The combination CV chose on the tweets
+ * (`MODEL.rule`) wins the first test and loses the second, so the feeder keeps the hybrid over the retrained model;
+ * sentiment-model.test.ts checks the rule.
  */
 export const scoreNewsHeadline = scoreHeadlineHybrid;

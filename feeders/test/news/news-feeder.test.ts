@@ -131,7 +131,7 @@ test('every unique article is stored once, as the news_articles contract says', 
   assert.equal(neo.sentiment_score, scoreNewsHeadline(neo.title).score);
   assert.ok(neo.sentiment_score > 0);
   // the feeder's scorer (docs/SENTIMENT.md "Which scorer the feeder uses") is what is stored: a Guardian headline the
-  // lexicon finds no word in gets the trained model's score (neutral, 0, for this general-news headline), English
+  // lexicon finds no word in gets the trained model's score (neutral for this general-news headline), English
   // items always get a number
   const gun = rs.find((r) => r.title === 'Gun-smuggling case puts spotlight on library straddling US-Canada border')!;
   assert.equal(scoreHeadline(gun.title).score, 0);

@@ -36,7 +36,7 @@ test('a fold the model was not trained on: it beats the lexicon there (the CV th
   assert.ok(model >= 0.7, `model ${model}`);
   assert.ok(model >= lexicon + 0.08, `model ${model} vs lexicon ${lexicon}`);
   // rows of that fold with a strong market verb: the model agrees with the annotators for most, and where it calls a
-  // direction it rarely calls the opposite one (the misses are mostly "neutral": 65 % of the rows are neutral and the
+  // direction it rarely calls the opposite one (the misses are mostly "neutral": most rows are neutral and the
   // CV-chosen margin leans that way; a few are annotations such as "demand surge for paycheck protection loans" = bearish)
   const strong = held.filter((i) => /\b(downgraded|plunges?|tumbles?|upgraded|soars?|surges?)\b/i.test(data[i]!.text) && ys[i] !== 1);
   const predicted = strong.map((i) => scoreClass(toScore(probabilities(w, xs[i]!), MODEL_INFO.neutralMargin)));
