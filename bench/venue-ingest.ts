@@ -10,6 +10,8 @@
 // each measured over WINDOW s after the subscriptions settled and WARMUP s more, in alternating order
 // per round (round 1 starts with ours: the floor needs the feeder's subscriptions), ROUNDS rounds.
 // Reported: frames/s and frames per client CPU-second (/proc), medians with spreads, ours / floor.
+// --before-bundle <file>: a feeder bundle of other code (bench/lib.ts bundleService, e.g. before a change)
+// run in each round as `before` beside ours (order: ours, before, floor; reversed every other round).
 //
 //   node --conditions=source --import tsx bench/venue-ingest.ts --rounds 3 --window 8
 import { fork } from 'node:child_process';
@@ -29,6 +31,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '3' },
     symbols: { type: 'string', default: '50' },
     venues: { type: 'string', default: 'binance,binance-futures,coinbase,kraken' },
+    'before-bundle': { type: 'string' },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -85,7 +88,7 @@ async function setup(v: Venue): Promise<VenueSetup> {
 
 interface Run {
   venue: Venue;
-  client: 'ours' | 'floor';
+  client: 'ours' | 'before' | 'floor';
   round: number;
   framesPerSec: number;
   /** client CPU-seconds per second */
@@ -138,9 +141,9 @@ const setups = new Map<Venue, VenueSetup>();
 /** The feeder's connections per venue (its last run), for the floor. */
 const subs = new Map<Venue, { venue: Venue; url: string; send: string[]; gapMs: number }[]>();
 
-async function ours(v: Venue, round: number): Promise<Run> {
+async function ours(v: Venue, round: number, client: 'ours' | 'before' = 'ours'): Promise<Run> {
   const s = setups.get(v)!;
-  const svc = await startBundled(file, { ...base, ...s.env });
+  const svc = await startBundled(client === 'before' ? values['before-bundle']! : file, { ...base, ...s.env });
   const counters = ['feeder_parse_errors_total', 'market_gaps_detected_total', 'market_book_resyncs_total', 'market_events_rejected_total', 'influx_points_written_total', 'influx_points_dropped_total'];
   let r: Awaited<ReturnType<typeof window>>;
   try {
@@ -165,7 +168,7 @@ async function ours(v: Venue, round: number): Promise<Run> {
   r.extra.storedTicks = await q(`SELECT count("price") FROM "market_data" WHERE ${where}`);
   r.extra.storedBooks = await q(`SELECT count("best_bid") FROM "order_book" WHERE ${where}`);
   r.extra.storedDepthBooks = await q(`SELECT count("bid_depth_1pct") FROM "order_book" WHERE ${where}`);
-  return { venue: v, client: 'ours', round, ...r, loadavg: os.loadavg()[0]!.toFixed(2) };
+  return { venue: v, client, round, ...r, loadavg: os.loadavg()[0]!.toFixed(2) };
 }
 
 async function floor(v: Venue, round: number): Promise<Run> {
@@ -194,8 +197,9 @@ try {
   for (const v of VENUES) setups.set(v, await setup(v));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const v of VENUES) {
-      for (const client of round % 2 === 1 ? (['ours', 'floor'] as const) : (['floor', 'ours'] as const)) {
-        const r = client === 'ours' ? await ours(v, round) : await floor(v, round);
+      const order: Run['client'][] = values['before-bundle'] ? ['ours', 'before', 'floor'] : ['ours', 'floor'];
+      for (const client of round % 2 === 1 ? order : order.reverse()) {
+        const r = client === 'floor' ? await floor(v, round) : await ours(v, round, client);
         runs.push(r);
         process.stdout.write(
           `round ${round} ${v} ${client}: ${Math.round(r.framesPerSec)} frames/s, client CPU ${(r.clientCpu * 100).toFixed(0)}%, floods CPU ${(r.serverCpu * 100).toFixed(0)}%, load ${r.loadavg} ${JSON.stringify(r.extra)}\n`,
@@ -208,9 +212,10 @@ try {
   await influx.stop();
 }
 
+const withBefore = runs.some((r) => r.client === 'before');
 const rows = [
-  '| venue | floor frames/s | ours frames/s | ours / floor | floor frames per CPU-s | ours frames per CPU-s | ours / floor per CPU-s (per round) |',
-  '|---|---|---|---|---|---|---|',
+  `| venue | floor frames/s | ours frames/s | ours / floor | floor frames per CPU-s | ours frames per CPU-s | ours / floor per CPU-s (per round) |${withBefore ? ' before frames per CPU-s | before / floor per CPU-s | ours / before per CPU-s |' : ''}`,
+  `|---|---|---|---|---|---|---|${withBefore ? '---|---|---|' : ''}`,
 ];
 for (const v of VENUES) {
   const of = (c: Run['client'], f: (r: Run) => number) => runs.filter((r) => r.venue === v && r.client === c).map(f);
@@ -222,8 +227,9 @@ for (const v of VENUES) {
     return o && f ? cpu(o) / cpu(f) : NaN;
   });
   const ratio = (f: (r: Run) => number) => (median(of('ours', f)) / median(of('floor', f))).toFixed(2);
+  const before = withBefore ? ` ${spread(of('before', cpu))} | ${(median(of('before', cpu)) / median(of('floor', cpu))).toFixed(2)} | ${(median(of('ours', cpu)) / median(of('before', cpu))).toFixed(2)} |` : '';
   rows.push(
-    `| ${v} | ${spread(of('floor', wall))} | ${spread(of('ours', wall))} | ${ratio(wall)} | ${spread(of('floor', cpu))} | ${spread(of('ours', cpu))} | **${ratio(cpu)}** (${perRound.map((x) => x.toFixed(2)).join(', ')}) |`,
+    `| ${v} | ${spread(of('floor', wall))} | ${spread(of('ours', wall))} | ${ratio(wall)} | ${spread(of('floor', cpu))} | ${spread(of('ours', cpu))} | **${ratio(cpu)}** (${perRound.map((x) => x.toFixed(2)).join(', ')}) |${before}`,
   );
 }
 const table = rows.join('\n');

@@ -4,12 +4,17 @@
 // functions with the most self and inclusive time, and CPU per thread. STEPS_PER_MIN raises the venue
 // server's rate (the Kraken server rebuilds each minute from its first trade at every step: at several
 // hundred steps a minute it cannot keep up). PROFILE=0: no profile; NODE_ARGS: more node flags (e.g.
-// --trace-gc); KEEP_LOG: copy the feeder's log there.
+// --trace-gc); KEEP_LOG: copy the feeder's log there. FLOOD=1: the venue's flood server instead
+// (bench/venue-floods.ts, bench/replay.ts for Binance spot: as fast as the feeder drains, as
+// bench/venue-ingest.ts measures it; spot then without L2 books, as there).
 //
 //   VENUE=kraken node --conditions=source --import tsx bench/venue-profile.ts
+//   FLOOD=1 VENUE=kraken SECONDS=20 WARMUP=15 node --conditions=source --import tsx bench/venue-profile.ts
 import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { BinanceFake, BinanceFuturesFake, CoinbaseFake, KrakenFake, SERVICE_ENTRY, startInflux, unreachablePolledSources } from '@mt/testing';
 import { bundleService, cpuSeconds, profileSummary, saveResult, sleep, startBundled } from './lib.js';
+import { ReplayServer } from './replay.js';
+import { CoinbaseFlood, KrakenFlood, futuresFlood } from './venue-floods.js';
 
 const MINUTE = 60_000;
 const VENUE = process.env.VENUE ?? 'kraken';
@@ -19,7 +24,8 @@ const WARMUP = Number(process.env.WARMUP ?? 20);
 const STEPS = Number(process.env.STEPS_PER_MIN ?? 60);
 const TOP = Number(process.env.TOP ?? 30);
 const PROFILE = process.env.PROFILE !== '0';
-const BOOKS: Record<string, number> = { binance: 7, coinbase: 7, kraken: 6 };
+const FLOOD = process.env.FLOOD === '1';
+const BOOKS: Record<string, number> = { binance: FLOOD ? 0 : 7, 'binance-futures': FLOOD ? 7 : 0, coinbase: 7, kraken: 6 };
 const BASES = 'BTC ETH SOL XRP ADA DOGE DOT LTC LINK AVAX ATOM UNI XLM ETC FIL AAVE ALGO NEAR APT ARB OP INJ SUI SEI TIA MKR SNX CRV COMP GRT SAND MANA AXS APE LDO RNDR FET IMX STX EGLD HBAR ICP VET QNT XTZ EOS KSM ZEC DASH BCH'.split(' ').slice(0, N);
 const symbolOf: Record<string, (b: string) => string> = {
   binance: (b) => `${b}/USDT`,
@@ -31,8 +37,15 @@ if (!symbolOf[VENUE]) throw new Error(`VENUE one of ${Object.keys(symbolOf).join
 
 const common = { startTime: Math.floor(Date.now() / MINUTE) * MINUTE, candleMs: MINUTE, stepsPerCandle: STEPS, historyMinutes: 60, autoStart: false };
 const usdt = BASES.map((b) => `${b}USDT`);
-const fake =
-  VENUE === 'binance'
+const fake: { wsUrl: string; restUrl: string; close(): Promise<void> } = FLOOD
+  ? VENUE === 'binance'
+    ? await new ReplayServer({ rate: 0 }).listen()
+    : VENUE === 'binance-futures'
+      ? await futuresFlood().listen()
+      : VENUE === 'coinbase'
+        ? await CoinbaseFlood.start(BASES.map((b) => `${b}-USD`))
+        : await KrakenFlood.start(BASES.map((b) => `${b}/USD`))
+  : VENUE === 'binance'
     ? await new BinanceFake({ ...common, symbols: usdt }).listen()
     : VENUE === 'binance-futures'
       ? await new BinanceFuturesFake({ ...common, symbols: usdt }).listen()
@@ -40,8 +53,9 @@ const fake =
         ? await new CoinbaseFake({ ...common, products: BASES.map((b) => `${b}-USD`) }).listen()
         : await new KrakenFake({ ...common, symbols: BASES.map((b) => `${b}/USD`) }).listen();
 const stepMs = MINUTE / STEPS;
+const stepped = fake as { now?(): number; advance?(): void };
 const clock = setInterval(() => {
-  while (fake.now() + stepMs <= Date.now()) fake.advance();
+  if (!FLOOD) while (stepped.now!() + stepMs <= Date.now()) stepped.advance!();
 }, 50);
 const influx = await startInflux();
 const key = VENUE === 'binance-futures' ? 'BINANCE_FUTURES' : VENUE.toUpperCase();
@@ -57,9 +71,10 @@ const env: Record<string, string> = {
     .join(','),
   [`${key}_WS_URL`]: fake.wsUrl,
   [`${key}_REST_URL`]: fake.restUrl,
-  BACKFILL_HOURS: '0.25',
+  BACKFILL_HOURS: FLOOD ? '0' : '0.25',
 };
-const frames = () => fake.connections.reduce((s: number, c: { framesSent: number }) => s + c.framesSent, 0);
+const frames = () =>
+  FLOOD ? (fake as unknown as { stats(): { sent: number } }).stats().sent : (fake as unknown as { connections: { framesSent: number }[] }).connections.reduce((s, c) => s + c.framesSent, 0);
 const file = await bundleService(SERVICE_ENTRY['market-feeder']);
 const t0 = Date.now();
 const feeder = await startBundled(file, env, [...(PROFILE ? ['--cpu-prof', '--cpu-prof-interval', '250'] : []), ...(process.env.NODE_ARGS?.split(' ').filter(Boolean) ?? [])]);

@@ -15,7 +15,8 @@
 // Env: SYMBOLS (per venue, 50), SECONDS (measured, 180), WARMUP (s, 30), FLOOR_SECONDS (30), STEPS_PER_MIN (60), POLL_MS (250),
 // ALONE_SECONDS (45; 0 = no per-venue runs), ALONE_ROUNDS (1), ALONE_VENUES (all four, comma-separated),
 // BEFORE_BUNDLE (a second feeder bundle run beside this code's in each per-venue round: before/after a
-// change side by side). SECONDS=0 skips the four-venue run (per-venue runs only).
+// change side by side). SECONDS=0 skips the four-venue run (per-venue runs only). BOOKS: L2 books per venue
+// (`binance:7,coinbase:7,kraken:6`; e.g. `binance-futures:7` for the USDⓈ-M book → stored latency).
 import { execFileSync, fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -33,7 +34,7 @@ const ALONE_SECONDS = Number(process.env.ALONE_SECONDS ?? 45);
 const ALONE_ROUNDS = Number(process.env.ALONE_ROUNDS ?? 1);
 const ALONE_VENUES = (process.env.ALONE_VENUES ?? 'binance,binance-futures,coinbase,kraken').split(',');
 const BEFORE_BUNDLE = process.env.BEFORE_BUNDLE;
-const BOOKS = { binance: 7, coinbase: 7, kraken: 6 } as const;
+const BOOKS = Object.fromEntries((process.env.BOOKS ?? 'binance:7,coinbase:7,kraken:6').split(',').map((e) => [e.split(':')[0]!, Number(e.split(':')[1])])) as Partial<Record<Venue, number>>;
 
 // 50 real base assets; quote USDT on Binance (spot, perpetuals), USD on Coinbase and Kraken
 const BASES = (
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
   drive();
   const clock = setInterval(drive, 50);
 
-  const depth = (Object.keys(BOOKS) as (keyof typeof BOOKS)[]).flatMap((v) => bases.slice(0, BOOKS[v]).map((b) => `${v}:${symbolOf[v](b)}`));
+  const depth = (Object.keys(BOOKS) as Venue[]).flatMap((v) => bases.slice(0, BOOKS[v]).map((b) => `${v}:${symbolOf[v](b)}`));
   const dead = await unreachablePolledSources();
   const env: Record<string, string> = {
     ...dead,

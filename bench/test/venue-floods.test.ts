@@ -17,7 +17,8 @@ function shape(v: unknown): unknown {
 
 /** Every key of `ours` is in `recorded`, in the same order, with the same value type (the fakes leave some recorded keys out). */
 function sameShape(ours: unknown, recorded: unknown, what: string): void {
-  if (Array.isArray(ours) && Array.isArray(recorded) && ours.length && recorded.length) return sameShape(ours[0], recorded[0], `${what}[0]`);
+  // arrays by their first elements (an empty one on either side says nothing about its elements)
+  if (Array.isArray(ours) && Array.isArray(recorded)) return ours.length && recorded.length ? sameShape(ours[0], recorded[0], `${what}[0]`) : undefined;
   const o = shape(ours);
   const r = shape(recorded);
   if (!Array.isArray(o) || !Array.isArray(r) || o[0] === 'array') return assert.deepEqual(o, r, what);

@@ -6,6 +6,7 @@ import { isObject as isObj, ParseError, type Ohlcv } from '@mt/common';
 import type { BookSummary, MarketTick } from '../types.js';
 import { topOfBook } from '../book/index.js';
 import { decimal } from '../binance/mappers.js';
+import { utcTimeMs } from '../utc-time.js';
 
 export const EXCHANGE = 'coinbase';
 
@@ -61,7 +62,10 @@ function str(v: unknown, key: string, o: unknown): string {
 
 /** ISO 8601 with microseconds (`2022-01-07T19:54:43.295378Z`) → epoch ms. */
 function time(v: unknown, o: unknown): number {
-  const ms = typeof v === 'string' ? Date.parse(v) : NaN;
+  // the venue's shape without Date.parse on every frame (market/utc-time.ts); any other form, and hour 24,
+  // as Date.parse reads it
+  let ms = typeof v === 'string' && !v.startsWith('24', 11) ? utcTimeMs(v) : NaN;
+  if (Number.isNaN(ms) && typeof v === 'string') ms = Date.parse(v);
   if (!Number.isFinite(ms)) throw bad('invalid_field', 'field time is not an ISO 8601 time', o);
   return ms;
 }

@@ -21,9 +21,18 @@ export interface VenueEventStoreOptions {
 
 type Keyed = { exchange: string; symbol: string };
 
-/** One point per key per `throttleMs`: the first at once, then the latest held until its slot. */
+interface Slot<T> {
+  value: T | undefined;
+  lastEmitAt: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * One point per key per `throttleMs`: the first at once, then the latest held until its slot. Held by
+ * exchange, then symbol: no key string is built per event (books arrive with most frames of a venue).
+ */
 class LatestPerKey<T extends Keyed> {
-  private readonly held = new Map<string, { value: T | undefined; lastEmitAt: number; timer: NodeJS.Timeout | undefined }>();
+  private readonly held = new Map<string, Map<string, Slot<T>>>();
 
   constructor(
     private readonly throttleMs: number,
@@ -32,27 +41,31 @@ class LatestPerKey<T extends Keyed> {
   ) {}
 
   offer(v: T): void {
-    const key = watchItemKey(v);
-    let st = this.held.get(key);
-    if (!st) this.held.set(key, (st = { value: undefined, lastEmitAt: -Infinity, timer: undefined }));
+    let bySymbol = this.held.get(v.exchange);
+    if (!bySymbol) this.held.set(v.exchange, (bySymbol = new Map()));
+    let st = bySymbol.get(v.symbol);
+    if (!st) bySymbol.set(v.symbol, (st = { value: undefined, lastEmitAt: -Infinity, timer: undefined }));
     st.value = v;
     const wait = st.lastEmitAt + this.throttleMs - this.now();
-    if (wait <= 0) this.fire(key);
-    else st.timer ??= setTimeout(() => this.fire(key), wait).unref();
-  }
-
-  /** Emit what is held for keys not in `keep` (all when undefined) and forget them. */
-  flush(keep?: Set<string>): void {
-    for (const key of [...this.held.keys()]) {
-      if (keep?.has(key)) continue;
-      this.fire(key);
-      this.held.delete(key);
+    if (wait <= 0) this.fire(st);
+    else if (!st.timer) {
+      const slot = st;
+      slot.timer = setTimeout(() => this.fire(slot), wait).unref();
     }
   }
 
-  private fire(key: string): void {
-    const st = this.held.get(key);
-    if (!st) return;
+  /** Emit what is held for keys (watchItemKey) not in `keep` (all when undefined) and forget them. */
+  flush(keep?: Set<string>): void {
+    for (const [exchange, bySymbol] of this.held) {
+      for (const [symbol, st] of [...bySymbol]) {
+        if (keep?.has(watchItemKey({ exchange, symbol }))) continue;
+        this.fire(st);
+        bySymbol.delete(symbol);
+      }
+    }
+  }
+
+  private fire(st: Slot<T>): void {
     if (st.timer) clearTimeout(st.timer);
     st.timer = undefined;
     const v = st.value;

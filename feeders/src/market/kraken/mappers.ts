@@ -3,6 +3,7 @@
 import { isObject as isObj, ParseError } from '@mt/common';
 import type { Candle, MarketTick } from '../types.js';
 import type { Level } from '../book/index.js';
+import { utcTimeMs } from '../utc-time.js';
 
 export const EXCHANGE = 'kraken';
 export const MINUTE = 60_000;
@@ -63,51 +64,10 @@ function str(v: unknown, key: string, o: unknown): string {
   return v;
 }
 
-/** The last whole second parsed: a feed's frames share it many times over, and Date.parse is ~0.5 µs. */
-let lastSecond = '';
-let lastSecondMs = Number.NaN;
-
-const isDigit = (v: string, i: number) => {
-  const c = v.charCodeAt(i);
-  return c >= 48 && c <= 57;
-};
-
-/** `YYYY-MM-DDTHH:MM:SS` at the start of `v` (the shape only; Date.parse judges the values). */
-function secondShape(v: string): boolean {
-  if (v.length < 20) return false;
-  for (let i = 0; i < 19; i++) {
-    const c = v.charCodeAt(i);
-    const want = i === 4 || i === 7 ? 45 : i === 10 ? 84 : i === 13 || i === 16 ? 58 : -1; // '-', 'T', ':'
-    if (want < 0 ? c < 48 || c > 57 : c !== want) return false;
-  }
-  return true;
-}
-
 /** RFC 3339 with up to 9 fractional digits (`2026-09-10T17:40:00.000000000Z`) → epoch ms. */
 export function parseTime(v: unknown, key: string, o: unknown): number {
-  // the shape /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/, checked by hand: this runs on every row
-  let ok = typeof v === 'string' && secondShape(v) && v.charCodeAt(v.length - 1) === 90; // 'Z'
-  let ms = 0;
-  if (ok) {
-    const s = v as string;
-    const end = s.length - 1;
-    if (end > 19) {
-      // a fraction: '.' and at least one digit; its first three digits are the milliseconds
-      ok = s.charCodeAt(19) === 46 && end > 20;
-      for (let i = 20; ok && i < end; i++) {
-        if (!isDigit(s, i)) ok = false;
-        else if (i < 23) ms += (s.charCodeAt(i) - 48) * (i === 20 ? 100 : i === 21 ? 10 : 1);
-      }
-    }
-    if (ok) {
-      const second = s.slice(0, 19);
-      if (second !== lastSecond) {
-        lastSecond = second;
-        lastSecondMs = Date.parse(`${second}Z`);
-      }
-      if (Number.isFinite(lastSecondMs)) return lastSecondMs + ms;
-    }
-  }
+  const ms = typeof v === 'string' ? utcTimeMs(v) : Number.NaN;
+  if (Number.isFinite(ms)) return ms;
   throw bad('invalid_field', `field ${key} is not an RFC 3339 time`, o);
 }
 
