@@ -35,6 +35,11 @@ export interface ReplayOptions {
   historyMinutes?: number;
   /** Another market on the same protocol (Binance USDⓈ-M: bench/venue-floods.ts); default Binance spot. */
   market?: ReplayMarket;
+  /**
+   * Width of each trade's random price move, as a fraction of the price (uniform in ±walk/2). The default
+   * moves a flooded symbol far faster than a real market; a smaller one gives a realistic alert firing rate.
+   */
+  walk?: number;
 }
 
 /** What a Binance-protocol replay sends: its REST side (a fake, which also gives each symbol's start price) and its frames. */
@@ -70,6 +75,8 @@ export interface Sym {
   v24: number;
   /** Called with the send time of the next frame of this symbol (after setPrice). */
   onFrame?: (sentAt: number) => void;
+  /** ReplayOptions.walk; unset: DEFAULT_WALK. */
+  walk?: number;
 }
 
 interface Sub {
@@ -94,6 +101,8 @@ interface Conn extends FloodConn {
 
 /** Socket buffer above which rate mode skips a client's frames. */
 const SLOW_CLIENT = 8 << 20;
+/** ReplayOptions.walk's default: each trade moves the price by up to ±5 bp. */
+export const DEFAULT_WALK = 0.001;
 const STREAM_RE = /^([a-z0-9]+)@([A-Za-z0-9_@]+)$/;
 
 export class ReplayServer {
@@ -122,6 +131,7 @@ export class ReplayServer {
       tickMs: 10,
       pingIntervalMs: 20_000,
       historyMinutes: 1500,
+      walk: DEFAULT_WALK,
       ...opts,
     };
     // One candle per advance(): the REST clock is moved once per real minute (see listen()).
@@ -315,7 +325,7 @@ export class ReplayServer {
     const last = this.fake.candle(S, this.fake.lastClosedOpenTime());
     const minute = Math.floor(Date.now() / MINUTE) * MINUTE;
     const price = last.close;
-    s = { S, price, tradeId: last.lastTradeId + 1, tradeSeq: last.lastTradeId + 1, aggSeq: 1, minute, o: price, h: price, l: price, v: 0, q: 0, f: last.lastTradeId + 1, n: 0, o24: price, h24: price * 1.01, l24: price * 0.99, v24: 1000 };
+    s = { S, price, tradeId: last.lastTradeId + 1, tradeSeq: last.lastTradeId + 1, aggSeq: 1, minute, o: price, h: price, l: price, v: 0, q: 0, f: last.lastTradeId + 1, n: 0, o24: price, h24: price * 1.01, l24: price * 0.99, v24: 1000, walk: this.o.walk };
     this.syms.set(S, s);
     return s;
   }
@@ -398,8 +408,8 @@ export function marketStep(s: Sym, now: number): { qty: number; t: number } {
     s.v = s.q = s.n = 0;
     s.f = s.tradeId;
   }
-  // kept away from zero
-  s.price = Math.max(s.price * (1 + (Math.random() - 0.5) * 0.001), 1e-6);
+  // random walk, ~5 bp per trade by default, kept away from zero
+  s.price = Math.max(s.price * (1 + (Math.random() - 0.5) * (s.walk ?? DEFAULT_WALK)), 1e-6);
   const qty = 0.001 + Math.random() * 0.5;
   const t = s.tradeId++;
   if (s.n === 0) s.o = s.price;
@@ -485,7 +495,7 @@ export function watchSymbols(n: number): string {
 }
 
 /** The market feeder's environment for `n` symbols streamed by `replay`, writing to `influxUrl` (1.x). */
-export async function replayFeederEnv(replay: ReplayServer, influxUrl: string, n: number, over: Record<string, string> = {}): Promise<Record<string, string>> {
+export async function replayFeederEnv(replay: Pick<ReplayServer, 'wsUrl' | 'restUrl'>, influxUrl: string, n: number, over: Record<string, string> = {}): Promise<Record<string, string>> {
   return {
     INFLUX_URL: influxUrl,
     INFLUX_API: 'v1',

@@ -3,7 +3,7 @@
 // (`above`, `below`, `crosses_above` with 0.5 % hysteresis, `crosses_below` once per 5-minute bar),
 // `pct_change` over 5 minutes, and candle / news rules that ticks do not touch (`rsi_above`, `news_keyword`).
 import pg from 'pg';
-import type { AlertRule } from '@mt/common';
+import { CONDITION_INPUT, type AlertRule } from '@mt/common';
 import { startService, waitFor, type PostgresServer } from '@mt/testing';
 
 export function ruleMix(symbol: string, s: number, perSymbol: number, price = 100): AlertRule[] {
@@ -42,8 +42,19 @@ export function ruleMix(symbol: string, s: number, perSymbol: number, price = 10
 }
 
 /**
+ * The mix with every rule a tick evaluates (levels, pct_change) replaced by a `news_keyword` one: the same
+ * number of rules on the same symbols, so each tick still finds its symbol and records its price, but
+ * evaluates nothing (what having rules costs a tick before any rule is evaluated).
+ */
+export function noTickMix(symbol: string, s: number, perSymbol: number, price = 100): AlertRule[] {
+  return ruleMix(symbol, s, perSymbol, price).map((r) =>
+    CONDITION_INPUT[r.condition] === 'tick' ? { id: r.id, symbol, window_seconds: null, cooldown_seconds: 60, severity: 'warning', condition: 'news_keyword', threshold: null, params: { keyword: 'ETF' } } : r,
+  );
+}
+
+/**
  * A database `name` on `postgres`, migrated by the watchlist API, holding `count` rules of the mix spread
- * evenly over `symbols` (levels around `priceOf(symbol)`), owned by the API's admin. Returns its URL.
+ * evenly over `symbols` (levels around `priceOf(symbol)`; `mix`: another mix), owned by the API's admin. Returns its URL.
  */
 export async function ruleMixDatabase(
   postgres: PostgresServer,
@@ -52,13 +63,14 @@ export async function ruleMixDatabase(
   symbols: string[],
   count: number,
   priceOf: (symbol: string) => number,
+  mix: typeof ruleMix = ruleMix,
 ): Promise<string> {
   const url = await postgres.createDatabase(name);
   const api = await startService('watchlist-api', { DATABASE_URL: url, API_TOKEN: 'bench-token-0123456789abcdef', INFLUX_URL: influxUrl, INFLUX_API: 'v1' }, { waitHealthy: true });
   await waitFor(async () => (await fetch(`${api.url}/readyz`)).status === 200, 30_000, 'API migrated');
   await api.stop();
   const per = Math.ceil(count / symbols.length);
-  const rules = symbols.flatMap((s, i) => ruleMix(s, i, per, priceOf(s))).slice(0, count);
+  const rules = symbols.flatMap((s, i) => mix(s, i, per, priceOf(s))).slice(0, count);
   const db = new pg.Client({ connectionString: url });
   await db.connect();
   try {
