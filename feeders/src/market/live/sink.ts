@@ -3,10 +3,10 @@
 // change are kept in place (a tick allocates nothing); a symbol with news is pending, and goes out as one
 // `ticker` line rendered when the request is built — so it always carries the newest values, and a line
 // costs only its numbers (its head is rendered once per symbol). Per symbol `maxHz` lines a second
-// sustained, with a burst of one more (a GCRA, docs/GRAFANA_LIVE.md "The feeder side"): a change goes out
-// with the next request while the symbol's bucket holds a line, so a move whose frames straddle a request
-// is completed one cadence later instead of a slot later; a symbol that keeps moving gets a line every
-// `1 / maxHz` s. Requests go out on a fixed cadence (`flushMs`, one at a time), each carrying every
+// sustained, with a burst of one more (a GCRA, docs/GRAFANA_LIVE.md "Rate per symbol"): a symbol that
+// keeps moving gets a line every `1 / maxHz` s, and the bucket's spare line is kept for the end of a move
+// (its last value goes with the next request, not a slot later) or a move that begins after a pause.
+// Requests go out on a fixed cadence (`flushMs`, one at a time), each carrying every
 // pending symbol whose slot is free, on one kept-alive connection (push-connection.ts). Pending symbols are bounded by `maxQueue` (drop-oldest, counted); a symbol that has had no
 // tick for `staleMs` while Grafana was away is not sent (Live is about now). Grafana down, slow or
 // refusing is counted and retried with backoff; nothing here ever waits on the caller's path, so
@@ -68,6 +68,9 @@ interface SymbolState extends Quote {
    * interval past max(tat, now): `maxHz` lines a second sustained, one line more in a burst.
    */
   tat: number;
+  /** When its last line went into a request, and when the change now pending began (its first tick since). */
+  lastLineAt: number;
+  movingSince: number;
   /** Values of the last line sent, so an unchanged quote costs no line. */
   sentPrice: number | undefined;
   sentBid: number | undefined;
@@ -187,6 +190,8 @@ export class GrafanaLiveSink implements MarketSink {
         recv: 0,
         at: 0,
         tat: -Infinity,
+        lastLineAt: -Infinity,
+        movingSince: 0,
         sentPrice: undefined,
         sentBid: undefined,
         sentAsk: undefined,
@@ -209,6 +214,7 @@ export class GrafanaLiveSink implements MarketSink {
     if (st.price === undefined) return;
     if (!this.pending.has(st)) {
       this.pending.add(st);
+      st.movingSince = now;
       if (this.pending.size > this.maxQueue) {
         const oldest = this.pending.values().next().value!;
         this.pending.delete(oldest);
@@ -307,6 +313,15 @@ export class GrafanaLiveSink implements MarketSink {
         if (slot < next) next = slot;
         continue;
       }
+      // the bucket's last line (now < tat) is kept for a move that has ended (no tick for a cadence) or one
+      // that began a cadence or more after the symbol's last line: a symbol still moving (ticking faster
+      // than the cadence) waits for its sustained slot, so the spare line is still there when it stops
+      // (docs/GRAFANA_LIVE.md "Rate per symbol")
+      if (now < st.tat && st.at > now - this.flushMs && st.movingSince - st.lastLineAt < this.flushMs) {
+        const at = Math.min(st.tat, now + this.flushMs);
+        if (at < next) next = at;
+        continue;
+      }
       this.pending.delete(st);
       if (st.at < cutoff) {
         stale++;
@@ -318,6 +333,7 @@ export class GrafanaLiveSink implements MarketSink {
       st.sentAsk = st.ask;
       st.sentChange = st.changePct24h;
       st.tat = Math.max(st.tat, now) + this.intervalMs;
+      st.lastLineAt = now;
       body += body ? `\n${tickerLine(st.head, st)}` : tickerLine(st.head, st);
       batch.push(st);
       this.metrics.wait.observe((now - st.recv) / 1000);
@@ -387,7 +403,7 @@ export class GrafanaLiveSink implements MarketSink {
     // back into the queue, with the newest values when it is sent (its slot is free again)
     for (const st of batch) {
       st.sentPrice = st.sentBid = st.sentAsk = st.sentChange = undefined;
-      st.tat = -Infinity;
+      st.tat = st.lastLineAt = -Infinity;
       if (!this.pending.has(st) && this.pending.size < this.maxQueue) this.pending.add(st);
     }
     const delay = this.backoff.next(err instanceof HttpStatusError ? err.retryAfterMs : undefined);
