@@ -12,7 +12,7 @@
 //   rules vs none:  node --conditions=source --import tsx bench/ingest.ts --symbols 500 --clients ours,rules --rounds 5
 import { parseArgs } from 'node:util';
 import { HttpFake, metricValue, startInflux, startPostgres, startService, waitFor, type PostgresServer } from '@mt/testing';
-import { cpuSeconds, forkClient, machine, median, saveResult, sleep, spread } from './lib.js';
+import { forkClient, machine, measureWindow, median, saveResult, sleep, spread } from './lib.js';
 import { ReplayServer, benchSymbols, replayFeederEnv } from './replay.js';
 import { ruleMixDatabase } from './rule-mix.js';
 
@@ -102,26 +102,16 @@ async function measure(client: Client, n: number, round: number): Promise<Run> {
     await waitFor(() => replay.stats().streams >= 4 * n, 60_000, `${client} subscribed to ${4 * n} streams`);
     await waitFor(async () => (await sample()).frames > 0, 30_000, `${client} receiving`);
     await sleep(2000);
-    const a = await sample();
-    const ca = cpuSeconds(pid);
-    const sa = process.cpuUsage();
-    const t0 = performance.now();
-    await sleep(WINDOW_MS);
-    const b = await sample();
-    const secs = (performance.now() - t0) / 1000;
-    const cb = cpuSeconds(pid);
-    const sb = process.cpuUsage(sa);
-    const extra: Record<string, number> = {};
-    for (const k of Object.keys(b.extra)) extra[k] = (b.extra[k] ?? 0) - (a.extra[k] ?? 0);
+    const w = await measureWindow(pid, WINDOW_MS, sample);
     return {
       client,
       symbols: n,
       round,
-      framesPerSec: (b.frames - a.frames) / secs,
-      clientCpu: (cb - ca) / secs,
-      serverCpu: (sb.user + sb.system) / 1e6 / secs,
+      framesPerSec: w.framesPerSec,
+      clientCpu: w.clientCpu,
+      serverCpu: w.serverCpu,
       loadavg: (await import('node:os')).loadavg()[0]!.toFixed(2),
-      extra,
+      extra: w.extra,
     };
   } finally {
     await stop();

@@ -133,6 +133,29 @@ export function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
+/** What a client reports at the ends of a measured window: frames received so far, and counters to diff. */
+export type WindowSample = { frames: number; extra: Record<string, number> };
+
+/**
+ * One measured window of `ms` on a client process `pid`: its frames per second and CPU share (from /proc),
+ * this process's CPU share (the servers it runs) and the counters' differences over the window.
+ */
+export async function measureWindow(pid: number, ms: number, sample: () => Promise<WindowSample>) {
+  const a = await sample();
+  const ca = cpuSeconds(pid);
+  const sa = process.cpuUsage();
+  const t0 = performance.now();
+  const from = Date.now();
+  await sleep(ms);
+  const b = await sample();
+  const secs = (performance.now() - t0) / 1000;
+  const cb = cpuSeconds(pid);
+  const sb = process.cpuUsage(sa);
+  const extra: Record<string, number> = {};
+  for (const k of Object.keys(b.extra)) extra[k] = (b.extra[k] ?? 0) - (a.extra[k] ?? 0);
+  return { framesPerSec: (b.frames - a.frames) / secs, clientCpu: (cb - ca) / secs, serverCpu: (sb.user + sb.system) / 1e6 / secs, from, to: Date.now(), extra };
+}
+
 /**
  * For `ms`: poll InfluxDB (1.x at `url`) every `pollMs` for market_data points of the last 5 s and return,
  * per new point, (end of the first query that returned it) − (its timestamp, the newest trade merged into

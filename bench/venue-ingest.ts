@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SERVICE_ENTRY, metricValue, startInflux, tmpDir, unreachablePolledSources, waitFor } from '@mt/testing';
-import { BENCH_DIR, bundleService, cpuSeconds, machine, median, saveResult, sleep, spread, startBundled } from './lib.js';
+import { BENCH_DIR, bundleService, machine, measureWindow, median, saveResult, sleep, spread, startBundled, type WindowSample } from './lib.js';
 import { ReplayServer } from './replay.js';
 import { CoinbaseFlood, KrakenFlood, futuresFlood, VENUE_BASES } from './venue-floods.js';
 
@@ -117,21 +117,9 @@ async function settled(f: Flood, what: string): Promise<void> {
   );
 }
 
-async function window(pid: number, sample: () => Promise<{ frames: number; extra: Record<string, number> }>) {
+async function window(pid: number, sample: () => Promise<WindowSample>) {
   await sleep(WARMUP_MS);
-  const a = await sample();
-  const ca = cpuSeconds(pid);
-  const sa = process.cpuUsage();
-  const t0 = performance.now();
-  const from = Date.now();
-  await sleep(WINDOW_MS);
-  const b = await sample();
-  const secs = (performance.now() - t0) / 1000;
-  const cb = cpuSeconds(pid);
-  const sb = process.cpuUsage(sa);
-  const extra: Record<string, number> = {};
-  for (const k of Object.keys(b.extra)) extra[k] = (b.extra[k] ?? 0) - (a.extra[k] ?? 0);
-  return { framesPerSec: (b.frames - a.frames) / secs, clientCpu: (cb - ca) / secs, serverCpu: (sb.user + sb.system) / 1e6 / secs, from, to: Date.now(), extra };
+  return measureWindow(pid, WINDOW_MS, sample);
 }
 
 const influx = await startInflux();
