@@ -33,7 +33,7 @@ RUN npm ci --no-audit --no-fund --omit=dev \
 # the runtime image below; built only with `--profile demo`.
 FROM build AS demo
 COPY testing/ testing/
-COPY bench/replay.ts bench/demo-sources.ts bench/
+COPY bench/replay.ts bench/flood.ts bench/demo-sources.ts bench/
 USER node
 EXPOSE 9101-9107
 CMD ["node", "--conditions=source", "--import", "tsx", "bench/demo-sources.ts"]
