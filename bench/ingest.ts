@@ -12,7 +12,7 @@
 //   rules vs none:  node --conditions=source --import tsx bench/ingest.ts --symbols 500 --clients ours,rules --rounds 5
 import { parseArgs } from 'node:util';
 import { HttpFake, metricValue, startInflux, startPostgres, startService, waitFor, type PostgresServer } from '@mt/testing';
-import { forkClient, machine, measureWindow, median, saveResult, sleep, spread } from './lib.js';
+import { forkClient, machine, measureWindow, median, saveResult, sleep, spread, type WindowResult } from './lib.js';
 import { ReplayServer, benchSymbols, replayFeederEnv } from './replay.js';
 import { ruleMixDatabase } from './rule-mix.js';
 
@@ -48,15 +48,11 @@ async function rulesDatabase(n: number): Promise<string> {
   return url;
 }
 
-interface Run {
+interface Run extends Omit<WindowResult, 'from' | 'to'> {
   client: Client;
   symbols: number;
   round: number;
-  framesPerSec: number;
-  clientCpu: number;
-  serverCpu: number;
   loadavg: string;
-  extra: Record<string, number>;
 }
 
 async function measure(client: Client, n: number, round: number): Promise<Run> {

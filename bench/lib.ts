@@ -136,11 +136,24 @@ export function cpuSeconds(pid: number): number {
 /** What a client reports at the ends of a measured window: frames received so far, and counters to diff. */
 export type WindowSample = { frames: number; extra: Record<string, number> };
 
+/** A measured window (measureWindow): rates per second of wall time, counters as differences. */
+export interface WindowResult {
+  framesPerSec: number;
+  /** the client's CPU-seconds per second */
+  clientCpu: number;
+  /** this process's (the servers') CPU-seconds per second */
+  serverCpu: number;
+  /** wall-clock ms at the window's ends */
+  from: number;
+  to: number;
+  extra: Record<string, number>;
+}
+
 /**
  * One measured window of `ms` on a client process `pid`: its frames per second and CPU share (from /proc),
  * this process's CPU share (the servers it runs) and the counters' differences over the window.
  */
-export async function measureWindow(pid: number, ms: number, sample: () => Promise<WindowSample>) {
+export async function measureWindow(pid: number, ms: number, sample: () => Promise<WindowSample>): Promise<WindowResult> {
   const a = await sample();
   const ca = cpuSeconds(pid);
   const sa = process.cpuUsage();

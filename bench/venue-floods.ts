@@ -180,12 +180,13 @@ abstract class VenueFlood {
   protected readonly conns = new Set<VenueConn>();
   private sentClosed = 0;
 
+  /** `venue`: the venue fake whose REST side the flood keeps (and closes with it). */
   constructor(
-    readonly http: HttpFake,
+    private readonly venue: { http: HttpFake; close(): Promise<unknown> },
     private readonly path: string,
   ) {
     // the fake's own websocket side follows its stepped market clock: replaced by the flood
-    const server = http.httpServer;
+    const server = venue.http.httpServer;
     server.removeAllListeners('upgrade');
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== this.path) return void socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
@@ -194,11 +195,11 @@ abstract class VenueFlood {
   }
 
   get wsUrl(): string {
-    return `ws://127.0.0.1:${this.http.port}${this.path}`;
+    return `ws://127.0.0.1:${this.venue.http.port}${this.path}`;
   }
 
   get restUrl(): string {
-    return this.http.url;
+    return this.venue.http.url;
   }
 
   stats(): { connections: number; streams: number; sent: number } {
@@ -219,6 +220,7 @@ abstract class VenueFlood {
   async close(): Promise<void> {
     for (const c of [...this.conns]) c.ws.terminate();
     this.wss.close();
+    await this.venue.close();
   }
 
   protected abstract onOpen(c: VenueConn): void;
@@ -309,18 +311,13 @@ export class KrakenFlood extends VenueFlood {
   private readonly iso = isoCache();
 
   private constructor(readonly fake: KrakenFake) {
-    super(fake.http, '/v2');
+    super(fake, '/v2');
   }
 
   /** A Kraken flood for `symbols` (`BTC/USD`); REST OHLC from KrakenFake, its clock at real time. */
   static async start(symbols: string[]): Promise<KrakenFlood> {
     const fake = await new KrakenFake({ symbols, candleMs: MINUTE, stepsPerCandle: 1, maxMessagesPerSecond: 1e9 }).listen();
     return new KrakenFlood(fake);
-  }
-
-  override async close(): Promise<void> {
-    await super.close();
-    await this.fake.close();
   }
 
   private sym(symbol: string): KrakenSym {
@@ -500,18 +497,13 @@ export class CoinbaseFlood extends VenueFlood {
   private u = 0;
 
   private constructor(readonly fake: CoinbaseFake) {
-    super(fake.http, '/');
+    super(fake, '/');
   }
 
   /** A Coinbase flood for `products` (`BTC-USD`); REST candles from CoinbaseFake, its clock at real time. */
   static async start(products: string[]): Promise<CoinbaseFlood> {
     const fake = await new CoinbaseFake({ products, candleMs: MINUTE, stepsPerCandle: 1, maxInboundPerSecond: 1e9, maxInboundBurst: 1e9 }).listen();
     return new CoinbaseFlood(fake);
-  }
-
-  override async close(): Promise<void> {
-    await super.close();
-    await this.fake.close();
   }
 
   private product(p: string): CoinbaseProduct {

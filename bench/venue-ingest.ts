@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SERVICE_ENTRY, metricValue, startInflux, tmpDir, unreachablePolledSources, waitFor } from '@mt/testing';
-import { BENCH_DIR, bundleService, machine, measureWindow, median, saveResult, sleep, spread, startBundled, type WindowSample } from './lib.js';
+import { BENCH_DIR, bundleService, machine, measureWindow, median, saveResult, sleep, spread, startBundled, type WindowResult, type WindowSample } from './lib.js';
 import { ReplayServer } from './replay.js';
 import { CoinbaseFlood, KrakenFlood, futuresFlood, VENUE_BASES } from './venue-floods.js';
 
@@ -86,17 +86,11 @@ async function setup(v: Venue): Promise<VenueSetup> {
   return { flood, source: `${v.replace('-', '_')}_ws`, env };
 }
 
-interface Run {
+interface Run extends WindowResult {
   venue: Venue;
   client: 'ours' | 'before' | 'floor';
   round: number;
-  framesPerSec: number;
-  /** client CPU-seconds per second */
-  clientCpu: number;
-  /** the bench process (flood servers) CPU-seconds per second */
-  serverCpu: number;
   loadavg: string;
-  extra: Record<string, number>;
 }
 
 /** Wait until the flood's subscribed stream count stops changing (every subscribe message answered). */
