@@ -232,6 +232,8 @@ test('401: counted, retried with backoff, and a token written to the file later 
     await waitFor(async () => g.publications.length > 0, 5000, 'delivered with the new token');
     assert.ok(reads >= 1);
     assert.equal(panelSeries(g.on('stream/markets/ticker')).values().next().value!.fields.get('price')!.at(-1), 219);
+    // the fake records a push when it receives it; the sink marks Grafana up when it has read the answer, just after
+    await waitFor(async () => (await counter(s, 'up')) === 1, 5000, 'up once the accepted answer is read');
     assert.equal(await counter(s, 'up'), 1);
   } finally {
     await s.close();
