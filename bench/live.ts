@@ -9,18 +9,26 @@
 //             symbols × (GRAFANA_LIVE_MAX_HZ + 1) lines per calendar second (one `ticker` line per symbol).
 // Live's latency is also split by frames sent during a burst (or the 500 ms after) vs between bursts, with
 // the feeder's own share (grafana_live_wait_seconds) and the push request's duration beside it.
+// --probe DIR splits the tail (docs/BENCHMARKS.md §10, "Where the tail comes from"): the replay records
+// every frame's send time by value (ReplayOptions.record) and how late its writes left, the feeder runs
+// with bench/feeder-probe.mjs (event-loop lag, GC pauses), and the CPU of the feeder, influxd and this
+// process (replay + InfluxDB poller + the push fake's thread) is sampled every 100 ms; each is binned by
+// its place in the 5 s burst cycle. Per pushed line it also gives "trade frame → push received" from the
+// send time of the frame that gave the line its price (a book frame carries no event time: its tick's time
+// is the feeder's read, so the time_ms-based latency starts there for lines whose newest frame is a book).
+// A load "n:rate:steady" runs without bursts.
 // --peer-root DIR runs another version's feeder (e.g. the commit before a change) as a third variant in
 // every round: before/after in the same run. --cpu-prof DIR profiles the feeder in the CPU runs.
 //   git archive <rev> | tar -x -C /tmp/before && ln -s "$PWD/node_modules" /tmp/before/node_modules
 //
 //   npm run bench -- live      (or: node --conditions=source --import tsx bench/live.ts --runs 2 --seconds 20)
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { metricValue, startInflux, startService, waitFor, type RunningService } from '@mt/testing';
 import { cpuSeconds, influxPointLatencies, machine, median, percentile, saveResult, sleep, spread } from './lib.js';
-import { ReplayServer, replayFeederEnv } from './replay.js';
+import { ReplayServer, replayFeederEnv, type SendRecord } from './replay.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,6 +48,8 @@ const { values } = parseArgs({
     'peer-root': { type: 'string' },
     // raw per-line latencies of every latency run (frame time, latency, phase in the burst cycle) to this JSON file
     dump: { type: 'string' },
+    // per-run diagnosis of the tail into this directory (see the top of this file)
+    probe: { type: 'string' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -54,7 +64,7 @@ const workerBoot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}
 const grafanaWorker = new Worker(workerBoot, { eval: true, workerData: { token: TOKEN }, execArgv: ['--conditions=source'] });
 const grafana = { url: await new Promise<string>((r) => grafanaWorker.once('message', (m: { url: string }) => r(m.url))) };
 const collect = (since: number) =>
-  new Promise<{ latency: number[]; frameAt: number[]; perSec: [number, number, number][] }>((r) => {
+  new Promise<{ latency: number[]; frameAt: number[]; perSec: [number, number, number][]; at: number[]; sym: string[]; price: number[]; bid: number[] }>((r) => {
     grafanaWorker.once('message', r);
     grafanaWorker.postMessage({ cmd: 'collect', since });
   });
@@ -64,10 +74,11 @@ const info = machine();
 type Variant = 'off' | 'on' | 'peer';
 const PEER = values['peer-root'];
 
-function feeder(replay: ReplayServer, n: number, variant: Variant, prof?: string): Promise<RunningService> {
+function feeder(replay: ReplayServer, n: number, variant: Variant, prof?: string, probeFile?: string): Promise<RunningService> {
   const over: Record<string, string> = variant === 'off' ? {} : { GRAFANA_LIVE_URL: grafana.url, GRAFANA_LIVE_TOKEN: TOKEN, GRAFANA_LIVE_MAX_HZ: values['max-hz'] };
   // Node 20 refuses --cpu-prof in NODE_OPTIONS: bench/cpu-prof.mjs starts the profiler instead
   if (prof) Object.assign(over, { NODE_OPTIONS: `--import=${new URL('./cpu-prof.mjs', import.meta.url).href}`, CPU_PROF_DIR: prof });
+  if (probeFile) Object.assign(over, { NODE_OPTIONS: `--import=${new URL('./feeder-probe.mjs', import.meta.url).href}`, PROBE_FILE: probeFile });
   return replayFeederEnv(replay, influx.url, n, over).then((env) => startService('market-feeder', env, { root: variant === 'peer' ? PEER : undefined }));
 }
 
@@ -104,18 +115,137 @@ interface LatencyRun {
   burst: { maxFramesPerSec: number; maxPushesPerSec: number; maxLinesPerSec: number; bound: number };
   dropped: number;
   loadavg: string;
+  steady: boolean;
+  probe?: ProbeResult;
+}
+
+/** One phase of the burst cycle, as --probe measured it. */
+interface ProbePhase {
+  phase: string;
+  /** Per line: trade/ticker frame (its price) sent → push received; newest frame merged sent → received; the time_ms-based figure. */
+  trade: { n: number; p50: number; p99: number; over100: number };
+  newest: { p50: number; p99: number };
+  timeMs: { p50: number; p99: number };
+  /** Lines whose newest frame was a book frame: its send → the feeder's read, and that read → push received. */
+  bookRead: { n: number; p50: number; p99: number };
+  readToPush: { p50: number; p99: number };
+  /** The feeder's 10 ms timer: how late it ran (event-loop delay), p99 / max. */
+  loopLag: { p99: number; max: number };
+  /** GC in the feeder: ms per second of this phase, longest pause. */
+  gc: { msPerSec: number; max: number };
+  /** % of a core over this phase. */
+  cpu: { feeder: number; influxd: number; bench: number };
+  /** The replay's ticks: stamp → last write returned (ms) p99 / max, and the most bytes Node still held for the sockets. */
+  replayWrite: { p99: number; max: number; maxBuffered: number };
+}
+interface ProbeResult {
+  phases: ProbePhase[];
+  /** Lines whose price or bid was not found among the frames sent (warm-up frames, repeated values). */
+  unmatched: number;
+}
+
+/** Every child pid of this process whose command is `comm`. */
+function childPids(comm: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+      if (name === comm && ppid === process.pid) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+function probeResult(
+  rec: SendRecord,
+  lines: { at: number[]; sym: string[]; price: number[]; bid: number[]; frameAt: number[] },
+  probe: { lag: number[]; gc: number[] },
+  cpuSamples: [number, number, number, number][],
+  replayStart: number,
+  since: number,
+): ProbeResult {
+  const phaseOf = (t: number) => (t - replayStart) % BURST.burstEveryMs;
+  const inPhase = (t: number, [, a, b]: [string, number, number]) => {
+    const ph = phaseOf(t);
+    return ph >= a && ph < b;
+  };
+  type L = { t: number; trade: number; newest: number; timeMs: number; bookRead?: number; readToPush?: number };
+  const ls: L[] = [];
+  let unmatched = 0;
+  lines.at.forEach((at, i) => {
+    const sp = rec.price.get(lines.sym[i]!)?.get(lines.price[i]!);
+    const sb = rec.bid.get(lines.sym[i]!)?.get(lines.bid[i]!);
+    if (sp === undefined || sb === undefined) return void unmatched++;
+    const newest = Math.max(sp, sb);
+    const tm = lines.frameAt[i]!;
+    // time_ms above every send stamp merged: it is the read time of the newest (book) frame
+    const book = tm > newest ? { bookRead: tm - sb, readToPush: at - tm } : {};
+    ls.push({ t: newest, trade: at - sp, newest: at - newest, timeMs: at - tm, ...book });
+  });
+  const lag: [number, number][] = [];
+  for (let i = 0; i < probe.lag.length; i += 2) if (probe.lag[i]! >= since) lag.push([probe.lag[i]!, probe.lag[i + 1]!]);
+  const gc: [number, number][] = [];
+  for (let i = 0; i < probe.gc.length; i += 3) if (probe.gc[i]! >= since) gc.push([probe.gc[i]!, probe.gc[i + 1]!]);
+  const writes = rec.writes.filter((w) => w[0] >= since);
+  const q = (xs: number[], p: number) => Math.round(percentile(xs, p) * 10) / 10;
+  const phases = PHASES.map((P): ProbePhase => {
+    const pl = ls.filter((l) => inPhase(l.t, P));
+    const trade = pl.map((l) => l.trade);
+    const bl = pl.filter((l) => l.bookRead !== undefined);
+    // time spent in this phase and CPU used in it, from the 100 ms samples
+    let ms = 0;
+    const used = [0, 0, 0];
+    for (let i = 1; i < cpuSamples.length; i++) {
+      const [t0, ...c0] = cpuSamples[i - 1]!;
+      const [t1, ...c1] = cpuSamples[i]!;
+      if (!inPhase(t0, P)) continue;
+      ms += t1 - t0;
+      c1.forEach((c, k) => (used[k]! += c - c0[k]!));
+    }
+    const secs = ms / 1000;
+    const lagP = lag.filter(([t]) => inPhase(t, P)).map(([, l]) => l);
+    const gcP = gc.filter(([t]) => inPhase(t, P)).map(([, d]) => d);
+    const wP = writes.filter((w) => inPhase(w[0], P));
+    return {
+      phase: P[0],
+      trade: { n: trade.length, p50: q(trade, 50), p99: q(trade, 99), over100: trade.filter((x) => x > 100).length / trade.length },
+      newest: { p50: q(pl.map((l) => l.newest), 50), p99: q(pl.map((l) => l.newest), 99) },
+      timeMs: { p50: q(pl.map((l) => l.timeMs), 50), p99: q(pl.map((l) => l.timeMs), 99) },
+      bookRead: { n: bl.length, p50: q(bl.map((l) => l.bookRead!), 50), p99: q(bl.map((l) => l.bookRead!), 99) },
+      readToPush: { p50: q(bl.map((l) => l.readToPush!), 50), p99: q(bl.map((l) => l.readToPush!), 99) },
+      loopLag: { p99: q(lagP, 99), max: Math.max(0, ...lagP) },
+      gc: { msPerSec: secs ? Math.round((gcP.reduce((a, b) => a + b, 0) / secs) * 10) / 10 : NaN, max: Math.round(Math.max(0, ...gcP) * 10) / 10 },
+      cpu: { feeder: secs ? Math.round((used[0]! / secs) * 1000) / 10 : NaN, influxd: secs ? Math.round((used[1]! / secs) * 1000) / 10 : NaN, bench: secs ? Math.round((used[2]! / secs) * 1000) / 10 : NaN },
+      replayWrite: { p99: q(wP.map((w) => w[1]), 99), max: Math.max(0, ...wP.map((w) => w[1])), maxBuffered: Math.max(0, ...wP.map((w) => w[3])) },
+    };
+  });
+  return { phases, unmatched };
 }
 
 const BURST = { burstEveryMs: 5000, burstMs: 1000, burstFactor: 10 };
 /** A frame sent during a burst or in the 500 ms after it (the feeder's backlog drains then). */
 const inBurst = (t: number, replayStart: number) => (t - replayStart) % BURST.burstEveryMs < BURST.burstMs + 500;
+/** Places in the burst cycle the probe bins by (ms since the burst began). */
+const PHASES: [string, number, number][] = [['burst 0–1 s', 0, 1000], ['after 1–1.5 s', 1000, 1500], ['1.5–2.5 s', 1500, 2500], ['calm 2.5–5 s', 2500, 5000], ['all', 0, 5000]];
 
 const stats = (xs: number[]) => ({ n: xs.length, p50: percentile(xs, 50), p99: percentile(xs, 99), max: Math.max(...xs) });
 
-async function latencyRun(n: number, rate: number, run: number, variant: Variant): Promise<LatencyRun> {
-  const replay = await new ReplayServer({ rate, kinds: KINDS, ...BURST }).listen();
+async function latencyRun(n: number, rate: number, run: number, variant: Variant, steady: boolean): Promise<LatencyRun> {
+  const probeDir = values.probe;
+  const replay = await new ReplayServer({ rate, kinds: KINDS, ...(steady ? {} : BURST), record: !!probeDir }).listen();
   const replayStart = Date.now() - replay.stats().uptimeMs;
-  const svc = await feeder(replay, n, variant);
+  let probeFile: string | undefined;
+  if (probeDir) {
+    mkdirSync(probeDir, { recursive: true });
+    probeFile = `${probeDir}/feeder-${variant}-${n}${steady ? '-steady' : ''}-${run}.json`;
+  }
+  const svc = await feeder(replay, n, variant, undefined, probeFile);
+  let probeOut: { rec: SendRecord; lines: Parameters<typeof probeResult>[1]; cpu: [number, number, number, number][]; since: number } | undefined;
   try {
     await warm(replay, n);
     await collect(Infinity); // forget the warm-up
@@ -124,9 +254,21 @@ async function latencyRun(n: number, rate: number, run: number, variant: Variant
     // frames sent per second, sampled beside the pushes
     const sent: [number, number][] = [];
     const sampler = setInterval(() => sent.push([Date.now(), replay.stats().sent]), 1000);
+    const cpuSamples: [number, number, number, number][] = [];
+    const influxPid = probeDir ? childPids('influxd')[0] : undefined;
+    const self0 = process.cpuUsage();
+    const cpuSampler = probeDir
+      ? setInterval(() => {
+          const me = process.cpuUsage(self0);
+          cpuSamples.push([Date.now(), cpuSeconds(svc.proc.child.pid!), influxPid ? cpuSeconds(influxPid) : 0, (me.user + me.system) / 1e6]);
+        }, 100)
+      : undefined;
     const influxLat = await influxPointLatencies(influx.url, SECONDS * 1000, Number(values.poll));
     clearInterval(sampler);
-    const { latency: liveLat, frameAt, perSec: secs } = await collect(start);
+    clearInterval(cpuSampler);
+    const { latency: liveLat, frameAt, perSec: secs, at, sym, price, bid } = await collect(start);
+    const rec = replay.takeRecord();
+    if (rec) probeOut = { rec, lines: { at, sym, price, bid, frameAt }, cpu: cpuSamples, since: start };
     const perSec = new Map(secs.map(([s, pushes, lines]) => [s, { pushes, lines }]));
     const framesPerSec = sent.slice(1).map(([, v], i) => v - sent[i]![1]);
     const m = await svc.metrics();
@@ -137,8 +279,8 @@ async function latencyRun(n: number, rate: number, run: number, variant: Variant
       rate,
       run,
       live: stats(liveLat),
-      liveBurst: stats(liveLat.filter((_, i) => inBurst(frameAt[i]!, replayStart))),
-      liveCalm: stats(liveLat.filter((_, i) => !inBurst(frameAt[i]!, replayStart))),
+      liveBurst: stats(liveLat.filter((_, i) => !steady && inBurst(frameAt[i]!, replayStart))),
+      liveCalm: stats(liveLat.filter((_, i) => steady || !inBurst(frameAt[i]!, replayStart))),
       pushDuration: { p50: histogramQuantile(m0, m, 'grafana_live_push_duration_seconds', 0.5) * 1000, p99: histogramQuantile(m0, m, 'grafana_live_push_duration_seconds', 0.99) * 1000 },
       sinkWait: { p50: histogramQuantile(m0, m, 'grafana_live_wait_seconds', 0.5) * 1000, p99: histogramQuantile(m0, m, 'grafana_live_wait_seconds', 0.99) * 1000 },
       influx: stats(influxLat),
@@ -151,11 +293,33 @@ async function latencyRun(n: number, rate: number, run: number, variant: Variant
       },
       dropped: metricValue(m, 'grafana_live_dropped_total'),
       loadavg: loadavg(),
+      steady,
     };
   } finally {
     await svc.stop();
     await replay.close();
+    if (probeOut && probeFile) {
+      const probe = JSON.parse(readFileSync(probeFile, 'utf8')) as { lag: number[]; gc: number[] };
+      lastProbe = probeResult(probeOut.rec, probeOut.lines, probe, probeOut.cpu, replayStart, probeOut.since);
+    }
   }
+}
+let lastProbe: ProbeResult | undefined;
+
+function probeTable(r: LatencyRun): string {
+  const p = r.probe!;
+  const rows = [
+    `${r.variant} ${r.symbols} symbols ${r.rate} frames/s${r.steady ? ' steady' : ' ×10 bursts'} run ${r.run} (load ${r.loadavg}; ${p.unmatched} lines unmatched)`,
+    '| phase | lines | trade frame sent → push p50 / p99 ms (> 100 ms) | newest frame sent → push p50 / p99 | time_ms → push p50 / p99 | book frame sent → feeder read p50 / p99 (lines) | read → push p50 / p99 | feeder loop lag p99 / max ms | feeder GC ms/s, max pause | CPU % feeder / influxd / bench | replay stamp → written p99 / max ms, max buffered KiB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const x of p.phases) {
+    rows.push(
+      `| ${x.phase} | ${x.trade.n} | ${x.trade.p50} / ${x.trade.p99} (${(x.trade.over100 * 100).toFixed(1)} %) | ${x.newest.p50} / ${x.newest.p99} | ${x.timeMs.p50} / ${x.timeMs.p99} | ${x.bookRead.p50} / ${x.bookRead.p99} (${x.bookRead.n}) | ${x.readToPush.p50} / ${x.readToPush.p99} | ` +
+        `${x.loopLag.p99} / ${x.loopLag.max} | ${x.gc.msPerSec}, ${x.gc.max} | ${x.cpu.feeder} / ${x.cpu.influxd} / ${x.cpu.bench} | ${x.replayWrite.p99} / ${x.replayWrite.max}, ${Math.round(x.replayWrite.maxBuffered / 1024)} |`,
+    );
+  }
+  return rows.join('\n');
 }
 
 interface CpuRun {
@@ -195,16 +359,20 @@ try {
   for (let run = 1; run <= Number(values.runs); run++) {
     for (const load of values.loads.split(',')) {
       const [n, rate] = load.split(':').map(Number) as [number, number];
+      const steady = load.split(':')[2] === 'steady';
       // with a peer, both versions in each run, their order alternating
       const variants: Variant[] = PEER ? (run % 2 ? ['on', 'peer'] : ['peer', 'on']) : ['on'];
       for (const variant of variants) {
-        const r = await latencyRun(n, rate, run, variant);
+        lastProbe = undefined;
+        const r = await latencyRun(n, rate, run, variant, steady);
+        if (lastProbe) r.probe = lastProbe;
         latency.push(r);
         process.stdout.write(
           `run ${run} ${variant} ${n} symbols ${rate} frames/s (load ${loadavg()}): live p50 ${r.live.p50} p99 ${r.live.p99} ms (${r.live.n}; frames in/after bursts p99 ${r.liveBurst.p99}, between p99 ${r.liveCalm.p99}; ` +
             `in the feeder's sink ≤ ${r.sinkWait.p50} / ≤ ${r.sinkWait.p99} ms; push request ≤ ${r.pushDuration.p50} / ≤ ${r.pushDuration.p99} ms), influx p50 ${r.influx.p50} p99 ${r.influx.p99} ms (${r.influx.n}); ` +
             `max ${r.burst.maxFramesPerSec} frames/s → ${r.burst.maxPushesPerSec} pushes/s, ${r.burst.maxLinesPerSec} lines/s (bound ${r.burst.bound}); dropped ${r.dropped}\n`,
         );
+        if (r.probe) process.stdout.write(`${probeTable(r)}\n`);
       }
     }
   }
@@ -228,10 +396,11 @@ const rows = [
 ];
 for (const load of values.loads.split(',')) for (const variant of ['peer', 'on'] as const) {
   const [n, rate] = load.split(':').map(Number) as [number, number];
-  const rs = latency.filter((r) => r.symbols === n && r.rate === rate && r.variant === variant);
+  const steady = load.split(':')[2] === 'steady';
+  const rs = latency.filter((r) => r.symbols === n && r.rate === rate && r.variant === variant && r.steady === steady);
   if (!rs.length) continue;
   rows.push(
-    `| ${variant === 'on' ? 'this code' : 'peer'} | ${n} | ${rate} | ${spread(rs.map((r) => r.live.p50))} / ${spread(rs.map((r) => r.live.p99))} | ${spread(rs.map((r) => r.sinkWait.p50))} / ${spread(rs.map((r) => r.sinkWait.p99))} | ${spread(rs.map((r) => r.influx.p50))} / ${spread(rs.map((r) => r.influx.p99))} | ` +
+    `| ${variant === 'on' ? 'this code' : 'peer'} | ${n} | ${rate}${steady ? ' steady' : ''} | ${spread(rs.map((r) => r.live.p50))} / ${spread(rs.map((r) => r.live.p99))} | ${spread(rs.map((r) => r.sinkWait.p50))} / ${spread(rs.map((r) => r.sinkWait.p99))} | ${spread(rs.map((r) => r.influx.p50))} / ${spread(rs.map((r) => r.influx.p99))} | ` +
       `${spread(rs.map((r) => r.burst.maxFramesPerSec))} | ${spread(rs.map((r) => r.burst.maxPushesPerSec))} | ${spread(rs.map((r) => r.burst.maxLinesPerSec))} (${rs[0]!.burst.bound}) | ${rs.map((r) => r.loadavg).join(', ')} |`,
   );
 }
@@ -244,6 +413,7 @@ rows.push(
   `| % of one core | ${spread(off.map((x) => x * 100), 1)} | ${spread(on.map((x) => x * 100), 1)} | ${(median(on) / median(off)).toFixed(3)} |` +
     `${PEER ? ` ${spread(peer.map((x) => x * 100), 1)} | ${(median(peer) / median(off)).toFixed(3)} |` : ''} ${cpu.map((r) => r.loadavg).join(', ')} |`,
 );
+for (const r of latency) if (r.probe) rows.push('', probeTable(r));
 const table = rows.join('\n');
 process.stdout.write(`\n${table}\n`);
 if (values.dump) writeFileSync(values.dump, JSON.stringify(dumps));

@@ -40,6 +40,21 @@ export interface ReplayOptions {
    * moves a flooded symbol far faster than a real market; a smaller one gives a realistic alert firing rate.
    */
   walk?: number;
+  /**
+   * Keep a send record (bench/live.ts's split of the latency): per symbol the send time of every price and
+   * bid value a frame carried, and per tick how long after its stamp (E/T) the frames reached the socket.
+   */
+  record?: boolean;
+}
+
+/** What a replay with `record` saw (see ReplayOptions.record). */
+export interface SendRecord {
+  /** symbol (`BTCUSDT`) → value → send time (the frame's stamp) of the last frame carrying it as price (trade `p`, ticker `c`). */
+  price: Map<string, Map<number, number>>;
+  /** The same for bid values (bookTicker / ticker `b`). */
+  bid: Map<string, Map<number, number>>;
+  /** Per rate tick: [stamp, ms from the stamp until the last socket write returned, frames, bytes Node still buffers over all sockets]. */
+  writes: [number, number, number, number][];
 }
 
 /** What a Binance-protocol replay sends: its REST side (a fake, which also gives each symbol's start price) and its frames. */
@@ -120,6 +135,7 @@ export class ReplayServer {
   /** Frames sent by connections already closed. */
   private sentClosed = 0;
   private skippedClosed = 0;
+  private rec: SendRecord | undefined;
 
   constructor({ market, ...opts }: ReplayOptions = {}) {
     this.o = {
@@ -132,11 +148,13 @@ export class ReplayServer {
       pingIntervalMs: 20_000,
       historyMinutes: 1500,
       walk: DEFAULT_WALK,
+      record: false,
       ...opts,
     };
     // One candle per advance(): the REST clock is moved once per real minute (see listen()).
     this.market = market ?? { fake: new BinanceFake(replayFakeOptions(this.o.historyMinutes)), kinds: STREAM_KINDS, frame: (kind, s, now) => frameData(kind as StreamKind, s, now) };
     this.kinds = new Set(opts.kinds ?? this.market.kinds);
+    if (opts.record) this.rec = { price: new Map(), bid: new Map(), writes: [] };
     this.fake = this.market.fake;
     const server = this.fake.http.httpServer;
     // The fake's own websocket handler is replaced: its frames follow its accelerated market clock.
@@ -214,6 +232,13 @@ export class ReplayServer {
       streams += c.streams.size;
     }
     return { connections: this.conns.size, streams, sent, skipped, uptimeMs: Date.now() - this.startedAt };
+  }
+
+  /** The send record so far (ReplayOptions.record), started afresh. */
+  takeRecord(): SendRecord | undefined {
+    const r = this.rec;
+    if (r) this.rec = { price: new Map(), bid: new Map(), writes: [] };
+    return r;
   }
 
   /** The open connections: URL and the SUBSCRIBE messages their client sent (for a floor client to replay). */
@@ -345,6 +370,7 @@ export class ReplayServer {
     for (const c of this.conns) total += c.emit.length;
     if (total === 0) return;
     const budget = ((this.o.rate * dt) / 1000) * (this.burstNow(now) ? this.o.burstFactor : 1);
+    let frames = 0;
     for (const c of this.conns) {
       if (c.emit.length === 0) continue;
       c.owed += (budget * c.emit.length) / total;
@@ -356,6 +382,12 @@ export class ReplayServer {
         continue;
       }
       writeFrames(c, this.frames(c, n, now));
+      frames += n;
+    }
+    if (this.rec && frames) {
+      let buffered = 0;
+      for (const c of this.conns) buffered += c.socket.writableLength;
+      this.rec.writes.push([now, Date.now() - now, frames, buffered]);
     }
   }
 
@@ -377,6 +409,7 @@ export class ReplayServer {
       const sub = c.emit[c.next++ % len]!;
       const data = this.market.frame(sub.kind, sub.sym, now);
       if (data === undefined) continue;
+      if (this.rec) this.recordFrame(sub.kind, sub.sym, now);
       if (sub.sym.onFrame) {
         sub.sym.onFrame(now);
         sub.sym.onFrame = undefined;
@@ -385,6 +418,18 @@ export class ReplayServer {
     }
     if (c.next > 1e9) c.next %= len;
     return out;
+  }
+
+  /** The values frameData just put in a frame of `kind` (px-rounded as the frame carries them). */
+  private recordFrame(kind: string, s: Sym, now: number): void {
+    const put = (m: Map<string, Map<number, number>>, v: number) => {
+      let bySym = m.get(s.S);
+      if (!bySym) m.set(s.S, (bySym = new Map()));
+      bySym.set(Number(px(v)), now);
+    };
+    const tick = s.price >= 1 ? 0.01 : 1e-6;
+    if (kind === 'trade' || kind === 'aggTrade' || kind === 'ticker') put(this.rec!.price, s.price);
+    if (kind === 'bookTicker' || kind === 'ticker') put(this.rec!.bid, s.price - tick);
   }
 }
 
