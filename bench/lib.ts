@@ -76,11 +76,13 @@ export function rssMiB(pid: number): number {
  * into one ESM file, so it runs on plain `node` like `npm run <service>` would, without tsx's loader
  * (whose extra thread and transform cache would count in the memory figures).
  */
-export async function bundleService(entry: string): Promise<string> {
+export async function bundleService(entry: string, root = ROOT): Promise<string> {
   const { build } = await import('esbuild');
-  const outfile = path.join(ROOT, 'node_modules', '.cache', 'mt-bench', `${path.basename(path.dirname(entry))}-${path.basename(entry, '.ts')}.mjs`);
+  // another checkout's code (a peer) bundles to a file of its own; npm packages still load from ours
+  const tag = root === ROOT ? '' : `-peer-${path.basename(root)}`;
+  const outfile = path.join(ROOT, 'node_modules', '.cache', 'mt-bench', `${path.basename(path.dirname(entry))}-${path.basename(entry, '.ts')}${tag}.mjs`);
   await build({
-    entryPoints: [path.join(ROOT, entry)],
+    entryPoints: [path.join(root, entry)],
     outfile,
     bundle: true,
     platform: 'node',

@@ -10,6 +10,8 @@
 //                 noTickMix): what rules cost a tick before any is evaluated, and the rest of having them
 //   none-calm, rules-calm — the same on a second replay whose walk is --calm times smaller, the rule levels
 //                 placed half a level step off the starting price: a realistic firing rate
+//   peer-<variant> — any of the above on another checkout's feeder (--peer-root: a checkout with its
+//                 node_modules installed, e.g. of the commit before a change), for a before/after in one run
 // The variants of a slot (--slots) run side by side, each on a replay server process of its own (one replay
 // thread cannot flood two feeders), and are measured over the same window, so the shared machine's load
 // hits them alike; the A/A slot (none + none-aa) shows how far two
@@ -20,6 +22,7 @@
 // within a window (paired) and as the ratio of all runs' medians.
 //
 //   node --conditions=source --import tsx bench/rules-ingest.ts --symbols 500 --rounds 6 --window 20 --calm 20
+//   … --peer-root /tmp/before --slots none+none-aa,rules+peer-rules,rules-calm+peer-rules-calm,none+rules
 import { fork } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,6 +42,7 @@ const { values } = parseArgs({
     calm: { type: 'string', default: '100' },
     // what runs at the same time: `+` joins variants measured side by side over the same window
     slots: { type: 'string', default: 'none+none-aa,none+rules,none-aa+rules-notick,none-calm+rules-calm' },
+    'peer-root': { type: 'string' },
   },
 });
 const N = Number(values.symbols);
@@ -46,11 +50,15 @@ const RULES = Number(values.rules);
 const ROUNDS = Number(values.rounds);
 const WINDOW_MS = Number(values.window) * 1000;
 const WARMUP_MS = Number(values.warmup) * 1000;
-type Variant = 'none' | 'none-aa' | 'rules' | 'rules-notick' | 'none-calm' | 'rules-calm';
+type Own = 'none' | 'none-aa' | 'rules' | 'rules-notick' | 'none-calm' | 'rules-calm';
+type Variant = Own | `peer-${Own}`;
 const SLOTS = values.slots.split(',').map((slot) => slot.split('+') as Variant[]);
 const VARIANTS = [...new Set(SLOTS.flat())];
+const ownOf = (v: Variant) => v.replace(/^peer-/, '') as Own;
+const peerOf = (v: Variant) => v.startsWith('peer-');
 const calmOf = (v: Variant) => v.endsWith('-calm');
-const rulesOf = (v: Variant) => v.startsWith('rules');
+const rulesOf = (v: Variant) => ownOf(v).startsWith('rules');
+if (VARIANTS.some(peerOf) && !values['peer-root']) throw new Error('peer-* variants need --peer-root');
 
 const info = machine();
 
@@ -91,6 +99,7 @@ const calm = VARIANTS.some(calmOf) ? await Promise.all(Array.from({ length: WIDT
 const replays = [...fast, ...calm];
 const influx = await startInflux();
 const bundle = await bundleService('feeders/src/market/main.ts');
+const peerBundle = values['peer-root'] ? await bundleService('feeders/src/market/main.ts', path.resolve(values['peer-root'])) : undefined;
 let postgres: PostgresServer | undefined;
 let alertmanager: HttpFake | undefined;
 const dbs = new Map<string, string>();
@@ -129,9 +138,9 @@ async function startFeeder(variant: Variant, place: number) {
   let over: Record<string, string> = {};
   if (rulesOf(variant)) {
     alertmanager ??= await new HttpFake('alertmanager').route('POST', '/api/v2/alerts', () => ({ status: 200, body: '' })).listen();
-    over = { DATABASE_URL: await rulesDb(calmOf(variant), variant === 'rules-notick'), ALERTMANAGER_URL: alertmanager.url };
+    over = { DATABASE_URL: await rulesDb(calmOf(variant), ownOf(variant) === 'rules-notick'), ALERTMANAGER_URL: alertmanager.url };
   }
-  const feeder = await startBundled(bundle, await replayFeederEnv(replay, influx.url, N, over));
+  const feeder = await startBundled(peerOf(variant) ? peerBundle! : bundle, await replayFeederEnv(replay, influx.url, N, over));
   const want = Math.min(RULES, Math.ceil(RULES / N) * N);
   if (rulesOf(variant)) await waitFor(async () => metricValue(await feeder.metrics(), 'market_price_alert_rules') === want || undefined, 60_000, `${want} rules loaded`);
   const sample = async () => {
@@ -233,7 +242,14 @@ for (const [label, x, y] of [
   ['rules / none-aa', 'rules', 'none-aa'],
   ['rules-notick / none-aa', 'rules-notick', 'none-aa'],
   ['rules-calm / none-calm', 'rules-calm', 'none-calm'],
-] as const) {
+  ['rules / peer-rules (this checkout / the peer)', 'rules', 'peer-rules'],
+  ['rules-calm / peer-rules-calm', 'rules-calm', 'peer-rules-calm'],
+  ['rules-notick / peer-rules-notick', 'rules-notick', 'peer-rules-notick'],
+  ['peer-rules / none', 'peer-rules', 'none'],
+  ['peer-rules-calm / none-calm', 'peer-rules-calm', 'none-calm'],
+  ['rules-calm / none', 'rules-calm', 'none'],
+  ['peer-rules-calm / none', 'peer-rules-calm', 'none'],
+] as [string, Variant, Variant][]) {
   if (!VARIANTS.includes(x) || !VARIANTS.includes(y)) continue;
   // paired: the two ran side by side over the same window (both orders of starting)
   const paired: number[] = [];
@@ -245,5 +261,5 @@ for (const [label, x, y] of [
   lines.push(`| ${label} | ${(median(of(x).map(perCpu)) / median(of(y).map(perCpu))).toFixed(3)} | ${spread(paired, 3)} |`);
 }
 process.stdout.write(`\n${lines.join('\n')}\n`);
-saveResult(`rules-ingest-${N}`, { machine: info, symbols: N, rules: RULES, windowMs: WINDOW_MS, warmupMs: WARMUP_MS, calm: Number(values.calm), runs, lines });
+saveResult(`rules-ingest-${N}`, { machine: info, symbols: N, rules: RULES, windowMs: WINDOW_MS, warmupMs: WARMUP_MS, calm: Number(values.calm), peerRoot: values['peer-root'], runs, lines });
 process.exit(0);

@@ -162,13 +162,21 @@ export const CONTEXT_WINDOW_SAMPLES = 60;
 /** Every tick of every symbol asks; almost always nothing fires: no array per tick for that. */
 const NONE: readonly Firing[] = Object.freeze([]);
 
+/** Where a PriceWindow keeps its newest sample: time, price, end of its slot (three numbers in a row). */
+const W_TS = 0;
+const W_PRICE = 1;
+const W_SLOT_END = 2;
+
 /**
  * A bounded, time-ordered price history of one symbol covering `spanMs`: at most one sample per
  * spanMs / samples, so a busy symbol keeps at most `samples` (+2) samples; a tick inside the current
  * slot only overwrites the newest sample. The samples live in one Float64Array ring (time, price, time,
  * price, …), addressed by a sequence number that only grows: no object per sample, so nothing for the
  * garbage collector to trace however many symbols keep a full window, and a look-up reads neighbouring
- * memory (docs/BENCHMARKS.md §11).
+ * memory (docs/BENCHMARKS.md §11). The newest sample and its slot's end are kept apart, in three numbers
+ * the evaluator places in its symbol's row (`bind`): a tick inside the slot writes only there, and the
+ * ring's copy is brought up to date before it is read or the slot moves on (docs/ALERTING.md
+ * "Evaluation cost").
  */
 export class PriceWindow {
   private buf = new Float64Array(16);
@@ -177,8 +185,12 @@ export class PriceWindow {
   /** Sequence number of the oldest kept sample, and one past the newest. */
   private start = 0;
   private end = 0;
-  /** End of the newest sample's slot. */
-  private slotEnd = -Infinity;
+  /**
+   * The newest sample's time and price and its slot's end at h[ho + W_*]. With `keepFirst` the time
+   * there is +Infinity (no later tick overwrites the slot's first price) and the ring holds the sample.
+   */
+  private h: Float64Array = Float64Array.of(Infinity, Number.NaN, -Infinity);
+  private ho = 0;
   /**
    * The last answer of a look-up: market time only moves forward, so the next `since` is mostly at or after
    * it and the answer is found by stepping on from there (a sample or two) instead of a binary search.
@@ -201,23 +213,43 @@ export class PriceWindow {
     return this.end - this.start;
   }
 
+  /** Keep the newest sample at h[offset …offset + 2] from now on (the evaluator's symbol row). */
+  bind(h: Float64Array, offset: number): void {
+    h[offset + W_TS] = this.h[this.ho + W_TS]!;
+    h[offset + W_PRICE] = this.h[this.ho + W_PRICE]!;
+    h[offset + W_SLOT_END] = this.h[this.ho + W_SLOT_END]!;
+    this.h = h;
+    this.ho = offset;
+  }
+
   add(ts: number, price: number): void {
-    const buf = this.buf;
-    if (this.end > this.start) {
-      const i = ((this.end - 1) & this.mask) << 1;
-      // the hot path: a tick inside the newest sample's slot only overwrites it
-      if (ts < this.slotEnd) {
-        if (!this.keepFirst && ts >= buf[i]!) {
-          buf[i] = ts;
-          buf[i + 1] = price;
-        }
-        return;
+    const h = this.h;
+    const o = this.ho;
+    // the hot path (inlined in RuleEvaluator.onTickAt): a tick inside the newest sample's slot only
+    // overwrites it (an empty window's slot ends at -Infinity)
+    if (ts < h[o + W_SLOT_END]!) {
+      if (ts >= h[o + W_TS]!) {
+        h[o + W_TS] = ts;
+        h[o + W_PRICE] = price;
       }
-      if (ts < buf[i]!) return; // out of order: the window is about market time moving forward
+      return;
+    }
+    this.addSlot(ts, price);
+  }
+
+  /** A tick at or after the newest sample's slot end (or the first one): a sample of its own. */
+  addSlot(ts: number, price: number): void {
+    if (this.end > this.start) {
+      this.commit();
+      if (ts < this.buf[((this.end - 1) & this.mask) << 1]!) return; // out of order: the window is about market time moving forward
     }
     // one sample per slot of span / samples: the newest in a slot replaces the previous one
     const slot = this.spanMs / this.samples;
-    this.slotEnd = (Math.floor(ts / slot) + 1) * slot;
+    const h = this.h;
+    const o = this.ho;
+    h[o + W_SLOT_END] = (Math.floor(ts / slot) + 1) * slot;
+    h[o + W_TS] = this.keepFirst ? Infinity : ts;
+    h[o + W_PRICE] = price;
     if (this.end - this.start > this.mask) this.grow();
     const j = (this.end & this.mask) << 1;
     this.buf[j] = ts;
@@ -225,6 +257,14 @@ export class PriceWindow {
     this.end++;
     const cutoff = ts - this.spanMs;
     while (this.end - this.start > 1 && this.buf[(this.start & this.mask) << 1]! < cutoff) this.start++;
+  }
+
+  /** The ring's copy of the newest sample brought up to date (a tick in its slot wrote only the row). */
+  private commit(): void {
+    if (this.keepFirst || this.end === this.start) return;
+    const i = ((this.end - 1) & this.mask) << 1;
+    this.buf[i] = this.h[this.ho + W_TS]!;
+    this.buf[i + 1] = this.h[this.ho + W_PRICE]!;
   }
 
   /** Oldest price at or after `since` (or undefined when the window holds nothing that recent). */
@@ -235,6 +275,7 @@ export class PriceWindow {
 
   /** Sequence number of the oldest sample at or after `since`; `newestSeq + 1` when there is none. */
   seqSince(since: number): number {
+    this.commit();
     const buf = this.buf;
     const mask = this.mask;
     let lo: number;
@@ -257,12 +298,14 @@ export class PriceWindow {
     return lo;
   }
 
-  /** Time and price of a kept sample (by sequence number). */
+  /** Time and price of a kept sample (by sequence number; the newest one as it is now). */
   tsAt(seq: number): number {
+    if (seq === this.end - 1) this.commit();
     return this.buf[(seq & this.mask) << 1]!;
   }
 
   priceAt(seq: number): number {
+    if (seq === this.end - 1) this.commit();
     return this.buf[((seq & this.mask) << 1) + 1]!;
   }
 
@@ -354,53 +397,112 @@ interface RuleState {
   band: number;
 }
 
-interface SymbolState {
-  price: number;
+/**
+ * A symbol's numbers every tick reads or writes, in one row of the evaluator's Float64Array (ROW numbers a
+ * symbol, neighbours in memory): a tick inside the quiet band touches this row and nothing else
+ * (docs/ALERTING.md "Evaluation cost").
+ */
+const R_PRICE = 0;
+const R_QUIET_LO = 1;
+const R_QUIET_HI = 2;
+const R_QUIET_FROM = 3;
+const R_QUIET_UNTIL = 4;
+/** The price window's newest sample (time, price) and its slot's end: PriceWindow.bind. */
+const R_WINDOW = 5;
+const R_LAST_TS = 8;
+const ROW = 9;
+
+class SymbolState {
+  constructor(
+    /** The evaluator's rows (this symbol's at `o`) and asset types (at `row`). */
+    private readonly hot: Float64Array,
+    private readonly assets: (string | undefined)[],
+    readonly row: number,
+  ) {
+    this.o = row * ROW;
+  }
+  readonly o: number;
+  get price(): number {
+    return this.hot[this.o + R_PRICE]!;
+  }
+  set price(v: number) {
+    this.hot[this.o + R_PRICE] = v;
+  }
   /** Exchange time of the last tick (feed_stale; before the first tick: when its rules were loaded). */
-  lastTs: number;
-  assetType: string | undefined;
-  /** The source's market state (onMarketState) and when it was reported; -Infinity: none. */
-  marketState: string | undefined;
-  marketStateAt: number;
-  /** feed_stale: when the market was last seen opening (a closed market's silence is not staleness). */
-  openedAt: number;
-  /** feed_stale: whether the market was open at the last onClock. */
-  wasOpen: boolean | undefined;
-  /** Time of the newest funding rate evaluated (the live feed and the InfluxDB poll both report them). */
-  fundingTs: number;
-  window: PriceWindow | undefined;
-  tickRules: RuleState[];
-  /** Tick rules evaluated on every tick (pct_change: its reference moves with time). */
-  scanRules: RuleState[];
-  /**
-   * The levels of the price-level tick rules (threshold, and the re-arm level threshold ∓ band), sorted,
-   * with the rule of each: a tick only evaluates the rules with a level between the previous price and
-   * its own (docs/ALERTING.md "Evaluation cost").
-   */
-  levels: Float64Array;
-  levelRules: RuleState[];
-  /** The next tick evaluates every tick rule (after a reload: new rules record their first state). */
-  fullScan: boolean;
+  get lastTs(): number {
+    return this.hot[this.o + R_LAST_TS]!;
+  }
+  set lastTs(v: number) {
+    this.hot[this.o + R_LAST_TS] = v;
+  }
+  get assetType(): string | undefined {
+    return this.assets[this.row];
+  }
+  set assetType(v: string | undefined) {
+    this.assets[this.row] = v;
+  }
   /**
    * The quiet band: a tick with a price strictly between `quietLo` and `quietHi` and an exchange time in
    * (`quietFrom`, `quietUntil`] changes no tick rule's state (no level passed, every pct_change rule's
    * reference price and side unchanged), so it only records its price (docs/ALERTING.md "Evaluation
    * cost"). Set by each evaluation; NaN = none (every tick is evaluated).
    */
-  quietLo: number;
-  quietHi: number;
-  quietFrom: number;
-  quietUntil: number;
+  get quietLo(): number {
+    return this.hot[this.o + R_QUIET_LO]!;
+  }
+  set quietLo(v: number) {
+    this.hot[this.o + R_QUIET_LO] = v;
+  }
+  get quietHi(): number {
+    return this.hot[this.o + R_QUIET_HI]!;
+  }
+  set quietHi(v: number) {
+    this.hot[this.o + R_QUIET_HI] = v;
+  }
+  get quietFrom(): number {
+    return this.hot[this.o + R_QUIET_FROM]!;
+  }
+  set quietFrom(v: number) {
+    this.hot[this.o + R_QUIET_FROM] = v;
+  }
+  get quietUntil(): number {
+    return this.hot[this.o + R_QUIET_UNTIL]!;
+  }
+  set quietUntil(v: number) {
+    this.hot[this.o + R_QUIET_UNTIL] = v;
+  }
+  /** The source's market state (onMarketState) and when it was reported; -Infinity: none. */
+  marketState: string | undefined = undefined;
+  marketStateAt = -Infinity;
+  /** feed_stale: when the market was last seen opening (a closed market's silence is not staleness). */
+  openedAt = -Infinity;
+  /** feed_stale: whether the market was open at the last onClock. */
+  wasOpen: boolean | undefined = undefined;
+  /** Time of the newest funding rate evaluated (the live feed and the InfluxDB poll both report them). */
+  fundingTs = -Infinity;
+  window: PriceWindow | undefined = undefined;
+  tickRules: RuleState[] = [];
+  /** Tick rules evaluated on every tick (pct_change: its reference moves with time). */
+  scanRules: RuleState[] = [];
+  /**
+   * The levels of the price-level tick rules (threshold, and the re-arm level threshold ∓ band), sorted,
+   * with the rule of each: a tick only evaluates the rules with a level between the previous price and
+   * its own (docs/ALERTING.md "Evaluation cost").
+   */
+  levels = new Float64Array(0);
+  levelRules: RuleState[] = [];
+  /** The next tick evaluates every tick rule (after a reload: new rules record their first state). */
+  fullScan = true;
   /** Whether every tick rule that is not level-indexed is a pct_change rule (the band knows no others). */
-  quietOk: boolean;
+  quietOk = false;
   /** timeframe → bar rules. */
-  barRules: Map<string, RuleState[]>;
+  barRules = new Map<string, RuleState[]>();
   /** timeframe → open time of the last candle evaluated. */
-  lastBar: Map<string, number>;
+  lastBar = new Map<string, number>();
   /** timeframe → volumes of closed candles (only with a volume_spike rule). */
-  volumes: Map<string, VolumeRing>;
-  fundingRules: RuleState[];
-  staleRules: RuleState[];
+  volumes = new Map<string, VolumeRing>();
+  fundingRules: RuleState[] = [];
+  staleRules: RuleState[] = [];
 }
 
 interface NewsState {
@@ -417,6 +519,12 @@ export class RuleEvaluator {
   private fearGreedRules: RuleState[] = [];
   private lastFearGreedTs = -Infinity;
   private readonly seenArticles = new Map<string, number>();
+  /** Rows of the symbols with a rule (SymbolState), their asset types, and the symbol of each row. */
+  private hot = new Float64Array(0);
+  private assets: (string | undefined)[] = [];
+  private bySlot: SymbolState[] = [];
+  /** Changes with every setRules: a slot from tickSlot is valid while it stays the same. */
+  version = 0;
 
   /**
    * Replace the rule set. A rule whose definition did not change keeps its state (crossing, cooldown,
@@ -441,6 +549,13 @@ export class RuleEvaluator {
 
     const prev = this.symbols;
     this.symbols = new Map();
+    // one row per symbol with a rule; handles from tickSlot are stale from here on (version)
+    const rows = new Set<string>();
+    for (const s of next.values()) rows.add(s.rule.symbol);
+    const hot = (this.hot = new Float64Array(rows.size * ROW));
+    const assets = (this.assets = new Array<string | undefined>(rows.size).fill(undefined));
+    const bySlot = (this.bySlot = new Array<SymbolState>(rows.size));
+    this.version++;
     this.news = new Map();
     this.fearGreedRules = [];
     const spans = new Map<string, number>();
@@ -450,32 +565,21 @@ export class RuleEvaluator {
       let sym = this.symbols.get(rule.symbol);
       if (!sym) {
         const p = prev.get(rule.symbol);
-        sym = {
-          price: p?.price ?? Number.NaN,
-          lastTs: p?.lastTs ?? now,
-          assetType: p?.assetType,
-          marketState: p?.marketState,
-          marketStateAt: p?.marketStateAt ?? -Infinity,
-          openedAt: p?.openedAt ?? -Infinity,
-          wasOpen: p?.wasOpen,
-          fundingTs: p?.fundingTs ?? -Infinity,
-          window: p?.window,
-          tickRules: [],
-          scanRules: [],
-          levels: new Float64Array(0),
-          levelRules: [],
-          fullScan: true,
-          quietLo: Number.NaN,
-          quietHi: Number.NaN,
-          quietFrom: Number.NaN,
-          quietUntil: Number.NaN,
-          quietOk: false,
-          barRules: new Map(),
-          volumes: p?.volumes ?? new Map(),
-          lastBar: p?.lastBar ?? new Map(),
-          fundingRules: [],
-          staleRules: [],
-        };
+        sym = new SymbolState(hot, assets, this.symbols.size);
+        sym.price = p?.price ?? Number.NaN;
+        sym.lastTs = p?.lastTs ?? now;
+        sym.assetType = p?.assetType;
+        if (p) {
+          sym.marketState = p.marketState;
+          sym.marketStateAt = p.marketStateAt;
+          sym.openedAt = p.openedAt;
+          sym.wasOpen = p.wasOpen;
+          sym.fundingTs = p.fundingTs;
+          sym.window = p.window;
+          sym.volumes = p.volumes;
+          sym.lastBar = p.lastBar;
+        }
+        bySlot[sym.row] = sym;
         this.symbols.set(rule.symbol, sym);
       }
       // every symbol with a rule keeps a price window: messages show the change over the rule's window
@@ -519,6 +623,7 @@ export class RuleEvaluator {
       const samples = sym.tickRules.some((r) => r.rule.condition === 'pct_change') ? MAX_WINDOW_SAMPLES : CONTEXT_WINDOW_SAMPLES;
       if (sym.window && sym.window.samples === samples) sym.window.spanMs = span;
       else sym.window = new PriceWindow(span, samples, samples === CONTEXT_WINDOW_SAMPLES);
+      sym.window.bind(hot, sym.o + R_WINDOW);
     }
     for (const sym of this.symbols.values()) indexLevels(sym);
     for (const [symbol, sym] of this.symbols) {
@@ -564,15 +669,47 @@ export class RuleEvaluator {
   /** A trade / quote of `symbol` at exchange time `ts`; returns the rules that fire on it. */
   onTick(symbol: string, ts: number, price: number, assetType?: string): readonly Firing[] {
     const sym = this.symbols.get(symbol);
-    if (!sym || !Number.isFinite(price)) return NONE;
-    const prev = sym.price;
-    sym.price = price;
-    if (ts > sym.lastTs) sym.lastTs = ts;
-    if (assetType !== undefined) sym.assetType = assetType;
-    const window = sym.window;
-    window?.add(ts, price);
+    return sym ? this.onTickAt(sym.row, symbol, ts, price, assetType) : NONE;
+  }
+
+  /**
+   * The handle onTickAt takes for `symbol`'s ticks, found once per symbol (the feeder's core keeps it beside
+   * its own per-symbol state); -1: no rule of the symbol. Valid while `version` stays the same.
+   */
+  tickSlot(symbol: string): number {
+    return this.symbols.get(symbol)?.row ?? -1;
+  }
+
+  /**
+   * onTick for the symbol of a handle from tickSlot (of the current `version`): a tick inside the symbol's
+   * quiet band reads and writes its row alone — no map, no object, no allocation (docs/ALERTING.md
+   * "Evaluation cost").
+   */
+  onTickAt(slot: number, symbol: string, ts: number, price: number, assetType?: string): readonly Firing[] {
+    if (!Number.isFinite(price)) return NONE;
+    const h = this.hot;
+    const o = slot * ROW;
+    const prev = h[o + R_PRICE]!;
+    h[o + R_PRICE] = price;
+    if (ts > h[o + R_LAST_TS]!) h[o + R_LAST_TS] = ts;
+    if (assetType !== undefined && this.assets[slot] !== assetType) this.assets[slot] = assetType;
+    // the price window (PriceWindow.add, inlined): a tick inside the newest sample's slot only overwrites
+    // it, in this row; a later slot goes to the ring
+    const w = o + R_WINDOW;
+    if (ts < h[w + W_SLOT_END]!) {
+      if (ts >= h[w + W_TS]!) {
+        h[w + W_TS] = ts;
+        h[w + W_PRICE] = price;
+      }
+    } else this.bySlot[slot]!.window?.addSlot(ts, price);
     // inside the quiet band this tick can change no rule: its price (and window sample) is all it leaves
-    if (price > sym.quietLo && price < sym.quietHi && ts > sym.quietFrom && ts <= sym.quietUntil) return NONE;
+    if (price > h[o + R_QUIET_LO]! && price < h[o + R_QUIET_HI]! && ts > h[o + R_QUIET_FROM]! && ts <= h[o + R_QUIET_UNTIL]!) return NONE;
+    return this.evaluateTick(this.bySlot[slot]!, symbol, prev, ts, price);
+  }
+
+  /** A tick outside the quiet band: the rules it can change, and the new band. */
+  private evaluateTick(sym: SymbolState, symbol: string, prev: number, ts: number, price: number): readonly Firing[] {
+    const window = sym.window;
     let out: Firing[] | undefined;
     const full = sym.fullScan || prev !== prev;
     const lv = sym.levels;

@@ -8,11 +8,9 @@ import type { Logger } from 'pino';
 import { BUCKETS, type InfluxQLClient, type InfluxSink, type WatchItem } from '@mt/common';
 import type { Point } from '@influxdata/influxdb-client';
 import type { MarketContext } from './context.js';
-import type { MarketSink } from './types.js';
 import type { IndicatorEngine } from './indicators/index.js';
-import type { PriceAlerts } from './alerts/index.js';
 import type { MarketMetrics } from './metrics.js';
-import type { CoreParts } from './core/parts.js';
+import type { CoreParts, LiveTicks, TickAlerts } from './core/parts.js';
 import { TickThrottle } from './core/ticks.js';
 import { CandleStore } from './core/candles.js';
 import { IndicatorRunner, type ClosedCandleListener } from './core/indicator-runner.js';
@@ -25,12 +23,12 @@ export interface MarketCoreOptions {
   influxql: InfluxQLClient;
   indicators: Pick<IndicatorEngine, 'seed' | 'onClosedCandle' | 'drop'>;
   /** Set after construction when alerts need the context the core is part of. */
-  alerts?: Pick<PriceAlerts, 'onTick'>;
+  alerts?: TickAlerts;
   /**
    * A second, push-only sink beside InfluxDB (Grafana Live, docs/GRAFANA_LIVE.md): every tick and every
    * stored closed candle, unthrottled (it coalesces itself). It must never block or throw into ingest.
    */
-  live?: MarketSink;
+  live?: LiveTicks;
   log: Logger;
   /** Built with `core.lastTicks()` as its tick-age source. */
   metrics?: MarketMetrics;
@@ -47,7 +45,7 @@ export interface MarketCoreOptions {
 
 export class MarketCore {
   readonly out: MarketContext['out'];
-  alerts: Pick<PriceAlerts, 'onTick'> | undefined;
+  alerts: TickAlerts | undefined;
   metrics: MarketMetrics | undefined;
   private readonly ticks: TickThrottle;
   private readonly candles: CandleStore;

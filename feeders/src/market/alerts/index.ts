@@ -22,6 +22,14 @@ export { OnceFiredStore } from './once.js';
 export interface PriceAlerts {
   setRules(rules: AlertRule[]): void;
   onTick(t: MarketTick): void;
+  /**
+   * The per-symbol handle the core keeps for onTickAt (docs/ALERTING.md "Evaluation cost"): -1 when no rule
+   * of the symbol listens to ticks. Valid while `slotVersion` stays the same (the rule set is replaced).
+   */
+  tickSlot(symbol: string): number;
+  readonly slotVersion: number;
+  /** onTick for a symbol whose handle the caller holds (no look-up of the symbol). */
+  onTickAt(slot: number, t: MarketTick): void;
   /** The source's market state of a symbol (Yahoo's marketState), on every poll: feed_stale's open/closed. */
   onMarketState(symbol: string, state: string): void;
   /** A perpetual's funding rate from the venue feed (funding_above / funding_below), as it arrives. */
@@ -131,6 +139,13 @@ export function createPriceAlerts(
     }
   };
 
+  const onTickAt = (slot: number, t: MarketTick): void => {
+    // exchange time drives windows and cooldowns; a source without a usable one falls back to ours
+    const ts = Number.isFinite(t.ts) && t.ts > 0 ? t.ts : t.receivedAt;
+    const fs = evaluator.onTickAt(slot, t.symbol, ts, t.price, t.assetType);
+    if (fs.length) emit(fs);
+  };
+
   return {
     setRules(rules) {
       const valid = rules.filter((r) => {
@@ -145,11 +160,16 @@ export function createPriceAlerts(
       log.info({ rules: evaluator.ruleCount }, 'price alert rules loaded');
     },
     onTick(t) {
-      // exchange time drives windows and cooldowns; a source without a usable one falls back to ours
-      const ts = Number.isFinite(t.ts) && t.ts > 0 ? t.ts : t.receivedAt;
-      const fs = evaluator.onTick(t.symbol, ts, t.price, t.assetType);
-      if (fs.length) emit(fs);
+      const slot = evaluator.tickSlot(t.symbol);
+      if (slot >= 0) onTickAt(slot, t);
     },
+    tickSlot(symbol) {
+      return evaluator.tickSlot(symbol);
+    },
+    get slotVersion() {
+      return evaluator.version;
+    },
+    onTickAt,
     onMarketState(symbol, state) {
       evaluator.onMarketState(symbol, state, now());
     },

@@ -4,7 +4,25 @@ import type { Logger } from 'pino';
 import type { Point } from '@influxdata/influxdb-client';
 import type { PriceAlerts } from '../alerts/index.js';
 import type { MarketMetrics } from '../metrics.js';
-import type { MarketSink } from '../types.js';
+import type { MarketSink, MarketTick } from '../types.js';
+
+/**
+ * The alerts as the core calls them: onTick, or (PriceAlerts) onTickAt with the handle its per-symbol slot
+ * keeps (docs/ALERTING.md "Evaluation cost").
+ */
+export type TickAlerts = Pick<PriceAlerts, 'onTick'> & Partial<Pick<PriceAlerts, 'tickSlot' | 'slotVersion' | 'onTickAt'>>;
+
+/**
+ * A tick consumer's per-symbol handle (Grafana Live's sink): looked up once per symbol and kept in the
+ * core's slot, taken again when `slotVersion` changes (its watch set did).
+ */
+export interface SlottedTicks<H = unknown> {
+  readonly slotVersion: number;
+  tickSlot(t: MarketTick): H;
+  tickAt(slot: H, t: MarketTick): void;
+}
+
+export type LiveTicks = MarketSink & Partial<SlottedTicks>;
 
 export interface CoreParts {
   log: Logger;
@@ -13,8 +31,8 @@ export interface CoreParts {
   stopped(): boolean;
   /** Set after construction (tests, main.ts): read at use. */
   metrics(): MarketMetrics | undefined;
-  alerts(): Pick<PriceAlerts, 'onTick'> | undefined;
-  live: MarketSink | undefined;
+  alerts(): TickAlerts | undefined;
+  live: LiveTicks | undefined;
   /** Hand a point to the sink (default bucket: markets raw) and count it by measurement. */
   write(measurement: string, p: Point, bucket?: string): void;
   /** Count and log an error thrown by a component, never propagate it. */

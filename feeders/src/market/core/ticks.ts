@@ -5,13 +5,19 @@
 import { watchItemKey, type WatchItem } from '@mt/common';
 import type { Interval, MarketTick } from '../types.js';
 import { marketDataPoint } from '@mt/common';
-import type { CoreParts } from './parts.js';
+import type { CoreParts, LiveTicks, TickAlerts } from './parts.js';
 
 /** How far before "an hour ago" the reference candle of change_pct_1h may have closed. */
 const CHANGE_1H_SLACK_MS = 5 * 60_000;
 /** How old the previous daily close may be for a fallback's 24 h change (a long weekend). */
 const PREV_CLOSE_SLACK_MS = 4 * 86_400_000;
 
+/**
+ * The core's one per-symbol slot (per exchange and symbol), found by one look-up per tick: the throttle's
+ * state and the handles of the alerts and of Grafana Live for the symbol, so a tick reaches their
+ * per-symbol state without a look-up of its own (docs/ALERTING.md "Evaluation cost"). A handle is taken
+ * again when its consumer's `slotVersion` changed (rules replaced, watch set changed) or the consumer did.
+ */
 interface TickState {
   /** The ticks since the last point, merged (later wins); reused from point to point, so no per-tick object. */
   held: MarketTick;
@@ -21,6 +27,20 @@ interface TickState {
   timer: NodeJS.Timeout | undefined;
   /** The throttle timer's callback, made once per symbol. */
   emit: () => void;
+  /** The symbol's tick age (shared by its exchanges): market_last_tick_age_seconds. */
+  age: TickAge;
+  alerts: TickAlerts | undefined;
+  alertsVersion: number;
+  /** PriceAlerts.tickSlot's handle; -1: no rule of the symbol reads ticks. */
+  alertsSlot: number;
+  live: LiveTicks | undefined;
+  liveVersion: number;
+  liveSlot: unknown;
+}
+
+interface TickAge {
+  at: number;
+  assetType: string;
 }
 
 export interface TickThrottleOptions {
@@ -36,7 +56,10 @@ export interface TickThrottleOptions {
 export class TickThrottle {
   /** exchange → symbol → state: two look-ups instead of building an `exchange:symbol` key per tick. */
   private readonly ticks = new Map<string, Map<string, TickState>>();
-  private readonly lastTickAt = new Map<string, { at: number; assetType: string }>();
+  private readonly lastTickAt = new Map<string, TickAge>();
+  /** The exchange of the last tick and its symbols' slots: one look-up per tick while it stays the same. */
+  private exchange: string | undefined;
+  private bySymbol: Map<string, TickState> | undefined;
   private readonly marketCaps = new Map<string, number>();
 
   constructor(
@@ -55,30 +78,51 @@ export class TickThrottle {
 
   tick(t: MarketTick): void {
     const core = this.core;
+    const now = core.now();
+    let bySymbol = this.bySymbol;
+    if (bySymbol === undefined || t.exchange !== this.exchange) {
+      const m = this.ticks.get(t.exchange);
+      if (m) bySymbol = m;
+      else this.ticks.set(t.exchange, (bySymbol = new Map()));
+      this.exchange = t.exchange;
+      this.bySymbol = bySymbol;
+    }
+    let st = bySymbol.get(t.symbol);
+    if (!st) bySymbol.set(t.symbol, (st = this.tickState(t)));
     // alerts see every tick, not the throttled stream: a spike inside one second must still fire
     const alerts = core.alerts();
     if (alerts) {
       try {
-        alerts.onTick(t);
+        if (alerts.onTickAt === undefined) alerts.onTick(t);
+        else {
+          if (st.alerts !== alerts || st.alertsVersion !== alerts.slotVersion) {
+            st.alerts = alerts;
+            st.alertsVersion = alerts.slotVersion!;
+            st.alertsSlot = alerts.tickSlot!(t.symbol);
+          }
+          if (st.alertsSlot >= 0) alerts.onTickAt(st.alertsSlot, t);
+        }
       } catch (err) {
         core.contain('alerts', 'tick', err);
       }
     }
-    if (core.live) {
+    const live = core.live;
+    if (live) {
       try {
-        core.live.tick(t);
+        if (live.tickAt === undefined) live.tick(t);
+        else {
+          if (st.live !== live || st.liveVersion !== live.slotVersion) {
+            st.live = live;
+            st.liveVersion = live.slotVersion!;
+            st.liveSlot = live.tickSlot!(t);
+          }
+          live.tickAt(st.liveSlot, t);
+        }
       } catch (err) {
         core.contain('live', 'tick', err);
       }
     }
-    const now = core.now();
-    const last = this.lastTickAt.get(t.symbol);
-    if (last) last.at = now;
-    else this.lastTickAt.set(t.symbol, { at: now, assetType: t.assetType });
-    let bySymbol = this.ticks.get(t.exchange);
-    if (!bySymbol) this.ticks.set(t.exchange, (bySymbol = new Map()));
-    let st = bySymbol.get(t.symbol);
-    if (!st) bySymbol.set(t.symbol, (st = this.tickState()));
+    st.age.at = now;
     if (st.pending) merge(st.held, t);
     else copyTick(st.held, t);
     st.pending = true;
@@ -107,13 +151,23 @@ export class TickThrottle {
     for (const bySymbol of this.ticks.values()) for (const st of bySymbol.values()) this.emitTick(st);
   }
 
-  private tickState(): TickState {
+  private tickState(t: MarketTick): TickState {
+    // the tick age is per symbol (whichever exchange ticked last), as the gauge reports it
+    let age = this.lastTickAt.get(t.symbol);
+    if (!age) this.lastTickAt.set(t.symbol, (age = { at: 0, assetType: t.assetType }));
     const st: TickState = {
       held: { ...EMPTY_TICK },
       pending: false,
       lastEmitAt: -Infinity,
       timer: undefined,
       emit: () => this.emitTick(st),
+      age,
+      alerts: undefined,
+      alertsVersion: -1,
+      alertsSlot: -1,
+      live: undefined,
+      liveVersion: -1,
+      liveSlot: undefined,
     };
     return st;
   }

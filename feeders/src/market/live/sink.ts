@@ -175,7 +175,14 @@ export class GrafanaLiveSink implements MarketSink {
   }
 
   tick(t: MarketTick): void {
-    if (this.closed) return;
+    if (!this.closed) this.tickAt(this.tickSlot(t), t);
+  }
+
+  /** Changes when setWatch forgets symbols: a handle from tickSlot is valid while it stays the same. */
+  slotVersion = 0;
+
+  /** The symbol's state, for tickAt: the core keeps it in its per-symbol slot (docs/ALERTING.md "Evaluation cost"). */
+  tickSlot(t: MarketTick): SymbolState {
     let bySymbol = this.symbols.get(t.exchange);
     if (!bySymbol) this.symbols.set(t.exchange, (bySymbol = new Map()));
     let st = bySymbol.get(t.symbol);
@@ -199,6 +206,12 @@ export class GrafanaLiveSink implements MarketSink {
       };
       bySymbol.set(t.symbol, st);
     }
+    return st;
+  }
+
+  /** tick() for the symbol of a handle from tickSlot (of the current slotVersion). */
+  tickAt(st: SymbolState, t: MarketTick): void {
+    if (this.closed) return;
     // sticky: a trade carries no 24 h change and a book update no 24 h change; keep the last known
     if (Number.isFinite(t.price)) st.price = t.price;
     if (t.changePct24h !== undefined && Number.isFinite(t.changePct24h)) st.changePct24h = t.changePct24h;
@@ -232,6 +245,7 @@ export class GrafanaLiveSink implements MarketSink {
 
   /** Forget symbols that left the watch set (their state would otherwise stay forever). */
   setWatch(keys: Set<string>): void {
+    this.slotVersion++;
     for (const [exchange, bySymbol] of this.symbols) {
       for (const [symbol, st] of bySymbol) {
         if (keys.has(`${exchange}:${symbol}`)) continue;
