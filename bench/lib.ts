@@ -176,14 +176,16 @@ export async function measureWindow(pid: number, ms: number, sample: () => Promi
  * per new point, (end of the first query that returned it) − (its timestamp, the newest trade merged into
  * it = the frame's send time in the replay): frame → queryable, an upper bound by up to one poll.
  */
-export async function influxPointLatencies(url: string, ms: number, pollMs: number): Promise<number[]> {
+export async function influxPointLatencies(url: string, ms: number, pollMs: number, symbols?: string[]): Promise<number[]> {
   const seen = new Set<string>();
   const lat: number[] = [];
   const start = Date.now();
   let first = true;
+  // only these symbols' series (a sample): InfluxDB reads those alone, the rest of the machine is left to what is measured
+  const only = symbols?.length ? ` AND (${symbols.map((x) => `"symbol" = '${x.replace(/'/g, "\\'")}'`).join(' OR ')})` : '';
   while (Date.now() - start < ms) {
     const t = Date.now();
-    const res = await fetch(`${url}/query?${new URLSearchParams({ db: 'markets', epoch: 'ms', q: 'SELECT "price" FROM "market_data" WHERE time > now() - 5s GROUP BY "symbol"' })}`);
+    const res = await fetch(`${url}/query?${new URLSearchParams({ db: 'markets', epoch: 'ms', q: `SELECT "price" FROM "market_data" WHERE time > now() - 5s${only} GROUP BY "symbol"` })}`);
     const body = (await res.json()) as { results: { series?: { tags: { symbol: string }; values: [number, number][] }[] }[] };
     const at = Date.now();
     for (const s of body.results[0]?.series ?? []) {

@@ -10,16 +10,20 @@
 // Live's latency is also split by frames sent during a burst (or the 500 ms after) vs between bursts, with
 // the feeder's own share (grafana_live_wait_seconds) and the push request's duration beside it.
 // --probe DIR splits the tail (docs/BENCHMARKS.md §10, "Where the tail comes from"): the replay records
-// every frame's send time by value (ReplayOptions.record) and how late its writes left, the feeder runs
+// every 10th symbol's frames' send times by value (ReplayOptions.record) and how late its writes left, the feeder runs
 // with bench/feeder-probe.mjs (event-loop lag, GC pauses), and the CPU of the feeder, influxd and this
 // process (replay + InfluxDB poller + the push fake's thread) is sampled every 100 ms; each is binned by
 // its place in the 5 s burst cycle. Per pushed line it also gives "trade frame → push received" from the
 // send time of the frame that gave the line its price (a book frame carries no event time: its tick's time
 // is the feeder's read, so the time_ms-based latency starts there for lines whose newest frame is a book).
-// A load "n:rate:steady" runs without bursts.
+// A load "n:rate:steady" runs without bursts. --influx-symbols K polls the InfluxDB path on K symbols (default
+// 50; 0 = all, the method before 2026-11-26, which kept influxd at ~60 % of a core of the 2). --node-options
+// gives this code's feeder V8 flags (compose's: "--node-options=--max-semi-space-size=4 --max-old-space-size=128").
 // --peer-root DIR runs another version's feeder (e.g. the commit before a change) as a third variant in
-// every round: before/after in the same run. --cpu-prof DIR profiles the feeder in the CPU runs.
+// every round: before/after in the same run. --cpu-prof DIR profiles the feeder in the CPU and latency runs.
 //   git archive <rev> | tar -x -C /tmp/before && ln -s "$PWD/node_modules" /tmp/before/node_modules
+// (that node_modules resolves @mt/* to this checkout: for a peer whose common/ differs, give it a node_modules
+// of links to this one's entries with @mt/* pointing into the peer)
 //
 //   npm run bench -- live      (or: node --conditions=source --import tsx bench/live.ts --runs 2 --seconds 20)
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -28,7 +32,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { metricValue, startInflux, startService, waitFor, type RunningService } from '@mt/testing';
 import { cpuSeconds, influxPointLatencies, machine, median, percentile, saveResult, sleep, spread } from './lib.js';
-import { ReplayServer, replayFeederEnv, type SendRecord } from './replay.js';
+import { ReplayServer, benchSymbols, replayFeederEnv, type SendRecord } from './replay.js';
 
 const { values } = parseArgs({
   options: {
@@ -50,6 +54,11 @@ const { values } = parseArgs({
     dump: { type: 'string' },
     // per-run diagnosis of the tail into this directory (see the top of this file)
     probe: { type: 'string' },
+    // V8/Node flags for this code's feeder ("on") only, e.g. compose's `--max-semi-space-size=4 --max-old-space-size=128`
+    'node-options': { type: 'string', default: '' },
+    // the InfluxDB path's latency from this many symbols (evenly spread); 0 = all, as before 2026-11-26 13:40
+    // UTC: polling all 500 every 50 ms kept influxd at ~60 % of a core (docs/BENCHMARKS.md §10)
+    'influx-symbols': { type: 'string', default: '50' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -77,8 +86,10 @@ const PEER = values['peer-root'];
 function feeder(replay: ReplayServer, n: number, variant: Variant, prof?: string, probeFile?: string): Promise<RunningService> {
   const over: Record<string, string> = variant === 'off' ? {} : { GRAFANA_LIVE_URL: grafana.url, GRAFANA_LIVE_TOKEN: TOKEN, GRAFANA_LIVE_MAX_HZ: values['max-hz'] };
   // Node 20 refuses --cpu-prof in NODE_OPTIONS: bench/cpu-prof.mjs starts the profiler instead
-  if (prof) Object.assign(over, { NODE_OPTIONS: `--import=${new URL('./cpu-prof.mjs', import.meta.url).href}`, CPU_PROF_DIR: prof });
-  if (probeFile) Object.assign(over, { NODE_OPTIONS: `--import=${new URL('./feeder-probe.mjs', import.meta.url).href}`, PROBE_FILE: probeFile });
+  const imports: string[] = variant === 'on' && values['node-options'] ? [values['node-options']] : [];
+  if (prof) imports.push(`--import=${new URL('./cpu-prof.mjs', import.meta.url).href}`);
+  if (probeFile) imports.push(`--import=${new URL('./feeder-probe.mjs', import.meta.url).href}`);
+  Object.assign(over, prof ? { CPU_PROF_DIR: prof } : {}, probeFile ? { PROBE_FILE: probeFile } : {}, imports.length ? { NODE_OPTIONS: imports.join(' ') } : {});
   return replayFeederEnv(replay, influx.url, n, over).then((env) => startService('market-feeder', env, { root: variant === 'peer' ? PEER : undefined }));
 }
 
@@ -140,7 +151,7 @@ interface ProbePhase {
 }
 interface ProbeResult {
   phases: ProbePhase[];
-  /** Lines whose price or bid was not found among the frames sent (warm-up frames, repeated values). */
+  /** Lines of recorded symbols whose price or bid was not found among the frames sent (warm-up frames, repeated values). */
   unmatched: number;
 }
 
@@ -180,6 +191,7 @@ function probeResult(
   lines.at.forEach((at, i) => {
     const sp = rec.price.get(lines.sym[i]!)?.get(lines.price[i]!);
     const sb = rec.bid.get(lines.sym[i]!)?.get(lines.bid[i]!);
+    if (!rec.price.has(lines.sym[i]!)) return; // not in the recorded sample
     if (sp === undefined || sb === undefined) return void unmatched++;
     const newest = Math.max(sp, sb);
     const tm = lines.frameAt[i]!;
@@ -237,14 +249,18 @@ const stats = (xs: number[]) => ({ n: xs.length, p50: percentile(xs, 50), p99: p
 
 async function latencyRun(n: number, rate: number, run: number, variant: Variant, steady: boolean): Promise<LatencyRun> {
   const probeDir = values.probe;
-  const replay = await new ReplayServer({ rate, kinds: KINDS, ...(steady ? {} : BURST), record: !!probeDir }).listen();
+  // the per-line split on every 10th symbol: recording every frame would make the replay itself late
+  const recorded = probeDir ? new Set(benchSymbols(n).filter((_, i) => i % 10 === 0).map((x) => x.replace('/', ''))) : undefined;
+  const replay = await new ReplayServer({ rate, kinds: KINDS, ...(steady ? {} : BURST), record: recorded }).listen();
   const replayStart = Date.now() - replay.stats().uptimeMs;
   let probeFile: string | undefined;
   if (probeDir) {
     mkdirSync(probeDir, { recursive: true });
     probeFile = `${probeDir}/feeder-${variant}-${n}${steady ? '-steady' : ''}-${run}.json`;
   }
-  const svc = await feeder(replay, n, variant, undefined, probeFile);
+  // --cpu-prof profiles the latency runs' feeders too (bursts included)
+  const prof = values['cpu-prof'] && `${values['cpu-prof']}/latency-${variant}-${n}${steady ? '-steady' : ''}-${run}`;
+  const svc = await feeder(replay, n, variant, prof, probeFile);
   let probeOut: { rec: SendRecord; lines: Parameters<typeof probeResult>[1]; cpu: [number, number, number, number][]; since: number } | undefined;
   try {
     await warm(replay, n);
@@ -263,7 +279,9 @@ async function latencyRun(n: number, rate: number, run: number, variant: Variant
           cpuSamples.push([Date.now(), cpuSeconds(svc.proc.child.pid!), influxPid ? cpuSeconds(influxPid) : 0, (me.user + me.system) / 1e6]);
         }, 100)
       : undefined;
-    const influxLat = await influxPointLatencies(influx.url, SECONDS * 1000, Number(values.poll));
+    const k = Number(values['influx-symbols']);
+    const sample = k > 0 && k < n ? benchSymbols(n).filter((_, i) => i % Math.ceil(n / k) === 0) : undefined;
+    const influxLat = await influxPointLatencies(influx.url, SECONDS * 1000, Number(values.poll), sample);
     clearInterval(sampler);
     clearInterval(cpuSampler);
     const { latency: liveLat, frameAt, perSec: secs, at, sym, price, bid } = await collect(start);
@@ -310,10 +328,11 @@ function probeTable(r: LatencyRun): string {
   const p = r.probe!;
   const rows = [
     `${r.variant} ${r.symbols} symbols ${r.rate} frames/s${r.steady ? ' steady' : ' ×10 bursts'} run ${r.run} (load ${r.loadavg}; ${p.unmatched} lines unmatched)`,
-    '| phase | lines | trade frame sent → push p50 / p99 ms (> 100 ms) | newest frame sent → push p50 / p99 | time_ms → push p50 / p99 | book frame sent → feeder read p50 / p99 (lines) | read → push p50 / p99 | feeder loop lag p99 / max ms | feeder GC ms/s, max pause | CPU % feeder / influxd / bench | replay stamp → written p99 / max ms, max buffered KiB |',
+    '| phase | lines (every 10th symbol) | trade frame sent → push p50 / p99 ms (> 100 ms) | newest frame sent → push p50 / p99 | time_ms → push p50 / p99 | book frame sent → feeder read p50 / p99 (lines) | read → push p50 / p99 | feeder loop lag p99 / max ms | feeder GC ms/s, max pause | CPU % feeder / influxd / bench | replay stamp → written p99 / max ms, max buffered KiB |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const x of p.phases) {
+    if (r.steady && x.phase !== 'all') continue; // no burst cycle to place it in
     rows.push(
       `| ${x.phase} | ${x.trade.n} | ${x.trade.p50} / ${x.trade.p99} (${(x.trade.over100 * 100).toFixed(1)} %) | ${x.newest.p50} / ${x.newest.p99} | ${x.timeMs.p50} / ${x.timeMs.p99} | ${x.bookRead.p50} / ${x.bookRead.p99} (${x.bookRead.n}) | ${x.readToPush.p50} / ${x.readToPush.p99} | ` +
         `${x.loopLag.p99} / ${x.loopLag.max} | ${x.gc.msPerSec}, ${x.gc.max} | ${x.cpu.feeder} / ${x.cpu.influxd} / ${x.cpu.bench} | ${x.replayWrite.p99} / ${x.replayWrite.max}, ${Math.round(x.replayWrite.maxBuffered / 1024)} |`,

@@ -41,10 +41,11 @@ export interface ReplayOptions {
    */
   walk?: number;
   /**
-   * Keep a send record (bench/live.ts's split of the latency): per symbol the send time of every price and
-   * bid value a frame carried, and per tick how long after its stamp (E/T) the frames reached the socket.
+   * Keep a send record (bench/live.ts's split of the latency): per tick how long after its stamp (E/T) the
+   * frames reached the socket, and for these symbols (`BTCUSDT`; a sample: a record of every frame costs the
+   * replay enough to make it late) the send time of every price and bid value a frame carried.
    */
-  record?: boolean;
+  record?: ReadonlySet<string>;
 }
 
 /** What a replay with `record` saw (see ReplayOptions.record). */
@@ -148,7 +149,7 @@ export class ReplayServer {
       pingIntervalMs: 20_000,
       historyMinutes: 1500,
       walk: DEFAULT_WALK,
-      record: false,
+      record: new Set(),
       ...opts,
     };
     // One candle per advance(): the REST clock is moved once per real minute (see listen()).
@@ -409,7 +410,7 @@ export class ReplayServer {
       const sub = c.emit[c.next++ % len]!;
       const data = this.market.frame(sub.kind, sub.sym, now);
       if (data === undefined) continue;
-      if (this.rec) this.recordFrame(sub.kind, sub.sym, now);
+      if (this.rec && this.o.record.has(sub.sym.S)) this.recordFrame(sub.kind, sub.sym, now);
       if (sub.sym.onFrame) {
         sub.sym.onFrame(now);
         sub.sym.onFrame = undefined;
