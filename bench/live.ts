@@ -57,7 +57,8 @@ const { values } = parseArgs({
     // V8/Node flags for this code's feeder ("on") only, e.g. compose's `--max-semi-space-size=4 --max-old-space-size=128`
     'node-options': { type: 'string', default: '' },
     // the InfluxDB path's latency from this many symbols (evenly spread); 0 = all, as before 2026-11-26 13:40
-    // UTC: polling all 500 every 50 ms kept influxd at ~60 % of a core (docs/BENCHMARKS.md §10)
+    // UTC: polling all 500 every 50 ms kept influxd at ~60 % of a core (docs/BENCHMARKS.md §10). A list
+    // ("50,0") runs each in every round, alternating: the harness's share, paired
     'influx-symbols': { type: 'string', default: '50' },
   },
 });
@@ -127,6 +128,8 @@ interface LatencyRun {
   dropped: number;
   loadavg: string;
   steady: boolean;
+  /** Symbols the InfluxDB path was polled on. */
+  influxSymbols: number;
   probe?: ProbeResult;
 }
 
@@ -247,7 +250,7 @@ const PHASES: [string, number, number][] = [['burst 0–1 s', 0, 1000], ['after 
 
 const stats = (xs: number[]) => ({ n: xs.length, p50: percentile(xs, 50), p99: percentile(xs, 99), max: Math.max(...xs) });
 
-async function latencyRun(n: number, rate: number, run: number, variant: Variant, steady: boolean): Promise<LatencyRun> {
+async function latencyRun(n: number, rate: number, run: number, variant: Variant, steady: boolean, k: number): Promise<LatencyRun> {
   const probeDir = values.probe;
   // the per-line split on every 10th symbol: recording every frame would make the replay itself late
   const recorded = probeDir ? new Set(benchSymbols(n).filter((_, i) => i % 10 === 0).map((x) => x.replace('/', ''))) : undefined;
@@ -256,7 +259,7 @@ async function latencyRun(n: number, rate: number, run: number, variant: Variant
   let probeFile: string | undefined;
   if (probeDir) {
     mkdirSync(probeDir, { recursive: true });
-    probeFile = `${probeDir}/feeder-${variant}-${n}${steady ? '-steady' : ''}-${run}.json`;
+    probeFile = `${probeDir}/feeder-${variant}-${n}${steady ? '-steady' : ''}-influx${k}-${run}.json`;
   }
   // --cpu-prof profiles the latency runs' feeders too (bursts included)
   const prof = values['cpu-prof'] && `${values['cpu-prof']}/latency-${variant}-${n}${steady ? '-steady' : ''}-${run}`;
@@ -279,7 +282,6 @@ async function latencyRun(n: number, rate: number, run: number, variant: Variant
           cpuSamples.push([Date.now(), cpuSeconds(svc.proc.child.pid!), influxPid ? cpuSeconds(influxPid) : 0, (me.user + me.system) / 1e6]);
         }, 100)
       : undefined;
-    const k = Number(values['influx-symbols']);
     const sample = k > 0 && k < n ? benchSymbols(n).filter((_, i) => i % Math.ceil(n / k) === 0) : undefined;
     const influxLat = await influxPointLatencies(influx.url, SECONDS * 1000, Number(values.poll), sample);
     clearInterval(sampler);
@@ -312,6 +314,7 @@ async function latencyRun(n: number, rate: number, run: number, variant: Variant
       dropped: metricValue(m, 'grafana_live_dropped_total'),
       loadavg: loadavg(),
       steady,
+      influxSymbols: k > 0 && k < n ? k : n,
     };
   } finally {
     await svc.stop();
@@ -327,7 +330,7 @@ let lastProbe: ProbeResult | undefined;
 function probeTable(r: LatencyRun): string {
   const p = r.probe!;
   const rows = [
-    `${r.variant} ${r.symbols} symbols ${r.rate} frames/s${r.steady ? ' steady' : ' ×10 bursts'} run ${r.run} (load ${r.loadavg}; ${p.unmatched} lines unmatched)`,
+    `${r.variant} ${r.symbols} symbols ${r.rate} frames/s${r.steady ? ' steady' : ' ×10 bursts'}, InfluxDB polled on ${r.influxSymbols}, run ${r.run} (load ${r.loadavg}; ${p.unmatched} lines unmatched)`,
     '| phase | lines (every 10th symbol) | trade frame sent → push p50 / p99 ms (> 100 ms) | newest frame sent → push p50 / p99 | time_ms → push p50 / p99 | book frame sent → feeder read p50 / p99 (lines) | read → push p50 / p99 | feeder loop lag p99 / max ms | feeder GC ms/s, max pause | CPU % feeder / influxd / bench | replay stamp → written p99 / max ms, max buffered KiB |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
@@ -381,13 +384,14 @@ try {
       const steady = load.split(':')[2] === 'steady';
       // with a peer, both versions in each run, their order alternating
       const variants: Variant[] = PEER ? (run % 2 ? ['on', 'peer'] : ['peer', 'on']) : ['on'];
-      for (const variant of variants) {
+      const ks = values['influx-symbols'].split(',').map(Number);
+      for (const variant of variants) for (const k of run % 2 ? ks : [...ks].reverse()) {
         lastProbe = undefined;
-        const r = await latencyRun(n, rate, run, variant, steady);
+        const r = await latencyRun(n, rate, run, variant, steady, k);
         if (lastProbe) r.probe = lastProbe;
         latency.push(r);
         process.stdout.write(
-          `run ${run} ${variant} ${n} symbols ${rate} frames/s (load ${loadavg()}): live p50 ${r.live.p50} p99 ${r.live.p99} ms (${r.live.n}; frames in/after bursts p99 ${r.liveBurst.p99}, between p99 ${r.liveCalm.p99}; ` +
+          `run ${run} ${variant} ${n} symbols ${rate} frames/s${steady ? ' steady' : ''}, InfluxDB polled on ${r.influxSymbols} (load ${loadavg()}): live p50 ${r.live.p50} p99 ${r.live.p99} ms (${r.live.n}; frames in/after bursts p99 ${r.liveBurst.p99}, between p99 ${r.liveCalm.p99}; ` +
             `in the feeder's sink ≤ ${r.sinkWait.p50} / ≤ ${r.sinkWait.p99} ms; push request ≤ ${r.pushDuration.p50} / ≤ ${r.pushDuration.p99} ms), influx p50 ${r.influx.p50} p99 ${r.influx.p99} ms (${r.influx.n}); ` +
             `max ${r.burst.maxFramesPerSec} frames/s → ${r.burst.maxPushesPerSec} pushes/s, ${r.burst.maxLinesPerSec} lines/s (bound ${r.burst.bound}); dropped ${r.dropped}\n`,
         );
@@ -410,16 +414,16 @@ try {
 }
 
 const rows = [
-  '| Live | symbols | frames/s (×10 bursts) | Live: frame → push received p50 / p99 ms | of which in the feeder\'s Live sink p50 / p99 (≤ bucket) | InfluxDB: frame → queryable p50 / p99 ms | max frames/s sent | max pushes/s | max lines/s (bound) | load |',
-  '|---|---|---|---|---|---|---|---|---|---|',
+  '| Live | symbols | frames/s (×10 bursts) | InfluxDB polled on | Live: frame → push received p50 / p99 ms | of which in the feeder\'s Live sink p50 / p99 (≤ bucket) | InfluxDB: frame → queryable p50 / p99 ms | max frames/s sent | max pushes/s | max lines/s (bound) | load |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
 ];
-for (const load of values.loads.split(',')) for (const variant of ['peer', 'on'] as const) {
+for (const load of values.loads.split(',')) for (const variant of ['peer', 'on'] as const) for (const k of new Set(latency.map((r) => r.influxSymbols))) {
   const [n, rate] = load.split(':').map(Number) as [number, number];
   const steady = load.split(':')[2] === 'steady';
-  const rs = latency.filter((r) => r.symbols === n && r.rate === rate && r.variant === variant && r.steady === steady);
+  const rs = latency.filter((r) => r.symbols === n && r.rate === rate && r.variant === variant && r.steady === steady && r.influxSymbols === k);
   if (!rs.length) continue;
   rows.push(
-    `| ${variant === 'on' ? 'this code' : 'peer'} | ${n} | ${rate}${steady ? ' steady' : ''} | ${spread(rs.map((r) => r.live.p50))} / ${spread(rs.map((r) => r.live.p99))} | ${spread(rs.map((r) => r.sinkWait.p50))} / ${spread(rs.map((r) => r.sinkWait.p99))} | ${spread(rs.map((r) => r.influx.p50))} / ${spread(rs.map((r) => r.influx.p99))} | ` +
+    `| ${variant === 'on' ? 'this code' : 'peer'} | ${n} | ${rate}${steady ? ' steady' : ''} | ${k} | ${spread(rs.map((r) => r.live.p50))} / ${spread(rs.map((r) => r.live.p99))} | ${spread(rs.map((r) => r.sinkWait.p50))} / ${spread(rs.map((r) => r.sinkWait.p99))} | ${spread(rs.map((r) => r.influx.p50))} / ${spread(rs.map((r) => r.influx.p99))} | ` +
       `${spread(rs.map((r) => r.burst.maxFramesPerSec))} | ${spread(rs.map((r) => r.burst.maxPushesPerSec))} | ${spread(rs.map((r) => r.burst.maxLinesPerSec))} (${rs[0]!.burst.bound}) | ${rs.map((r) => r.loadavg).join(', ')} |`,
   );
 }
