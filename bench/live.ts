@@ -4,6 +4,10 @@
 //             point queryable in InfluxDB (polled every --poll ms, an upper bound; bench/latency.ts's method);
 //             each ticker line carries the time of the newest frame merged into it = that frame's send time;
 //   CPU     — the feeder at --cpu-symbols symbols, same replay load, Live on vs off, alternating rounds;
+//             with --cpu-paired, side by side instead: two feeders (each on a replay server of its own)
+//             measured over the same window, so the shared machine's load hits both alike — off+on, the
+//             A/A control off+off (its ratio is the run's noise floor), and with a peer peer+on and
+//             off+peer; the start order flips every round. The figure is CPU per frame, paired per window;
 //   burst   — frames sent per second vs push requests and lines received per second while the replay
 //             multiplies its rate ×10 for 1 s every 5 s: what reaches Grafana stays bounded by
 //             symbols × (GRAFANA_LIVE_MAX_HZ + 1) lines per calendar second (one `ticker` line per symbol).
@@ -44,7 +48,11 @@ const { values } = parseArgs({
     'cpu-symbols': { type: 'string', default: '500' },
     'cpu-rate': { type: 'string', default: '5000' },
     'cpu-rounds': { type: 'string', default: '3' },
+    // CPU rounds side by side (see the top of this file): the on/off ratio resolved to a few per cent
+    'cpu-paired': { type: 'boolean', default: false },
     'max-hz': { type: 'string', default: '4' },
+    // GRAFANA_LIVE_FLUSH_MS for the Live-on variants (this code and the peer); unset: the feeder's default
+    'flush-ms': { type: 'string' },
     // a V8 CPU profile of the feeder per CPU run, written to this directory (node --cpu-prof)
     'cpu-prof': { type: 'string' },
     // another checkout of this repository (its node_modules a link to this one's): its feeder runs as a
@@ -85,7 +93,8 @@ type Variant = 'off' | 'on' | 'peer';
 const PEER = values['peer-root'];
 
 function feeder(replay: ReplayServer, n: number, variant: Variant, prof?: string, probeFile?: string): Promise<RunningService> {
-  const over: Record<string, string> = variant === 'off' ? {} : { GRAFANA_LIVE_URL: grafana.url, GRAFANA_LIVE_TOKEN: TOKEN, GRAFANA_LIVE_MAX_HZ: values['max-hz'] };
+  const over: Record<string, string> =
+    variant === 'off' ? {} : { GRAFANA_LIVE_URL: grafana.url, GRAFANA_LIVE_TOKEN: TOKEN, GRAFANA_LIVE_MAX_HZ: values['max-hz'], ...(values['flush-ms'] ? { GRAFANA_LIVE_FLUSH_MS: values['flush-ms'] } : {}) };
   // Node 20 refuses --cpu-prof in NODE_OPTIONS: bench/cpu-prof.mjs starts the profiler instead
   const imports: string[] = variant === 'on' && values['node-options'] ? [values['node-options']] : [];
   if (prof) imports.push(`--import=${new URL('./cpu-prof.mjs', import.meta.url).href}`);
@@ -350,29 +359,42 @@ interface CpuRun {
   cpu: number;
   framesPerSec: number;
   loadavg: string;
+  /** Side by side (--cpu-paired): the slot it ran in, e.g. "off+on", and its position in the slot. */
+  slot?: string;
+  pos?: number;
 }
 
-async function cpuRun(variant: Variant, round: number): Promise<CpuRun> {
+/** The feeders of `variants` side by side, each on a replay server of its own, measured over the same window. */
+async function cpuRuns(variants: Variant[], round: number, slot?: string): Promise<CpuRun[]> {
   const n = Number(values['cpu-symbols']);
-  const replay = await new ReplayServer({ rate: Number(values['cpu-rate']), kinds: KINDS }).listen();
-  const prof = values['cpu-prof'] && `${values['cpu-prof']}/live-${variant}-${round}`;
-  const svc = await feeder(replay, n, variant, prof);
+  const started: { variant: Variant; replay: ReplayServer; svc: RunningService }[] = [];
   try {
-    await warm(replay, n);
-    const pid = svc.proc.child.pid!;
-    const m0 = metricValue(await svc.metrics(), 'feeder_messages_total', { source: 'binance_ws' });
-    const c0 = cpuSeconds(pid);
+    for (const [i, variant] of variants.entries()) {
+      const replay = await new ReplayServer({ rate: Number(values['cpu-rate']), kinds: KINDS }).listen();
+      const prof = values['cpu-prof'] && `${values['cpu-prof']}/live-${variant}-${round}-${i}`;
+      started.push({ variant, replay, svc: await feeder(replay, n, variant, prof).catch(async (err) => { await replay.close(); throw err; }) });
+    }
+    await Promise.all(started.map((s) => warm(s.replay, n)));
+    const frames = (s: (typeof started)[number]) => s.svc.metrics().then((m) => metricValue(m, 'feeder_messages_total', { source: 'binance_ws' }));
+    const m0 = await Promise.all(started.map(frames));
+    const c0 = started.map((s) => cpuSeconds(s.svc.proc.child.pid!));
     const t0 = performance.now();
     await sleep(SECONDS * 1000);
+    const c1 = started.map((s) => cpuSeconds(s.svc.proc.child.pid!));
     const secs = (performance.now() - t0) / 1000;
-    const c1 = cpuSeconds(pid);
-    const m1 = metricValue(await svc.metrics(), 'feeder_messages_total', { source: 'binance_ws' });
-    return { variant, round, cpu: (c1 - c0) / secs, framesPerSec: (m1 - m0) / secs, loadavg: loadavg() };
+    const m1 = await Promise.all(started.map(frames));
+    return started.map((s, i) => ({ variant: s.variant, round, cpu: (c1[i]! - c0[i]!) / secs, framesPerSec: (m1[i]! - m0[i]!) / secs, loadavg: loadavg(), slot, pos: i }));
   } finally {
-    await svc.stop();
-    await replay.close();
+    for (const s of started) {
+      await s.svc.stop();
+      await s.replay.close();
+    }
+    await collect(Infinity); // the fake's record of these pushes is not needed: keep its memory flat
   }
 }
+
+/** --cpu-paired: the pairs measured side by side; off+off is the A/A control. */
+const SLOTS: Variant[][] = [['off', 'on'], ['off', 'off'], ...(PEER ? [['peer', 'on'], ['off', 'peer']] as Variant[][] : [])];
 
 const latency: LatencyRun[] = [];
 const dumps: { variant: Variant; symbols: number; run: number; lines: [number, number, number][] }[] = [];
@@ -400,11 +422,20 @@ try {
     }
   }
   for (let round = 1; round <= Number(values['cpu-rounds']); round++) {
+    if (values['cpu-paired']) {
+      for (const slot of SLOTS) {
+        // the start order flips every round (the first feeder to subscribe may fare differently)
+        const rs = await cpuRuns(round % 2 ? slot : [...slot].reverse(), round, slot.join('+'));
+        cpu.push(...rs);
+        process.stdout.write(`cpu round ${round} side by side: ${rs.map((r) => `${r.variant} ${(r.cpu * 100).toFixed(1)} % at ${r.framesPerSec.toFixed(0)} frames/s`).join(', ')} (load ${rs[0]!.loadavg})\n`);
+      }
+      continue;
+    }
     const order: Variant[] = PEER ? ['off', 'peer', 'on'] : ['off', 'on'];
     for (const variant of round % 2 ? order : order.reverse()) {
-      const r = await cpuRun(variant, round);
-      cpu.push(r);
-      process.stdout.write(`cpu round ${round} ${variant}: ${(r.cpu * 100).toFixed(1)} % of a core at ${r.framesPerSec.toFixed(0)} frames/s (load ${r.loadavg})\n`);
+      const [r] = await cpuRuns([variant], round);
+      cpu.push(r!);
+      process.stdout.write(`cpu round ${round} ${variant}: ${(r!.cpu * 100).toFixed(1)} % of a core at ${r!.framesPerSec.toFixed(0)} frames/s (load ${r!.loadavg})\n`);
     }
   }
 } finally {
@@ -437,8 +468,26 @@ rows.push(
     `${PEER ? ` ${spread(peer.map((x) => x * 100), 1)} | ${(median(peer) / median(off)).toFixed(3)} |` : ''} ${cpu.map((r) => r.loadavg).join(', ')} |`,
 );
 for (const r of latency) if (r.probe) rows.push('', probeTable(r));
+if (values['cpu-paired']) {
+  // CPU per frame, second of the pair over the first, in the same window (both feeders' frame rates are the replay's)
+  const perFrame = (r: CpuRun) => r.cpu / r.framesPerSec;
+  rows.push('', `| side by side, same window: CPU per frame | ratio, median (range) of ${values['cpu-rounds']} windows |`, '|---|---|');
+  for (const slot of SLOTS) {
+    const name = slot.join('+');
+    const ratios: number[] = [];
+    for (let round = 1; round <= Number(values['cpu-rounds']); round++) {
+      const rs = cpu.filter((r) => r.slot === name && r.round === round);
+      // the slot's second variant over its first (by variant, whichever started first; off+off by position)
+      const a = slot[0] === slot[1] ? rs.find((r) => r.pos === 0) : rs.find((r) => r.variant === slot[0]);
+      const b = slot[0] === slot[1] ? rs.find((r) => r.pos === 1) : rs.find((r) => r.variant === slot[1]);
+      if (a && b) ratios.push(perFrame(b) / perFrame(a));
+    }
+    const label = name === 'off+off' ? 'A/A control: off / off' : `${slot[1]} / ${slot[0]}`;
+    rows.push(`| ${label} | ${median(ratios).toFixed(3)} (${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)}) |`);
+  }
+}
 const table = rows.join('\n');
 process.stdout.write(`\n${table}\n`);
 if (values.dump) writeFileSync(values.dump, JSON.stringify(dumps));
-saveResult('live', { machine: info, peer: PEER, maxHz: Number(values['max-hz']), pollMs: Number(values.poll), latency, cpu, table });
+saveResult('live', { machine: info, peer: PEER, maxHz: Number(values['max-hz']), flushMs: values['flush-ms'], paired: values['cpu-paired'], pollMs: Number(values.poll), latency, cpu, table });
 process.exit(0);

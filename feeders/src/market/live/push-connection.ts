@@ -7,6 +7,9 @@
 // chunked, Content-Length, or the connection's close; 1xx interim answers are skipped; `Connection:
 // close` (or HTTP/1.0 without keep-alive) closes the socket after the answer. Anything else that does
 // not parse is a transport error and the socket is dropped; the next request opens a new one.
+// Per request it allocates little: a plain-TCP answer is read into one reused buffer (`onread`, no
+// stream or decoder machinery), and one deadline timer serves every request (checked when it fires,
+// re-armed only then) instead of a timer set and cleared per request (docs/BENCHMARKS.md §10).
 import net from 'node:net';
 import tls from 'node:tls';
 
@@ -38,7 +41,9 @@ export class PushConnection {
     | {
         resolve: (a: PushAnswer) => void;
         reject: (e: Error) => void;
-        timer: NodeJS.Timeout;
+        /** When it times out (performance.now() ms), and its timeout for the message. */
+        deadline: number;
+        timeoutMs: number;
         request: string;
         /** Sent on a kept-alive socket: if that socket turns out closed before any answer, send once more on a new one. */
         retry: boolean;
@@ -57,6 +62,11 @@ export class PushConnection {
   private readonly port: number;
   private readonly https: boolean;
   private readonly hostHeader: string;
+  /** One timer for every request's deadline (see the top of this file); unref'd: a socket in use holds the process. */
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = 0;
+  /** A plain-TCP answer is read into this (net.connect `onread`). */
+  private readonly readBuf = Buffer.allocUnsafe(16 * 1024);
 
   /** tlsOptions: for https, e.g. a `ca` (the system's CAs and NODE_EXTRA_CA_CERTS otherwise, as node:https). */
   constructor(
@@ -81,21 +91,39 @@ export class PushConnection {
    */
   post(path: string, headers: string, body: string, timeoutMs: number): Promise<PushAnswer> {
     if (this.cur) return Promise.reject(new PushTransportError('grafana live: a request is already in flight'));
-    const head = `POST ${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    const request = `POST ${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
     return new Promise<PushAnswer>((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(new PushTransportError(`grafana live: timeout after ${timeoutMs} ms`, true)), timeoutMs);
+      const deadline = performance.now() + timeoutMs;
+      if (!this.timer || deadline < this.timerAt) this.arm(deadline);
       let sock = this.sock;
       const reuse = sock !== undefined && !sock.destroyed && sock.writable;
       if (reuse) this.reused++;
       else sock = this.connect();
-      this.cur = { resolve, reject, timer, request: head + body, retry: reuse };
+      this.cur = { resolve, reject, request, retry: reuse, deadline, timeoutMs };
       this.resetAnswer();
       sock!.write(this.cur.request);
     });
   }
 
+  /** The deadline timer: the request in flight fails if its deadline has passed, else the timer waits for it. */
+  private readonly onDeadline = (): void => {
+    this.timer = undefined;
+    const cur = this.cur;
+    if (!cur) return;
+    if (cur.deadline > performance.now()) this.arm(cur.deadline);
+    else this.fail(new PushTransportError(`grafana live: timeout after ${cur.timeoutMs} ms`, true));
+  };
+
+  private arm(at: number): void {
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(this.onDeadline, Math.max(1, at - performance.now())).unref();
+  }
+
   /** Drop the socket (a request in flight fails). */
   close(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     this.fail(new PushTransportError('grafana live: connection closed'));
     this.sock?.destroy();
     this.sock = undefined;
@@ -103,20 +131,23 @@ export class PushConnection {
 
   private connect(): net.Socket {
     this.opened++;
-    const sock = this.https
-      ? tls.connect({ ...this.tlsOptions, host: this.host, port: this.port, servername: net.isIP(this.host) ? undefined : this.host, ALPNProtocols: ['http/1.1'] })
-      : net.connect({ host: this.host, port: this.port });
-    sock.setNoDelay(true);
-    sock.setKeepAlive(true, 30_000);
-    sock.setEncoding('latin1');
-    sock.on('data', (chunk: string) => {
+    const onChunk = (chunk: string) => {
       if (sock !== this.sock) return;
       try {
         this.read(chunk);
       } catch (err) {
         this.fail(new PushTransportError(`grafana live: ${(err as Error).message}`));
       }
-    });
+    };
+    const sock: net.Socket = this.https
+      ? tls.connect({ ...this.tlsOptions, host: this.host, port: this.port, servername: net.isIP(this.host) ? undefined : this.host, ALPNProtocols: ['http/1.1'] })
+      : net.connect({ host: this.host, port: this.port, onread: { buffer: this.readBuf, callback: (n) => (onChunk(this.readBuf.toString('latin1', 0, n)), true) } });
+    sock.setNoDelay(true);
+    sock.setKeepAlive(true, 30_000);
+    if (this.https) {
+      sock.setEncoding('latin1');
+      sock.on('data', onChunk);
+    }
     sock.on('end', () => {
       // a close-delimited body ends here; otherwise the server closed an idle socket, or cut the answer
       if (sock === this.sock && this.cur && this.state === 'eof') this.done();
@@ -262,7 +293,6 @@ export class PushConnection {
   private done(): void {
     const cur = this.cur!;
     this.cur = undefined;
-    clearTimeout(cur.timer);
     // anything after the answer is not ours (we never pipeline): the socket cannot be trusted
     if (this.closeAfter || this.buf.length > 0) {
       this.sock?.destroy();
@@ -275,7 +305,6 @@ export class PushConnection {
     const cur = this.cur;
     if (!cur) return;
     this.cur = undefined;
-    clearTimeout(cur.timer);
     // the socket may hold half an answer: never reuse it
     this.sock?.destroy();
     this.sock = undefined;

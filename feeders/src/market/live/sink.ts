@@ -127,6 +127,9 @@ export class GrafanaLiveSink implements MarketSink {
   private readonly staleMs: number;
   private readonly now: () => number;
   private readonly backoff: Backoff;
+  /** The per-request counters, their labels bound once (no label hashing per request). */
+  private readonly accepted: { inc(n?: number): void };
+  private readonly tickerLines: { inc(n?: number): void };
   private readonly symbols = new Map<string, Map<string, SymbolState>>();
   /** Symbols with a change not sent yet, oldest first: the queue (a symbol is in it at most once). */
   private readonly pending = new Set<SymbolState>();
@@ -163,6 +166,8 @@ export class GrafanaLiveSink implements MarketSink {
     // at most 10 s between attempts: a live price is worth a cheap failed request more than a late recovery
     this.backoff = new Backoff({ initialMs: 500, maxMs: 10_000, ...o.backoff });
     this.metrics = createLiveMetrics(o.registry, () => this.pending.size);
+    this.accepted = this.metrics.requests.labels({ status: '200' });
+    this.tickerLines = this.metrics.lines.labels({ measurement: 'ticker' });
   }
 
   /** Lines waiting (for tests and /healthz). */
@@ -385,10 +390,10 @@ export class GrafanaLiveSink implements MarketSink {
     try {
       await this.post(body, token);
       end();
-      this.metrics.requests.inc({ status: '200' });
+      this.accepted.inc();
       this.metrics.up.set(1);
       this.backoff.reset();
-      this.metrics.lines.inc({ measurement: 'ticker' }, lines);
+      this.tickerLines.inc(lines);
     } catch (err) {
       end();
       const status = err instanceof HttpStatusError ? String(err.status) : err instanceof PushTransportError && err.timedOut ? 'timeout' : 'transport';
