@@ -5,7 +5,13 @@
 // the hook holding no rules and once with --rules rules of bench/rule-mix.ts; the two alternate over
 // --rounds passes, CPU time per frame.
 //
-//   node --conditions=source --import tsx bench/rules-path.ts --symbols 500 --rules 10000
+// With --peer-root (another checkout with its node_modules, e.g. of the commit before a change) a third
+// variant runs the same rules through that checkout's core and alerts, alternating with the other two:
+// a before/after in one process.
+//
+//   node --conditions=source --import tsx bench/rules-path.ts --symbols 500 --rules 10000 [--peer-root /tmp/before]
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -27,6 +33,7 @@ const { values } = parseArgs({
     walk: { type: 'string', default: '0.001' },
     // one variant only (`none` or `rules`), e.g. under --cpu-prof to compare two profiles
     only: { type: 'string' },
+    'peer-root': { type: 'string' },
   },
 });
 const N = Number(values.symbols);
@@ -56,11 +63,18 @@ function makeFrames(round: number): void {
 const log = pino({ level: 'silent' });
 const cfg = { ALERTMANAGER_URL: 'http://127.0.0.1:9', ALERT_DIGEST_AFTER: 5, ALERT_DIGEST_HOLD_MS: 10_000, GRAFANA_URL: 'http://localhost:3000' } as unknown as MarketContext['cfg'];
 let points = 0;
-function variant(rules: number) {
+const peerRoot = values['peer-root'] ? path.resolve(values['peer-root']) : undefined;
+const peer = peerRoot
+  ? {
+      MarketCore: ((await import(pathToFileURL(path.join(peerRoot, 'feeders/src/market/core.ts')).href)) as { MarketCore: typeof MarketCore }).MarketCore,
+      createPriceAlerts: ((await import(pathToFileURL(path.join(peerRoot, 'feeders/src/market/alerts/index.ts')).href)) as { createPriceAlerts: typeof createPriceAlerts }).createPriceAlerts,
+    }
+  : undefined;
+function variant(rules: number, code: { MarketCore: typeof MarketCore; createPriceAlerts: typeof createPriceAlerts } = { MarketCore, createPriceAlerts }) {
   const registry = new Registry();
-  const alerts = createPriceAlerts({ cfg, log, registry });
+  const alerts = code.createPriceAlerts({ cfg, log, registry });
   alerts.setRules(rules ? symbols.flatMap((s, i) => ruleMix(s, i, Math.ceil(rules / N), 100)).slice(0, rules) : []);
-  const core = new MarketCore({
+  const core = new code.MarketCore({
     sink: { write: () => void points++ } as never,
     influxql: {} as never,
     indicators: { seed: () => {}, onClosedCandle: () => ({}), drop: () => {} } as never,
@@ -71,6 +85,7 @@ function variant(rules: number) {
 }
 const none = variant(0);
 const withRules = variant(RULES);
+const peerRules = peer ? variant(RULES, peer) : undefined;
 
 
 /** CPU ns per frame of one pass over the frames through `v`. */
@@ -91,25 +106,31 @@ function pass(v: typeof none): number {
 
 const a: number[] = [];
 const b: number[] = [];
+const c: number[] = [];
 for (let r = 0; r < Number(values.rounds) + 1; r++) {
   // alternate which goes first; the first round warms up the JIT and is left out
-  let order = r % 2 ? [withRules, none] : [none, withRules];
+  let order = [none, withRules, ...(peerRules ? [peerRules] : [])];
+  for (let k = 0; k < r % order.length; k++) order.push(order.shift()!);
+  if (r % 2) order.reverse();
   if (values.only) order = order.filter((v) => (v === none) === (values.only === 'none'));
   makeFrames(r);
   for (const v of order) {
     const ns = pass(v);
-    if (r > 0) (v === none ? a : b).push(ns);
+    if (r > 0) (v === none ? a : v === withRules ? b : c).push(ns);
   }
 }
 const firings = (await withRules.registry.getSingleMetric('market_alert_firings_total')!.get()).values.reduce((x, v) => x + v.value, 0);
-await Promise.all([none.alerts.close(), withRules.alerts.close()]);
+await Promise.all([none.alerts.close(), withRules.alerts.close(), peerRules?.alerts.close()]);
 const ratios = a.length === b.length ? a.map((x, i) => x / b[i]!) : [];
 const lines = [
   `${N} symbols, ${RULES} rules, ${FRAMES} frames per pass, walk ${values.walk}; ${machine().loadavg}`,
   `no rules: ${spread(a)} ns per frame; with rules: ${spread(b)} ns per frame; difference ${(median(b) - median(a)).toFixed(0)} ns`,
   `frames per CPU-second with / without, per round: ${spread(ratios, 3)}`,
   `firings per 1 000 frames: ${((firings / (b.length + 1) / FRAMES) * 1000).toFixed(2)}`,
+  ...(c.length === b.length && c.length
+    ? [`peer (${peerRoot}) with rules: ${spread(c)} ns per frame; frames per CPU-second this checkout / the peer, per round: ${spread(c.map((x, i) => x / b[i]!), 3)}`]
+    : []),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
-saveResult(`rules-path-${N}`, { lines, a, b, points, firings });
+saveResult(`rules-path-${N}`, { lines, a, b, peer: c, peerRoot, points, firings });
 process.exit(0);
