@@ -178,6 +178,21 @@ const W_SLOT_END = 2;
  * ring's copy is brought up to date before it is read or the slot moves on (docs/ALERTING.md
  * "Evaluation cost").
  */
+/**
+ * The hot path of PriceWindow.add, on the newest sample kept at h[o + W_*] (also called by
+ * RuleEvaluator.onTickAt on its symbol's row, without touching the window object): a tick inside the newest
+ * sample's slot only overwrites it (an empty window's slot ends at -Infinity). false: the tick starts a
+ * slot of its own (PriceWindow.addSlot).
+ */
+function addInSlot(h: Float64Array, o: number, ts: number, price: number): boolean {
+  if (ts >= h[o + W_SLOT_END]!) return false;
+  if (ts >= h[o + W_TS]!) {
+    h[o + W_TS] = ts;
+    h[o + W_PRICE] = price;
+  }
+  return true;
+}
+
 export class PriceWindow {
   private buf = new Float64Array(16);
   /** Ring capacity in samples (a power of two) − 1. */
@@ -223,18 +238,7 @@ export class PriceWindow {
   }
 
   add(ts: number, price: number): void {
-    const h = this.h;
-    const o = this.ho;
-    // the hot path (inlined in RuleEvaluator.onTickAt): a tick inside the newest sample's slot only
-    // overwrites it (an empty window's slot ends at -Infinity)
-    if (ts < h[o + W_SLOT_END]!) {
-      if (ts >= h[o + W_TS]!) {
-        h[o + W_TS] = ts;
-        h[o + W_PRICE] = price;
-      }
-      return;
-    }
-    this.addSlot(ts, price);
+    if (!addInSlot(this.h, this.ho, ts, price)) this.addSlot(ts, price);
   }
 
   /** A tick at or after the newest sample's slot end (or the first one): a sample of its own. */
@@ -693,15 +697,9 @@ export class RuleEvaluator {
     h[o + R_PRICE] = price;
     if (ts > h[o + R_LAST_TS]!) h[o + R_LAST_TS] = ts;
     if (assetType !== undefined && this.assets[slot] !== assetType) this.assets[slot] = assetType;
-    // the price window (PriceWindow.add, inlined): a tick inside the newest sample's slot only overwrites
-    // it, in this row; a later slot goes to the ring
-    const w = o + R_WINDOW;
-    if (ts < h[w + W_SLOT_END]!) {
-      if (ts >= h[w + W_TS]!) {
-        h[w + W_TS] = ts;
-        h[w + W_PRICE] = price;
-      }
-    } else this.bySlot[slot]!.window?.addSlot(ts, price);
+    // the price window (PriceWindow.add on this row): a tick inside the newest sample's slot only overwrites
+    // it here; a later slot goes to the ring
+    if (!addInSlot(h, o + R_WINDOW, ts, price)) this.bySlot[slot]!.window?.addSlot(ts, price);
     // inside the quiet band this tick can change no rule: its price (and window sample) is all it leaves
     if (price > h[o + R_QUIET_LO]! && price < h[o + R_QUIET_HI]! && ts > h[o + R_QUIET_FROM]! && ts <= h[o + R_QUIET_UNTIL]!) return NONE;
     return this.evaluateTick(this.bySlot[slot]!, symbol, prev, ts, price);
