@@ -1,12 +1,13 @@
 // Scripted faults between the sink and a real InfluxDB: an HttpFake in front of influxd forwards the
 // writes it does not fail, so every "the data lands" assertion reads the real database back.
 // Faults: 429 + Retry-After (seconds), 413, 2.x all-or-nothing 400 (bisect), 2.x 422 partial write,
-// 401 during token rotation, dropped connections, stalled requests; and the 2.x write path itself.
+// 401 during token rotation, dropped connections, stalled requests, InfluxDB unreachable and then back
+// (the /ping readiness probe); and the 2.x write path itself.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { Point } from '@influxdata/influxdb-client';
-import { HttpFake, startInflux, type InfluxServer, type RecordedRequest, type Reply } from '@mt/testing';
+import { HttpFake, freePort, startInflux, type InfluxServer, type RecordedRequest, type Reply } from '@mt/testing';
 import { bootstrapInflux, createInfluxQLClient, createInfluxSink, type InfluxConfig, type InfluxSinkOptions } from '../src/index.js';
 import { freshRegistry, metric, silentLog } from './helpers/influx.js';
 
@@ -72,6 +73,49 @@ test('429 with Retry-After: 2 (seconds) → the next attempt is at least 2 s lat
     assert.ok(writes[1]!.at - writes[0]!.at >= 2000, `retried after ${writes[1]!.at - writes[0]!.at} ms`);
     assert.deepEqual(await readBack(name), expected(10, t0));
     assert.equal(await metric(registry, 'influx_write_errors_total', { bucket: 'markets/raw', status: '429' }), 1);
+    assert.equal(await metric(registry, 'influx_points_dropped_total'), 0);
+  } finally {
+    await sink.close();
+    await fake.close();
+  }
+});
+
+test('InfluxDB unreachable, then back: its /ping answer ends the backoff at once; a 503 with Retry-After is still waited out', { timeout: 60_000 }, async () => {
+  const port = await freePort();
+  const fake = new HttpFake('influx-v1-returning');
+  fake.route('GET', '/ping', async () => ({ status: (await fetch(`${influx.url}/ping`)).status }));
+  fake.route('POST', '/write', (r) => forward(r.query, r.body));
+  const registry = freshRegistry();
+  // no jitter: 50 ms, 500 ms, then 5 s — far beyond the probe interval
+  const sink = createInfluxSink(
+    { url: `http://127.0.0.1:${port}`, token: '', org: '', api: 'v1' },
+    { log: silentLog, registry, gzipThreshold: Number.MAX_SAFE_INTEGER, retry: { initialMs: 50, maxMs: 30_000, factor: 10, jitter: 0 }, probeIntervalMs: 200 },
+  );
+  try {
+    const { name, t0, pts } = points(20);
+    sink.write('markets/raw', pts);
+    const flushed = sink.flush();
+    // nothing listens: the third refused write waits 5 s, probing meanwhile
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.ok((await metric(registry, 'influx_probes_total', { outcome: 'down' })) >= 2, 'refused probes counted');
+    assert.equal(await metric(registry, 'influx_probes_total', { outcome: 'ready' }), 0);
+    fake.fail({ kind: 'status', status: 503, retryAfter: 2, body: { error: 'busy' } }, { path: '/write' });
+    await fake.listen(port);
+    const back = Date.now();
+    await flushed;
+    const writes = fake.requestsTo('/write');
+    const pings = fake.requestsTo('/ping');
+    assert.equal(writes.length, 2);
+    // the first ping answered (204 from the real influxd) and the write followed at once, not after the 5 s backoff
+    assert.equal(await metric(registry, 'influx_probes_total', { outcome: 'ready' }), 1);
+    assert.ok(pings[0]!.at <= writes[0]!.at && writes[0]!.at - back < 1000, `written ${writes[0]!.at - back} ms after InfluxDB was back`);
+    // the 503's Retry-After: 2 (seconds) is honoured although /ping answers: the wait is not cut short,
+    // and nothing probes a server that answered
+    assert.ok(writes[1]!.at - writes[0]!.at >= 2000, `retried ${writes[1]!.at - writes[0]!.at} ms after the 503`);
+    assert.equal(pings.filter((p) => p.at > writes[0]!.at).length, 0, 'no probe after the 503');
+    assert.deepEqual(await readBack(name), expected(20, t0));
+    assert.equal(await metric(registry, 'influx_write_errors_total', { status: '5xx' }), 1);
+    assert.equal(await metric(registry, 'influx_write_errors_total', { status: 'transport' }), 3);
     assert.equal(await metric(registry, 'influx_points_dropped_total'), 0);
   } finally {
     await sink.close();

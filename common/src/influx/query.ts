@@ -40,7 +40,8 @@ export function toTypedError(err: unknown, source = 'influxdb'): RetryableAwareE
     const ra = parseRetryAfter(err.headers?.['retry-after']);
     return new HttpStatusError(err.statusCode, err.body ?? err.message, ra, source);
   }
-  return new TransportError(`${source}: ${err instanceof Error ? err.message : String(err)}`, err);
+  const code = err instanceof RequestTimedOutError ? 'ETIMEDOUT' : (err as { code?: unknown } | null)?.code;
+  return new TransportError(`${source}: ${err instanceof Error ? err.message : String(err)}`, err, typeof code === 'string' ? code : undefined);
 }
 
 export function createInfluxQLClient(cfg: InfluxConfig, transport: Transport = createInfluxTransport(cfg)): InfluxQLClient {

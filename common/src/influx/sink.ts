@@ -1,18 +1,33 @@
 // The write side: one long-lived writer per bucket with its own FIFO of line-protocol strings, one bound over all of them.
 // We use the library's Point (line protocol) and transport, but not its WriteApi: that one reads
 // Retry-After as milliseconds, gives up after a few retries, never retries or splits a 413 and drops
-// a whole batch for one bad line. Here: backoff + jitter with Retry-After in seconds as the floor,
-// retry for as long as the buffer holds (outages lose nothing within the bound), 413 → halves,
-// poison lines → dropped and counted while the rest of the batch lands.
+// a whole batch for one bad line. Here: backoff + jitter with Retry-After in seconds as the floor and a
+// readiness probe while InfluxDB is unreachable (retry.ts), retry for as long as the buffer holds
+// (outages lose nothing within the bound), 413 → halves, poison lines → dropped and counted while the
+// rest of the batch lands.
 import { HttpError, RequestTimedOutError, currentTime, dateToProtocolTimestamp, type Point, type Transport } from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { Backoff, parseRetryAfter, sleep, type BackoffOptions } from '../backoff.js';
+import type { BackoffOptions } from '../backoff.js';
+import { toTypedError } from './query.js';
+import { ReadinessProbe, WriteRetryPolicy } from './retry.js';
 import { createInfluxTransport, writePath } from './transport.js';
-
-/** Per bucket. A buffered line costs ~250 bytes (see flatten), so the default bound is ~50 MB of heap. */
-export const DEFAULT_MAX_BUFFER_POINTS = 200_000;
 import type { InfluxConfig, InfluxSink } from './types.js';
+
+/** Over all buckets. A buffered line costs ~250 bytes (see flatten), so the default bound is ~50 MB of heap. */
+export const DEFAULT_MAX_BUFFER_POINTS = 200_000;
+
+/** Every default of the sink's options, in one place (docs/INFLUXDB.md "Write path", "Failure handling"). */
+export const INFLUX_SINK_DEFAULTS = {
+  flushIntervalMs: 1000,
+  batchSize: 5000,
+  maxBufferPoints: DEFAULT_MAX_BUFFER_POINTS,
+  gzipThreshold: 1000,
+  closeTimeoutMs: 10_000,
+  requestTimeoutMs: 10_000,
+  retry: { initialMs: 500, maxMs: 10_000 } as BackoffOptions,
+  probeIntervalMs: 1000,
+};
 
 export interface InfluxSinkOptions {
   log: Logger;
@@ -33,6 +48,11 @@ export interface InfluxSinkOptions {
   /** Timeout of one write request (ms). */
   requestTimeoutMs?: number;
   retry?: BackoffOptions;
+  /**
+   * While a write waits after InfluxDB could not be reached, GET /ping this often (ms) and retry at once
+   * when it answers; 0 = wait for the backoff alone.
+   */
+  probeIntervalMs?: number;
   transport?: Transport;
 }
 
@@ -44,6 +64,7 @@ interface SinkMetrics {
   duration: Histogram<'bucket'>;
   errors: Counter<'bucket' | 'status'>;
   buffer: Gauge<'bucket'>;
+  probes: Counter<'outcome'>;
   /** Every sink on this registry reports its buffers at scrape time. */
   sources: Set<() => Record<string, number>>;
 }
@@ -60,6 +81,7 @@ function sinkMetrics(registry: Registry): SinkMetrics {
     dropped: new Counter({ name: 'influx_points_dropped_total', help: 'Points given up on', labelNames: ['bucket', 'reason'] as const, registers: [registry] }),
     duration: new Histogram({ name: 'influx_write_duration_seconds', help: 'Duration of one write request', labelNames: ['bucket'] as const, buckets: SEC, registers: [registry] }),
     errors: new Counter({ name: 'influx_write_errors_total', help: 'Failed write requests', labelNames: ['bucket', 'status'] as const, registers: [registry] }),
+    probes: new Counter({ name: 'influx_probes_total', help: 'Readiness probes (GET /ping) while writes wait for an unreachable InfluxDB', labelNames: ['outcome'] as const, registers: [registry] }),
     buffer: new Gauge({
       name: 'influx_buffer_points',
       help: 'Points queued, not yet acknowledged',
@@ -118,7 +140,7 @@ class BucketWriter {
   private inFlight: { startSeq: number; left: number } | undefined;
   private draining: Promise<void> | undefined;
   private waiters: { target: number; resolve: () => void }[] = [];
-  private readonly backoff: Backoff;
+  private readonly retry: WriteRetryPolicy;
   private failing: { since: number; attempts: number; lastLog: number } | undefined;
   private lastDropLog = 0;
   private readonly path: string;
@@ -129,7 +151,7 @@ class BucketWriter {
     readonly bucket: string,
     private readonly s: Sink,
   ) {
-    this.backoff = new Backoff({ initialMs: 500, maxMs: 10_000, ...s.opts.retry });
+    this.retry = new WriteRetryPolicy({ ...INFLUX_SINK_DEFAULTS.retry, ...s.opts.retry }, s.probe);
     this.path = writePath(s.cfg, bucket, 'ms');
   }
 
@@ -291,10 +313,9 @@ class BucketWriter {
           return lines.length > 1 ? { kind: 'split' } : { kind: 'rejected' };
         }
         // Everything else (down, 5xx, 429, 401/403 during token rotation, db not created yet) may recover.
-        const retryAfterMs = err instanceof HttpError ? parseRetryAfter(err.headers?.['retry-after']) : undefined;
-        const wait = this.backoff.next(retryAfterMs);
-        this.logFailure(err, wait, lines.length);
-        await sleep(wait, signal);
+        const decision = this.retry.next(toTypedError(err));
+        this.logFailure(err, decision.delayMs, lines.length);
+        await this.retry.wait(decision, signal);
       }
     }
   }
@@ -304,7 +325,7 @@ class BucketWriter {
       this.s.log.info({ bucket: this.bucket, attempts: this.failing.attempts, downMs: Date.now() - this.failing.since }, 'influx writes recovered');
       this.failing = undefined;
     }
-    this.backoff.reset();
+    this.retry.reset();
   }
 
   /** First failure, then at most one line per 30 s while it keeps failing. */
@@ -354,6 +375,9 @@ class Sink implements InfluxSink {
   readonly maxBuffer: number;
   readonly gzipThreshold: number;
   readonly aborted = new AbortController();
+  readonly probe: ReadinessProbe | undefined;
+  /** Ends the probe loop when the sink is closed, flushed or not. */
+  private readonly probeStop = new AbortController();
   lastRejectLog = 0;
   private writers = new Map<string, BucketWriter>();
   private timer: NodeJS.Timeout;
@@ -367,13 +391,16 @@ class Sink implements InfluxSink {
     this.log = opts.log.child({ component: 'influx' });
     this.m = sinkMetrics(opts.registry);
     this.m.sources.add(this.source);
-    this.transport = opts.transport ?? createInfluxTransport(cfg, { timeoutMs: opts.requestTimeoutMs });
-    this.batchSize = opts.batchSize ?? 5000;
-    this.maxBuffer = Math.max(opts.maxBufferPoints ?? DEFAULT_MAX_BUFFER_POINTS, this.batchSize);
-    this.gzipThreshold = opts.gzipThreshold ?? 1000;
+    const d = INFLUX_SINK_DEFAULTS;
+    this.transport = opts.transport ?? createInfluxTransport(cfg, { timeoutMs: opts.requestTimeoutMs ?? d.requestTimeoutMs });
+    this.batchSize = opts.batchSize ?? d.batchSize;
+    this.maxBuffer = Math.max(opts.maxBufferPoints ?? d.maxBufferPoints, this.batchSize);
+    this.gzipThreshold = opts.gzipThreshold ?? d.gzipThreshold;
+    const probeMs = opts.probeIntervalMs ?? d.probeIntervalMs;
+    this.probe = probeMs > 0 ? new ReadinessProbe(this.transport, probeMs, this.m.probes, AbortSignal.any([this.aborted.signal, this.probeStop.signal])) : undefined;
     this.timer = setInterval(() => {
       for (const w of this.writers.values()) w.kick();
-    }, opts.flushIntervalMs ?? 1000);
+    }, opts.flushIntervalMs ?? d.flushIntervalMs);
     this.timer.unref();
   }
 
@@ -435,7 +462,7 @@ class Sink implements InfluxSink {
   }
 
   private async doClose(): Promise<void> {
-    const limit = this.opts.closeTimeoutMs ?? 10_000;
+    const limit = this.opts.closeTimeoutMs ?? INFLUX_SINK_DEFAULTS.closeTimeoutMs;
     let t: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
       this.flush().then(() => false),
@@ -443,6 +470,7 @@ class Sink implements InfluxSink {
     ]);
     clearTimeout(t);
     clearInterval(this.timer);
+    this.probeStop.abort();
     if (timedOut) {
       this.aborted.abort();
       for (const w of this.writers.values()) w.abandon();
