@@ -39,7 +39,7 @@ export class WriteRetryPolicy {
    * start, with its Retry-After as the floor).
    */
   async wait(d: WriteRetryDecision, signal: AbortSignal): Promise<void> {
-    if (!d.probe || !this.probe) return sleep(d.delayMs, signal);
+    if (!d.probe || !this.probe || signal.aborted) return sleep(d.delayMs, signal);
     const done = new AbortController();
     const stop = () => done.abort();
     signal.addEventListener('abort', stop, { once: true });
