@@ -130,6 +130,8 @@ test('token rotation: SIGTERM while refused, restart with the new token → back
   // (the metric dies with the process), the batch in flight included
   await feeder.proc.stop(30_000);
   assert.notEqual(await feeder.proc.exited, null, 'the feeder exited by itself within its shutdown deadline');
+  // the line is written just before the exit: wait until the pipe has reached the log file
+  await feeder.proc.logWritten;
   const gaveUp = feeder.logs().filter((l) => l.msg === 'influx sink closed with unwritten points');
   assert.ok(gaveUp.length > 0 && gaveUp.every((l) => Number(l.points) > 0), 'unwritten points logged with their count');
   await influx.stop();
