@@ -34,12 +34,23 @@ export async function loadWatchSet(db: Pick<pg.ClientBase, 'query'>): Promise<Wa
  * False when the rule is gone (deleted meanwhile).
  */
 export async function markRuleFired(db: Pick<pg.ClientBase, 'query'>, id: string, ts: number): Promise<boolean> {
-  const r = await db.query(
-    `WITH u AS (UPDATE alert_rules SET fired_at = COALESCE(fired_at, $2) WHERE id = $1 RETURNING id)
-     SELECT count(*)::int AS n, pg_notify($3, 'rule_fired') FROM u`,
-    [id, new Date(ts), WATCHSET_CHANNEL],
+  return (await markRulesFired(db, [[id, ts]])).has(id);
+}
+
+/**
+ * markRuleFired for many once-rules in one statement and one NOTIFY (a burst of firings is one write, not
+ * one round trip and one reload of every feeder's watch set per rule). Answers the ids that were stored
+ * (or already were); the others are gone from the database.
+ */
+export async function markRulesFired(db: Pick<pg.ClientBase, 'query'>, fired: ReadonlyArray<readonly [id: string, ts: number]>): Promise<Set<string>> {
+  if (!fired.length) return new Set();
+  const r = await db.query<{ ids: string[] | null }>(
+    `WITH f AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) AS f(id, at)),
+          u AS (UPDATE alert_rules r SET fired_at = COALESCE(r.fired_at, f.at) FROM f WHERE r.id = f.id RETURNING r.id)
+     SELECT array_agg(id::text) AS ids, pg_notify($3, 'rule_fired') FROM u`,
+    [fired.map(([id]) => id), fired.map(([, ts]) => new Date(ts)), WATCHSET_CHANNEL],
   );
-  return Number(r.rows[0]?.n) > 0;
+  return new Set(r.rows[0]?.ids ?? []);
 }
 
 /** Fixed items (WATCH_SYMBOLS) plus the database's, without duplicates. */

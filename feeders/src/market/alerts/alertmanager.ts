@@ -210,12 +210,27 @@ export function alertsDashboardLink(grafanaUrl: string): string {
 
 /** Grafana's asset-detail dashboard for the symbol, 30 minutes around the crossing. */
 export function grafanaLink(grafanaUrl: string, symbol: string, ts: number): string {
+  // the URL up to the symbol is parsed and encoded once per Grafana URL and symbol, not per firing
+  // (docs/ALERTING.md "Evaluation cost"); the two times are plain integers, which need no encoding
+  let bySymbol = linkPrefixes.get(grafanaUrl);
+  if (!bySymbol) linkPrefixes.set(grafanaUrl, (bySymbol = new Map()));
+  let prefix = bySymbol.get(symbol);
+  if (prefix === undefined) {
+    const u = new URL(`d/asset-detail`, grafanaUrl.endsWith('/') ? grafanaUrl : `${grafanaUrl}/`);
+    u.searchParams.set('var-symbol', symbol);
+    // a fragment would follow the query: such a URL is built whole every time
+    prefix = u.hash ? null : `${u.toString()}&from=`;
+    if (bySymbol.size >= 10_000) bySymbol.clear();
+    bySymbol.set(symbol, prefix);
+  }
+  if (prefix !== null) return `${prefix}${ts - 30 * 60_000}&to=${ts + 5 * 60_000}`;
   const u = new URL(`d/asset-detail`, grafanaUrl.endsWith('/') ? grafanaUrl : `${grafanaUrl}/`);
   u.searchParams.set('var-symbol', symbol);
   u.searchParams.set('from', String(ts - 30 * 60_000));
   u.searchParams.set('to', String(ts + 5 * 60_000));
   return u.toString();
 }
+const linkPrefixes = new Map<string, Map<string, string | null>>();
 
 /** What a message adds around a firing ("why it moved"): all optional, the evaluator's state at firing time. */
 export interface FiringContext {
