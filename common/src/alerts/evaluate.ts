@@ -680,8 +680,12 @@ export class RuleEvaluator {
    * The handle onTickAt takes for `symbol`'s ticks, found once per symbol (the feeder's core keeps it beside
    * its own per-symbol state); -1: no rule of the symbol. Valid while `version` stays the same.
    */
-  tickSlot(symbol: string): number {
-    return this.symbols.get(symbol)?.row ?? -1;
+  tickSlot(symbol: string, assetType?: string): number {
+    const sym = this.symbols.get(symbol);
+    if (!sym) return -1;
+    // a symbol's ticks carry one asset type: taken with the handle, so onTickAt need not compare it per tick
+    if (assetType !== undefined) sym.assetType = assetType;
+    return sym.row;
   }
 
   /**

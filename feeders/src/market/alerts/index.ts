@@ -13,23 +13,21 @@ import { AlertFanOut, activeForMs, alertsDashboardLink, toPostableAlert } from '
 import { DigestBatcher } from './digest.js';
 import { AlertContextPoller } from './context.js';
 import { OnceFiredStore } from './once.js';
+import type { SlottedTicks } from '../core/parts.js';
 
 export { RuleEvaluator, PriceWindow, type Firing } from './evaluate.js';
 export { AlertSender, AlertFanOut, postAlerts, toPostableAlert, describeFiring, grafanaLink, type PostableAlert } from './alertmanager.js';
 export { DigestBatcher, digestAlert } from './digest.js';
 export { OnceFiredStore } from './once.js';
 
-export interface PriceAlerts {
+/**
+ * The core reaches the alerts as it reaches Grafana Live (SlottedTicks, docs/ALERTING.md "Evaluation cost"):
+ * `tickSlot(t)` is the symbol's row, -1 when no rule of the symbol exists; valid while `slotVersion` stays
+ * the same (the rule set is replaced); `tickAt(slot, t)` is onTick without a look-up of the symbol.
+ */
+export interface PriceAlerts extends SlottedTicks<number> {
   setRules(rules: AlertRule[]): void;
   onTick(t: MarketTick): void;
-  /**
-   * The per-symbol handle the core keeps for onTickAt (docs/ALERTING.md "Evaluation cost"): -1 when no rule
-   * of the symbol listens to ticks. Valid while `slotVersion` stays the same (the rule set is replaced).
-   */
-  tickSlot(symbol: string): number;
-  readonly slotVersion: number;
-  /** onTick for a symbol whose handle the caller holds (no look-up of the symbol). */
-  onTickAt(slot: number, t: MarketTick): void;
   /** The source's market state of a symbol (Yahoo's marketState), on every poll: feed_stale's open/closed. */
   onMarketState(symbol: string, state: string): void;
   /** A perpetual's funding rate from the venue feed (funding_above / funding_below), as it arrives. */
@@ -139,10 +137,12 @@ export function createPriceAlerts(
     }
   };
 
-  const onTickAt = (slot: number, t: MarketTick): void => {
+  const tickAt = (slot: number, t: MarketTick): void => {
+    if (slot < 0) return;
     // exchange time drives windows and cooldowns; a source without a usable one falls back to ours
     const ts = Number.isFinite(t.ts) && t.ts > 0 ? t.ts : t.receivedAt;
-    const fs = evaluator.onTickAt(slot, t.symbol, ts, t.price, t.assetType);
+    // the asset type went with the handle (tickSlot)
+    const fs = evaluator.onTickAt(slot, t.symbol, ts, t.price);
     if (fs.length) emit(fs);
   };
 
@@ -160,16 +160,15 @@ export function createPriceAlerts(
       log.info({ rules: evaluator.ruleCount }, 'price alert rules loaded');
     },
     onTick(t) {
-      const slot = evaluator.tickSlot(t.symbol);
-      if (slot >= 0) onTickAt(slot, t);
+      tickAt(evaluator.tickSlot(t.symbol, t.assetType), t);
     },
-    tickSlot(symbol) {
-      return evaluator.tickSlot(symbol);
+    tickSlot(t) {
+      return evaluator.tickSlot(t.symbol, t.assetType);
     },
     get slotVersion() {
       return evaluator.version;
     },
-    onTickAt,
+    tickAt,
     onMarketState(symbol, state) {
       evaluator.onMarketState(symbol, state, now());
     },

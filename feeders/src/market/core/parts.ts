@@ -7,14 +7,14 @@ import type { MarketMetrics } from '../metrics.js';
 import type { MarketSink, MarketTick } from '../types.js';
 
 /**
- * The alerts as the core calls them: onTick, or (PriceAlerts) onTickAt with the handle its per-symbol slot
+ * The alerts as the core calls them: onTick, or (PriceAlerts) tickAt with the handle its per-symbol slot
  * keeps (docs/ALERTING.md "Evaluation cost").
  */
-export type TickAlerts = Pick<PriceAlerts, 'onTick'> & Partial<Pick<PriceAlerts, 'tickSlot' | 'slotVersion' | 'onTickAt'>>;
+export type TickAlerts = Pick<PriceAlerts, 'onTick'> & Partial<SlottedTicks<number>>;
 
 /**
- * A tick consumer's per-symbol handle (Grafana Live's sink): looked up once per symbol and kept in the
- * core's slot, taken again when `slotVersion` changes (its watch set did).
+ * A tick consumer's per-symbol handle (the alerts' row, Grafana Live's symbol state): looked up once per
+ * symbol and kept in the core's slot, taken again when `slotVersion` changes (rule set, watch set).
  */
 export interface SlottedTicks<H = unknown> {
   readonly slotVersion: number;

@@ -31,7 +31,7 @@ interface TickState {
   age: TickAge;
   alerts: TickAlerts | undefined;
   alertsVersion: number;
-  /** PriceAlerts.tickSlot's handle; -1: no rule of the symbol reads ticks. */
+  /** PriceAlerts.tickSlot's handle: the symbol's row, -1 without rules. */
   alertsSlot: number;
   live: LiveTicks | undefined;
   liveVersion: number;
@@ -93,14 +93,14 @@ export class TickThrottle {
     const alerts = core.alerts();
     if (alerts) {
       try {
-        if (alerts.onTickAt === undefined) alerts.onTick(t);
+        if (alerts.tickAt === undefined) alerts.onTick(t);
         else {
           if (st.alerts !== alerts || st.alertsVersion !== alerts.slotVersion) {
             st.alerts = alerts;
             st.alertsVersion = alerts.slotVersion!;
-            st.alertsSlot = alerts.tickSlot!(t.symbol);
+            st.alertsSlot = alerts.tickSlot!(t);
           }
-          if (st.alertsSlot >= 0) alerts.onTickAt(st.alertsSlot, t);
+          alerts.tickAt(st.alertsSlot, t);
         }
       } catch (err) {
         core.contain('alerts', 'tick', err);
