@@ -4,13 +4,15 @@
 // failure modes: 401 with a token written late, Grafana down, slow, a full queue.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Registry } from 'prom-client';
+import { Histogram, Registry } from 'prom-client';
 import { pino } from 'pino';
-import { GrafanaLiveFake, panelSeries, waitFor } from '@mt/testing';
+import { GrafanaLiveFake, panelSeries, parseLineProtocol, waitFor } from '@mt/testing';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GrafanaLiveSink, liveTokenSource, type GrafanaLiveOptions } from '../../src/market/live/index.js';
+import { LiveHistogram } from '../../src/market/live/sink.js';
+import { TickerBody, lineHead, tickerLine } from '../../src/market/live/lines.js';
 import { candle, tick } from './helpers.js';
 
 const log = pino({ level: 'silent' });
@@ -290,6 +292,169 @@ test('Grafana slow (5 s answers): requests time out and are counted, one request
     await s.close();
     await g.close();
   }
+});
+
+test('every pushed line, as Grafana converts it, carries the sticky quote of its moment: values that change, change back, need 17 digits or an exponent; an unchanged quote costs no line; a failed line goes again', async () => {
+  const g = await new GrafanaLiveFake({ tokens: [TOKEN] }).listen();
+  // 20 Hz: a slot (50 ms) no longer than the cadence, so every step below gets its own line
+  const s = sink(g, { maxHz: 20, flushMs: 50, backoff: { initialMs: 50, maxMs: 100, jitter: 0 } });
+  const btc = 'asset_type=crypto, exchange=binance, symbol=BTC/USDT';
+  const row = () => {
+    const x = panelSeries(g.on('stream/markets/ticker')).get(btc)!;
+    return Object.fromEntries(['price', 'bid', 'ask', 'change_pct_24h', 'time_ms'].map((k) => [k, x.fields.get(k)!.at(-1)]));
+  };
+  let ts = Date.now();
+  // sticky quote: a tick carries some of the fields, the others keep their last value
+  const state: Record<string, number | null> = { price: null, bid: null, ask: null, change_pct_24h: null };
+  const step = async (over: { price?: number; bid?: number; ask?: number; changePct24h?: number }, what: string) => {
+    const before = g.on('stream/markets/ticker').length;
+    ts += 1000;
+    s.tick(tick({ ts, price: over.price ?? (state.price as number), bid: over.bid, ask: over.ask, changePct24h: over.changePct24h }));
+    if (over.price !== undefined) state.price = over.price;
+    if (over.bid !== undefined) state.bid = over.bid;
+    if (over.ask !== undefined) state.ask = over.ask;
+    if (over.changePct24h !== undefined) state.change_pct_24h = over.changePct24h;
+    await waitFor(async () => g.on('stream/markets/ticker').length > before, 5000, what);
+    assert.deepEqual(row(), { ...state, time_ms: ts }, what);
+  };
+  try {
+    await step({ price: 100 }, 'first line: price, nothing else known');
+    await step({ price: 101, changePct24h: 2.5 }, 'price and 24 h change');
+    await step({ price: 100 }, 'the price back to an earlier value');
+    await step({ bid: 99.9, ask: 100.1 }, 'book only: price unchanged');
+    await step({ bid: 99.95 }, 'bid moves, ask unchanged');
+    await step({ ask: 99.95 }, 'ask now equals bid');
+    await step({ changePct24h: 0 }, '24 h change to zero');
+    await step({ changePct24h: -0.0000001 }, 'a tiny 24 h change (exponent form)');
+    await step({ price: 1e21 }, 'a price in exponent form');
+    await step({ price: 0.1 + 0.2, changePct24h: 2.5 }, 'a price that needs 17 digits; the 24 h change back to an earlier value');
+    // an unchanged quote costs no line
+    const before = g.on('stream/markets/ticker').length;
+    s.tick(tick({ ts: ts + 1, price: state.price as number }));
+    await sleep(300);
+    assert.equal(g.on('stream/markets/ticker').length, before, 'no line for an unchanged quote');
+    // a push that fails: the quote goes again, unchanged and with its values, once Grafana accepts
+    g.fail({ kind: 'status', status: 503 }, { times: 1 });
+    ts += 1000;
+    s.tick(tick({ ts, price: 42 }));
+    state.price = 42;
+    await waitFor(async () => g.on('stream/markets/ticker').length > before, 5000, 'sent again after the 503');
+    assert.deepEqual(row(), { ...state, time_ms: ts }, 'the failed line\'s values, resent');
+    await step({ price: 43 }, 'and on from there');
+    assert.equal(g.schemaChanges.size, 0);
+  } finally {
+    await s.close();
+    await g.close();
+  }
+});
+
+test('a full queue drops its oldest symbols (counted); a symbol that left the watch set is forgotten, pending or not', async () => {
+  const g = await new GrafanaLiveFake({ tokens: [TOKEN] }).listen();
+  const s = sink(g, { maxQueue: 5, backoff: { initialMs: 1500, maxMs: 1500, jitter: 0 } });
+  try {
+    const port = await g.stop();
+    // a first push is refused: the next waits 1.5 s, so the queue below stays as the ticks leave it
+    s.tick(tick({ symbol: 'W/USDT', ts: Date.now(), price: 1 }));
+    await waitFor(async () => (await counter(s, 'requests', { status: 'transport' })) === 1 && s.queued === 1, 5000, 'first push refused');
+    s.setWatch(new Set());
+    assert.equal(s.queued, 0);
+    const t0 = Date.now();
+    // 8 symbols in order while Grafana is away: S0…S2 are dropped for S5…S7
+    for (let i = 0; i < 8; i++) s.tick(tick({ symbol: `S${i}/USDT`, ts: t0 + i, price: 10 + i }));
+    assert.equal(s.queued, 5);
+    assert.equal(await counter(s, 'dropped', { reason: 'overflow' }), 3);
+    // S6 leaves the watch set while pending; S3 ticks again (it stays pending, in its place)
+    s.setWatch(new Set([0, 1, 2, 3, 4, 5, 7].map((i) => `binance:S${i}/USDT`)));
+    assert.equal(s.queued, 4);
+    s.tick(tick({ symbol: 'S3/USDT', ts: t0 + 10, price: 33 }));
+    assert.equal(s.queued, 4);
+    await g.listen(port);
+    await waitFor(async () => s.queued === 0 && g.on('stream/markets/ticker').length > 0, 5000, 'delivered after the outage');
+    await sleep(300);
+    const series = panelSeries(g.on('stream/markets/ticker'));
+    assert.deepEqual(
+      [...series.keys()].map((k) => k.replace(/.*symbol=/, '')).sort(),
+      ['S3/USDT', 'S4/USDT', 'S5/USDT', 'S7/USDT'],
+      'the newest pending symbols, the forgotten one not',
+    );
+    assert.equal(series.get('asset_type=crypto, exchange=binance, symbol=S3/USDT')!.fields.get('price')!.at(-1), 33);
+    // a forgotten symbol that ticks again starts afresh
+    s.tick(tick({ symbol: 'S6/USDT', ts: Date.now(), price: 66 }));
+    await waitFor(async () => panelSeries(g.on('stream/markets/ticker')).has('asset_type=crypto, exchange=binance, symbol=S6/USDT'), 5000, 'S6 again');
+  } finally {
+    await s.close();
+    await g.close();
+  }
+});
+
+test('a line written as bytes, as Grafana parses it: every value exactly the number (8-decimal values from integers, the rest in JS\'s form), null for unknown, the time in ms and ns', () => {
+  const head = lineHead({ assetType: 'crypto', exchange: 'binance', symbol: 'BTC/USDT' });
+  assert.equal(
+    tickerLine(head, { price: 101, bid: 100.9, ask: 101.1, changePct24h: -2.5, ts: 1_764_172_388_123 }),
+    'ticker,asset_type=crypto,exchange=binance,symbol=BTC/USDT ask=101.1,bid=100.9,change_pct_24h=-2.5,price=101,time_ms=1764172388123 1764172388123000000',
+  );
+  assert.equal(
+    tickerLine(head, { price: 0.00012345, bid: undefined, ask: undefined, changePct24h: undefined, ts: 1_764_172_000_005 }),
+    'ticker,asset_type=crypto,exchange=binance,symbol=BTC/USDT ask="NaN",bid="NaN",change_pct_24h="NaN",price=0.00012345,time_ms=1764172000005 1764172000005000000',
+  );
+  const values = [0, -0, 1, -1, 0.1, 0.1 + 0.2, 1e-8, -1e-8, 1e-9, 5e-324, 12345678.12345678, 89_999_999.99999999, 99_999_999.99999999, -0.05, 1e15, 1e21, -1e21, 1.7976931348623157e308, 2 ** 53, 123456789.1];
+  for (let i = 0; i < 20_000; i++) {
+    const mag = 10 ** Math.floor(Math.random() * 14 - 5);
+    // exchange-like values (a fixed number of decimals) and arbitrary doubles
+    values.push(Number((Math.random() * mag * (i % 5 ? 1 : -1)).toFixed(i % 9)), Math.random() * mag);
+  }
+  const quotes = Array.from({ length: values.length / 4 }, (_, i) => ({
+    ask: values[4 * i]!,
+    bid: values[4 * i + 1]!,
+    changePct24h: values[4 * i + 2]!,
+    price: values[4 * i + 3]!,
+    ts: [0, 999_999, 1_000_000, 1_764_172_000_000, 1_764_172_099_999][i % 5]! + (i % 7 ? Math.floor(Math.random() * 1e12) : 0),
+  }));
+  // one body, as the sink writes it (the buffer grows past its first size on the way)
+  const body = new TickerBody();
+  const headBytes = Buffer.from(head);
+  for (const q of quotes) body.add(headBytes, q);
+  const text = body.bytes().toString('utf8');
+  const metrics = parseLineProtocol(text);
+  assert.equal(metrics.length, quotes.length);
+  const num = (x: number) => (Object.is(x, -0) ? 0 : x); // -0 is written 0, as String(-0)
+  metrics.forEach((m, i) => {
+    const q = quotes[i]!;
+    assert.deepEqual(Object.fromEntries(m.fields), {
+      ask: { kind: 'float', v: num(q.ask) },
+      bid: { kind: 'float', v: num(q.bid) },
+      change_pct_24h: { kind: 'float', v: num(q.changePct24h) },
+      price: { kind: 'float', v: num(q.price) },
+      time_ms: { kind: 'float', v: q.ts },
+    });
+    assert.equal(m.timeNs, BigInt(q.ts) * 1_000_000n);
+  });
+  // the same lines one by one equal the body's
+  assert.equal(quotes.slice(0, 50).map((q) => tickerLine(head, q)).join('\n'), text.split('\n').slice(0, 50).join('\n'));
+  body.clear();
+  assert.equal(body.bytes().length, 0);
+});
+
+test('grafana_live_wait_seconds is exposed exactly as a prom-client histogram of the same observations', async () => {
+  const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+  const help = 'h';
+  const a = new Registry();
+  const b = new Registry();
+  const ours = new LiveHistogram('grafana_live_wait_seconds', help, buckets, a);
+  const theirs = new Histogram({ name: 'grafana_live_wait_seconds', help, buckets, registers: [b] });
+  assert.equal(await a.metrics(), await b.metrics(), 'nothing observed yet');
+  // bounds themselves (a bucket counts values ≤ its bound), between them, beyond the last, zero
+  for (const v of [0, 0.001, 0.005, 0.0051, 0.01, 0.3, 1, 2.5, 2.6, 30, 0.049]) {
+    ours.observe(v);
+    theirs.observe(v);
+  }
+  assert.equal(await a.metrics(), await b.metrics());
+  assert.deepEqual(await a.getMetricsAsJSON(), await b.getMetricsAsJSON());
+  a.resetMetrics();
+  b.resetMetrics();
+  ours.observe(0.02);
+  theirs.observe(0.02);
+  assert.equal(await a.metrics(), await b.metrics(), 'after a reset');
 });
 
 test('token: GRAFANA_LIVE_TOKEN wins; GRAFANA_LIVE_TOKEN_FILE is read (trimmed) on each call, missing = none yet; neither = Live off', () => {

@@ -42,16 +42,134 @@ export function lineHead(k: SeriesKey): string {
   return `ticker,asset_type=${tag(k.assetType)},exchange=${tag(k.exchange)},symbol=${tag(k.symbol)} ask=`;
 }
 
-/** Line-protocol float (JS shortest round-trip form; exponent form is valid line protocol too), or null. */
-const f = (n: number | undefined) => (n === undefined ? NULL : String(n));
+/** ASCII bytes of a constant part of a line. */
+const bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const B_NULL = bytes(NULL);
+const B_BID = bytes(',bid=');
+const B_CHANGE = bytes(',change_pct_24h=');
+const B_PRICE = bytes(',price=');
+const B_TIME = bytes(',time_ms=');
+const B_NS = bytes('000000');
+/** 10⁰ … 10⁸: the digit count of a small integer. */
+const POW10 = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+/** Room a line needs beyond its head: four values (≤ 25 bytes each), the names, two times (≤ 22 bytes each). */
+const LINE_ROOM = 256;
+
+/** Copies a constant's bytes to `p` (a byte loop: cheaper than TypedArray#set for a few bytes); returns the end. */
+function put(b: Uint8Array, p: number, c: Uint8Array): number {
+  for (let i = 0; i < c.length; i++) b[p + i] = c[i]!;
+  return p + c.length;
+}
+
+/** Writes `n` (0 ≤ n < 10⁹) in decimal at `p`, small-integer arithmetic only; returns the end. */
+function writeSmall(b: Uint8Array, p: number, n: number): number {
+  let d = 1;
+  while (d < 9 && n >= POW10[d]!) d++;
+  return writeDigits(b, p, n, d);
+}
+
+/** Writes the last `width` digits of `n` (0 ≤ n < 10⁹), leading zeros included, at `p`; returns the end. */
+function writeDigits(b: Uint8Array, p: number, n: number, width: number): number {
+  for (let i = p + width - 1; i >= p; i--) {
+    const q = (n / 10) | 0;
+    b[i] = 48 + n - q * 10;
+    n = q;
+  }
+  return p + width;
+}
+
+/** Writes integer `n` (0 ≤ n < 10¹⁶) at `p` as two small integers; returns the end. */
+function writeInt(b: Uint8Array, p: number, n: number): number {
+  if (n < 1e8) return writeSmall(b, p, n);
+  const hi = Math.floor(n / 1e8);
+  return writeDigits(b, writeSmall(b, p, hi), n - hi * 1e8, 8);
+}
 
 /**
- * One symbol's line; fields sorted by key as Grafana sorts them. `time_ms` repeats the tick's time as a
- * value: in the browser every label set of a channel shares one time column, so a quote table can only
- * learn when *its* symbol last moved (its Age) by reducing a value of that symbol's own
- * (docs/GRAFANA_LIVE.md, "What the browser does").
+ * Writes a line-protocol float at `p` that parses back to exactly `x` (or Grafana's null for undefined);
+ * returns the end. A value with at most 8 decimals (exchange prices, sizes and 24 h changes) is written
+ * from integers: m = x × 10⁸ rounded, the text the exact decimal m / 10⁸, which parses to x whenever the
+ * division m / 1e8 gives x (both round the same exact quotient to the nearest double). Anything else is
+ * written in JS's own shortest form (exponent form is valid line protocol too).
  */
+function writeFloat(b: Buffer, p: number, x: number | undefined): number {
+  if (x === undefined) return put(b, p, B_NULL);
+  const m = Math.round(x * 1e8);
+  if (!(m / 1e8 === x && m > -9e15 && m < 9e15)) return p + b.write(String(x), p, 'latin1');
+  let a = m;
+  if (m < 0) {
+    b[p++] = 45; // -
+    a = -m;
+  }
+  const int = Math.floor(a / 1e8);
+  let frac = a - int * 1e8;
+  p = writeInt(b, p, int);
+  if (frac === 0) return p;
+  b[p++] = 46; // .
+  let width = 8;
+  while (frac % 10 === 0) {
+    frac /= 10;
+    width--;
+  }
+  return writeDigits(b, p, frac, width);
+}
+
+/**
+ * A request's body: `ticker` lines written as bytes into one buffer kept from request to request, so a
+ * line allocates nothing — no text per number, no string per line, no body string to flatten and encode
+ * (a line's strings were most of what Live made the feeder's garbage collector do, docs/BENCHMARKS.md §10).
+ */
+export class TickerBody {
+  private buf = Buffer.allocUnsafe(16 * 1024);
+  /** Bytes written, and lines. */
+  length = 0;
+  lines = 0;
+
+  clear(): void {
+    this.length = 0;
+    this.lines = 0;
+  }
+
+  /** The body written so far: a view of the buffer, valid until the next clear(). */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+
+  /**
+   * One symbol's line, its head from lineHead() as bytes; fields sorted by key as Grafana sorts them.
+   * `time_ms` repeats the tick's time as a value: in the browser every label set of a channel shares one
+   * time column, so a quote table can only learn when *its* symbol last moved (its Age) by reducing a
+   * value of that symbol's own (docs/GRAFANA_LIVE.md, "What the browser does").
+   */
+  add(head: Uint8Array, q: Quote): void {
+    if (this.length + head.length + LINE_ROOM > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.length + head.length + LINE_ROOM));
+      this.buf.copy(bigger, 0, 0, this.length);
+      this.buf = bigger;
+    }
+    const b = this.buf;
+    let p = this.length;
+    if (this.lines++ > 0) b[p++] = 10; // \n
+    b.set(head, p);
+    p = writeFloat(b, p + head.length, q.ask);
+    p = writeFloat(b, put(b, p, B_BID), q.bid);
+    p = writeFloat(b, put(b, p, B_CHANGE), q.changePct24h);
+    p = writeFloat(b, put(b, p, B_PRICE), q.price);
+    p = put(b, p, B_TIME);
+    // an epoch time in ms (≥ 0, < 10¹⁶) as an integer, else in JS's form; the timestamp is the same digits and 10⁶
+    const ms = Math.round(q.ts);
+    const start = p;
+    p = ms >= 0 && ms < 1e16 ? writeInt(b, p, ms) : p + b.write(String(ms), p, 'latin1');
+    const end = p;
+    b[p++] = 32; // space
+    for (let i = start; i < end; i++) b[p++] = b[i]!;
+    this.length = put(b, p, B_NS);
+  }
+}
+
+/** A line as text (tests, logs): the same bytes as TickerBody writes. */
 export function tickerLine(head: string, q: Quote): string {
-  const ms = String(Math.round(q.ts));
-  return `${head}${f(q.ask)},bid=${f(q.bid)},change_pct_24h=${f(q.changePct24h)},price=${f(q.price)},time_ms=${ms} ${ms}000000`;
+  const body = new TickerBody();
+  body.add(Buffer.from(head), q);
+  return body.bytes().toString('utf8');
 }

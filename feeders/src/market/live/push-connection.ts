@@ -44,7 +44,7 @@ export class PushConnection {
         /** When it times out (performance.now() ms), and its timeout for the message. */
         deadline: number;
         timeoutMs: number;
-        request: string;
+        request: string | Buffer;
         /** Sent on a kept-alive socket: if that socket turns out closed before any answer, send once more on a new one. */
         retry: boolean;
       }
@@ -89,9 +89,19 @@ export class PushConnection {
    * with PushTransportError on a refused or cut connection, an answer that does not parse, or no
    * complete answer within `timeoutMs` (the socket is then dropped).
    */
-  post(path: string, headers: string, body: string, timeoutMs: number): Promise<PushAnswer> {
+  post(path: string, headers: string, body: string | Uint8Array, timeoutMs: number): Promise<PushAnswer> {
     if (this.cur) return Promise.reject(new PushTransportError('grafana live: a request is already in flight'));
-    const request = `POST ${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    let request: string | Buffer;
+    if (typeof body === 'string') request = `POST ${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    else {
+      // bytes: head and body copied into one buffer of this request's own (one write; the caller may
+      // reuse its body at once, and a resend writes the same bytes)
+      const head = `POST ${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n${headers}Content-Length: ${body.length}\r\n\r\n`;
+      const headLength = Buffer.byteLength(head);
+      request = Buffer.allocUnsafe(headLength + body.length);
+      request.write(head, 0, 'utf8');
+      request.set(body, headLength);
+    }
     return new Promise<PushAnswer>((resolve, reject) => {
       const deadline = performance.now() + timeoutMs;
       if (!this.timer || deadline < this.timerAt) this.arm(deadline);
@@ -298,7 +308,7 @@ export class PushConnection {
       this.sock?.destroy();
       this.sock = undefined;
     }
-    cur.resolve({ status: this.status, body: Buffer.from(this.body, 'latin1').toString('utf8'), retryAfter: this.retryAfter });
+    cur.resolve({ status: this.status, body: this.body === '' ? '' : Buffer.from(this.body, 'latin1').toString('utf8'), retryAfter: this.retryAfter });
   }
 
   private fail(err: Error): void {

@@ -1,22 +1,24 @@
 // Grafana Live push: the market core hands every tick here (beside the InfluxDB sink; closed candles are
 // not pushed, docs/GRAFANA_LIVE.md "Why no candles"). Per symbol the last known price, bid, ask and 24 h
-// change are kept in place (a tick allocates nothing); a symbol with news is pending, and goes out as one
-// `ticker` line rendered when the request is built — so it always carries the newest values, and a line
-// costs only its numbers (its head is rendered once per symbol). Per symbol `maxHz` lines a second
-// sustained, with a burst of one more (a GCRA, docs/GRAFANA_LIVE.md "Rate per symbol"): a symbol that
-// keeps moving gets a line every `1 / maxHz` s, and the bucket's spare line is kept for the end of a move
-// (its last value goes with the next request, not a slot later) or a move that begins after a pause.
-// Requests go out on a fixed cadence (`flushMs`, one at a time), each carrying every
-// pending symbol whose slot is free, on one kept-alive connection (push-connection.ts). Pending symbols are bounded by `maxQueue` (drop-oldest, counted); a symbol that has had no
-// tick for `staleMs` while Grafana was away is not sent (Live is about now). Grafana down, slow or
-// refusing is counted and retried with backoff; nothing here ever waits on the caller's path, so
-// InfluxDB ingest is unaffected. Protocol notes and the role the token needs: docs/GRAFANA_LIVE.md.
+// change are kept in place (a tick allocates nothing); a symbol with news is pending (an index on its
+// state into an array, not a set), and goes out as one `ticker` line written when the request is built —
+// so it always carries the newest values — as bytes into one reused buffer (lines.ts: a line allocates
+// nothing, docs/GRAFANA_LIVE.md "The feeder side"). Per symbol `maxHz` lines a second sustained, with a
+// burst of one more (a GCRA, docs/GRAFANA_LIVE.md "Rate per symbol"): a symbol that keeps moving gets a
+// line every `1 / maxHz` s, and the bucket's spare line is kept for the end of a move (its last value
+// goes with the next request, not a slot later) or a move that begins after a pause. Requests go out on
+// a fixed cadence (`flushMs`, one at a time), each carrying every pending symbol whose slot is free, on
+// one kept-alive connection (push-connection.ts). Pending symbols are bounded by `maxQueue` (drop-oldest,
+// counted); a symbol that has had no tick for `staleMs` while Grafana was away is not sent (Live is about
+// now). Grafana down, slow or refusing is counted and retried with backoff; nothing here ever waits on
+// the caller's path, so InfluxDB ingest is unaffected. Protocol notes and the role the token needs:
+// docs/GRAFANA_LIVE.md.
 import type { Logger } from 'pino';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { Backoff, HttpStatusError, TransportError, isRetryable, parseRetryAfter, type BackoffOptions } from '@mt/common';
 import type { Candle, MarketSink, MarketTick } from '../types.js';
-import { lineHead, tickerLine, type Quote } from './lines.js';
-import { PushConnection, PushTransportError } from './push-connection.js';
+import { TickerBody, lineHead, type Quote } from './lines.js';
+import { PushConnection, PushTransportError, type PushAnswer } from './push-connection.js';
 
 /** Ticks at this many distinct milliseconds in one flush cycle: they come often enough to start the flushes. */
 const FLOWING = 5;
@@ -57,7 +59,10 @@ export interface GrafanaLiveOptions {
 }
 
 interface SymbolState extends Quote {
-  head: string;
+  /** The line's head as bytes (lineHead): written once per symbol. */
+  head: Uint8Array;
+  /** Its index in the pending array, -1 when not pending (an entry whose symbol's index differs is a left-over). */
+  qpos: number;
   /** When the feeder read its newest tick (MarketTick.receivedAt): grafana_live_wait_seconds. */
   recv: number;
   /** Local time of the last tick (ms): the stale cut-off. */
@@ -78,6 +83,65 @@ interface SymbolState extends Quote {
   sentChange: number | undefined;
 }
 
+/**
+ * A histogram without labels counted in place (a bucket index and two additions) instead of prom-client's
+ * observe, which builds a label object and a closure per call: grafana_live_wait_seconds is observed once
+ * per line. Its exposition is a prom-client histogram's, line for line (docs/METRICS.md "Grafana Live").
+ */
+export class LiveHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly counts: number[];
+  private sum = 0;
+  private count = 0;
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly buckets: readonly number[],
+    registry: Registry,
+  ) {
+    this.counts = buckets.map(() => 0);
+    registry.registerMetric(this as unknown as Parameters<Registry['registerMetric']>[0]);
+  }
+
+  observe(seconds: number): void {
+    const b = this.buckets;
+    // a bucket counts values ≤ its bound; beyond the last only the +Inf bucket (the count)
+    for (let i = 0; i < b.length; i++) {
+      if (seconds <= b[i]!) {
+        this.counts[i]!++;
+        break;
+      }
+    }
+    this.sum += seconds;
+    this.count++;
+  }
+
+  /** As prom-client's Histogram.get() (the registry's text and JSON are made from it). */
+  get() {
+    const bucket = `${this.name}_bucket`;
+    let acc = 0;
+    const values: { labels: Record<string, string | number>; value: number; metricName: string; exemplar: null | undefined }[] = this.buckets.map((le, i) => ({
+      labels: { le },
+      value: (acc += this.counts[i]!),
+      metricName: bucket,
+      exemplar: null,
+    }));
+    values.push(
+      { labels: { le: '+Inf' }, value: this.count, metricName: bucket, exemplar: null },
+      { labels: {}, value: this.sum, metricName: `${this.name}_sum`, exemplar: undefined },
+      { labels: {}, value: this.count, metricName: `${this.name}_count`, exemplar: undefined },
+    );
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  reset(): void {
+    this.counts.fill(0);
+    this.sum = this.count = 0;
+  }
+}
+
 export function createLiveMetrics(registry: Registry, queued: () => number) {
   return {
     lines: new Counter({ name: 'grafana_live_lines_total', help: 'Lines accepted by Grafana Live, by measurement', labelNames: ['measurement'] as const, registers: [registry] }),
@@ -88,18 +152,13 @@ export function createLiveMetrics(registry: Registry, queued: () => number) {
       registers: [registry],
     }),
     requests: new Counter({ name: 'grafana_live_requests_total', help: 'Push requests by outcome (HTTP status, timeout, transport, no_token)', labelNames: ['status'] as const, registers: [registry] }),
-    wait: new Histogram({
-      name: 'grafana_live_wait_seconds',
-      help: 'Per line: from the feeder reading its newest tick to the request carrying it being sent (coalescing slot, flush cadence, a request in flight)',
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: [registry],
-    }),
-    duration: new Histogram({
-      name: 'grafana_live_push_duration_seconds',
-      help: 'Duration of one push request',
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [registry],
-    }),
+    wait: new LiveHistogram(
+      'grafana_live_wait_seconds',
+      'Per line: from the feeder reading its newest tick to the request carrying it being sent (coalescing slot, flush cadence, a request in flight)',
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registry,
+    ),
+    duration: new LiveHistogram('grafana_live_push_duration_seconds', 'Duration of one push request', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registry),
     queue: new Gauge({
       name: 'grafana_live_queue_lines',
       help: 'Lines waiting to be pushed',
@@ -131,8 +190,14 @@ export class GrafanaLiveSink implements MarketSink {
   private readonly accepted: { inc(n?: number): void };
   private readonly tickerLines: { inc(n?: number): void };
   private readonly symbols = new Map<string, Map<string, SymbolState>>();
-  /** Symbols with a change not sent yet, oldest first: the queue (a symbol is in it at most once). */
-  private readonly pending = new Set<SymbolState>();
+  /**
+   * Symbols with a change not sent yet, oldest first: the queue. A symbol is pending while its `qpos` is
+   * its index here; entries of symbols taken out since (dropped, forgotten) stay until the next compaction.
+   */
+  private queue: SymbolState[] = [];
+  /** The queue's first entry that may still be pending (the oldest ones are dropped from the front). */
+  private qhead = 0;
+  private pendingCount = 0;
   /** Symbols of the request in flight: back into `pending` if it fails. */
   private sending: SymbolState[] = [];
   /** Earliest time a flush can send something: the next cadence tick, backoff and slots considered. */
@@ -150,6 +215,11 @@ export class GrafanaLiveSink implements MarketSink {
   private tickSpread = 0;
   private flowing = false;
   private closed = false;
+  /** The request body, written in place from request to request (post() copies it). */
+  private readonly body = new TickerBody();
+  /** The token the request headers were made for, and those headers (undefined: no usable token). */
+  private headersToken: string | undefined;
+  private headers: string | undefined;
 
   constructor(private readonly o: GrafanaLiveOptions) {
     const endpoint = new URL(`${o.url.replace(/\/+$/, '')}/api/live/push/${encodeURIComponent(o.stream ?? 'markets')}`);
@@ -165,18 +235,18 @@ export class GrafanaLiveSink implements MarketSink {
     this.now = o.now ?? Date.now;
     // at most 10 s between attempts: a live price is worth a cheap failed request more than a late recovery
     this.backoff = new Backoff({ initialMs: 500, maxMs: 10_000, ...o.backoff });
-    this.metrics = createLiveMetrics(o.registry, () => this.pending.size);
+    this.metrics = createLiveMetrics(o.registry, () => this.pendingCount);
     this.accepted = this.metrics.requests.labels({ status: '200' });
     this.tickerLines = this.metrics.lines.labels({ measurement: 'ticker' });
   }
 
   /** Lines waiting (for tests and /healthz). */
   get queued(): number {
-    return this.pending.size;
+    return this.pendingCount;
   }
 
   health(): Record<string, unknown> {
-    return { queued: this.pending.size, backoffMs: Math.max(0, this.retryAt - this.now()) };
+    return { queued: this.pendingCount, backoffMs: Math.max(0, this.retryAt - this.now()) };
   }
 
   tick(t: MarketTick): void {
@@ -193,7 +263,8 @@ export class GrafanaLiveSink implements MarketSink {
     let st = bySymbol.get(t.symbol);
     if (!st) {
       st = {
-        head: lineHead(t),
+        head: Buffer.from(lineHead(t)),
+        qpos: -1,
         price: undefined,
         bid: undefined,
         ask: undefined,
@@ -230,12 +301,11 @@ export class GrafanaLiveSink implements MarketSink {
       this.tickSpread++;
     }
     if (st.price === undefined) return;
-    if (!this.pending.has(st)) {
-      this.pending.add(st);
+    if (st.qpos < 0) {
+      this.enqueue(st);
       st.movingSince = now;
-      if (this.pending.size > this.maxQueue) {
-        const oldest = this.pending.values().next().value!;
-        this.pending.delete(oldest);
+      if (this.pendingCount > this.maxQueue) {
+        this.dropOldest();
         this.metrics.dropped.inc({ reason: 'overflow' });
       }
       // its slot, but not before the next cadence tick
@@ -243,6 +313,45 @@ export class GrafanaLiveSink implements MarketSink {
       if (at < this.nextAt) this.nextAt = at;
     }
     this.poll(now);
+  }
+
+  private enqueue(st: SymbolState): void {
+    // left-overs beyond the pending ones (a long outage with more symbols than maxQueue): compact first
+    if (this.queue.length - this.qhead > 2 * this.pendingCount + 64) this.compact();
+    st.qpos = this.queue.length;
+    this.queue.push(st);
+    this.pendingCount++;
+  }
+
+  private dequeue(st: SymbolState): void {
+    if (st.qpos < 0) return;
+    st.qpos = -1;
+    this.pendingCount--;
+  }
+
+  private dropOldest(): void {
+    const q = this.queue;
+    for (; this.qhead < q.length; this.qhead++) {
+      const st = q[this.qhead]!;
+      if (st.qpos !== this.qhead) continue;
+      this.dequeue(st);
+      this.qhead++;
+      return;
+    }
+  }
+
+  /** The pending symbols to the front, in order. */
+  private compact(): void {
+    const q = this.queue;
+    let w = 0;
+    for (let i = this.qhead; i < q.length; i++) {
+      const st = q[i]!;
+      if (st.qpos !== i) continue;
+      st.qpos = w;
+      q[w++] = st;
+    }
+    q.length = w;
+    this.qhead = 0;
   }
 
   /** Closed candles are not pushed: no panel would read them (docs/GRAFANA_LIVE.md, "Why no candles"). */
@@ -254,7 +363,7 @@ export class GrafanaLiveSink implements MarketSink {
     for (const [exchange, bySymbol] of this.symbols) {
       for (const [symbol, st] of bySymbol) {
         if (keys.has(`${exchange}:${symbol}`)) continue;
-        this.pending.delete(st);
+        this.dequeue(st);
         bySymbol.delete(symbol);
       }
     }
@@ -266,7 +375,9 @@ export class GrafanaLiveSink implements MarketSink {
     clearTimeout(this.timer);
     await this.inFlight;
     this.conn.close();
-    this.pending.clear();
+    for (let i = this.qhead; i < this.queue.length; i++) this.dequeue(this.queue[i]!);
+    this.queue = [];
+    this.qhead = 0;
   }
 
   // ---- one request per cadence tick, for every symbol whose slot is free ----
@@ -312,7 +423,7 @@ export class GrafanaLiveSink implements MarketSink {
   private flushNow(): void {
     if (this.inFlight || this.closed) return; // the request's end polls again
     const now = this.now();
-    if (this.pending.size === 0) {
+    if (this.pendingCount === 0) {
       this.nextAt = Infinity;
       return;
     }
@@ -322,45 +433,40 @@ export class GrafanaLiveSink implements MarketSink {
       return this.poll(now);
     }
     const cutoff = now - this.staleMs;
-    let body = '';
+    const body = this.body;
+    body.clear();
     let stale = 0;
     let next = Infinity;
     const batch: SymbolState[] = [];
-    for (const st of this.pending) {
-      const slot = st.tat - this.intervalMs;
-      if (slot > now) {
-        if (slot < next) next = slot;
+    // one pass over the queue: the symbols sent or given up leave it, the others move to its front in order
+    const q = this.queue;
+    let w = 0;
+    for (let i = this.qhead; i < q.length; i++) {
+      const st = q[i]!;
+      if (st.qpos !== i) continue;
+      const full = batch.length >= this.batchLines;
+      const keep = full ? 1 : this.take(st, now, cutoff);
+      if (keep === 1) {
+        if (full) next = now;
+        else {
+          const at = this.slotAt(st, now);
+          if (at < next) next = at;
+        }
+        st.qpos = w;
+        q[w++] = st;
         continue;
       }
-      // the bucket's last line (now < tat) is kept for a move that has ended (no tick for a cadence) or one
-      // that began a cadence or more after the symbol's last line: a symbol still moving (ticking faster
-      // than the cadence) waits for its sustained slot, so the spare line is still there when it stops
-      // (docs/GRAFANA_LIVE.md "Rate per symbol")
-      if (now < st.tat && st.at > now - this.flushMs && st.movingSince - st.lastLineAt < this.flushMs) {
-        const at = Math.min(st.tat, now + this.flushMs);
-        if (at < next) next = at;
-        continue;
-      }
-      this.pending.delete(st);
-      if (st.at < cutoff) {
-        stale++;
-        continue;
-      }
-      if (st.price === st.sentPrice && st.bid === st.sentBid && st.ask === st.sentAsk && st.changePct24h === st.sentChange) continue;
-      st.sentPrice = st.price;
-      st.sentBid = st.bid;
-      st.sentAsk = st.ask;
-      st.sentChange = st.changePct24h;
-      st.tat = Math.max(st.tat, now) + this.intervalMs;
-      st.lastLineAt = now;
-      body += body ? `\n${tickerLine(st.head, st)}` : tickerLine(st.head, st);
-      batch.push(st);
-      this.metrics.wait.observe((now - st.recv) / 1000);
-      if (batch.length >= this.batchLines) {
-        next = now;
-        break;
+      st.qpos = -1;
+      this.pendingCount--;
+      if (keep === 2) stale++;
+      else if (keep === 3) {
+        body.add(st.head, st);
+        batch.push(st);
+        this.metrics.wait.observe((now - st.recv) / 1000);
       }
     }
+    q.length = w;
+    this.qhead = 0;
     if (stale) this.metrics.dropped.inc({ reason: 'stale' }, stale);
     if (!batch.length) {
       this.nextAt = next === Infinity ? Infinity : Math.max(next, gate);
@@ -371,42 +477,100 @@ export class GrafanaLiveSink implements MarketSink {
     this.tickSpread = 0;
     this.nextAt = next === Infinity ? Infinity : Math.max(next, now + this.flushMs);
     this.sending = batch;
-    this.inFlight = this.send(body, batch.length).finally(() => {
-      this.inFlight = undefined;
-      this.sending = [];
-      // symbols that became pending meanwhile were counted into nextAt by tick()
-      if (this.pending.size) this.flush();
-    });
+    this.inFlight = this.send(body.bytes(), batch.length).then(this.settled, this.settledAfterError);
   }
 
-  private async send(body: string, lines: number): Promise<void> {
+  /** The request's end (its outcome counted): the next may go. */
+  private readonly settled = (): void => {
+    this.inFlight = undefined;
+    this.sending = [];
+    // symbols that became pending meanwhile were counted into nextAt by tick()
+    if (this.pendingCount) this.flush();
+  };
+
+  private readonly settledAfterError = (err: unknown): void => {
+    this.o.log.error({ err }, 'grafana live: a push ended in an error');
+    this.settled();
+  };
+
+  /**
+   * What a flush does with a pending symbol: 1 keep it pending (its slot is not free), 2 drop it as stale,
+   * 3 send its line now (its slot and sent values are updated), 0 nothing to send (unchanged quote).
+   */
+  private take(st: SymbolState, now: number, cutoff: number): 0 | 1 | 2 | 3 {
+    if (st.tat - this.intervalMs > now) return 1;
+    // the bucket's last line (now < tat) is kept for a move that has ended (no tick for a cadence) or one
+    // that began a cadence or more after the symbol's last line: a symbol still moving (ticking faster
+    // than the cadence) waits for its sustained slot, so the spare line is still there when it stops
+    // (docs/GRAFANA_LIVE.md "Rate per symbol")
+    if (now < st.tat && st.at > now - this.flushMs && st.movingSince - st.lastLineAt < this.flushMs) return 1;
+    if (st.at < cutoff) return 2;
+    if (st.price === st.sentPrice && st.bid === st.sentBid && st.ask === st.sentAsk && st.changePct24h === st.sentChange) return 0;
+    st.sentPrice = st.price;
+    st.sentBid = st.bid;
+    st.sentAsk = st.ask;
+    st.sentChange = st.changePct24h;
+    st.tat = Math.max(st.tat, now) + this.intervalMs;
+    st.lastLineAt = now;
+    return 3;
+  }
+
+  /** When a symbol kept pending by take() may go: its sustained slot, or a cadence on while it moves. */
+  private slotAt(st: SymbolState, now: number): number {
+    const slot = st.tat - this.intervalMs;
+    return slot > now ? slot : Math.min(st.tat, now + this.flushMs);
+  }
+
+  /**
+   * One request and its outcome counted. Callbacks made once and plain promise chains rather than async
+   * functions: a request is the sink's most costly unit (docs/BENCHMARKS.md §10).
+   */
+  private send(body: Uint8Array, lines: number): Promise<void> {
     const token = this.o.token();
-    if (!token || !HEADER_VALUE.test(token)) {
+    // the request's headers, made again only when the token changed
+    if (token !== this.headersToken) {
+      this.headersToken = token;
+      this.headers = token && HEADER_VALUE.test(token) ? `Authorization: Bearer ${token}\r\nContent-Type: text/plain; charset=utf-8\r\n` : undefined;
+    }
+    const headers = this.headers;
+    if (!token || !headers) {
       this.metrics.requests.inc({ status: 'no_token' });
       this.o.onAuthFailure?.();
-      return this.failed(new TransportError(token ? 'grafana live: the token holds characters a header cannot carry' : 'grafana live: no token (GRAFANA_LIVE_TOKEN_FILE empty or unreadable)'));
+      this.failed(new TransportError(token ? 'grafana live: the token holds characters a header cannot carry' : 'grafana live: no token (GRAFANA_LIVE_TOKEN_FILE empty or unreadable)'));
+      return Promise.resolve();
     }
-    const end = this.metrics.duration.startTimer();
-    try {
-      await this.post(body, token);
-      end();
-      this.accepted.inc();
-      this.metrics.up.set(1);
-      this.backoff.reset();
-      this.tickerLines.inc(lines);
-    } catch (err) {
-      end();
-      const status = err instanceof HttpStatusError ? String(err.status) : err instanceof PushTransportError && err.timedOut ? 'timeout' : 'transport';
-      this.metrics.requests.inc({ status });
-      this.failed(err instanceof PushTransportError ? new TransportError(err.message, err) : err);
-    }
+    this.sentAt = performance.now();
+    this.sentLines = lines;
+    return this.post(body, headers).then(this.accept, this.refuse);
   }
 
+  /** When the request in flight was sent (performance.now()) and its lines. */
+  private sentAt = 0;
+  private sentLines = 0;
+
+  private readonly accept = (): void => {
+    this.metrics.duration.observe((performance.now() - this.sentAt) / 1000);
+    this.accepted.inc();
+    this.metrics.up.set(1);
+    this.backoff.reset();
+    this.tickerLines.inc(this.sentLines);
+  };
+
+  private readonly refuse = (err: unknown): void => {
+    this.metrics.duration.observe((performance.now() - this.sentAt) / 1000);
+    const status = err instanceof HttpStatusError ? String(err.status) : err instanceof PushTransportError && err.timedOut ? 'timeout' : 'transport';
+    this.metrics.requests.inc({ status });
+    this.failed(err instanceof PushTransportError ? new TransportError(err.message, err) : err);
+  };
+
   /** One POST on the kept-alive connection (push-connection.ts: a fraction of node:http's CPU per request). */
-  private async post(body: string, token: string): Promise<void> {
-    const a = await this.conn.post(this.path, `Authorization: Bearer ${token}\r\nContent-Type: text/plain; charset=utf-8\r\n`, body, this.timeoutMs);
-    if (a.status < 200 || a.status >= 300) throw new HttpStatusError(a.status, a.body, parseRetryAfter(a.retryAfter), 'grafana-live');
+  private post(body: Uint8Array, headers: string): Promise<void> {
+    return this.conn.post(this.path, headers, body, this.timeoutMs).then(this.judge);
   }
+
+  private readonly judge = (a: PushAnswer): void => {
+    if (a.status < 200 || a.status >= 300) throw new HttpStatusError(a.status, a.body, parseRetryAfter(a.retryAfter), 'grafana-live');
+  };
 
   private failed(err: unknown): void {
     this.metrics.up.set(0);
@@ -423,12 +587,12 @@ export class GrafanaLiveSink implements MarketSink {
     for (const st of batch) {
       st.sentPrice = st.sentBid = st.sentAsk = st.sentChange = undefined;
       st.tat = st.lastLineAt = -Infinity;
-      if (!this.pending.has(st) && this.pending.size < this.maxQueue) this.pending.add(st);
+      if (st.qpos < 0 && this.pendingCount < this.maxQueue) this.enqueue(st);
     }
     const delay = this.backoff.next(err instanceof HttpStatusError ? err.retryAfterMs : undefined);
     this.retryAt = this.now() + delay;
-    if (this.pending.size) this.nextAt = this.retryAt;
+    if (this.pendingCount) this.nextAt = this.retryAt;
     const level = this.backoff.attempts <= 1 || this.backoff.attempts % 20 === 0 ? 'warn' : 'debug';
-    this.o.log[level]({ err: String(err), retryInMs: delay, queued: this.pending.size, auth }, 'grafana live push failed, will retry');
+    this.o.log[level]({ err: String(err), retryInMs: delay, queued: this.pendingCount, auth }, 'grafana live push failed, will retry');
   }
 }
