@@ -86,7 +86,7 @@ export const influxEnv = {
   INFLUX_TOKEN: z.preprocess(emptyToUndefined, z.string().default('')),
   INFLUX_ORG: z.preprocess(emptyToUndefined, z.string().default('market-terminal')),
   INFLUX_API: z.preprocess(emptyToUndefined, z.enum(['v1', 'v2']).default('v2')),
-  /** Points held (over all buckets of the process) while InfluxDB is unreachable; beyond it the oldest are dropped and counted. */
+  /** Points queued (over all buckets of the process) while InfluxDB is unreachable, plus at most one batch being written (docs/INFLUXDB.md "Failure handling"); beyond it the oldest are dropped and counted. */
   INFLUX_MAX_BUFFER_POINTS: int(200_000, 10_000),
 };
 

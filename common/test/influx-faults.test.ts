@@ -271,6 +271,113 @@ test('dropped connections and a stalled request (timeout) are retried; nothing l
   }
 });
 
+/**
+ * A proxy whose first `held` writes wait until `release()` is called; the first is then answered with
+ * `first` (the real server's answer when undefined); `arrived` resolves once `held` writes are on the wire.
+ */
+async function heldFirstWrite(first?: Reply, held = 1) {
+  let release!: () => void;
+  let onArrival!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const arrived = new Promise<void>((r) => (onArrival = r));
+  let n = 0;
+  const fake = new HttpFake('influx-v1-held');
+  fake.route('POST', '/write', async (r) => {
+    const i = n++;
+    if (i < held) {
+      if (i === held - 1) onArrival();
+      await released;
+      if (i === 0 && first) return first;
+    }
+    return forward(r.query, r.body);
+  });
+  return { fake: await fake.listen(), release, arrived };
+}
+
+/** Points i = from..from+n-1 of one measurement, 1 ms apart. */
+const seqPoints = (name: string, t0: number, from: number, n: number) =>
+  Array.from({ length: n }, (_, k) => new Point(name).tag('k', 'v').intField('i', from + k).floatField('f', from + k + 0.25).timestamp(new Date(t0 + from + k)));
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => from + k);
+
+// docs/INFLUXDB.md "Failure handling": the batch on the wire is outside the bound (memory: the bound + one batch)
+test('a slow write while points keep arriving: nothing queued behind it is dropped while the queue is within the bound; beyond it the oldest queued go, counted', { timeout: 60_000 }, async () => {
+  const { fake, release, arrived } = await heldFirstWrite();
+  const { sink, registry } = sinkVia(fake, 'v1', { maxBufferPoints: 1000, batchSize: 500, flushIntervalMs: 600_000 });
+  try {
+    const name = `m${++seq}`;
+    const t0 = Date.now() - 3_600_000;
+    sink.write('markets/raw', seqPoints(name, t0, 0, 1000)); // a full batch: 0..499 sent at once
+    await arrived;
+    sink.write('markets/raw', seqPoints(name, t0, 1000, 500)); // queue 500..1499 = the bound
+    assert.deepEqual(sink.pending(), { 'markets/raw': 1500 });
+    assert.equal(await metric(registry, 'influx_points_dropped_total'), 0, 'nothing dropped while the queue is within the bound');
+    sink.write('markets/raw', seqPoints(name, t0, 1500, 100)); // 100 over: the oldest queued go
+    assert.deepEqual(sink.pending(), { 'markets/raw': 1500 });
+    assert.equal(await metric(registry, 'influx_buffer_points', { bucket: 'markets/raw' }), 1500);
+    assert.equal(await metric(registry, 'influx_points_dropped_total', { bucket: 'markets/raw', reason: 'buffer_full' }), 100);
+    release();
+    await sink.flush();
+    const stored = (await readBack(name)).map((r) => r[1]);
+    // one hole, exactly the 100 oldest queued: the batch on the wire, then everything from 600 on
+    assert.deepEqual(stored, [...range(0, 500), ...range(600, 1600)]);
+    assert.equal(await metric(registry, 'influx_points_written_total'), 1500);
+  } finally {
+    release();
+    await sink.close();
+    await fake.close();
+  }
+});
+
+test('a failed write goes back to the head of the queue: over the bound, its oldest lines are dropped first and counted; the rest lands', { timeout: 60_000 }, async () => {
+  const { fake, release, arrived } = await heldFirstWrite({ status: 503, body: { error: 'busy' } });
+  const { sink, registry } = sinkVia(fake, 'v1', { maxBufferPoints: 1000, batchSize: 500, flushIntervalMs: 600_000 });
+  try {
+    const name = `m${++seq}`;
+    const t0 = Date.now() - 3_600_000;
+    sink.write('markets/raw', seqPoints(name, t0, 0, 1000)); // 0..499 on the wire
+    await arrived;
+    sink.write('markets/raw', seqPoints(name, t0, 1000, 300)); // queue 500..1299: 800, within the bound
+    assert.equal(await metric(registry, 'influx_points_dropped_total'), 0);
+    const flushed = sink.flush();
+    release(); // 503: 0..499 queued again ahead of 500..1299 → 1300 queued, 300 over the bound
+    await flushed;
+    assert.equal(await metric(registry, 'influx_points_dropped_total', { bucket: 'markets/raw', reason: 'buffer_full' }), 300);
+    assert.equal(await metric(registry, 'influx_points_dropped_total'), 300);
+    // the oldest 300 (of the failed batch) went; its rest was retried ahead of the newer lines
+    assert.deepEqual((await readBack(name)).map((r) => r[1]), range(300, 1300));
+    const retried = fake.requestsTo('/write')[1]!.body.split('\n');
+    assert.equal(retried.length, 200);
+    assert.match(retried[0]!, /[ ,]i=300i[ ,]/);
+    assert.equal(await metric(registry, 'influx_write_errors_total', { status: '5xx' }), 1);
+  } finally {
+    release();
+    await sink.close();
+    await fake.close();
+  }
+});
+
+test('batches of two buckets on the wire: only the larger is outside the bound, so memory stays within the bound + one batch', { timeout: 60_000 }, async () => {
+  const { fake, release, arrived } = await heldFirstWrite(undefined, 2);
+  const { sink, registry } = sinkVia(fake, 'v1', { maxBufferPoints: 1000, batchSize: 500, flushIntervalMs: 600_000 });
+  try {
+    const name = `m${++seq}`;
+    const t0 = Date.now() - 3_600_000;
+    sink.write('markets/raw', seqPoints(name, t0, 0, 500)); // on the wire, outside the bound
+    sink.write('markets/5m', seqPoints(name, t0, 0, 500)); // on the wire too, counted
+    await arrived;
+    sink.write('markets/raw', seqPoints(name, t0, 500, 1000)); // 500 queued + 1000 = 500 over: raw's oldest queued go
+    assert.deepEqual(sink.pending(), { 'markets/raw': 1000, 'markets/5m': 500 });
+    assert.equal(await metric(registry, 'influx_points_dropped_total', { bucket: 'markets/raw', reason: 'buffer_full' }), 500);
+    release();
+    await sink.flush();
+    assert.deepEqual((await readBack(name, 'markets')).map((r) => r[1]), [...range(0, 500), ...range(1000, 1500)]);
+  } finally {
+    release();
+    await sink.close();
+    await fake.close();
+  }
+});
+
 test('bodies above the gzip threshold are sent gzip-encoded; small ones are not', { timeout: 60_000 }, async () => {
   const fake = new HttpFake('gzip-check');
   fake.route('POST', '/write', () => ({ status: 204 }));

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { BackoffOptions } from '../backoff.js';
 import { toTypedError } from './query.js';
-import { ReadinessProbe, WriteRetryPolicy } from './retry.js';
+import { ReadinessProbe, WriteRetryPolicy, type WriteRetryDecision } from './retry.js';
 import { createInfluxTransport, writePath } from './transport.js';
 import type { InfluxConfig, InfluxSink } from './types.js';
 
@@ -37,8 +37,9 @@ export interface InfluxSinkOptions {
   /** Lines per write request. */
   batchSize?: number;
   /**
-   * Queued + in-flight lines over all buckets of this sink; beyond it the oldest lines of the fullest
-   * bucket are dropped (`buffer_full`), so a process writing several buckets keeps one memory bound.
+   * Lines held over all buckets of this sink, not counting one batch on the wire (the largest, ≤ batchSize);
+   * beyond it the oldest queued lines of the fullest bucket are dropped (`buffer_full`), so a process writing
+   * several buckets keeps one memory bound: at most maxBufferPoints + batchSize lines.
    */
   maxBufferPoints?: number;
   /** Bodies larger than this (bytes) are gzipped. */
@@ -109,6 +110,11 @@ class LineQueue {
   push(line: string): void {
     this.a.push(line);
   }
+  /** Lines back at the head, in order (a failed batch). */
+  unshift(lines: string[]): void {
+    this.a = lines.concat(this.a.slice(this.h));
+    this.h = 0;
+  }
   take(n: number): string[] {
     const out = this.a.slice(this.h, this.h + n);
     this.skip(out.length);
@@ -116,6 +122,11 @@ class LineQueue {
   }
   skip(n: number): void {
     this.h += n;
+    if (this.h === this.a.length) {
+      this.a = [];
+      this.h = 0;
+      return;
+    }
     // compact once the dead head outweighs the live part, so memory follows the live size
     if (this.h > 4096 && this.h * 2 > this.a.length) {
       this.a = this.a.slice(this.h);
@@ -124,7 +135,7 @@ class LineQueue {
   }
 }
 
-type Outcome = { kind: 'written' } | { kind: 'split' } | { kind: 'partial'; bad: number } | { kind: 'rejected' } | { kind: 'aborted' };
+type Outcome = { kind: 'written' } | { kind: 'split' } | { kind: 'partial'; bad: number } | { kind: 'rejected' } | { kind: 'aborted' } | { kind: 'retry'; decision: WriteRetryDecision };
 
 /** `ms` precision; a number timestamp is taken as epoch ms (as our point builders use). */
 const pointSettings = {
@@ -134,9 +145,15 @@ const pointSettings = {
 
 class BucketWriter {
   private q = new LineQueue();
-  /** seq of the oldest queued line; lines are numbered in write order so flush() can wait for a prefix. */
+  /** seq of the oldest line in q; lines are numbered in write order so flush() can wait for a prefix. */
   private headSeq = 0;
   private nextSeq = 0;
+  /**
+   * What is left of a batch whose write failed, queued again ahead of q until the next try (seq of its
+   * first line in backSeq). Kept apart from q: lines dropped from q's head meanwhile leave a gap in seq.
+   */
+  private back = new LineQueue();
+  private backSeq = 0;
   private inFlight: { startSeq: number; left: number } | undefined;
   private draining: Promise<void> | undefined;
   private waiters: { target: number; resolve: () => void }[] = [];
@@ -156,7 +173,11 @@ class BucketWriter {
   }
 
   pending(): number {
-    return this.q.length + (this.inFlight?.left ?? 0);
+    return this.queued() + this.onWire();
+  }
+
+  onWire(): number {
+    return this.inFlight?.left ?? 0;
   }
 
   enqueue(lines: string[]): void {
@@ -167,15 +188,20 @@ class BucketWriter {
   }
 
   queued(): number {
-    return this.q.length;
+    return this.back.length + this.q.length;
   }
 
   /** Drop up to `over` of the oldest queued lines; returns how many were dropped. */
   dropOldest(over: number): number {
-    // The in-flight batch is the oldest data, but it is on the wire: drop the oldest still queued.
-    const n = Math.min(over, this.q.length);
-    this.q.skip(n);
-    this.headSeq += n;
+    // The batch on the wire is the oldest data, but it may yet land: drop the oldest still queued, a failed
+    // batch that is back in the queue first.
+    const fromBack = Math.min(over, this.back.length);
+    this.back.skip(fromBack);
+    this.backSeq += fromBack;
+    const fromQ = Math.min(over - fromBack, this.q.length);
+    this.q.skip(fromQ);
+    this.headSeq += fromQ;
+    const n = fromBack + fromQ;
     this.s.m.dropped.inc({ bucket: this.bucket, reason: 'buffer_full' }, n);
     const now = Date.now();
     if (now - this.lastDropLog > 10_000) {
@@ -187,11 +213,11 @@ class BucketWriter {
   }
 
   kick(): void {
-    if (this.draining || this.q.length === 0) return;
+    if (this.draining || this.queued() === 0) return;
     this.draining = this.drain().finally(() => {
       this.draining = undefined;
       this.settle();
-      if (this.q.length > 0 && !this.s.aborted.signal.aborted) this.kick();
+      if (this.queued() > 0 && !this.s.aborted.signal.aborted) this.kick();
     });
   }
 
@@ -207,13 +233,15 @@ class BucketWriter {
   /** Count everything still queued as given up (close deadline). */
   abandon(): void {
     this.request?.abort();
-    const n = this.q.length;
+    const n = this.queued();
     // the batch in flight is counted by drain() once its aborted request returns; the log names it too,
     // since at a few hundred points/s the whole backlog is that one batch
-    const inFlight = this.inFlight?.left ?? 0;
+    const inFlight = this.onWire();
     if (n > 0) {
-      this.q.skip(n);
-      this.headSeq += n;
+      this.backSeq += this.back.length;
+      this.back.skip(this.back.length);
+      this.headSeq += this.q.length;
+      this.q.skip(this.q.length);
       this.s.m.dropped.inc({ bucket: this.bucket, reason: 'retries_exhausted' }, n);
     }
     if (n + inFlight > 0) this.s.log.error({ bucket: this.bucket, points: n + inFlight, queued: n, inFlight }, 'influx sink closed with unwritten points');
@@ -221,8 +249,9 @@ class BucketWriter {
   }
 
   private doneUpTo(target: number): boolean {
-    const inflightOk = !this.inFlight || this.inFlight.startSeq >= target;
-    return inflightOk && (this.q.length === 0 || this.headSeq >= target);
+    if (this.inFlight && this.inFlight.startSeq < target) return false;
+    if (this.back.length > 0 && this.backSeq < target) return false;
+    return this.q.length === 0 || this.headSeq >= target;
   }
 
   private settle(): void {
@@ -235,88 +264,109 @@ class BucketWriter {
   }
 
   private async drain(): Promise<void> {
-    while (this.q.length > 0 && !this.s.aborted.signal.aborted) {
-      const startSeq = this.headSeq;
-      const batch = this.q.take(this.s.batchSize);
-      this.headSeq += batch.length;
+    const signal = this.s.aborted.signal;
+    while (this.queued() > 0 && !signal.aborted) {
+      const fromBack = this.back.length > 0;
+      const startSeq = fromBack ? this.backSeq : this.headSeq;
+      const batch = fromBack ? this.back.take(this.s.batchSize) : this.q.take(this.s.batchSize);
+      if (fromBack) this.backSeq += batch.length;
+      else this.headSeq += batch.length;
       this.inFlight = { startSeq, left: batch.length };
-      // Depth-first over halves keeps the order of the lines that land.
-      const stack = [batch];
-      while (stack.length) {
-        const lines = stack.pop()!;
-        const r = await this.sendWithRetry(lines);
-        if (r.kind === 'split') {
-          const mid = Math.ceil(lines.length / 2);
-          stack.push(lines.slice(mid), lines.slice(0, mid));
-          continue;
-        }
-        this.inFlight.left -= lines.length;
-        if (r.kind === 'written') this.s.m.written.inc({ bucket: this.bucket }, lines.length);
-        else if (r.kind === 'partial') {
-          this.s.m.written.inc({ bucket: this.bucket }, lines.length - r.bad);
-          this.s.m.dropped.inc({ bucket: this.bucket, reason: 'rejected' }, r.bad);
-        } else if (r.kind === 'rejected') this.s.m.dropped.inc({ bucket: this.bucket, reason: 'rejected' }, lines.length);
-        else {
-          this.s.m.dropped.inc({ bucket: this.bucket, reason: 'retries_exhausted' }, lines.length);
-          for (const rest of stack) this.s.m.dropped.inc({ bucket: this.bucket, reason: 'retries_exhausted' }, rest.length);
-          stack.length = 0;
-        }
-      }
+      const retry = await this.send(batch);
       this.inFlight = undefined;
       this.settle();
+      if (retry) await this.retry.wait(retry, signal);
     }
   }
 
-  /** One batch: retried until written, rejected, split, or the sink is aborted. */
-  private async sendWithRetry(lines: string[]): Promise<Outcome> {
+  /**
+   * One batch, one attempt per piece; returns the wait before the next try when a piece failed and may
+   * recover — what is left of the batch is then queued again at the head, where it counts in the bound.
+   */
+  private async send(batch: string[]): Promise<WriteRetryDecision | undefined> {
+    const inFlight = this.inFlight!;
+    // Depth-first over halves keeps the order of the lines that land.
+    const stack = [batch];
+    while (stack.length) {
+      const lines = stack.pop()!;
+      const r = await this.sendOnce(lines);
+      if (r.kind === 'split') {
+        const mid = Math.ceil(lines.length / 2);
+        stack.push(lines.slice(mid), lines.slice(0, mid));
+        continue;
+      }
+      if (r.kind === 'retry') {
+        // The rest is the oldest data: back at the head of the queue, where the bound counts it again
+        // (docs/INFLUXDB.md "Failure handling") and, over it, drops its oldest lines first.
+        this.back.unshift([lines, ...stack.reverse()].flat());
+        this.backSeq = inFlight.startSeq + batch.length - inFlight.left;
+        inFlight.left = 0;
+        this.s.bound();
+        return r.decision;
+      }
+      inFlight.left -= lines.length;
+      if (r.kind === 'written') this.s.m.written.inc({ bucket: this.bucket }, lines.length);
+      else if (r.kind === 'partial') {
+        this.s.m.written.inc({ bucket: this.bucket }, lines.length - r.bad);
+        this.s.m.dropped.inc({ bucket: this.bucket, reason: 'rejected' }, r.bad);
+      } else if (r.kind === 'rejected') this.s.m.dropped.inc({ bucket: this.bucket, reason: 'rejected' }, lines.length);
+      else {
+        this.s.m.dropped.inc({ bucket: this.bucket, reason: 'retries_exhausted' }, lines.length);
+        for (const rest of stack) this.s.m.dropped.inc({ bucket: this.bucket, reason: 'retries_exhausted' }, rest.length);
+        stack.length = 0;
+      }
+    }
+    return undefined;
+  }
+
+  /** One request: written, rejected, split, to be retried, or the sink is aborted. */
+  private async sendOnce(lines: string[]): Promise<Outcome> {
     const body = lines.join('\n');
     const signal = this.s.aborted.signal;
-    for (;;) {
+    if (signal.aborted) return { kind: 'aborted' };
+    const end = this.s.m.duration.startTimer({ bucket: this.bucket });
+    this.request = new AbortController();
+    try {
+      await this.s.transport.request(this.path, body, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain; charset=utf-8' },
+        gzipThreshold: this.s.gzipThreshold,
+        signal: this.request.signal,
+      });
+      end();
+      this.recovered();
+      return { kind: 'written' };
+    } catch (err) {
+      end();
       if (signal.aborted) return { kind: 'aborted' };
-      const end = this.s.m.duration.startTimer({ bucket: this.bucket });
-      this.request = new AbortController();
-      try {
-        await this.s.transport.request(this.path, body, {
-          method: 'POST',
-          headers: { 'content-type': 'text/plain; charset=utf-8' },
-          gzipThreshold: this.s.gzipThreshold,
-          signal: this.request.signal,
-        });
-        end();
-        this.recovered();
-        return { kind: 'written' };
-      } catch (err) {
-        end();
-        if (signal.aborted) return { kind: 'aborted' };
-        // The library reports a timeout but leaves the request open: close its socket, or a frozen server
-        // collects one hung connection per retry.
-        if (err instanceof RequestTimedOutError) this.request.abort();
-        const status = err instanceof HttpError ? err.statusCode : undefined;
-        this.s.m.errors.inc({ bucket: this.bucket, status: statusLabel(err) });
-        if (status === 413) {
-          if (lines.length > 1) return { kind: 'split' };
-          this.s.log.error({ bucket: this.bucket, bytes: body.length }, 'influx rejected a single line as too large');
-          return { kind: 'rejected' };
-        }
-        if (err instanceof HttpError && (status === 400 || status === 422) && !/not found/i.test(err.body ?? '')) {
-          const text = err.body ?? err.message;
-          this.logRejected(text, lines.length);
-          const bad = partialWriteBad(text);
-          // "partial write": the server stored the good lines (1.x parse errors and type conflicts,
-          // 2.x type conflicts) — nothing to resend. Otherwise nothing was stored.
-          if (bad !== undefined) {
-            this.recovered();
-            return { kind: 'partial', bad: Math.min(bad, lines.length) };
-          }
-          // 1.x answers without "partial write" only when no line at all parsed.
-          if (this.s.cfg.api === 'v1' && /unable to parse/.test(text)) return { kind: 'rejected' };
-          return lines.length > 1 ? { kind: 'split' } : { kind: 'rejected' };
-        }
-        // Everything else (down, 5xx, 429, 401/403 during token rotation, db not created yet) may recover.
-        const decision = this.retry.next(toTypedError(err));
-        this.logFailure(err, decision.delayMs, lines.length);
-        await this.retry.wait(decision, signal);
+      // The library reports a timeout but leaves the request open: close its socket, or a frozen server
+      // collects one hung connection per retry.
+      if (err instanceof RequestTimedOutError) this.request.abort();
+      const status = err instanceof HttpError ? err.statusCode : undefined;
+      this.s.m.errors.inc({ bucket: this.bucket, status: statusLabel(err) });
+      if (status === 413) {
+        if (lines.length > 1) return { kind: 'split' };
+        this.s.log.error({ bucket: this.bucket, bytes: body.length }, 'influx rejected a single line as too large');
+        return { kind: 'rejected' };
       }
+      if (err instanceof HttpError && (status === 400 || status === 422) && !/not found/i.test(err.body ?? '')) {
+        const text = err.body ?? err.message;
+        this.logRejected(text, lines.length);
+        const bad = partialWriteBad(text);
+        // "partial write": the server stored the good lines (1.x parse errors and type conflicts,
+        // 2.x type conflicts) — nothing to resend. Otherwise nothing was stored.
+        if (bad !== undefined) {
+          this.recovered();
+          return { kind: 'partial', bad: Math.min(bad, lines.length) };
+        }
+        // 1.x answers without "partial write" only when no line at all parsed.
+        if (this.s.cfg.api === 'v1' && /unable to parse/.test(text)) return { kind: 'rejected' };
+        return lines.length > 1 ? { kind: 'split' } : { kind: 'rejected' };
+      }
+      // Everything else (down, 5xx, 429, 401/403 during token rotation, db not created yet) may recover.
+      const decision = this.retry.next(toTypedError(err));
+      this.logFailure(err, decision.delayMs, lines.length);
+      return { kind: 'retry', decision };
     }
   }
 
@@ -438,10 +488,19 @@ class Sink implements InfluxSink {
     await Promise.all([...this.writers.values()].map((w) => w.flush()));
   }
 
-  /** Keep the lines held over all buckets within maxBuffer: the fullest bucket gives up its oldest first. */
+  /**
+   * Keep the lines held over all buckets within maxBuffer + one batch: the fullest bucket gives up its
+   * oldest queued lines first. The largest batch on the wire is not counted, so what arrives while it is
+   * written does not evict the lines queued right behind it (docs/INFLUXDB.md "Failure handling").
+   */
   bound(): void {
     let over = -this.maxBuffer;
-    for (const w of this.writers.values()) over += w.pending();
+    let wire = 0;
+    for (const w of this.writers.values()) {
+      over += w.pending();
+      wire = Math.max(wire, w.onWire());
+    }
+    over -= wire;
     while (over > 0) {
       let fullest: BucketWriter | undefined;
       for (const w of this.writers.values()) if (w.queued() > 0 && (!fullest || w.queued() > fullest.queued())) fullest = w;
