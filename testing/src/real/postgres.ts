@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { freePort, spawnTracked, tmpDir, waitFor, type Tracked } from './proc.js';
+import { freePort, spawnTracked, tmpDir, waitFor, waitStopped, type Tracked } from './proc.js';
 
 export interface StartPostgresOptions {
   /** Require this password (scram-sha-256) for every TCP connection instead of trust auth. */
@@ -70,6 +70,7 @@ function signalAll(proc: Tracked | undefined, sig: NodeJS.Signals): void {
       /* gone */
     }
   }
+  if (sig === 'SIGSTOP') for (const pid of pids) waitStopped(pid);
 }
 
 export async function startPostgres(opts: StartPostgresOptions = {}): Promise<PostgresServer> {

@@ -2,7 +2,7 @@
 // loopback: a free port, a private temp dir, a tracked child that is killed when the test process
 // exits for any reason, and readiness polling.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { mkdtempSync, rmSync, createWriteStream, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, createWriteStream, statSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -133,9 +133,42 @@ export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions & {
       signal('SIGKILL');
       await exited;
     },
-    pause: () => signal('SIGSTOP'),
+    pause: () => {
+      signal('SIGSTOP');
+      if (child.pid) waitStopped(child.pid);
+    },
     resume: () => signal('SIGCONT'),
   };
+}
+
+/**
+ * kill(SIGSTOP) returns once the signal is queued, not once the process has stopped: a thread running on
+ * the other core (or on a vCPU the host has descheduled) can still answer a request for a while, and a
+ * test that writes right after pause() then sees it stored. Wait until every thread of `pid` is stopped
+ * (/proc/<pid>/task/<tid>/stat state T or t), at most `timeoutMs`; a process that exited counts as stopped.
+ */
+export function waitStopped(pid: number, timeoutMs = 2000): void {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let running = false;
+    try {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        try {
+          const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+          // "tid (comm) state …": comm may hold spaces and parentheses, so read after the last ')'
+          const state = stat.charAt(stat.lastIndexOf(')') + 2);
+          if (state !== 'T' && state !== 't' && state !== 'Z' && state !== 'X') running = true;
+        } catch {
+          /* thread gone */
+        }
+      }
+    } catch {
+      return; // process gone
+    }
+    if (!running) return;
+    if (Date.now() > deadline) throw new Error(`process ${pid} did not stop within ${timeoutMs} ms of SIGSTOP`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+  }
 }
 
 /** Poll `check` until it returns truthy or `timeoutMs` passes. */
