@@ -28,6 +28,8 @@
 //   git archive <rev> | tar -x -C /tmp/before && ln -s "$PWD/node_modules" /tmp/before/node_modules
 // (that node_modules resolves @mt/* to this checkout: for a peer whose common/ differs, give it a node_modules
 // of links to this one's entries with @mt/* pointing into the peer)
+// --cpu-warm S: seconds of flow before each CPU window opens (default 3; V8 optimises code that runs ~20
+// times a second, as Live's per-request path, later than that).
 //
 //   npm run bench -- live      (or: node --conditions=source --import tsx bench/live.ts --runs 2 --seconds 20)
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -48,6 +50,9 @@ const { values } = parseArgs({
     'cpu-symbols': { type: 'string', default: '500' },
     'cpu-rate': { type: 'string', default: '5000' },
     'cpu-rounds': { type: 'string', default: '3' },
+    // CPU runs: seconds of flow between every stream subscribed and the window opening (default 3). Longer
+    // lets V8 optimise code that runs only ~20 times a second (Live's per-request path) before the window
+    'cpu-warm': { type: 'string', default: '3' },
     // CPU rounds side by side (see the top of this file): the on/off ratio resolved to a few per cent
     'cpu-paired': { type: 'boolean', default: false },
     'max-hz': { type: 'string', default: '4' },
@@ -114,9 +119,9 @@ function histogramQuantile(before: string, after: string, name: string, q: numbe
   return inc.find(([, v]) => v >= q * total)?.[0] ?? NaN;
 }
 
-async function warm(replay: ReplayServer, n: number): Promise<void> {
+async function warm(replay: ReplayServer, n: number, seconds = 3): Promise<void> {
   await waitFor(() => replay.stats().streams >= 4 * n, 60_000, 'subscribed');
-  await sleep(3000);
+  await sleep(seconds * 1000);
 }
 
 interface LatencyRun {
@@ -374,7 +379,7 @@ async function cpuRuns(variants: Variant[], round: number, slot?: string): Promi
       const prof = values['cpu-prof'] && `${values['cpu-prof']}/live-${variant}-${round}-${i}`;
       started.push({ variant, replay, svc: await feeder(replay, n, variant, prof).catch(async (err) => { await replay.close(); throw err; }) });
     }
-    await Promise.all(started.map((s) => warm(s.replay, n)));
+    await Promise.all(started.map((s) => warm(s.replay, n, Number(values['cpu-warm']))));
     const frames = (s: (typeof started)[number]) => s.svc.metrics().then((m) => metricValue(m, 'feeder_messages_total', { source: 'binance_ws' }));
     const m0 = await Promise.all(started.map(frames));
     const c0 = started.map((s) => cpuSeconds(s.svc.proc.child.pid!));
