@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BinanceFake, startAlertDelivery, startInflux, startPostgres, waitFor, type AlertDelivery, type InfluxServer, type PostgresServer, type RunningService } from '@mt/testing';
-import { startAlertSession } from './session.js';
+import { apiCaller, startAlertSession } from './session.js';
 
 const TOKEN = 'once-restart-token-0123456789';
 const MINUTE = 60_000;
@@ -34,13 +34,7 @@ after(async () => {
   await Promise.allSettled([binance?.close(), influx?.stop(), pg?.stop(), delivery?.close()]);
 });
 
-const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${api.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
-  return JSON.parse(text) as T;
-}
+const call = apiCaller(() => api.url, TOKEN);
 const loaded = () => feeder.logs().filter((l) => l.msg === 'price alert rules loaded').length;
 
 test('a once-rule that fired stays fired across a SIGKILL and restart; PATCH fired_at null re-arms it', async () => {

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { createLogger, loadWatchSet } from '@mt/common';
 import { startPostgres, startService, waitFor, type PostgresServer, type RunningService } from '@mt/testing';
 import { OnceFiredStore, RuleEvaluator } from '../../src/market/alerts/index.js';
+import { apiCaller } from './session.js';
 
 const TOKEN = 'once-store-token-0123456789';
 const T0 = Date.UTC(2026, 10, 26, 9, 0, 0);
@@ -36,13 +37,7 @@ after(async () => {
   await postgres?.stop();
 });
 
-const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${api.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
-  return JSON.parse(text) as T;
-}
+const call = apiCaller(() => api.url, TOKEN);
 const onceRule = (i: number) => call<{ id: string }>('POST', '/api/alert-rules', { symbol: 'BTC/USDT', condition: 'crosses_above', threshold: 100 + i, trigger: 'once', cooldown_seconds: 0 });
 const firedAt = async (id: string) => (await call<{ fired_at: string | null }>('GET', `/api/alert-rules/${id}`)).fired_at;
 const firedNotices = () => notified.filter((p) => p === 'rule_fired').length;

@@ -1,6 +1,7 @@
 // The price-alert sessions' shared start-up: the watchlist API (migrated) and the market feeder entry
 // point on one database and one InfluxDB, the feeder streaming BTC/USDT from the local Binance server with
 // every polled source unreachable and its alerts posted to `alertmanagerUrl`.
+import assert from 'node:assert/strict';
 import { startService, unreachablePolledSources, waitFor, type BinanceFake, type InfluxServer, type RunningService } from '@mt/testing';
 
 export interface AlertSession {
@@ -31,4 +32,18 @@ export async function startAlertSession(o: {
     ...o.feederEnv,
   });
   return { api, feeder };
+}
+
+/**
+ * JSON calls to the watchlist API with the owner's token: the answer's body parsed, a non-2xx answer an
+ * assertion failure carrying its text. `baseUrl` is read at each call (the API starts in a `before`).
+ */
+export function apiCaller(baseUrl: () => string, token: string) {
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  return async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${baseUrl()}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
+    return JSON.parse(text) as T;
+  };
 }
