@@ -168,17 +168,6 @@ const W_PRICE = 1;
 const W_SLOT_END = 2;
 
 /**
- * A bounded, time-ordered price history of one symbol covering `spanMs`: at most one sample per
- * spanMs / samples, so a busy symbol keeps at most `samples` (+2) samples; a tick inside the current
- * slot only overwrites the newest sample. The samples live in one Float64Array ring (time, price, time,
- * price, …), addressed by a sequence number that only grows: no object per sample, so nothing for the
- * garbage collector to trace however many symbols keep a full window, and a look-up reads neighbouring
- * memory (docs/BENCHMARKS.md §11). The newest sample and its slot's end are kept apart, in three numbers
- * the evaluator places in its symbol's row (`bind`): a tick inside the slot writes only there, and the
- * ring's copy is brought up to date before it is read or the slot moves on (docs/ALERTING.md
- * "Evaluation cost").
- */
-/**
  * The hot path of PriceWindow.add, on the newest sample kept at h[o + W_*] (also called by
  * RuleEvaluator.onTickAt on its symbol's row, without touching the window object): a tick inside the newest
  * sample's slot only overwrites it (an empty window's slot ends at -Infinity). false: the tick starts a
@@ -193,6 +182,17 @@ function addInSlot(h: Float64Array, o: number, ts: number, price: number): boole
   return true;
 }
 
+/**
+ * A bounded, time-ordered price history of one symbol covering `spanMs`: at most one sample per
+ * spanMs / samples, so a busy symbol keeps at most `samples` (+2) samples; a tick inside the current
+ * slot only overwrites the newest sample. The samples live in one Float64Array ring (time, price, time,
+ * price, …), addressed by a sequence number that only grows: no object per sample, so nothing for the
+ * garbage collector to trace however many symbols keep a full window, and a look-up reads neighbouring
+ * memory (docs/BENCHMARKS.md §11). The newest sample and its slot's end are kept apart, in three numbers
+ * the evaluator places in its symbol's row (`bind`): a tick inside the slot writes only there, and the
+ * ring's copy is brought up to date before it is read or the slot moves on (docs/ALERTING.md
+ * "Evaluation cost").
+ */
 export class PriceWindow {
   private buf = new Float64Array(16);
   /** Ring capacity in samples (a power of two) − 1. */
