@@ -203,9 +203,19 @@ export function activeForMs(f: Firing): number {
   return Math.min(Math.max(f.rule.cooldown_seconds ?? 0, 60), 3600) * 1000;
 }
 
+/** A path under GRAFANA_URL, whether that ends in '/' or not. */
+const underGrafana = (path: string, grafanaUrl: string) => new URL(path, grafanaUrl.endsWith('/') ? grafanaUrl : `${grafanaUrl}/`);
+
 /** Grafana's alerts dashboard (alert history), for digests. */
 export function alertsDashboardLink(grafanaUrl: string): string {
-  return new URL('d/alerts', grafanaUrl.endsWith('/') ? grafanaUrl : `${grafanaUrl}/`).toString();
+  return underGrafana('d/alerts', grafanaUrl).toString();
+}
+
+/** The asset-detail dashboard of `symbol`, without a time range. */
+function assetDetailUrl(grafanaUrl: string, symbol: string): URL {
+  const u = underGrafana('d/asset-detail', grafanaUrl);
+  u.searchParams.set('var-symbol', symbol);
+  return u;
 }
 
 /** Grafana's asset-detail dashboard for the symbol, 30 minutes around the crossing. */
@@ -216,16 +226,14 @@ export function grafanaLink(grafanaUrl: string, symbol: string, ts: number): str
   if (!bySymbol) linkPrefixes.set(grafanaUrl, (bySymbol = new Map()));
   let prefix = bySymbol.get(symbol);
   if (prefix === undefined) {
-    const u = new URL(`d/asset-detail`, grafanaUrl.endsWith('/') ? grafanaUrl : `${grafanaUrl}/`);
-    u.searchParams.set('var-symbol', symbol);
+    const u = assetDetailUrl(grafanaUrl, symbol);
     // a fragment would follow the query: such a URL is built whole every time
     prefix = u.hash ? null : `${u.toString()}&from=`;
     if (bySymbol.size >= 10_000) bySymbol.clear();
     bySymbol.set(symbol, prefix);
   }
   if (prefix !== null) return `${prefix}${ts - 30 * 60_000}&to=${ts + 5 * 60_000}`;
-  const u = new URL(`d/asset-detail`, grafanaUrl.endsWith('/') ? grafanaUrl : `${grafanaUrl}/`);
-  u.searchParams.set('var-symbol', symbol);
+  const u = assetDetailUrl(grafanaUrl, symbol);
   u.searchParams.set('from', String(ts - 30 * 60_000));
   u.searchParams.set('to', String(ts + 5 * 60_000));
   return u.toString();
