@@ -44,7 +44,7 @@ export class PushConnection {
         /** When it times out (performance.now() ms), and its timeout for the message. */
         deadline: number;
         timeoutMs: number;
-        request: string | Buffer;
+        request: Buffer;
         /** Sent on a kept-alive socket: if that socket turns out closed before any answer, send once more on a new one. */
         retry: boolean;
       }
@@ -91,17 +91,14 @@ export class PushConnection {
    */
   post(path: string, headers: string, body: string | Uint8Array, timeoutMs: number): Promise<PushAnswer> {
     if (this.cur) return Promise.reject(new PushTransportError('grafana live: a request is already in flight'));
-    let request: string | Buffer;
-    if (typeof body === 'string') request = `POST ${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-    else {
-      // bytes: head and body copied into one buffer of this request's own (one write; the caller may
-      // reuse its body at once, and a resend writes the same bytes)
-      const head = `POST ${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n${headers}Content-Length: ${body.length}\r\n\r\n`;
-      const headLength = Buffer.byteLength(head);
-      request = Buffer.allocUnsafe(headLength + body.length);
-      request.write(head, 0, 'utf8');
-      request.set(body, headLength);
-    }
+    // head and body copied into one buffer of this request's own (one write; the caller may reuse its body
+    // at once, and a resend writes the same bytes); a text body is sent as UTF-8
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    const head = `POST ${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n${headers}Content-Length: ${bytes.length}\r\n\r\n`;
+    const headLength = Buffer.byteLength(head);
+    const request = Buffer.allocUnsafe(headLength + bytes.length);
+    request.write(head, 0, 'utf8');
+    request.set(bytes, headLength);
     return new Promise<PushAnswer>((resolve, reject) => {
       const deadline = performance.now() + timeoutMs;
       if (!this.timer || deadline < this.timerAt) this.arm(deadline);
