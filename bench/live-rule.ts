@@ -16,7 +16,7 @@ import type { MarketTick } from '../feeders/src/market/types.js';
 import { percentile, sleep } from './lib.js';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '20' }, symbols: { type: 'string', default: '500' }, rate: { type: 'string', default: '5000' }, 'max-hz': { type: 'string', default: '4' }, peer: { type: 'string' }, steady: { type: 'boolean', default: false } },
+  options: { seconds: { type: 'string', default: '20' }, symbols: { type: 'string', default: '500' }, rate: { type: 'string', default: '5000' }, 'max-hz': { type: 'string', default: '5' }, peer: { type: 'string' }, steady: { type: 'boolean', default: false } },
 });
 type SinkClass = typeof GrafanaLiveSink;
 const Peer: SinkClass | undefined = values.peer ? ((await import(path.resolve(values.peer))) as { GrafanaLiveSink: SinkClass }).GrafanaLiveSink : undefined;

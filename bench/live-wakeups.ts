@@ -56,7 +56,7 @@ try {
   for (const spec of values.variants.split(',')) {
     const [variant, ...kvs] = spec.split(':') as [string, ...string[]];
     const env: Record<string, string> = Object.fromEntries(kvs.map((kv) => kv.split('=') as [string, string]));
-    if (variant !== 'off') Object.assign(env, { GRAFANA_LIVE_URL: grafanaUrl, GRAFANA_LIVE_TOKEN: TOKEN, GRAFANA_LIVE_MAX_HZ: env.GRAFANA_LIVE_MAX_HZ ?? '4' });
+    if (variant !== 'off') Object.assign(env, { GRAFANA_LIVE_URL: grafanaUrl, GRAFANA_LIVE_TOKEN: TOKEN, GRAFANA_LIVE_MAX_HZ: env.GRAFANA_LIVE_MAX_HZ ?? '5' });
     if (values.record) env.NODE_OPTIONS = '--perf-basic-prof';
     const replay = await new ReplayServer({ rate: Number(values.rate), kinds: ['trade', 'ticker', 'bookTicker'] }).listen();
     const svc = await startService('market-feeder', await replayFeederEnv(replay, influx.url, N, env));

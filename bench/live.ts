@@ -55,7 +55,7 @@ const { values } = parseArgs({
     'cpu-warm': { type: 'string', default: '3' },
     // CPU rounds side by side (see the top of this file): the on/off ratio resolved to a few per cent
     'cpu-paired': { type: 'boolean', default: false },
-    'max-hz': { type: 'string', default: '4' },
+    'max-hz': { type: 'string', default: '5' },
     // GRAFANA_LIVE_FLUSH_MS for the Live-on variants (this code and the peer); unset: the feeder's default
     'flush-ms': { type: 'string' },
     // a V8 CPU profile of the feeder per CPU run, written to this directory (node --cpu-prof)

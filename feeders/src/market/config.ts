@@ -97,7 +97,7 @@ export const marketSchema = z.object({
   /** Stream id: panels subscribe to `stream/<stream>/<measurement>`. */
   GRAFANA_LIVE_STREAM: z.preprocess((v) => (v === '' ? undefined : v), z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('markets')),
   /** Live updates per symbol per second (per measurement). */
-  GRAFANA_LIVE_MAX_HZ: num(4, 0.1),
+  GRAFANA_LIVE_MAX_HZ: num(5, 0.1),
   /** Lines held while Grafana is slow or away; beyond it the oldest are dropped (grafana_live_dropped_total). */
   GRAFANA_LIVE_MAX_QUEUE: int(10_000, 100),
   /** Push cadence: at most one request per this many ms, carrying every symbol due (docs/GRAFANA_LIVE.md). */

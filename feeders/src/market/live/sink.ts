@@ -35,7 +35,7 @@ export interface GrafanaLiveOptions {
   token: () => string | undefined;
   /** After a 401/403 or with no token: re-read it (a token file written late or rotated is picked up). */
   onAuthFailure?: () => void;
-  /** Lines per symbol per second, sustained (one more in a burst). Default 4. */
+  /** Lines per symbol per second, sustained (one more in a burst). Default 5 (docs/GRAFANA_LIVE.md "rate"). */
   maxHz?: number;
   /** Symbols (= lines) held while Grafana is slow or away; beyond it the oldest are dropped. Default 10 000. */
   maxQueue?: number;
@@ -225,7 +225,7 @@ export class GrafanaLiveSink implements MarketSink {
     const endpoint = new URL(`${o.url.replace(/\/+$/, '')}/api/live/push/${encodeURIComponent(o.stream ?? 'markets')}`);
     this.path = `${endpoint.pathname}${endpoint.search}`;
     this.conn = new PushConnection(endpoint);
-    this.intervalMs = 1000 / (o.maxHz ?? 4);
+    this.intervalMs = 1000 / (o.maxHz ?? 5);
     this.flushMs = o.flushMs ?? 50;
     this.backstopMs = Math.min(this.intervalMs, 4 * this.flushMs);
     this.maxQueue = o.maxQueue ?? 10_000;
