@@ -22,7 +22,7 @@ export interface SlottedTicks<H = unknown> {
   tickAt(slot: H, t: MarketTick): void;
 }
 
-export type LiveTicks = MarketSink & Partial<SlottedTicks>;
+export type LiveTicks = MarketSink & Partial<SlottedTicks<number>>;
 
 export interface CoreParts {
   log: Logger;

@@ -35,7 +35,8 @@ interface TickState {
   alertsSlot: number;
   live: LiveTicks | undefined;
   liveVersion: number;
-  liveSlot: unknown;
+  /** The Live sink's handle: the symbol's row. */
+  liveSlot: number;
 }
 
 interface TickAge {
@@ -167,7 +168,7 @@ export class TickThrottle {
       alertsSlot: -1,
       live: undefined,
       liveVersion: -1,
-      liveSlot: undefined,
+      liveSlot: -1,
     };
     return st;
   }

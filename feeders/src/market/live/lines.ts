@@ -61,15 +61,19 @@ function put(b: Uint8Array, p: number, c: Uint8Array): number {
   return p + c.length;
 }
 
-/** Writes `n` (0 ≤ n < 10⁹) in decimal at `p`, small-integer arithmetic only; returns the end. */
+/** Writes `n` (an integer, 0 ≤ n < 10⁹) in decimal at `p`; returns the end. */
 function writeSmall(b: Uint8Array, p: number, n: number): number {
   let d = 1;
   while (d < 9 && n >= POW10[d]!) d++;
   return writeDigits(b, p, n, d);
 }
 
-/** Writes the last `width` digits of `n` (0 ≤ n < 10⁹), leading zeros included, at `p`; returns the end. */
+/**
+ * Writes the last `width` digits of `n` (an integer, 0 ≤ n < 10⁹), leading zeros included, at `p`;
+ * returns the end. As an int32 the division by 10 is an integer multiply, not a double division.
+ */
 function writeDigits(b: Uint8Array, p: number, n: number, width: number): number {
+  n |= 0;
   for (let i = p + width - 1; i >= p; i--) {
     const q = (n / 10) | 0;
     b[i] = 48 + n - q * 10;
@@ -80,20 +84,20 @@ function writeDigits(b: Uint8Array, p: number, n: number, width: number): number
 
 /** Writes integer `n` (0 ≤ n < 10¹⁶) at `p` as two small integers; returns the end. */
 function writeInt(b: Uint8Array, p: number, n: number): number {
-  if (n < 1e8) return writeSmall(b, p, n);
+  if (n < 1e8) return writeSmall(b, p, n | 0);
   const hi = Math.floor(n / 1e8);
-  return writeDigits(b, writeSmall(b, p, hi), n - hi * 1e8, 8);
+  return writeDigits(b, writeSmall(b, p, hi | 0), n - hi * 1e8, 8);
 }
 
 /**
- * Writes a line-protocol float at `p` that parses back to exactly `x` (or Grafana's null for undefined);
- * returns the end. A value with at most 8 decimals (exchange prices, sizes and 24 h changes) is written
- * from integers: m = x × 10⁸ rounded, the text the exact decimal m / 10⁸, which parses to x whenever the
- * division m / 1e8 gives x (both round the same exact quotient to the nearest double). Anything else is
- * written in JS's own shortest form (exponent form is valid line protocol too).
+ * Writes a line-protocol float at `p` that parses back to exactly `x` (or Grafana's null for NaN, a value
+ * not known); returns the end. A value with at most 8 decimals (exchange prices, sizes and 24 h changes) is
+ * written from integers: m = x × 10⁸ rounded, the text the exact decimal m / 10⁸, which parses to x
+ * whenever the division m / 1e8 gives x (both round the same exact quotient to the nearest double).
+ * Anything else is written in JS's own shortest form (exponent form is valid line protocol too).
  */
-function writeFloat(b: Buffer, p: number, x: number | undefined): number {
-  if (x === undefined) return put(b, p, B_NULL);
+function writeFloat(b: Buffer, p: number, x: number): number {
+  if (x !== x) return put(b, p, B_NULL);
   const m = Math.round(x * 1e8);
   if (!(m / 1e8 === x && m > -9e15 && m < 9e15)) return p + b.write(String(x), p, 'latin1');
   let a = m;
@@ -102,17 +106,25 @@ function writeFloat(b: Buffer, p: number, x: number | undefined): number {
     a = -m;
   }
   const int = Math.floor(a / 1e8);
-  let frac = a - int * 1e8;
+  const frac = a - int * 1e8;
   p = writeInt(b, p, int);
   if (frac === 0) return p;
   b[p++] = 46; // .
-  let width = 8;
-  while (frac % 10 === 0) {
-    frac /= 10;
-    width--;
-  }
-  return writeDigits(b, p, frac, width);
+  // all 8 fraction digits, then the trailing zeros taken off again (frac > 0: a non-zero digit stays)
+  p = writeDigits(b, p, frac, 8);
+  while (b[p - 1] === 48) p--;
+  return p;
 }
+
+/**
+ * Where a quote's numbers sit in a row of a Float64Array (TickerBody.addRow): ask, bid, 24 h change, price
+ * (NaN: not known) and the newest tick's time in epoch ms.
+ */
+export const Q_ASK = 0;
+export const Q_BID = 1;
+export const Q_CHANGE = 2;
+export const Q_PRICE = 3;
+export const Q_TS = 4;
 
 /**
  * A request's body: `ticker` lines written as bytes into one buffer kept from request to request, so a
@@ -124,6 +136,8 @@ export class TickerBody {
   /** Bytes written, and lines. */
   length = 0;
   lines = 0;
+  /** add()'s quote as a row. */
+  private readonly quote = new Float64Array(5);
 
   clear(): void {
     this.length = 0;
@@ -142,6 +156,17 @@ export class TickerBody {
    * value of that symbol's own (docs/GRAFANA_LIVE.md, "What the browser does").
    */
   add(head: Uint8Array, q: Quote): void {
+    const r = this.quote;
+    r[Q_ASK] = q.ask ?? NaN;
+    r[Q_BID] = q.bid ?? NaN;
+    r[Q_CHANGE] = q.changePct24h ?? NaN;
+    r[Q_PRICE] = q.price ?? NaN;
+    r[Q_TS] = q.ts;
+    this.addRow(head, r, 0);
+  }
+
+  /** add() for a quote held in `r` from index `o` on (Q_ASK … Q_TS): the sink's per-symbol rows. */
+  addRow(head: Uint8Array, r: Float64Array, o: number): void {
     if (this.length + head.length + LINE_ROOM > this.buf.length) {
       const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.length + head.length + LINE_ROOM));
       this.buf.copy(bigger, 0, 0, this.length);
@@ -151,13 +176,13 @@ export class TickerBody {
     let p = this.length;
     if (this.lines++ > 0) b[p++] = 10; // \n
     b.set(head, p);
-    p = writeFloat(b, p + head.length, q.ask);
-    p = writeFloat(b, put(b, p, B_BID), q.bid);
-    p = writeFloat(b, put(b, p, B_CHANGE), q.changePct24h);
-    p = writeFloat(b, put(b, p, B_PRICE), q.price);
+    p = writeFloat(b, p + head.length, r[o + Q_ASK]!);
+    p = writeFloat(b, put(b, p, B_BID), r[o + Q_BID]!);
+    p = writeFloat(b, put(b, p, B_CHANGE), r[o + Q_CHANGE]!);
+    p = writeFloat(b, put(b, p, B_PRICE), r[o + Q_PRICE]!);
     p = put(b, p, B_TIME);
     // an epoch time in ms (≥ 0, < 10¹⁶) as an integer, else in JS's form; the timestamp is the same digits and 10⁶
-    const ms = Math.round(q.ts);
+    const ms = Math.round(r[o + Q_TS]!);
     const start = p;
     p = ms >= 0 && ms < 1e16 ? writeInt(b, p, ms) : p + b.write(String(ms), p, 'latin1');
     const end = p;

@@ -1,7 +1,8 @@
 // Grafana Live push: the market core hands every tick here (beside the InfluxDB sink; closed candles are
 // not pushed, docs/GRAFANA_LIVE.md "Why no candles"). Per symbol the last known price, bid, ask and 24 h
-// change are kept in place (a tick allocates nothing); a symbol with news is pending (an index on its
-// state into an array, not a set), and goes out as one `ticker` line written when the request is built —
+// change are kept in place, with the rest of its numbers in one row of a Float64Array (a tick allocates
+// nothing, and a value is a double, never a boxed number); a symbol with news is pending (its row's index
+// into an array, not a set), and goes out as one `ticker` line written when the request is built —
 // so it always carries the newest values — as bytes into one reused buffer (lines.ts: a line allocates
 // nothing, docs/GRAFANA_LIVE.md "The feeder side"). Per symbol `maxHz` lines a second sustained, with a
 // burst of one more (a GCRA, docs/GRAFANA_LIVE.md "Rate per symbol"): a symbol that keeps moving gets a
@@ -17,7 +18,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { Backoff, HttpStatusError, TransportError, isRetryable, parseRetryAfter, type BackoffOptions } from '@mt/common';
 import type { Candle, MarketSink, MarketTick } from '../types.js';
-import { TickerBody, lineHead, type Quote } from './lines.js';
+import { Q_ASK, Q_BID, Q_CHANGE, Q_PRICE, Q_TS, TickerBody, lineHead } from './lines.js';
 import { PushConnection, PushTransportError, type PushAnswer } from './push-connection.js';
 
 /** Ticks at this many distinct milliseconds in one flush cycle: they come often enough to start the flushes. */
@@ -58,30 +59,37 @@ export interface GrafanaLiveOptions {
   now?: () => number;
 }
 
-interface SymbolState extends Quote {
-  /** The line's head as bytes (lineHead): written once per symbol. */
-  head: Uint8Array;
-  /** Its index in the pending array, -1 when not pending (an entry whose symbol's index differs is a left-over). */
-  qpos: number;
-  /** When the feeder read its newest tick (MarketTick.receivedAt): grafana_live_wait_seconds. */
-  recv: number;
-  /** Local time of the last tick (ms): the stale cut-off. */
-  at: number;
-  /**
-   * The rate bound as a GCRA (a bucket of two lines refilled at `maxHz`): the time its next line would be
-   * due if lines went out back to back. A line may go from `tat - intervalMs` on, and moves `tat` one
-   * interval past max(tat, now): `maxHz` lines a second sustained, one line more in a burst.
-   */
-  tat: number;
-  /** When its last line went into a request, and when the change now pending began (its first tick since). */
-  lastLineAt: number;
-  movingSince: number;
-  /** Values of the last line sent, so an unchanged quote costs no line. */
-  sentPrice: number | undefined;
-  sentBid: number | undefined;
-  sentAsk: number | undefined;
-  sentChange: number | undefined;
-}
+/*
+ * A symbol's numbers: one row of ROW doubles in GrafanaLiveSink.rows (a symbol's handle is its row's
+ * index), unknown values NaN. The quote first, as TickerBody.addRow reads it (lines.ts), then what a tick
+ * writes besides, so a tick touches one cache line of the row (docs/GRAFANA_LIVE.md "The feeder side").
+ * Price, bid, ask and 24 h change are the sticky quote; TS the newest tick's time (epoch ms).
+ */
+/** When the feeder read its newest tick (MarketTick.receivedAt): grafana_live_wait_seconds. */
+const RECV = 5;
+/** Local time of the last tick (ms): the stale cut-off. */
+const AT = 6;
+/** Its index in the pending queue, -1 when not pending (an entry whose row's index differs is a left-over). */
+const QPOS = 7;
+/**
+ * The rate bound as a GCRA (a bucket of two lines refilled at `maxHz`): the time its next line would be
+ * due if lines went out back to back. A line may go from `tat - intervalMs` on, and moves `tat` one
+ * interval past max(tat, now): `maxHz` lines a second sustained, one line more in a burst.
+ */
+const TAT = 8;
+/** When its last line went into a request, and when the change now pending began (its first tick since). */
+const LAST_LINE = 9;
+const MOVING = 10;
+/** Values of the last line sent (NaN: none, or not known), so an unchanged quote costs no line. */
+const SENT_PRICE = 11;
+const SENT_BID = 12;
+const SENT_ASK = 13;
+const SENT_CHANGE = 14;
+/** Doubles per row (a power of two: a row is two cache lines). */
+const ROW = 16;
+
+/** The same value, NaN (not known) equal to NaN: the unchanged-quote check, on doubles. */
+const same = (a: number, b: number) => a === b || (a !== a && b !== b);
 
 /**
  * A histogram without labels counted in place (a bucket index and two additions) instead of prom-client's
@@ -189,17 +197,24 @@ export class GrafanaLiveSink implements MarketSink {
   /** The per-request counters, their labels bound once (no label hashing per request). */
   private readonly accepted: { inc(n?: number): void };
   private readonly tickerLines: { inc(n?: number): void };
-  private readonly symbols = new Map<string, Map<string, SymbolState>>();
+  /** exchange → symbol → its row. */
+  private readonly symbols = new Map<string, Map<string, number>>();
+  /** The symbols' numbers, a row each (ROW doubles; the layout above), and each row's line head. */
+  private rows = new Float64Array(64 * ROW);
+  private readonly heads: (Uint8Array | undefined)[] = [];
+  /** Rows of forgotten symbols, reused while no request is in flight (its rows may go back to pending). */
+  private readonly freeRows: number[] = [];
   /**
-   * Symbols with a change not sent yet, oldest first: the queue. A symbol is pending while its `qpos` is
-   * its index here; entries of symbols taken out since (dropped, forgotten) stay until the next compaction.
+   * Rows of symbols with a change not sent yet, oldest first: the queue. A symbol is pending while its
+   * QPOS is its index here; entries of symbols taken out since (dropped, forgotten) stay until the next
+   * compaction.
    */
-  private queue: SymbolState[] = [];
+  private queue: number[] = [];
   /** The queue's first entry that may still be pending (the oldest ones are dropped from the front). */
   private qhead = 0;
   private pendingCount = 0;
-  /** Symbols of the request in flight: back into `pending` if it fails. */
-  private sending: SymbolState[] = [];
+  /** Rows of the request in flight: back into the queue if it fails. */
+  private sending: number[] = [];
   /** Earliest time a flush can send something: the next cadence tick, backoff and slots considered. */
   private nextAt = Infinity;
   /** A flush is queued as a microtask (from a tick). */
@@ -256,85 +271,84 @@ export class GrafanaLiveSink implements MarketSink {
   /** Changes when setWatch forgets symbols: a handle from tickSlot is valid while it stays the same. */
   slotVersion = 0;
 
-  /** The symbol's state, for tickAt: the core keeps it in its per-symbol slot (docs/ALERTING.md "Evaluation cost"). */
-  tickSlot(t: MarketTick): SymbolState {
+  /** The symbol's row, for tickAt: the core keeps it in its per-symbol slot (docs/ALERTING.md "Evaluation cost"). */
+  tickSlot(t: MarketTick): number {
     let bySymbol = this.symbols.get(t.exchange);
     if (!bySymbol) this.symbols.set(t.exchange, (bySymbol = new Map()));
-    let st = bySymbol.get(t.symbol);
-    if (!st) {
-      st = {
-        head: Buffer.from(lineHead(t)),
-        qpos: -1,
-        price: undefined,
-        bid: undefined,
-        ask: undefined,
-        changePct24h: undefined,
-        ts: 0,
-        recv: 0,
-        at: 0,
-        tat: -Infinity,
-        lastLineAt: -Infinity,
-        movingSince: 0,
-        sentPrice: undefined,
-        sentBid: undefined,
-        sentAsk: undefined,
-        sentChange: undefined,
-      };
-      bySymbol.set(t.symbol, st);
+    let row = bySymbol.get(t.symbol);
+    if (row === undefined) {
+      row = this.freeRows.length && !this.inFlight ? this.freeRows.pop()! : this.heads.length;
+      if ((row + 1) * ROW > this.rows.length) {
+        const bigger = new Float64Array(2 * this.rows.length);
+        bigger.set(this.rows);
+        this.rows = bigger;
+      }
+      const r = this.rows;
+      const o = row * ROW;
+      r.fill(NaN, o, o + ROW);
+      r[o + Q_TS] = r[o + RECV] = r[o + AT] = r[o + MOVING] = 0;
+      r[o + QPOS] = -1;
+      r[o + TAT] = r[o + LAST_LINE] = -Infinity;
+      this.heads[row] = Buffer.from(lineHead(t));
+      bySymbol.set(t.symbol, row);
     }
-    return st;
+    return row;
   }
 
   /** tick() for the symbol of a handle from tickSlot (of the current slotVersion). */
-  tickAt(st: SymbolState, t: MarketTick): void {
+  tickAt(row: number, t: MarketTick): void {
     if (this.closed) return;
+    const r = this.rows;
+    const o = row * ROW;
     // sticky: a trade carries no 24 h change and a book update no 24 h change; keep the last known
-    if (Number.isFinite(t.price)) st.price = t.price;
-    if (t.changePct24h !== undefined && Number.isFinite(t.changePct24h)) st.changePct24h = t.changePct24h;
-    if (t.bid !== undefined && Number.isFinite(t.bid)) st.bid = t.bid;
-    if (t.ask !== undefined && Number.isFinite(t.ask)) st.ask = t.ask;
-    if (t.ts > st.ts) st.ts = t.ts;
-    st.recv = t.receivedAt;
-    const now = (st.at = this.now());
+    if (Number.isFinite(t.price)) r[o + Q_PRICE] = t.price;
+    if (t.changePct24h !== undefined && Number.isFinite(t.changePct24h)) r[o + Q_CHANGE] = t.changePct24h;
+    if (t.bid !== undefined && Number.isFinite(t.bid)) r[o + Q_BID] = t.bid;
+    if (t.ask !== undefined && Number.isFinite(t.ask)) r[o + Q_ASK] = t.ask;
+    if (t.ts > r[o + Q_TS]!) r[o + Q_TS] = t.ts;
+    r[o + RECV] = t.receivedAt;
+    const now = (r[o + AT] = this.now());
     if (now !== this.lastTickMs) {
       this.lastTickMs = now;
       this.tickSpread++;
     }
-    if (st.price === undefined) return;
-    if (st.qpos < 0) {
-      this.enqueue(st);
-      st.movingSince = now;
+    if (Number.isNaN(r[o + Q_PRICE])) return;
+    if (r[o + QPOS]! < 0) {
+      this.enqueue(row);
+      r[o + MOVING] = now;
       if (this.pendingCount > this.maxQueue) {
         this.dropOldest();
         this.metrics.dropped.inc({ reason: 'overflow' });
       }
       // its slot, but not before the next cadence tick
-      const at = Math.max(st.tat - this.intervalMs, this.lastFlushAt + this.flushMs, this.retryAt);
+      const at = Math.max(r[o + TAT]! - this.intervalMs, this.lastFlushAt + this.flushMs, this.retryAt);
       if (at < this.nextAt) this.nextAt = at;
     }
     this.poll(now);
   }
 
-  private enqueue(st: SymbolState): void {
+  private enqueue(row: number): void {
     // left-overs beyond the pending ones (a long outage with more symbols than maxQueue): compact first
     if (this.queue.length - this.qhead > 2 * this.pendingCount + 64) this.compact();
-    st.qpos = this.queue.length;
-    this.queue.push(st);
+    this.rows[row * ROW + QPOS] = this.queue.length;
+    this.queue.push(row);
     this.pendingCount++;
   }
 
-  private dequeue(st: SymbolState): void {
-    if (st.qpos < 0) return;
-    st.qpos = -1;
+  private dequeue(row: number): void {
+    const o = row * ROW + QPOS;
+    if (this.rows[o]! < 0) return;
+    this.rows[o] = -1;
     this.pendingCount--;
   }
 
   private dropOldest(): void {
     const q = this.queue;
+    const r = this.rows;
     for (; this.qhead < q.length; this.qhead++) {
-      const st = q[this.qhead]!;
-      if (st.qpos !== this.qhead) continue;
-      this.dequeue(st);
+      const row = q[this.qhead]!;
+      if (r[row * ROW + QPOS] !== this.qhead) continue;
+      this.dequeue(row);
       this.qhead++;
       return;
     }
@@ -343,12 +357,13 @@ export class GrafanaLiveSink implements MarketSink {
   /** The pending symbols to the front, in order. */
   private compact(): void {
     const q = this.queue;
+    const r = this.rows;
     let w = 0;
     for (let i = this.qhead; i < q.length; i++) {
-      const st = q[i]!;
-      if (st.qpos !== i) continue;
-      st.qpos = w;
-      q[w++] = st;
+      const row = q[i]!;
+      if (r[row * ROW + QPOS] !== i) continue;
+      r[row * ROW + QPOS] = w;
+      q[w++] = row;
     }
     q.length = w;
     this.qhead = 0;
@@ -361,10 +376,12 @@ export class GrafanaLiveSink implements MarketSink {
   setWatch(keys: Set<string>): void {
     this.slotVersion++;
     for (const [exchange, bySymbol] of this.symbols) {
-      for (const [symbol, st] of bySymbol) {
+      for (const [symbol, row] of bySymbol) {
         if (keys.has(`${exchange}:${symbol}`)) continue;
-        this.dequeue(st);
+        this.dequeue(row);
         bySymbol.delete(symbol);
+        this.heads[row] = undefined;
+        this.freeRows.push(row);
       }
     }
   }
@@ -437,32 +454,34 @@ export class GrafanaLiveSink implements MarketSink {
     body.clear();
     let stale = 0;
     let next = Infinity;
-    const batch: SymbolState[] = [];
+    const batch: number[] = [];
     // one pass over the queue: the symbols sent or given up leave it, the others move to its front in order
     const q = this.queue;
+    const r = this.rows;
     let w = 0;
     for (let i = this.qhead; i < q.length; i++) {
-      const st = q[i]!;
-      if (st.qpos !== i) continue;
+      const row = q[i]!;
+      const o = row * ROW;
+      if (r[o + QPOS] !== i) continue;
       const full = batch.length >= this.batchLines;
-      const keep = full ? 1 : this.take(st, now, cutoff);
+      const keep = full ? 1 : this.take(r, o, now, cutoff);
       if (keep === 1) {
         if (full) next = now;
         else {
-          const at = this.slotAt(st, now);
+          const at = this.slotAt(r, o, now);
           if (at < next) next = at;
         }
-        st.qpos = w;
-        q[w++] = st;
+        r[o + QPOS] = w;
+        q[w++] = row;
         continue;
       }
-      st.qpos = -1;
+      r[o + QPOS] = -1;
       this.pendingCount--;
       if (keep === 2) stale++;
       else if (keep === 3) {
-        body.add(st.head, st);
-        batch.push(st);
-        this.metrics.wait.observe((now - st.recv) / 1000);
+        body.addRow(this.heads[row]!, r, o);
+        batch.push(row);
+        this.metrics.wait.observe((now - r[o + RECV]!) / 1000);
       }
     }
     q.length = w;
@@ -497,28 +516,35 @@ export class GrafanaLiveSink implements MarketSink {
    * What a flush does with a pending symbol: 1 keep it pending (its slot is not free), 2 drop it as stale,
    * 3 send its line now (its slot and sent values are updated), 0 nothing to send (unchanged quote).
    */
-  private take(st: SymbolState, now: number, cutoff: number): 0 | 1 | 2 | 3 {
-    if (st.tat - this.intervalMs > now) return 1;
+  private take(r: Float64Array, o: number, now: number, cutoff: number): 0 | 1 | 2 | 3 {
+    const tat = r[o + TAT]!;
+    if (tat - this.intervalMs > now) return 1;
     // the bucket's last line (now < tat) is kept for a move that has ended (no tick for a cadence) or one
     // that began a cadence or more after the symbol's last line: a symbol still moving (ticking faster
     // than the cadence) waits for its sustained slot, so the spare line is still there when it stops
     // (docs/GRAFANA_LIVE.md "Rate per symbol")
-    if (now < st.tat && st.at > now - this.flushMs && st.movingSince - st.lastLineAt < this.flushMs) return 1;
-    if (st.at < cutoff) return 2;
-    if (st.price === st.sentPrice && st.bid === st.sentBid && st.ask === st.sentAsk && st.changePct24h === st.sentChange) return 0;
-    st.sentPrice = st.price;
-    st.sentBid = st.bid;
-    st.sentAsk = st.ask;
-    st.sentChange = st.changePct24h;
-    st.tat = Math.max(st.tat, now) + this.intervalMs;
-    st.lastLineAt = now;
+    const at = r[o + AT]!;
+    if (now < tat && at > now - this.flushMs && r[o + MOVING]! - r[o + LAST_LINE]! < this.flushMs) return 1;
+    if (at < cutoff) return 2;
+    const price = r[o + Q_PRICE]!;
+    const bid = r[o + Q_BID]!;
+    const ask = r[o + Q_ASK]!;
+    const change = r[o + Q_CHANGE]!;
+    if (same(price, r[o + SENT_PRICE]!) && same(bid, r[o + SENT_BID]!) && same(ask, r[o + SENT_ASK]!) && same(change, r[o + SENT_CHANGE]!)) return 0;
+    r[o + SENT_PRICE] = price;
+    r[o + SENT_BID] = bid;
+    r[o + SENT_ASK] = ask;
+    r[o + SENT_CHANGE] = change;
+    r[o + TAT] = Math.max(tat, now) + this.intervalMs;
+    r[o + LAST_LINE] = now;
     return 3;
   }
 
   /** When a symbol kept pending by take() may go: its sustained slot, or a cadence on while it moves. */
-  private slotAt(st: SymbolState, now: number): number {
-    const slot = st.tat - this.intervalMs;
-    return slot > now ? slot : Math.min(st.tat, now + this.flushMs);
+  private slotAt(r: Float64Array, o: number, now: number): number {
+    const tat = r[o + TAT]!;
+    const slot = tat - this.intervalMs;
+    return slot > now ? slot : Math.min(tat, now + this.flushMs);
   }
 
   /**
@@ -583,11 +609,15 @@ export class GrafanaLiveSink implements MarketSink {
       this.o.log.warn({ err }, 'grafana live refused a push: lines dropped');
       return;
     }
-    // back into the queue, with the newest values when it is sent (its slot is free again)
-    for (const st of batch) {
-      st.sentPrice = st.sentBid = st.sentAsk = st.sentChange = undefined;
-      st.tat = st.lastLineAt = -Infinity;
-      if (st.qpos < 0 && this.pendingCount < this.maxQueue) this.enqueue(st);
+    // back into the queue, with the newest values when it is sent (its slot is free again); a symbol
+    // forgotten meanwhile (setWatch) is not: its row is not reused while a request is in flight
+    const r = this.rows;
+    for (const row of batch) {
+      if (this.heads[row] === undefined) continue;
+      const o = row * ROW;
+      r[o + SENT_PRICE] = r[o + SENT_BID] = r[o + SENT_ASK] = r[o + SENT_CHANGE] = NaN;
+      r[o + TAT] = r[o + LAST_LINE] = -Infinity;
+      if (r[o + QPOS]! < 0 && this.pendingCount < this.maxQueue) this.enqueue(row);
     }
     const delay = this.backoff.next(err instanceof HttpStatusError ? err.retryAfterMs : undefined);
     this.retryAt = this.now() + delay;
