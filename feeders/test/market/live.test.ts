@@ -13,7 +13,9 @@ import path from 'node:path';
 import { GrafanaLiveSink, liveTokenSource, type GrafanaLiveOptions } from '../../src/market/live/index.js';
 import { LiveHistogram } from '../../src/market/live/sink.js';
 import { TickerBody, lineHead, tickerLine } from '../../src/market/live/lines.js';
-import { candle, tick } from './helpers.js';
+import { watchItemKey } from '@mt/common';
+import { MarketCore } from '../../src/market/core.js';
+import { MemorySink, candle, tick } from './helpers.js';
 
 const log = pino({ level: 'silent' });
 const TOKEN = 'glsa_live_test';
@@ -343,6 +345,89 @@ test('every pushed line, as Grafana converts it, carries the sticky quote of its
     await step({ price: 43 }, 'and on from there');
     assert.equal(g.schemaChanges.size, 0);
   } finally {
+    await s.close();
+    await g.close();
+  }
+});
+
+test('a tick value that is not a number (NaN, ±Infinity) is ignored: the last known one stays, one never known is null; a quote unchanged with a value still unknown costs no line', async () => {
+  const g = await new GrafanaLiveFake({ tokens: [TOKEN] }).listen();
+  const s = sink(g, { maxHz: 20, flushMs: 50 });
+  const row = () => {
+    const x = panelSeries(g.on('stream/markets/ticker')).get('asset_type=crypto, exchange=binance, symbol=BTC/USDT')!;
+    return Object.fromEntries(['price', 'bid', 'ask', 'change_pct_24h', 'time_ms'].map((k) => [k, x.fields.get(k)!.at(-1)]));
+  };
+  const lines = () => g.on('stream/markets/ticker').length;
+  try {
+    let ts = Date.now();
+    // no price known yet: nothing to send
+    s.tick(tick({ ts, price: NaN, bid: 99, changePct24h: Infinity }));
+    await sleep(200);
+    assert.equal(lines(), 0, 'no line before a price is known');
+    s.tick(tick({ ts: ++ts, price: 100, ask: NaN }));
+    await waitFor(async () => lines() === 1, 5000, 'first line');
+    assert.deepEqual(row(), { price: 100, bid: 99, ask: null, change_pct_24h: null, time_ms: ts });
+    // the same quote again (ask and 24 h change still unknown, a NaN among the new values): no line
+    s.tick(tick({ ts, price: 100, bid: NaN, ask: NaN, changePct24h: NaN }));
+    s.tick(tick({ ts, price: -Infinity, bid: 99 }));
+    await sleep(300);
+    assert.equal(lines(), 1, 'an unchanged quote with unknown values costs no line');
+    s.tick(tick({ ts: ++ts, price: Infinity, ask: 101, changePct24h: -Infinity }));
+    await waitFor(async () => lines() === 2, 5000, 'the ask known');
+    assert.deepEqual(row(), { price: 100, bid: 99, ask: 101, change_pct_24h: null, time_ms: ts });
+    assert.equal(g.schemaChanges.size, 0);
+  } finally {
+    await s.close();
+    await g.close();
+  }
+});
+
+test('through the core (its per-symbol handle): a symbol that left the watch set makes room for a new one, which pushes only its own values; one that comes back starts afresh', async () => {
+  const g = await new GrafanaLiveFake({ tokens: [TOKEN] }).listen();
+  const s = sink(g, { maxHz: 20, flushMs: 50 });
+  const core = new MarketCore({ sink: new MemorySink(), influxql: { query: async () => [] }, indicators: { seed() {}, onClosedCandle: () => ({}), drop() {} }, live: s, log });
+  // as main.ts does on a new watch list
+  const watch = (...symbols: string[]) => {
+    const items = symbols.map((symbol) => ({ exchange: 'binance', symbol, asset_type: 'crypto' as const }));
+    core.setWatch(items);
+    s.setWatch(new Set(items.map(watchItemKey)));
+  };
+  const last = (symbol: string) => {
+    const x = panelSeries(g.on('stream/markets/ticker')).get(`asset_type=crypto, exchange=binance, symbol=${symbol}`);
+    return x && Object.fromEntries(['price', 'bid', 'ask', 'change_pct_24h'].map((k) => [k, x.fields.get(k)!.at(-1)]));
+  };
+  const lines = (symbol: string) => panelSeries(g.on('stream/markets/ticker')).get(`asset_type=crypto, exchange=binance, symbol=${symbol}`)?.fields.get('price')!.length ?? 0;
+  const settled = async (what: string) => {
+    await waitFor(async () => s.queued === 0 && !(s as unknown as { inFlight?: unknown }).inFlight, 5000, what);
+    await sleep(100);
+  };
+  try {
+    let ts = Date.now();
+    watch('A/USDT', 'B/USDT');
+    core.out.tick(tick({ symbol: 'A/USDT', ts: ++ts, price: 1, bid: 0.9, ask: 1.1, changePct24h: 1.5 }));
+    core.out.tick(tick({ symbol: 'B/USDT', ts: ++ts, price: 2 }));
+    await waitFor(async () => lines('A/USDT') === 1 && lines('B/USDT') === 1, 5000, 'A and B pushed');
+    await settled('A and B sent');
+    // A leaves; C arrives (nothing in flight: A's place is free for it); B's handle goes on
+    watch('B/USDT', 'C/USDT');
+    core.out.tick(tick({ symbol: 'C/USDT', ts: ++ts, price: 30, bid: 29 }));
+    core.out.tick(tick({ symbol: 'B/USDT', ts: ++ts, price: 20 }));
+    await waitFor(async () => lines('C/USDT') === 1 && lines('B/USDT') === 2, 5000, 'C and B pushed');
+    assert.deepEqual(last('C/USDT'), { price: 30, bid: 29, ask: null, change_pct_24h: null }, 'nothing of A in C\'s line');
+    assert.deepEqual(last('B/USDT'), { price: 20, bid: null, ask: null, change_pct_24h: null });
+    await settled('C and B sent');
+    // A comes back: a symbol of its own again, its old values forgotten
+    watch('A/USDT', 'B/USDT', 'C/USDT');
+    core.out.tick(tick({ symbol: 'A/USDT', ts: ++ts, price: 5 }));
+    core.out.tick(tick({ symbol: 'C/USDT', ts: ++ts, price: 31 }));
+    await waitFor(async () => lines('A/USDT') === 2 && lines('C/USDT') === 2, 5000, 'A back, C on');
+    assert.deepEqual(last('A/USDT'), { price: 5, bid: null, ask: null, change_pct_24h: null }, 'A afresh');
+    assert.deepEqual(last('C/USDT'), { price: 31, bid: 29, ask: null, change_pct_24h: null }, 'C keeps its own sticky bid');
+    await sleep(200);
+    assert.equal(lines('B/USDT'), 2, 'B unchanged: no line');
+    assert.equal(g.schemaChanges.size, 0);
+  } finally {
+    await core.stop();
     await s.close();
     await g.close();
   }

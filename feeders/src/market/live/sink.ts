@@ -24,6 +24,9 @@ import { PushConnection, PushTransportError, type PushAnswer } from './push-conn
 /** Ticks at this many distinct milliseconds in one flush cycle: they come often enough to start the flushes. */
 const FLOWING = 5;
 
+/** A settled promise: its then() queues a microtask. */
+const RESOLVED = Promise.resolve();
+
 /** What an HTTP header value may hold (visible ASCII): a token with a newline would forge headers. */
 const HEADER_VALUE = /^[\x21-\x7e]+$/;
 
@@ -217,7 +220,7 @@ export class GrafanaLiveSink implements MarketSink {
   private sending: number[] = [];
   /** Earliest time a flush can send something: the next cadence tick, backoff and slots considered. */
   private nextAt = Infinity;
-  /** A flush is queued as a microtask (from a tick). */
+  /** A flush is queued as a microtask (from a tick; it runs after the frame batch being read). */
   private flushQueued = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -411,7 +414,9 @@ export class GrafanaLiveSink implements MarketSink {
     if (this.inFlight || this.flushQueued || this.closed || this.nextAt === Infinity) return;
     if (now >= this.nextAt) {
       this.flushQueued = true;
-      queueMicrotask(this.flush);
+      // a microtask, as queueMicrotask would queue it, without the AsyncResource and bound function Node's
+      // queueMicrotask makes per call
+      RESOLVED.then(this.flush);
       return;
     }
     const at = this.flowing || this.tickSpread >= FLOWING ? this.nextAt + this.backstopMs : this.nextAt;
