@@ -48,7 +48,7 @@ const tick = values.slotted
         handles.fill(undefined);
         version = sink.slotVersion;
       }
-      sink.tickAt((handles[s] ??= sink.tickSlot(t)), t);
+      sink.tickAt((handles[s] ??= sink.tickSlot(t)), t, clock);
     }
   : (t) => sink.tick(t);
 

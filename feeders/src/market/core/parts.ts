@@ -13,13 +13,15 @@ import type { MarketSink, MarketTick } from '../types.js';
 export type TickAlerts = Pick<PriceAlerts, 'onTick'> & Partial<SlottedTicks<number>>;
 
 /**
- * A tick consumer's per-symbol handle (the alerts' row, Grafana Live's symbol state): looked up once per
+ * A tick consumer's per-symbol handle (the alerts' row, Grafana Live's symbol row): looked up once per
  * symbol and kept in the core's slot, taken again when `slotVersion` changes (rule set, watch set).
+ * `tickAt` gets the core's clock as read for the tick (CoreParts.now), so a consumer reads no clock of its
+ * own per tick; one that keeps time must run on the core's clock.
  */
 export interface SlottedTicks<H = unknown> {
   readonly slotVersion: number;
   tickSlot(t: MarketTick): H;
-  tickAt(slot: H, t: MarketTick): void;
+  tickAt(slot: H, t: MarketTick, now: number): void;
 }
 
 export type LiveTicks = MarketSink & Partial<SlottedTicks<number>>;

@@ -101,7 +101,7 @@ export class TickThrottle {
             st.alertsVersion = alerts.slotVersion!;
             st.alertsSlot = alerts.tickSlot!(t);
           }
-          alerts.tickAt(st.alertsSlot, t);
+          alerts.tickAt(st.alertsSlot, t, now);
         }
       } catch (err) {
         core.contain('alerts', 'tick', err);
@@ -117,7 +117,7 @@ export class TickThrottle {
             st.liveVersion = live.slotVersion!;
             st.liveSlot = live.tickSlot!(t);
           }
-          live.tickAt(st.liveSlot, t);
+          live.tickAt(st.liveSlot, t, now);
         }
       } catch (err) {
         core.contain('live', 'tick', err);

@@ -59,6 +59,7 @@ export interface GrafanaLiveOptions {
   backoff?: BackoffOptions;
   log: Logger;
   registry: Registry;
+  /** The clock (ms); a core driving the sink (tickAt) passes its own per tick, which must be the same. */
   now?: () => number;
 }
 
@@ -268,7 +269,7 @@ export class GrafanaLiveSink implements MarketSink {
   }
 
   tick(t: MarketTick): void {
-    if (!this.closed) this.tickAt(this.tickSlot(t), t);
+    if (!this.closed) this.tickAt(this.tickSlot(t), t, this.now());
   }
 
   /** Changes when setWatch forgets symbols: a handle from tickSlot is valid while it stays the same. */
@@ -298,8 +299,11 @@ export class GrafanaLiveSink implements MarketSink {
     return row;
   }
 
-  /** tick() for the symbol of a handle from tickSlot (of the current slotVersion). */
-  tickAt(row: number, t: MarketTick): void {
+  /**
+   * tick() for the symbol of a handle from tickSlot (of the current slotVersion); `now` is the caller's
+   * clock for this tick (the core's, which must be the sink's `now`).
+   */
+  tickAt(row: number, t: MarketTick, now: number): void {
     if (this.closed) return;
     const r = this.rows;
     const o = row * ROW;
@@ -310,7 +314,7 @@ export class GrafanaLiveSink implements MarketSink {
     if (t.ask !== undefined && Number.isFinite(t.ask)) r[o + Q_ASK] = t.ask;
     if (t.ts > r[o + Q_TS]!) r[o + Q_TS] = t.ts;
     r[o + RECV] = t.receivedAt;
-    const now = (r[o + AT] = this.now());
+    r[o + AT] = now;
     if (now !== this.lastTickMs) {
       this.lastTickMs = now;
       this.tickSpread++;
