@@ -65,9 +65,10 @@ export interface GrafanaLiveOptions {
 
 /*
  * A symbol's numbers: one row of ROW doubles in GrafanaLiveSink.rows (a symbol's handle is its row's
- * index), unknown values NaN. The quote first, as TickerBody.addRow reads it (lines.ts), then what a tick
- * writes besides, so a tick touches one cache line of the row (docs/GRAFANA_LIVE.md "The feeder side").
- * Price, bid, ask and 24 h change are the sticky quote; TS the newest tick's time (epoch ms).
+ * index), unknown values NaN. The quote first, as TickerBody.addRow reads it (lines.ts: Q_ASK … Q_TS, the
+ * newest tick's time in epoch ms), then what every tick writes besides, so a tick writes the first 64
+ * bytes of its row: state reached cold (thousands of other frames pass between two ticks of a symbol)
+ * lies together (docs/GRAFANA_LIVE.md "The feeder side").
  */
 /** When the feeder read its newest tick (MarketTick.receivedAt): grafana_live_wait_seconds. */
 const RECV = 5;
@@ -89,7 +90,7 @@ const SENT_PRICE = 11;
 const SENT_BID = 12;
 const SENT_ASK = 13;
 const SENT_CHANGE = 14;
-/** Doubles per row (a power of two: a row is two cache lines). */
+/** Doubles per row (128 bytes). */
 const ROW = 16;
 
 /** The same value, NaN (not known) equal to NaN: the unchanged-quote check, on doubles. */
@@ -221,7 +222,7 @@ export class GrafanaLiveSink implements MarketSink {
   private sending: number[] = [];
   /** Earliest time a flush can send something: the next cadence tick, backoff and slots considered. */
   private nextAt = Infinity;
-  /** A flush is queued as a microtask (from a tick; it runs after the frame batch being read). */
+  /** A flush is queued as a microtask (from a tick). */
   private flushQueued = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
