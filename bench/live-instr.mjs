@@ -8,6 +8,8 @@
 // (tickSlot once per symbol, then tickAt with the handle: the feeder's path); `--digest` prints a hash of
 // every request body the server read, so two checkouts can be shown to send the same bytes.
 //   valgrind --tool=callgrind --callgrind-out-file=/dev/null node bench/live-instr.mjs [--root DIR] [--slotted] --steps 1000
+// With --requests N the sink is left out: N POSTs of a --lines body (the bench's ticker line, as bytes) on
+// the checkout's PushConnection alone, each awaited — the request path's own instructions (N minus 0).
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -15,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 
 const { values } = parseArgs({
-  options: { root: { type: 'string', default: process.cwd() }, steps: { type: 'string', default: '1000' }, warm: { type: 'string', default: '300' }, slotted: { type: 'boolean' }, digest: { type: 'boolean' } },
+  options: { root: { type: 'string', default: process.cwd() }, steps: { type: 'string', default: '1000' }, warm: { type: 'string', default: '300' }, slotted: { type: 'boolean' }, digest: { type: 'boolean' }, requests: { type: 'string' }, lines: { type: 'string', default: '100' } },
 });
 const root = path.resolve(values.root);
 const require = createRequire(path.join(root, 'feeders', 'package.json'));
@@ -33,6 +35,21 @@ const server = spawn(
   { stdio: ['ignore', 'pipe', 'inherit'] },
 );
 const port = await new Promise((r) => server.stdout.once('data', (d) => r(Number(String(d)))));
+
+if (values.requests !== undefined) {
+  const { PushConnection } = await import(pathToFileURL(path.join(root, 'feeders/dist/market/live/push-connection.js')).href);
+  const url = new URL(`http://127.0.0.1:${port}/api/live/push/markets`);
+  const conn = new PushConnection(url);
+  const line = 'ticker,asset_type=crypto,exchange=binance,symbol=S123/USDT ask=100.01,bid=99.99,change_pct_24h=1.23,price=100.005,time_ms=1764140000000 1764140000000000000';
+  const body = Buffer.from(Array.from({ length: Number(values.lines) }, () => line).join('\n'));
+  const headers = 'Authorization: Bearer glsa_bench\r\nContent-Type: text/plain; charset=utf-8\r\n';
+  for (let i = 0; i < Number(values.warm); i++) await conn.post(url.pathname, headers, body, 3000);
+  for (let i = 0; i < Number(values.requests); i++) await conn.post(url.pathname, headers, body, 3000);
+  process.stderr.write(`requests ${values.requests} of ${body.length} bytes\n`);
+  conn.close();
+  server.kill();
+  process.exit(0);
+}
 
 let clock = 1_764_000_000_000;
 const quiet = { warn() {}, error() {}, info() {}, debug() {} };

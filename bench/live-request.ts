@@ -4,27 +4,31 @@
 //   floor  — the timer wake-up alone, no request;
 //   http   — node:http with a keep-alive Agent (maxSockets 1), as the Live sink did before;
 //   undici — undici's Pool (1 connection, pipelining 1), if the package is installed;
-//   socket — the sink's PushConnection (feeders/src/market/live/push-connection.ts).
-// Modes alternate in each round.
-//   node --conditions=source --import tsx bench/live-request.ts --rounds 3 --seconds 6 --hz 20
+//   socket — the sink's PushConnection (feeders/src/market/live/push-connection.ts);
+//   peer   — the PushConnection of another built checkout (--peer DIR: its feeders/dist), for a before/after.
+// The body is sent as bytes, as the sink sends it. --modes picks some (comma-separated). Modes alternate in
+// each round.
+//   node --conditions=source --import tsx bench/live-request.ts --rounds 3 --seconds 6 --hz 20 [--peer DIR] [--modes floor,socket,peer]
 import http from 'node:http';
 import os from 'node:os';
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { PushConnection } from '../feeders/src/market/live/push-connection.js';
 import { median, sleep, spread } from './lib.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '6' }, hz: { type: 'string', default: '20' }, lines: { type: 'string', default: '100' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '6' }, hz: { type: 'string', default: '20' }, lines: { type: 'string', default: '100' }, peer: { type: 'string' }, modes: { type: 'string' } } });
 const server = spawn(process.execPath, ['-e', "require('http').createServer((q,s)=>{q.resume();q.on('end',()=>s.writeHead(200,{'content-length':0}).end())}).listen(0,'127.0.0.1',function(){console.log(this.address().port)})"], { stdio: ['ignore', 'pipe', 'inherit'] });
 const port = await new Promise<number>((r) => server.stdout!.once('data', (d) => r(Number(String(d)))));
 const url = new URL(`http://127.0.0.1:${port}/api/live/push/markets`);
 const line = 'ticker,asset_type=crypto,exchange=binance,symbol=S123/USDT ask=100.01,bid=99.99,change_pct_24h=1.23,price=100.005,time_ms=1764140000000 1764140000000000000';
-const body = Array.from({ length: Number(values.lines) }, () => line).join('\n');
+const body = Buffer.from(Array.from({ length: Number(values.lines) }, () => line).join('\n'));
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const viaHttp = () =>
   new Promise<void>((resolve, reject) => {
-    const buf = Buffer.from(body);
+    const buf = body;
     const req = http.request({ hostname: '127.0.0.1', port, path: url.pathname, method: 'POST', agent, headers: { authorization: 'Bearer t', 'content-type': 'text/plain; charset=utf-8', 'content-length': buf.length } }, (res) => {
       res.resume();
       res.on('end', resolve);
@@ -35,7 +39,15 @@ const viaHttp = () =>
     req.end(buf);
   });
 const conn = new PushConnection(url);
-const viaSocket = () => conn.post(url.pathname, 'Authorization: Bearer t\r\nContent-Type: text/plain; charset=utf-8\r\n', body, 3000).then(() => {});
+const HEADERS = 'Authorization: Bearer t\r\nContent-Type: text/plain; charset=utf-8\r\n';
+const viaSocket = () => conn.post(url.pathname, HEADERS, body, 3000).then(() => {});
+type Conn = { post(p: string, h: string, b: Uint8Array, t: number): Promise<unknown>; close(): void };
+let peer: Conn | undefined;
+if (values.peer) {
+  const mod = (await import(pathToFileURL(path.resolve(values.peer, 'feeders/dist/market/live/push-connection.js')).href)) as { PushConnection: new (u: URL) => Conn };
+  peer = new mod.PushConnection(url);
+}
+const viaPeer = () => peer!.post(url.pathname, HEADERS, body, 3000).then(() => {});
 type UndiciPool = { request(o: object): Promise<{ body: { dump(): Promise<void> } }>; close(): Promise<void> };
 let pool: UndiciPool | undefined;
 try {
@@ -48,7 +60,8 @@ const viaUndici = async () => {
   const r = await pool!.request({ path: url.pathname, method: 'POST', headers: { authorization: 'Bearer t', 'content-type': 'text/plain; charset=utf-8' }, body, headersTimeout: 3000, bodyTimeout: 3000 });
   await r.body.dump();
 };
-const modes: [string, () => Promise<void>][] = [['floor', async () => {}], ['http', viaHttp], ...(pool ? [['undici', viaUndici] as [string, () => Promise<void>]] : []), ['socket', viaSocket]];
+const all: [string, () => Promise<void>][] = [['floor', async () => {}], ['http', viaHttp], ...(pool ? [['undici', viaUndici] as [string, () => Promise<void>]] : []), ['socket', viaSocket], ...(peer ? [['peer', viaPeer] as [string, () => Promise<void>]] : [])];
+const modes = values.modes ? all.filter(([m]) => values.modes!.split(',').includes(m)) : all;
 
 const results = new Map<string, number[]>(modes.map(([m]) => [m, []]));
 for (let round = 1; round <= Number(values.rounds); round++) {
@@ -70,6 +83,7 @@ for (let round = 1; round <= Number(values.rounds); round++) {
 }
 server.kill();
 conn.close();
+peer?.close();
 await pool?.close();
 const floor = median(results.get('floor')!);
 const rows = ['| client | µs CPU per request (with the wake-up) | above the floor |', '|---|---|---|'];

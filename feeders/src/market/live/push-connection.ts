@@ -7,9 +7,14 @@
 // chunked, Content-Length, or the connection's close; 1xx interim answers are skipped; `Connection:
 // close` (or HTTP/1.0 without keep-alive) closes the socket after the answer. Anything else that does
 // not parse is a transport error and the socket is dropped; the next request opens a new one.
-// Per request it allocates little: a plain-TCP answer is read into one reused buffer (`onread`, no
-// stream or decoder machinery), and one deadline timer serves every request (checked when it fires,
-// re-armed only then) instead of a timer set and cleared per request (docs/BENCHMARKS.md §10).
+// Per request it allocates little (docs/BENCHMARKS.md §10): the request is written into one buffer kept
+// from request to request (the head's constant part as bytes, made again only when the path or headers
+// change, then the length's digits and the body); a plain-TCP answer is read into one reused buffer
+// (`onread`, no stream or decoder machinery), and the common answer — `HTTP/1.1 2xx`, a whole head and
+// its Content-Length body in one read — is scanned there as bytes; anything else (another status or
+// version, chunked, a split read, a header the scan does not know how to judge) goes to the general
+// parser below with the same bytes. One deadline timer serves every request (checked when it fires,
+// re-armed only then) instead of a timer set and cleared per request.
 import net from 'node:net';
 import tls from 'node:tls';
 
@@ -33,22 +38,41 @@ export class PushTransportError extends Error {
 const MAX_ANSWER = 1 << 20;
 const KEEP_BODY = 1000;
 
+const noop = (): void => {};
+
+/** Header names the byte scan looks at, lower-case ASCII. */
+const CONTENT_LENGTH = Buffer.from('content-length', 'latin1');
+const CONNECTION = Buffer.from('connection', 'latin1');
+const CLOSE = Buffer.from('close', 'latin1');
+const KEEP_ALIVE = Buffer.from('keep-alive', 'latin1');
+
+/** RFC 9110 tchar: the bytes a header name is made of. */
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+
+/** b[at, at + word.length) equals `word` (lower-case ASCII letters and punctuation), letters in any case. */
+function sameLower(b: Buffer, at: number, word: Buffer): boolean {
+  for (let i = 0; i < word.length; i++) if ((b[at + i]! | 0x20) !== word[i]) return false;
+  return true;
+}
+
 type State = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailers' | 'eof';
 
 export class PushConnection {
   private sock: net.Socket | undefined;
-  private cur:
-    | {
-        resolve: (a: PushAnswer) => void;
-        reject: (e: Error) => void;
-        /** When it times out (performance.now() ms), and its timeout for the message. */
-        deadline: number;
-        timeoutMs: number;
-        request: Buffer;
-        /** Sent on a kept-alive socket: if that socket turns out closed before any answer, send once more on a new one. */
-        retry: boolean;
-      }
-    | undefined;
+  /** The request in flight (one object, reused: `active` says whether a request is in flight). */
+  private readonly cur: {
+    active: boolean;
+    resolve: (a: PushAnswer) => void;
+    reject: (e: Error) => void;
+    /** When it times out (performance.now() ms), and its timeout for the message. */
+    deadline: number;
+    timeoutMs: number;
+    /** Its bytes, a view of `reqBuf`: left intact until the request ends, for a resend. */
+    request: Buffer;
+    /** Sent on a kept-alive socket: if that socket turns out closed before any answer, send once more on a new one. */
+    retry: boolean;
+  } = { active: false, resolve: noop, reject: noop, deadline: 0, timeoutMs: 0, request: Buffer.alloc(0), retry: false };
   // the answer being read (latin1: one char per byte, so lengths are byte counts)
   private buf = '';
   private state: State = 'head';
@@ -67,6 +91,12 @@ export class PushConnection {
   private timerAt = 0;
   /** A plain-TCP answer is read into this (net.connect `onread`). */
   private readonly readBuf = Buffer.allocUnsafe(16 * 1024);
+  /** The request is written into this, grown when a request does not fit. */
+  private reqBuf = Buffer.allocUnsafeSlow(0);
+  /** `POST path HTTP/1.1`, Host, the caller's headers and `Content-Length: ` as bytes, and the path and headers they were made for. */
+  private prefix = Buffer.alloc(0);
+  private prefixPath: string | undefined;
+  private prefixHeaders: string | undefined;
 
   /** tlsOptions: for https, e.g. a `ca` (the system's CAs and NODE_EXTRA_CA_CERTS otherwise, as node:https). */
   constructor(
@@ -83,6 +113,8 @@ export class PushConnection {
   reused = 0;
   /** Sockets opened, for tests. */
   opened = 0;
+  /** Answers read by the byte scan (the rest by the general parser), for tests. */
+  scanned = 0;
 
   /**
    * POST `body` to `path`. Resolves with any complete answer (the caller judges the status); rejects
@@ -90,33 +122,67 @@ export class PushConnection {
    * complete answer within `timeoutMs` (the socket is then dropped).
    */
   post(path: string, headers: string, body: string | Uint8Array, timeoutMs: number): Promise<PushAnswer> {
-    if (this.cur) return Promise.reject(new PushTransportError('grafana live: a request is already in flight'));
-    // head and body copied into one buffer of this request's own (one write; the caller may reuse its body
-    // at once, and a resend writes the same bytes); a text body is sent as UTF-8
+    const cur = this.cur;
+    if (cur.active) return Promise.reject(new PushTransportError('grafana live: a request is already in flight'));
+    // a text body is sent as UTF-8
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-    const head = `POST ${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n${headers}Content-Length: ${bytes.length}\r\n\r\n`;
-    const headLength = Buffer.byteLength(head);
-    const request = Buffer.allocUnsafe(headLength + bytes.length);
-    request.write(head, 0, 'utf8');
-    request.set(bytes, headLength);
-    return new Promise<PushAnswer>((resolve, reject) => {
-      const deadline = performance.now() + timeoutMs;
-      if (!this.timer || deadline < this.timerAt) this.arm(deadline);
-      let sock = this.sock;
-      const reuse = sock !== undefined && !sock.destroyed && sock.writable;
-      if (reuse) this.reused++;
-      else sock = this.connect();
-      this.cur = { resolve, reject, request, retry: reuse, deadline, timeoutMs };
-      this.resetAnswer();
-      sock!.write(this.cur.request);
-    });
+    let sock = this.sock;
+    const reuse = sock !== undefined && !sock.destroyed && sock.writable;
+    // head and body copied into the request buffer (one write; the caller may reuse its body at once, and
+    // a resend writes the same bytes). Bytes of the last request still queued on the socket (a server
+    // that answered before reading it all) are never overwritten: a new buffer then.
+    const request = this.build(path, headers, bytes, sock !== undefined && !sock.destroyed && sock.writableLength > 0);
+    const promise = new Promise<PushAnswer>(this.hold);
+    const deadline = performance.now() + timeoutMs;
+    if (!this.timer || deadline < this.timerAt) this.arm(deadline);
+    if (reuse) this.reused++;
+    else sock = this.connect();
+    cur.active = true;
+    cur.request = request;
+    cur.retry = reuse;
+    cur.deadline = deadline;
+    cur.timeoutMs = timeoutMs;
+    this.resetAnswer();
+    sock!.write(request);
+    return promise;
+  }
+
+  /** The executor of every request's promise (made once, not a closure per request). */
+  private readonly hold = (resolve: (a: PushAnswer) => void, reject: (e: Error) => void): void => {
+    this.cur.resolve = resolve;
+    this.cur.reject = reject;
+  };
+
+  /** The request's bytes in `reqBuf`: the head's constant part, the body's length in digits, the body. */
+  private build(path: string, headers: string, body: Uint8Array, fresh: boolean): Buffer {
+    if (path !== this.prefixPath || headers !== this.prefixHeaders) {
+      this.prefix = Buffer.from(`POST ${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n${headers}Content-Length: `, 'utf8');
+      this.prefixPath = path;
+      this.prefixHeaders = headers;
+    }
+    const prefix = this.prefix;
+    const n = body.length;
+    let digits = 1;
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+    const total = prefix.length + digits + 4 + n;
+    if (fresh || this.reqBuf.length < total) this.reqBuf = Buffer.allocUnsafeSlow(Math.max(total + (total >> 2), fresh ? 0 : 2 * this.reqBuf.length, 4096));
+    const b = this.reqBuf;
+    b.set(prefix, 0);
+    let at = prefix.length + digits;
+    for (let x = n, i = at - 1; i >= prefix.length; i--, x = Math.floor(x / 10)) b[i] = 48 + (x % 10);
+    b[at++] = 13;
+    b[at++] = 10;
+    b[at++] = 13;
+    b[at++] = 10;
+    b.set(body, at);
+    return b.subarray(0, total);
   }
 
   /** The deadline timer: the request in flight fails if its deadline has passed, else the timer waits for it. */
   private readonly onDeadline = (): void => {
     this.timer = undefined;
     const cur = this.cur;
-    if (!cur) return;
+    if (!cur.active) return;
     if (cur.deadline > performance.now()) this.arm(cur.deadline);
     else this.fail(new PushTransportError(`grafana live: timeout after ${cur.timeoutMs} ms`, true));
   };
@@ -148,7 +214,18 @@ export class PushConnection {
     };
     const sock: net.Socket = this.https
       ? tls.connect({ ...this.tlsOptions, host: this.host, port: this.port, servername: net.isIP(this.host) ? undefined : this.host, ALPNProtocols: ['http/1.1'] })
-      : net.connect({ host: this.host, port: this.port, onread: { buffer: this.readBuf, callback: (n) => (onChunk(this.readBuf.toString('latin1', 0, n)), true) } });
+      : net.connect({
+          host: this.host,
+          port: this.port,
+          onread: {
+            buffer: this.readBuf,
+            callback: (n) => {
+              // the common answer straight from the bytes; anything else as text to the general parser
+              if (sock !== this.sock || !this.scan(n)) onChunk(this.readBuf.toString('latin1', 0, n));
+              return true;
+            },
+          },
+        });
     sock.setNoDelay(true);
     sock.setKeepAlive(true, 30_000);
     if (this.https) {
@@ -157,7 +234,7 @@ export class PushConnection {
     }
     sock.on('end', () => {
       // a close-delimited body ends here; otherwise the server closed an idle socket, or cut the answer
-      if (sock === this.sock && this.cur && this.state === 'eof') this.done();
+      if (sock === this.sock && this.cur.active && this.state === 'eof') this.done();
     });
     sock.on('error', (err) => {
       if (sock === this.sock && !this.resend()) this.fail(new PushTransportError(`grafana live: ${err.message}`));
@@ -165,7 +242,7 @@ export class PushConnection {
     sock.on('close', () => {
       if (sock !== this.sock) return;
       this.sock = undefined;
-      if (this.cur && !this.resend()) this.fail(new PushTransportError('grafana live: answer cut short'));
+      if (this.cur.active && !this.resend()) this.fail(new PushTransportError('grafana live: answer cut short'));
     });
     this.sock = sock;
     return sock;
@@ -178,11 +255,81 @@ export class PushConnection {
    */
   private resend(): boolean {
     const cur = this.cur;
-    if (!cur?.retry || this.bytes > 0) return false;
+    if (!cur.active || !cur.retry || this.bytes > 0) return false;
     cur.retry = false;
     this.sock?.destroy();
     this.resetAnswer();
     this.connect().write(cur.request);
+    return true;
+  }
+
+  /**
+   * The common answer read straight from the `onread` buffer's first n bytes: `HTTP/1.1 2xx`, the whole
+   * head, and a Content-Length body ending the read. True when it was read and the request ended; false
+   * (nothing changed) for anything else — the general parser then reads the same bytes. It accepts only
+   * what the general parser reads to the same answer: header names of tchar bytes compared without case,
+   * CRLF line ends (a lone CR or LF is left to the general parser), Content-Length as digits between
+   * spaces or tabs, `Connection: close` or `keep-alive`; Transfer-Encoding, Retry-After or any other
+   * Connection value are left to it.
+   */
+  private scan(n: number): boolean {
+    if (!this.cur.active || this.bytes > 0) return false;
+    const b = this.readBuf;
+    // "HTTP/1.1 2" + two digits, then a space (the reason phrase) or the line's end
+    if (n < 16 || b[0] !== 72 || b[1] !== 84 || b[2] !== 84 || b[3] !== 80 || b[4] !== 47 || b[5] !== 49 || b[6] !== 46 || b[7] !== 49 || b[8] !== 32 || b[9] !== 50) return false;
+    const d1 = b[10]! - 48;
+    const d2 = b[11]! - 48;
+    if (d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 || (b[12] !== 32 && b[12] !== 13)) return false;
+    let length = -1;
+    let close = false;
+    let i = 12;
+    for (;;) {
+      // i is in the line that ends at the next CRLF: find it (a lone CR or LF: not ours)
+      while (i < n && b[i] !== 13 && b[i] !== 10) i++;
+      if (i + 1 >= n || b[i] !== 13 || b[i + 1] !== 10) return false;
+      const s = i + 2;
+      if (s + 1 < n && b[s] === 13 && b[s + 1] === 10) {
+        i = s + 2;
+        break; // the empty line: the head's end
+      }
+      let c = s;
+      while (c < n && TCHAR[b[c]!] === 1) c++;
+      if (c === s || c >= n || b[c] !== 58) return false;
+      i = c + 1;
+      if (c - s === 14 && sameLower(b, s, CONTENT_LENGTH)) {
+        while (b[i] === 32 || b[i] === 9) i++;
+        let v = 0;
+        const d = i;
+        while (i < n && b[i]! >= 48 && b[i]! <= 57 && i - d < 8) v = v * 10 + b[i++]! - 48;
+        while (b[i] === 32 || b[i] === 9) i++;
+        if (i === d || b[i] !== 13 || (length >= 0 && length !== v)) return false;
+        length = v;
+      } else if (c - s === 10 && sameLower(b, s, CONNECTION)) {
+        while (b[i] === 32 || b[i] === 9) i++;
+        let e = i;
+        while (e < n && b[e] !== 13 && b[e] !== 32 && b[e] !== 9) e++;
+        if (e - i === 5 && sameLower(b, i, CLOSE)) close = true;
+        else if (!(e - i === 10 && sameLower(b, i, KEEP_ALIVE))) return false;
+        while (b[e] === 32 || b[e] === 9) e++;
+        if (b[e] !== 13) return false;
+        i = e;
+      } else if ((c - s === 17 && (b[s]! | 0x20) === 116) || (c - s === 11 && (b[s]! | 0x20) === 114)) {
+        return false; // transfer-encoding, retry-after (or a name of their length and first letter)
+      }
+    }
+    const status = 200 + d1 * 10 + d2;
+    if (status === 204) length = 0;
+    if (length < 0 || i + length !== n) return false;
+    // the answer is whole, and nothing follows it
+    this.bytes = n;
+    this.scanned++;
+    const cur = this.cur;
+    cur.active = false;
+    if (close) {
+      this.sock?.destroy();
+      this.sock = undefined;
+    }
+    cur.resolve({ status, body: length === 0 ? '' : b.toString('utf8', i, i + Math.min(length, KEEP_BODY)), retryAfter: undefined });
     return true;
   }
 
@@ -197,7 +344,7 @@ export class PushConnection {
   }
 
   private read(chunk: string): void {
-    if (!this.cur) throw new Error('data with no request in flight');
+    if (!this.cur.active) throw new Error('data with no request in flight');
     this.bytes += chunk.length;
     if (this.bytes > MAX_ANSWER) throw new Error(`answer longer than ${MAX_ANSWER} bytes`);
     this.buf += chunk;
@@ -298,8 +445,8 @@ export class PushConnection {
   }
 
   private done(): void {
-    const cur = this.cur!;
-    this.cur = undefined;
+    const cur = this.cur;
+    cur.active = false;
     // anything after the answer is not ours (we never pipeline): the socket cannot be trusted
     if (this.closeAfter || this.buf.length > 0) {
       this.sock?.destroy();
@@ -310,8 +457,8 @@ export class PushConnection {
 
   private fail(err: Error): void {
     const cur = this.cur;
-    if (!cur) return;
-    this.cur = undefined;
+    if (!cur.active) return;
+    cur.active = false;
     // the socket may hold half an answer: never reuse it
     this.sock?.destroy();
     this.sock = undefined;

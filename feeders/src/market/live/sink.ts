@@ -584,7 +584,9 @@ export class GrafanaLiveSink implements MarketSink {
   private sentAt = 0;
   private sentLines = 0;
 
-  private readonly accept = (): void => {
+  /** The answer: a 2xx is counted as accepted, any other status is refused (one promise step, not two). */
+  private readonly accept = (a: PushAnswer): void => {
+    if (a.status < 200 || a.status >= 300) return this.refuse(new HttpStatusError(a.status, a.body, parseRetryAfter(a.retryAfter), 'grafana-live'));
     this.metrics.duration.observe((performance.now() - this.sentAt) / 1000);
     this.accepted.inc();
     this.metrics.up.set(1);
@@ -600,13 +602,9 @@ export class GrafanaLiveSink implements MarketSink {
   };
 
   /** One POST on the kept-alive connection (push-connection.ts: a fraction of node:http's CPU per request). */
-  private post(body: Uint8Array, headers: string): Promise<void> {
-    return this.conn.post(this.path, headers, body, this.timeoutMs).then(this.judge);
+  private post(body: Uint8Array, headers: string): Promise<PushAnswer> {
+    return this.conn.post(this.path, headers, body, this.timeoutMs);
   }
-
-  private readonly judge = (a: PushAnswer): void => {
-    if (a.status < 200 || a.status >= 300) throw new HttpStatusError(a.status, a.body, parseRetryAfter(a.retryAfter), 'grafana-live');
-  };
 
   private failed(err: unknown): void {
     this.metrics.up.set(0);
