@@ -258,6 +258,9 @@ export interface GrafanaLiveFakeOptions {
   tokens?: string[];
 }
 
+/** The push handler writes no body: Go's net/http answers `Content-Length: 0`, not chunked (docs/GRAFANA_LIVE.md). */
+const NO_BODY = { 'content-length': '0' };
+
 /**
  * Grafana's push endpoint on loopback. Faults (a status, a stall, a dropped socket) come from HttpFake's
  * `fail()`; `stop()`/`listen(port)` take it down and up again on the same port.
@@ -294,14 +297,14 @@ export class GrafanaLiveFake extends HttpFake {
     if (!this.tokens.has(m[1]!)) return { status: 401, body: { message: 'Invalid API key', messageId: 'api-key.invalid', statusCode: 401, traceID: '' } };
     const streamId = decodeURIComponent(req.path.slice('/api/live/push/'.length));
     const format = (req.query.get('gf_live_frame_format') ?? '').toLowerCase() || 'labels_column';
-    if (format !== 'labels_column' && format !== 'wide') return { status: 400, body: '' };
+    if (format !== 'labels_column' && format !== 'wide') return { status: 400, body: '', headers: NO_BODY };
     let frames: Frame[];
     try {
       const metrics = parseLineProtocol(req.body);
       frames = format === 'wide' ? convertWide(metrics) : convertLabelsColumn(metrics);
       this.pushes.push({ at: req.at, lines: metrics.length, streamId });
     } catch {
-      return { status: 500, body: '' };
+      return { status: 500, body: '', headers: NO_BODY };
     }
     for (const frame of frames) {
       const channel = `stream/${streamId}/${frame.name}`;
@@ -317,7 +320,7 @@ export class GrafanaLiveFake extends HttpFake {
       }
       this.publications.push({ channel, at: req.at, frame, json });
     }
-    return { status: 200, body: '' };
+    return { status: 200, body: '', headers: NO_BODY };
   }
 
   /** Take the endpoint down (connection refused) until `listen(port)` again. */
