@@ -67,8 +67,16 @@ function toProblem(err: FastifyError, req: FastifyRequest): ApiProblem {
   return new ApiProblem(500, 'internal error');
 }
 
+/**
+ * A body over the limit whose announced length is at most this is read and dropped after the 413, on a
+ * connection kept open: fastify closes it otherwise, and a client still sending its body then gets a reset
+ * instead of the answer (docs/API.md "Errors"). Longer ones are cut off as before.
+ */
+const DRAIN_OVERSIZED_BYTES = 8 * 1024 * 1024;
+
 export const problemPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && Number(req.headers['content-length']) <= DRAIN_OVERSIZED_BYTES) reply.removeHeader('connection');
     const p = toProblem(err, req);
     if (p.status === 503) {
       req.log.warn({ err: err.message }, 'database unavailable');

@@ -3,6 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import { ConfigError, parseConfig } from '@mt/common';
 import { metricValue, startPostgres, type PostgresServer } from '@mt/testing';
 import type { App } from '../src/app.js';
@@ -438,6 +439,46 @@ describe('validation errors: 400 problem naming the failing field', () => {
     assertProblem(await call(app, 'GET', '/api/nothing-here'), 404);
     assertProblem(await call(app, 'GET', '/nothing-here'), 404);
   });
+});
+
+test('a body over the limit answered 413 while the client is still sending it, on a connection that stays usable', async () => {
+  const a = await testApp(await pg.createDatabase(uniqueDbName('oversize')));
+  await a.listen({ port: 0, host: '127.0.0.1' });
+  const sock = net.connect((a.server.address() as AddressInfo).port, '127.0.0.1');
+  try {
+    let got = '';
+    sock.setEncoding('latin1').on('data', (d: string) => (got += d));
+    /** The next whole answer (head and Content-Length body) taken from what has arrived. */
+    const answer = async () => {
+      for (let i = 0; i < 200; i++) {
+        const end = got.indexOf('\r\n\r\n');
+        const length = end < 0 ? NaN : Number(/content-length: *(\d+)/i.exec(got.slice(0, end))?.[1]);
+        if (end >= 0 && got.length >= end + 4 + length) {
+          const head = got.slice(0, end);
+          const body = got.slice(end + 4, end + 4 + length);
+          got = got.slice(end + 4 + length);
+          return { status: Number(head.split(' ')[1]), head: head.toLowerCase(), body };
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(`no whole answer; got ${JSON.stringify(got.slice(0, 200))}, socket ${sock.destroyed ? 'closed' : 'open'}`);
+    };
+    const body = Buffer.from(JSON.stringify({ name: 'x'.repeat(1_000_000) }));
+    sock.write(`POST /api/watchlists HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+    sock.write(body.subarray(0, 65_536));
+    const big = await answer();
+    assert.equal(big.status, 413);
+    assert.match(big.head, /content-type: application\/problem\+json/);
+    assert.doesNotMatch(big.head, /connection: close/);
+    // the rest of the body, then another request on the same connection
+    sock.write(body.subarray(65_536));
+    sock.write(`GET /api/watchlists HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
+    const next = await answer();
+    assert.equal(next.status, 200, next.body);
+  } finally {
+    sock.destroy();
+    await a.close();
+  }
 });
 
 describe('limits', () => {
