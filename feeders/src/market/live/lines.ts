@@ -83,7 +83,7 @@ function writeDigits(b: Uint8Array, p: number, n: number, width: number): number
 }
 
 /** Writes integer `n` (0 ≤ n < 10¹⁶) at `p` as two small integers; returns the end. */
-function writeInt(b: Uint8Array, p: number, n: number): number {
+export function writeInt(b: Uint8Array, p: number, n: number): number {
   if (n < 1e8) return writeSmall(b, p, n | 0);
   const hi = Math.floor(n / 1e8);
   return writeDigits(b, writeSmall(b, p, hi | 0), n - hi * 1e8, 8);

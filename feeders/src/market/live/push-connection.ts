@@ -17,6 +17,7 @@
 // re-armed only then) instead of a timer set and cleared per request.
 import net from 'node:net';
 import tls from 'node:tls';
+import { writeInt } from './lines.js';
 
 export interface PushAnswer {
   status: number;
@@ -162,20 +163,18 @@ export class PushConnection {
     }
     const prefix = this.prefix;
     const n = body.length;
-    let digits = 1;
-    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
-    const total = prefix.length + digits + 4 + n;
-    if (fresh || this.reqBuf.length < total) this.reqBuf = Buffer.allocUnsafeSlow(Math.max(total + (total >> 2), fresh ? 0 : 2 * this.reqBuf.length, 4096));
+    // room for the prefix, the length's digits (at most 16), CRLF CRLF and the body
+    const room = prefix.length + 20 + n;
+    if (fresh || this.reqBuf.length < room) this.reqBuf = Buffer.allocUnsafeSlow(Math.max(room + (room >> 2), fresh ? 0 : 2 * this.reqBuf.length, 4096));
     const b = this.reqBuf;
     b.set(prefix, 0);
-    let at = prefix.length + digits;
-    for (let x = n, i = at - 1; i >= prefix.length; i--, x = Math.floor(x / 10)) b[i] = 48 + (x % 10);
+    let at = writeInt(b, prefix.length, n);
     b[at++] = 13;
     b[at++] = 10;
     b[at++] = 13;
     b[at++] = 10;
     b.set(body, at);
-    return b.subarray(0, total);
+    return b.subarray(0, at + n);
   }
 
   /** The deadline timer: the request in flight fails if its deadline has passed, else the timer waits for it. */
@@ -320,16 +319,13 @@ export class PushConnection {
     const status = 200 + d1 * 10 + d2;
     if (status === 204) length = 0;
     if (length < 0 || i + length !== n) return false;
-    // the answer is whole, and nothing follows it
+    // the answer is whole, and nothing follows it: it ends as the general parser's does
     this.bytes = n;
     this.scanned++;
-    const cur = this.cur;
-    cur.active = false;
-    if (close) {
-      this.sock?.destroy();
-      this.sock = undefined;
-    }
-    cur.resolve({ status, body: length === 0 ? '' : b.toString('utf8', i, i + Math.min(length, KEEP_BODY)), retryAfter: undefined });
+    this.status = status;
+    this.closeAfter = close;
+    if (length > 0) this.keep(b.toString('latin1', i, i + Math.min(length, KEEP_BODY)));
+    this.done();
     return true;
   }
 
