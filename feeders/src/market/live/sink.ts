@@ -577,7 +577,8 @@ export class GrafanaLiveSink implements MarketSink {
     }
     this.sentAt = performance.now();
     this.sentLines = lines;
-    return this.post(body, headers).then(this.accept, this.refuse);
+    // one POST on the kept-alive connection (push-connection.ts: a fraction of node:http's CPU per request)
+    return this.conn.post(this.path, headers, body, this.timeoutMs).then(this.accept, this.refuse);
   }
 
   /** When the request in flight was sent (performance.now()) and its lines. */
@@ -601,10 +602,6 @@ export class GrafanaLiveSink implements MarketSink {
     this.failed(err instanceof PushTransportError ? new TransportError(err.message, err) : err);
   };
 
-  /** One POST on the kept-alive connection (push-connection.ts: a fraction of node:http's CPU per request). */
-  private post(body: Uint8Array, headers: string): Promise<PushAnswer> {
-    return this.conn.post(this.path, headers, body, this.timeoutMs);
-  }
 
   private failed(err: unknown): void {
     this.metrics.up.set(0);
