@@ -10,7 +10,8 @@
 //             off+peer; the start order flips every round. The figure is CPU per frame, paired per window;
 //   burst   — frames sent per second vs push requests and lines received per second while the replay
 //             multiplies its rate ×10 for 1 s every 5 s: what reaches Grafana stays bounded by
-//             symbols × (GRAFANA_LIVE_MAX_HZ + 1) lines per calendar second (one `ticker` line per symbol).
+//             symbols × (GRAFANA_LIVE_MAX_HZ + 2) lines per calendar second (one `ticker` line per symbol,
+//             a bucket of three lines: docs/GRAFANA_LIVE.md "The contract", rate).
 // Live's latency is also split by frames sent during a burst (or the 500 ms after) vs between bursts, with
 // the feeder's own share (grafana_live_wait_seconds) and the push request's duration beside it.
 // --probe DIR splits the tail (docs/BENCHMARKS.md §10, "Where the tail comes from"): the replay records
@@ -322,8 +323,8 @@ async function latencyRun(n: number, rate: number, run: number, variant: Variant
         maxFramesPerSec: Math.max(...framesPerSec),
         maxPushesPerSec: Math.max(...[...perSec.values()].map((e) => e.pushes)),
         maxLinesPerSec: Math.max(...[...perSec.values()].map((e) => e.lines)),
-        // per symbol slots are ≥ 1/MAX_HZ s apart: a calendar second holds at most MAX_HZ + 1
-        bound: n * (Number(values['max-hz']) + 1),
+        // per symbol MAX_HZ lines a second sustained, two more in a burst (the contract's rate)
+        bound: n * (Number(values['max-hz']) + 2),
       },
       dropped: metricValue(m, 'grafana_live_dropped_total'),
       loadavg: loadavg(),

@@ -5,15 +5,16 @@
 // into an array, not a set), and goes out as one `ticker` line written when the request is built —
 // so it always carries the newest values — as bytes into one reused buffer (lines.ts: a line allocates
 // nothing, docs/GRAFANA_LIVE.md "The feeder side"). Per symbol `maxHz` lines a second sustained, with a
-// burst of one more (a GCRA, docs/GRAFANA_LIVE.md "Rate per symbol"): a symbol that keeps moving gets a
-// line every `1 / maxHz` s, and the bucket's spare line is kept for the end of a move (its last value
-// goes with the next request, not a slot later) or a move that begins after a pause. Requests go out on
-// a fixed cadence (`flushMs`, one at a time), each carrying every pending symbol whose slot is free, on
-// one kept-alive connection (push-connection.ts). Pending symbols are bounded by `maxQueue` (drop-oldest,
-// counted); a symbol that has had no tick for `staleMs` while Grafana was away is not sent (Live is about
-// now). Grafana down, slow or refusing is counted and retried with backoff; nothing here ever waits on
-// the caller's path, so InfluxDB ingest is unaffected. Protocol notes and the role the token needs:
-// docs/GRAFANA_LIVE.md.
+// burst of two more (a GCRA, docs/GRAFANA_LIVE.md "Rate per symbol"): a move's first line goes with the
+// next request and so does its second (the rest of a move whose frames straddled a request), a symbol that
+// keeps moving then gets a line every `1 / maxHz` s, and the bucket's spare line is kept for the end of a
+// move (its last value goes with the next request, not a slot later) or a move that begins after a pause.
+// Requests go out on a fixed cadence (`flushMs`, one at a time), each carrying every pending symbol whose
+// slot is free, on one kept-alive connection (push-connection.ts). Pending symbols are bounded by
+// `maxQueue` (drop-oldest, counted); a symbol that has had no tick for `staleMs` while Grafana was away is
+// not sent (Live is about now). Grafana down, slow or refusing is counted and retried with backoff;
+// nothing here ever waits on the caller's path, so InfluxDB ingest is unaffected. Protocol notes and the
+// role the token needs: docs/GRAFANA_LIVE.md.
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { Backoff, HttpStatusError, TransportError, isRetryable, parseRetryAfter, type BackoffOptions } from '@mt/common';
@@ -39,7 +40,7 @@ export interface GrafanaLiveOptions {
   token: () => string | undefined;
   /** After a 401/403 or with no token: re-read it (a token file written late or rotated is picked up). */
   onAuthFailure?: () => void;
-  /** Lines per symbol per second, sustained (one more in a burst). Default 5 (docs/GRAFANA_LIVE.md "rate"). */
+  /** Lines per symbol per second, sustained (two more in a burst). Default 5 (docs/GRAFANA_LIVE.md "rate"). */
   maxHz?: number;
   /** Symbols (= lines) held while Grafana is slow or away; beyond it the oldest are dropped. Default 10 000. */
   maxQueue?: number;
@@ -77,9 +78,9 @@ const AT = 6;
 /** Its index in the pending queue, -1 when not pending (an entry whose row's index differs is a left-over). */
 const QPOS = 7;
 /**
- * The rate bound as a GCRA (a bucket of two lines refilled at `maxHz`): the time its next line would be
- * due if lines went out back to back. A line may go from `tat - intervalMs` on, and moves `tat` one
- * interval past max(tat, now): `maxHz` lines a second sustained, one line more in a burst.
+ * The rate bound as a GCRA (a bucket of BUCKET lines refilled at `maxHz`): the time its next line would be
+ * due if lines went out back to back. A line may go from `tat - (BUCKET - 1) × intervalMs` on, and moves
+ * `tat` one interval past max(tat, now): `maxHz` lines a second sustained, BUCKET - 1 more in a burst.
  */
 const TAT = 8;
 /** When its last line went into a request, and when the change now pending began (its first tick since). */
@@ -90,6 +91,12 @@ const SENT_PRICE = 11;
 const SENT_BID = 12;
 const SENT_ASK = 13;
 const SENT_CHANGE = 14;
+/**
+ * Lines a symbol's bucket holds (docs/GRAFANA_LIVE.md "Rate per symbol"): a move's first line, the rest of
+ * that move when its frames straddled a request (sent with the next request), and the spare kept for its
+ * end. A symbol that keeps moving uses all but the spare.
+ */
+const BUCKET = 3;
 /** Doubles per row (128 bytes). */
 const ROW = 16;
 
@@ -191,6 +198,10 @@ export class GrafanaLiveSink implements MarketSink {
   private readonly path: string;
   private readonly conn: PushConnection;
   private readonly intervalMs: number;
+  /** How far ahead of now a symbol's TAT may be for a line to go (its bucket holds one)… */
+  private readonly lineAheadMs: number;
+  /** …and for a symbol still moving to go (its bucket holds two: the spare stays). */
+  private readonly moveAheadMs: number;
   private readonly flushMs: number;
   private readonly backstopMs: number;
   private readonly maxQueue: number;
@@ -246,6 +257,8 @@ export class GrafanaLiveSink implements MarketSink {
     this.path = `${endpoint.pathname}${endpoint.search}`;
     this.conn = new PushConnection(endpoint);
     this.intervalMs = 1000 / (o.maxHz ?? 5);
+    this.lineAheadMs = (BUCKET - 1) * this.intervalMs;
+    this.moveAheadMs = (BUCKET - 2) * this.intervalMs;
     this.flushMs = o.flushMs ?? 50;
     this.backstopMs = Math.min(this.intervalMs, 4 * this.flushMs);
     this.maxQueue = o.maxQueue ?? 10_000;
@@ -329,7 +342,7 @@ export class GrafanaLiveSink implements MarketSink {
         this.metrics.dropped.inc({ reason: 'overflow' });
       }
       // its slot, but not before the next cadence tick
-      const at = Math.max(r[o + TAT]! - this.intervalMs, this.lastFlushAt + this.flushMs, this.retryAt);
+      const at = Math.max(r[o + TAT]! - this.lineAheadMs, this.lastFlushAt + this.flushMs, this.retryAt);
       if (at < this.nextAt) this.nextAt = at;
     }
     this.poll(now);
@@ -528,13 +541,13 @@ export class GrafanaLiveSink implements MarketSink {
    */
   private take(r: Float64Array, o: number, now: number, cutoff: number): 0 | 1 | 2 | 3 {
     const tat = r[o + TAT]!;
-    if (tat - this.intervalMs > now) return 1;
-    // the bucket's last line (now < tat) is kept for a move that has ended (no tick for a cadence) or one
-    // that began a cadence or more after the symbol's last line: a symbol still moving (ticking faster
-    // than the cadence) waits for its sustained slot, so the spare line is still there when it stops
-    // (docs/GRAFANA_LIVE.md "Rate per symbol")
+    if (tat - this.lineAheadMs > now) return 1;
+    // the bucket's last line (now < tat - moveAheadMs) is kept for a move that has ended (no tick for a
+    // cadence) or one that began a cadence or more after the symbol's last line: a symbol still moving
+    // (ticking faster than the cadence) uses the others, then waits for its sustained slot, so the spare
+    // line is still there when it stops (docs/GRAFANA_LIVE.md "Rate per symbol")
     const at = r[o + AT]!;
-    if (now < tat && at > now - this.flushMs && r[o + MOVING]! - r[o + LAST_LINE]! < this.flushMs) return 1;
+    if (now < tat - this.moveAheadMs && at > now - this.flushMs && r[o + MOVING]! - r[o + LAST_LINE]! < this.flushMs) return 1;
     if (at < cutoff) return 2;
     const price = r[o + Q_PRICE]!;
     const bid = r[o + Q_BID]!;
@@ -553,8 +566,8 @@ export class GrafanaLiveSink implements MarketSink {
   /** When a symbol kept pending by take() may go: its sustained slot, or a cadence on while it moves. */
   private slotAt(r: Float64Array, o: number, now: number): number {
     const tat = r[o + TAT]!;
-    const slot = tat - this.intervalMs;
-    return slot > now ? slot : Math.min(tat, now + this.flushMs);
+    const slot = tat - this.lineAheadMs;
+    return slot > now ? slot : Math.min(tat - this.moveAheadMs, now + this.flushMs);
   }
 
   /**
