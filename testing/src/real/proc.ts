@@ -38,17 +38,48 @@ function installHooks(): void {
   }
 }
 
-/** A port the OS says is free right now on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** The kernel's range for ports of outgoing connections (and of listen(0)). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo! > 0 && hi! >= lo!) return [lo!, hi!];
+  } catch {
+    /* not Linux */
+  }
+  return [32768, 60999];
+}
+/** Where freePort draws from: below the ephemeral range, above the well-known services. */
+const PORTS = ((): [number, number] => {
+  const [lo] = ephemeralRange();
+  return lo > 20_000 ? [15_000, lo - 1] : [0, 0];
+})();
+
+function listenOn(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
+    srv.once('error', () => resolve(undefined));
+    srv.listen(port, '127.0.0.1', () => {
+      const got = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(got));
     });
   });
+}
+
+/**
+ * A port free right now on 127.0.0.1, outside the kernel's ephemeral range: a server stopped and
+ * started again on its port (the fault tests) would otherwise find it taken, now and then, by some
+ * process's outgoing connection, which draws its local port from that range.
+ */
+export async function freePort(): Promise<number> {
+  const [lo, hi] = PORTS;
+  for (let i = 0; lo > 0 && i < 50; i++) {
+    const port = await listenOn(lo + Math.floor(Math.random() * (hi - lo + 1)));
+    if (port) return port;
+  }
+  const port = await listenOn(0);
+  if (!port) throw new Error('no free port on 127.0.0.1');
+  return port;
 }
 
 const tmpDirs: string[] = [];
