@@ -327,3 +327,69 @@ export async function annotationEvents(frames: DataFrame[]): Promise<AnnotationE
     tags: tags?.values[i] ? String(tags.values[i]).split(',').map((t) => t.trim()) : [],
   }));
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The candlestick panel's field lookup (public/app/plugins/panel/candlestick/fields.ts,
+// `prepareCandlestickFields`; CandlestickPanel.tsx passes it `data.series`, the frames after field config)
+
+const CANDLE_DEFAULTS = { open: ['open', 'o'], high: ['high', 'h', 'max'], low: ['low', 'l', 'min'], close: ['close', 'c'], volume: ['volume', 'v'] } as const;
+export type CandleKey = keyof typeof CANDLE_DEFAULTS;
+
+export interface CandlestickFields {
+  /** The field each role maps to (undefined: not found; `open` then stands in as fields.ts does). */
+  fields: Partial<Record<CandleKey, Field>>;
+  /** The display name of each mapped field (fields.ts `data.names`). */
+  names: Partial<Record<CandleKey, string>>;
+  /** True where fields.ts made a close from the next open (or an open from the previous close). */
+  autoOpenClose: boolean;
+  /** The frame the chart draws: time, then every field (`includeAllFields`). */
+  frame: DataFrame;
+}
+
+/**
+ * What the candlestick panel finds in `frames`: the frames joined on time (`outerJoinDataFrames`, which
+ * renames a time-series `Value` field to its frame's name and drops cached display names), the graphable
+ * copies (timeseries/utils.ts `prepareGraphableFields`: display names cached, each number field a fresh
+ * display processor from its config by `setClassicPaletteIdxs`), then per role `findFieldOrAuto`: the
+ * field map's name equal to a field's `name` or its display name (features/dimensions/utils.ts
+ * `findField`), else the first field whose lowercased display name or whose `name` is one of the role's
+ * defaults; no open and no close → the first number field is the open; no close → the next open.
+ */
+export function candlestickFields(panel: PanelJson, frames: DataFrame[]): CandlestickFields {
+  const map = ((panel.options ?? {}) as { fields?: Partial<Record<CandleKey, string>> }).fields ?? {};
+  const aligned = frames.length === 1 ? frames[0]! : gd.outerJoinDataFrames({ frames })!;
+  gd.cacheFieldDisplayNames([aligned]);
+  const frame: DataFrame = {
+    ...aligned,
+    fields: aligned.fields.map((f) => {
+      if (f.type !== FieldType.number) return f;
+      const copy = { ...f, values: f.values.map((v) => (Number.isFinite(v) ? v : null)) };
+      copy.display = gd.getDisplayProcessor({ field: copy, theme });
+      return copy;
+    }),
+  };
+  const findField = (name?: string) => (name ? frame.fields.find((f) => f.name === name || getFieldDisplayName(f, frame) === name) : undefined);
+  const fields: Partial<Record<CandleKey, Field>> = {};
+  for (const key of Object.keys(CANDLE_DEFAULTS) as CandleKey[]) {
+    const defaults: readonly string[] = CANDLE_DEFAULTS[key];
+    const f = findField(map[key]) ?? frame.fields.find((x) => defaults.includes(getFieldDisplayName(x, frame).toLowerCase()) || defaults.includes(x.name));
+    if (f) fields[key] = f;
+  }
+  let autoOpenClose = false;
+  if (!fields.open && !fields.close) fields.open = frame.fields.find((f) => f.type === FieldType.number);
+  if (fields.open && !fields.close && !map.close) {
+    const values = fields.open.values.slice(1);
+    values.push(values[values.length - 1]);
+    fields.close = { ...fields.open, values, name: 'Next open', state: undefined };
+    autoOpenClose = true;
+  }
+  if (fields.close && !fields.open && !map.open) {
+    const values = [fields.close.values[0], ...fields.close.values].slice(0, frame.length);
+    fields.open = { ...fields.close, values, name: 'Previous close', state: undefined };
+    autoOpenClose = true;
+  }
+  if (!fields.high && !map.high) fields.high = fields.open;
+  if (!fields.low && !map.low) fields.low = fields.open;
+  const names = Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, getFieldDisplayName(f, frame)]));
+  return { fields, names, autoOpenClose, frame };
+}
