@@ -13,7 +13,7 @@ import type { Field } from '@grafana/data';
 import { committedDashboards, type DashboardJson } from './helpers.js';
 import { HOUR, MIN, startDashboardInflux, tags, write } from './dashboard-influx.js';
 import { panelByTitle, queryFrames, resolve, rowOf, runPanel, runTable } from './panel-data.js';
-import { annotationEvents, cellLinks, gd, show } from './grafana-frontend.js';
+import { annotationEvents, candlestickFields, cellLinks, gd, show } from './grafana-frontend.js';
 
 const SEC = 1000;
 const log = createLogger('grafana-test', 'silent');
@@ -305,6 +305,40 @@ describe('dashboards as a trader reads them (Grafana 12.3.0 frontend code on rea
       assert.equal(hist.config.custom?.gradientMode, 'scheme', 'bars take their colour per value');
       assert.equal(hist.display!(-0.4).color, '#FF3B3B');
       assert.equal(hist.display!(0.4).color, '#00D26A');
+    });
+
+    it('candles at the instrument precision: close and SMA 20 as the quote (EUR/USD 5 decimals, USD/JPY 3, AAPL and BTC 2, SHIB significant digits), OHLCV still mapped', async () => {
+      const d = ds['asset-detail']!;
+      const panel = panelByTitle(d, '$symbol — $tf candles');
+      const candles = async (symbol: string) => {
+        const { frames } = await runPanel(influx, panel, await resolve(influx, d, range, { symbol, base: '' }), range);
+        const c = candlestickFields(panel, frames);
+        // the query's own fields under the field map's names, none made up (a close from the next open)
+        assert.deepEqual(c.names, { open: 'open', high: 'high', low: 'low', close: 'close', volume: 'volume' }, symbol);
+        assert.equal(c.autoOpenClose, false, symbol);
+        for (const k of ['open', 'high', 'low', 'close', 'volume'] as const) assert.match(c.fields[k]!.name, new RegExp(`^${k}\\b`), `${symbol} ${k}: ${c.fields[k]!.name}`);
+        const last = (f: Field) => f.values.filter((v) => v !== null).at(-1) as number;
+        const text = (name: string) => {
+          const f = c.frame.fields.find((x) => gd.getFieldDisplayName(x, c.frame) === name)!;
+          return [show(f, last(f)), last(f)] as const;
+        };
+        // the tooltip's close and the legend's SMA 20 as the panel prints them, and the stored values
+        return { close: text('close'), sma: text('SMA 20'), volume: c.fields.volume!.config.decimals };
+      };
+      const fixed = (v: number, n: number) => [v.toFixed(n), v] as const;
+      // the last 1-minute close of the seeded data (dashboard-influx.ts marketLines: the same every run)
+      const closes = { 'EUR/USD': '1.08066', 'USD/JPY': '152.968', AAPL: '201.82', '^GSPC': '5044.16', 'BTC/USDT': '59542.08' };
+      for (const [symbol, decimals] of [['EUR/USD', 5], ['USD/JPY', 3], ['AAPL', 2], ['^GSPC', 2], ['BTC/USDT', 2]] as const) {
+        const c = await candles(symbol);
+        assert.equal(c.close[0], closes[symbol], `${symbol} close`);
+        assert.deepEqual(c.close, fixed(c.close[1], decimals), `${symbol} close`);
+        assert.deepEqual(c.sma, fixed(c.sma[1], decimals), `${symbol} SMA 20`);
+        assert.equal(c.volume, undefined, `${symbol}: volume keeps Grafana's own`);
+      }
+      // a coin under 1: significant digits, not 0.00
+      const shib = await candles('SHIB/USDT');
+      assert.equal(shib.close[0], '0.0000122');
+      assert.match(shib.sma[0], /^0\.0000\d{3}$/);
     });
 
     it('top news about the asset: each story once, best ranked first; RSI 30/70 lines', async () => {

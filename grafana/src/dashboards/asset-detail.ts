@@ -99,13 +99,20 @@ export function assetDetail(): Dashboard {
     overrides: classPrecisionOverrides('Last'),
   }).gridPos(g.at(24, 2));
 
+  // The chart's prices (OHLC, SMA/EMA/Bollinger) at the instrument's precision like the quote: selected
+  // as `<name> <asset_type> <symbol>` so that classPrecisionOverrides match them, then shown under their
+  // plain name, which is also what the candlestick field map finds them by (docs/DASHBOARDS.md,
+  // "Prices at the instrument's precision"). Volume keeps its name and Grafana's decimals.
+  const CANDLE_PRICES = ['open', 'high', 'low', 'close'];
+  const OVERLAYS: [string, string][] = [['sma_20', 'SMA 20'], ['ema_50', 'EMA 50'], ['bb_upper', 'BB upper'], ['bb_middle', 'BB middle'], ['bb_lower', 'BB lower']];
+  const ohlc: [string, string][] = [['first', 'open'], ['max', 'high'], ['min', 'low'], ['last', 'close']];
   const candles = new Candles()
     .title('$symbol — $tf candles')
     .datasource(DS.markets)
     .withTarget(
       new InfluxQL(
         DS.markets,
-        'SELECT first("open") AS "open", max("high") AS "high", min("low") AS "low", last("close") AS "close", sum("volume") AS "volume" ' +
+        `SELECT ${ohlc.map(([fn, f]) => `${fn}("${f}") AS "${priceName(f)}"`).join(', ')}, sum("volume") AS "volume" ` +
           `FROM ${fromClause('candles', '$rp')} WHERE $timeFilter AND ${SYMBOL} AND ${TF}`,
         'A',
       ).alias('$col'),
@@ -113,8 +120,8 @@ export function assetDetail(): Dashboard {
     .withTarget(
       new InfluxQL(
         DS.markets,
-        'SELECT last("sma_20") AS "SMA 20", last("ema_50") AS "EMA 50", last("bb_upper") AS "BB upper", last("bb_middle") AS "BB middle", ' +
-          `last("bb_lower") AS "BB lower" FROM ${fromClause('indicators', '$rp')} WHERE $timeFilter AND ${SYMBOL} AND ${TF}`,
+        `SELECT ${OVERLAYS.map(([f, n]) => `last("${f}") AS "${priceName(n)}"`).join(', ')} ` +
+          `FROM ${fromClause('indicators', '$rp')} WHERE $timeFilter AND ${SYMBOL} AND ${TF}`,
         'B',
       ).alias('$col'),
     )
@@ -123,7 +130,12 @@ export function assetDetail(): Dashboard {
     .colorStrategy(ColorStrategy.OpenClose)
     .colors(new CandlestickColorsBuilder().up(COLOR.up).down(COLOR.down).flat(COLOR.neutral))
     .fields(new CandlestickFieldMapBuilder().open('open').high('high').low('low').close('close').volume('volume'))
-    .includeAllFields(true)
+    .includeAllFields(true);
+  const chartPrices = [...CANDLE_PRICES, ...OVERLAYS.map(([, n]) => n)];
+  // the precision first: matchers read the display name, which the renames after them change
+  for (const o of classPrecisionOverrides(`(${chartPrices.join('|')})`)) candles.withOverride(o);
+  for (const n of chartPrices) candles.overrideByRegexp(`/^${n} /`, [{ id: 'displayName', value: n }]);
+  candles
     .overrideByName('SMA 20', [fixed(COLOR.amber)])
     .overrideByName('EMA 50', [fixed(COLOR.blue)])
     .overrideByRegexp('/^BB /', [fixed(COLOR.neutral), { id: 'custom.lineStyle', value: new LineStyleBuilder().fill('dash').dash([6, 4]).build() }])
