@@ -82,14 +82,28 @@ async function resolve(range: Range) {
   return { d, vars };
 }
 
-/** Rows of one panel target: column name → values, in time order. */
+/**
+ * A column's name as the panel shows it: the panel's `displayName` overrides matched by regexp (the candle
+ * chart selects its prices as `<name> <asset_type> <symbol>` for their precision and shows `<name>`,
+ * docs/DASHBOARDS.md "Prices at the instrument's precision").
+ */
+function shownName(p: { fieldConfig?: { overrides?: { matcher: { id: string; options?: unknown }; properties: { id: string; value?: unknown }[] }[] } }, column: string): string {
+  for (const o of p.fieldConfig?.overrides ?? []) {
+    const name = o.properties.find((x) => x.id === 'displayName')?.value;
+    const m = o.matcher.id === 'byRegexp' && typeof o.matcher.options === 'string' ? /^\/(.*)\/([a-z]*)$/.exec(o.matcher.options) : null;
+    if (typeof name === 'string' && m && new RegExp(m[1]!, m[2]).test(column)) return name;
+  }
+  return column;
+}
+
+/** Rows of one panel target: column name (as the panel shows it) → values, in time order. */
 async function panel(title: RegExp, refId: string, range: Range, vars: Map<string, { def: Variable; values: string[] }>) {
   const { panel: p, target } = allTargets(committedDashboards()['asset-detail']!).find((t) => title.test(t.panel.title ?? '') && t.target.refId === refId)!;
   assert.ok(p, `panel ${title}`);
   const res = await influx.query(interpolate(target.query!, vars, range, 60_000), 'markets');
   const s = res.results[0]!.series?.[0];
   assert.ok(s, `no data: ${p.title}/${refId}`);
-  return Object.fromEntries(s.columns.map((c, i) => [c, s.values.map((row) => row[i] as number | null)]));
+  return Object.fromEntries(s.columns.map((c, i) => [shownName(p as Parameters<typeof shownName>[0], c), s.values.map((row) => row[i] as number | null)]));
 }
 
 const near = (a: number | null | undefined, b: number, what: string, tol = 1e-9) => assert.ok(a != null && Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
