@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { freePort, spawnTracked, tmpDir, waitHttp, which, type Tracked } from './proc.js';
+import { freePort, readyUnlessExited, spawnTracked, tmpDir, waitHttp, which, type Tracked } from './proc.js';
 import { SmtpSink } from '../fakes/smtp.js';
 import { TelegramFake } from '../fakes/telegram.js';
 
@@ -110,11 +110,7 @@ export async function startAlertmanager(configFile: string, opts: { cluster?: Cl
   const launch = async () => {
     const proc = spawnTracked(bin, args, { logFile: path.join(dir, 'alertmanager.log') });
     server.proc = proc;
-    const exited = proc.exited.then((code) => {
-      throw new Error(`alertmanager exited with ${code}: ${readFileSync(path.join(dir, 'alertmanager.log'), 'utf8').slice(-2000)}`);
-    });
-    await Promise.race([waitHttp(`${url}/-/ready`, 30_000), exited]);
-    exited.catch(() => {});
+    await readyUnlessExited(proc, waitHttp(`${url}/-/ready`, 30_000), 'alertmanager', path.join(dir, 'alertmanager.log'));
   };
   const server: AlertmanagerServer = {
     url,

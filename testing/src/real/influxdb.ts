@@ -1,8 +1,8 @@
 // A real InfluxDB 1.x (Debian's `influxd`) on loopback with its own data dir and ports. Can be stopped
 // and started again on the same port and data (for outage tests), or frozen with SIGSTOP.
-import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, spawnTracked, tmpDir, waitHttp, which, type Tracked } from './proc.js';
+import { freePort, readyUnlessExited, spawnTracked, tmpDir, waitHttp, which, type Tracked } from './proc.js';
 
 export interface InfluxServer {
   url: string;
@@ -73,15 +73,8 @@ bind-address = "127.0.0.1:${rpcPort}"
   let proc: Tracked | undefined;
   const start = async () => {
     const log = path.join(dir, 'influxd.log');
-    const p = (proc = spawnTracked(bin, ['-config', conf], { logFile: log }));
-    // a server that cannot start (a port taken meanwhile) says so at once, with its log, instead of a
-    // 30 s wait for a /ping nothing will answer
-    const exited = p.exited.then(async (code) => {
-      await Promise.race([p.logWritten, new Promise((r) => setTimeout(r, 2000).unref())]);
-      throw new Error(`influxd exited with ${code} during start-up: ${readFileSync(log, 'utf8').slice(-2000)}`);
-    });
-    exited.catch(() => {});
-    await Promise.race([waitHttp(`${url}/ping`, 30_000), exited]);
+    proc = spawnTracked(bin, ['-config', conf], { logFile: log });
+    await readyUnlessExited(proc, waitHttp(`${url}/ping`, 30_000), 'influxd', log);
   };
   await start();
   if (opts.admin) {

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { freePort, spawnTracked, tmpDir, waitFor, waitStopped, type Tracked } from './proc.js';
+import { freePort, readyUnlessExited, spawnTracked, tmpDir, waitFor, waitStopped, type Tracked } from './proc.js';
 
 export interface StartPostgresOptions {
   /** Require this password (scram-sha-256) for every TCP connection instead of trust auth. */
@@ -108,10 +108,8 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
       ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=50'],
       { env, cwd: base, logFile: path.join(base, 'postgres.log'), ...user },
     );
-    const exited = proc.exited.then((code) => {
-      throw new Error(`postgres exited with ${code} during start-up (log: ${base}/postgres.log)`);
-    });
-    await Promise.race([
+    await readyUnlessExited(
+      proc,
       waitFor(
         async () => {
           const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
@@ -127,9 +125,9 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
         30_000,
         `postgres on ${port}`,
       ),
-      exited,
-    ]);
-    exited.catch(() => {});
+      'postgres',
+      path.join(base, 'postgres.log'),
+    );
   };
 
   const stop = async () => {

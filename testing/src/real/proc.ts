@@ -38,19 +38,19 @@ function installHooks(): void {
   }
 }
 
-/** The kernel's range for ports of outgoing connections (and of listen(0)). */
-function ephemeralRange(): [number, number] {
+/** The first port of the kernel's range for outgoing connections (and listen(0)). */
+function ephemeralStart(): number {
   try {
-    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (lo! > 0 && hi! >= lo!) return [lo!, hi!];
+    const lo = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (lo > 0) return lo;
   } catch {
     /* not Linux */
   }
-  return [32768, 60999];
+  return 32768;
 }
 /** Where freePort draws from: below the ephemeral range, above the well-known services. */
 const PORTS = ((): [number, number] => {
-  const [lo] = ephemeralRange();
+  const lo = ephemeralStart();
   return lo > 20_000 ? [15_000, lo - 1] : [0, 0];
 })();
 
@@ -80,6 +80,30 @@ export async function freePort(): Promise<number> {
   const port = await listenOn(0);
   if (!port) throw new Error('no free port on 127.0.0.1');
   return port;
+}
+
+/** The last lines of a log file, for an error message. */
+export function logTail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/**
+ * Waits for `ready`, but fails at once when the process exits first, with the end of its log: a server
+ * that cannot start (a port taken, a bad setting) says why instead of a readiness wait running out.
+ * 'exit' can come before the last output reached the log: waited for, bounded (a grandchild may hold the
+ * pipe).
+ */
+export async function readyUnlessExited(p: Tracked, ready: Promise<unknown>, what: string, logFile: string): Promise<void> {
+  const exited = p.exited.then(async (code) => {
+    await Promise.race([p.logWritten, new Promise((r) => setTimeout(r, 2000).unref())]);
+    throw new Error(`${what} exited with ${code} during start-up; log: ${logTail(logFile)}`);
+  });
+  exited.catch(() => {});
+  await Promise.race([ready, exited]);
 }
 
 const tmpDirs: string[] = [];

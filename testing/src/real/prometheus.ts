@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { freePort, spawnTracked, tmpDir, waitHttp, which, type Tracked } from './proc.js';
+import { freePort, readyUnlessExited, spawnTracked, tmpDir, waitHttp, which, type Tracked } from './proc.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const PROMETHEUS_DIR = path.join(REPO, 'prometheus');
@@ -82,11 +82,7 @@ export async function startPrometheus(configFile: string): Promise<PrometheusSer
     ],
     { logFile: path.join(dir, 'prometheus.log') },
   );
-  const exited = proc.exited.then((code) => {
-    throw new Error(`prometheus exited with ${code}: ${readFileSync(path.join(dir, 'prometheus.log'), 'utf8').slice(-2000)}`);
-  });
-  await Promise.race([waitHttp(`${url}/-/ready`, 30_000), exited]);
-  exited.catch(() => {});
+  await readyUnlessExited(proc, waitHttp(`${url}/-/ready`, 30_000), 'prometheus', path.join(dir, 'prometheus.log'));
   const api = async <T>(p: string): Promise<T> => {
     const res = await fetch(`${url}${p}`);
     const body = (await res.json()) as { status: string; data: T; error?: string };

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, spawnTracked, tmpDir, waitHttp, type Tracked } from './proc.js';
+import { freePort, readyUnlessExited, spawnTracked, tmpDir, waitHttp, type Tracked } from './proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -65,13 +65,7 @@ export async function startService(
       logFile,
     });
     svc.proc = proc;
-    const exitedEarly = proc.exited.then(async (code) => {
-      // 'exit' can come before the last output reached the log: wait for it (bounded, a grandchild may hold the pipe)
-      await Promise.race([proc.logWritten, new Promise((r) => setTimeout(r, 2000).unref())]);
-      throw new Error(`${name} exited with ${code} during start-up; log: ${tail(logFile)}`);
-    });
-    await Promise.race([waitHttp(`${url}/healthz`, opts.timeoutMs ?? 30_000, opts.waitHealthy ? [200] : [200, 503]), exitedEarly]);
-    exitedEarly.catch(() => {});
+    await readyUnlessExited(proc, waitHttp(`${url}/healthz`, opts.timeoutMs ?? 30_000, opts.waitHealthy ? [200] : [200, 503]), name, logFile);
   };
   const svc: RunningService = {
     name,
@@ -111,14 +105,6 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     if (Object.entries(labels).every(([k, v]) => lbl.includes(`${k}="${v}"`))) sum += Number(m[3]);
   }
   return sum;
-}
-
-function tail(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-15).join('\n');
-  } catch {
-    return '(no log)';
-  }
 }
 
 /**
