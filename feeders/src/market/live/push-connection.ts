@@ -128,11 +128,12 @@ export class PushConnection {
     // a text body is sent as UTF-8
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     let sock = this.sock;
-    const reuse = sock !== undefined && !sock.destroyed && sock.writable;
+    const open = sock !== undefined && !sock.destroyed;
+    const reuse = open && sock!.writable;
     // head and body copied into the request buffer (one write; the caller may reuse its body at once, and
     // a resend writes the same bytes). Bytes of the last request still queued on the socket (a server
     // that answered before reading it all) are never overwritten: a new buffer then.
-    const request = this.build(path, headers, bytes, sock !== undefined && !sock.destroyed && sock.writableLength > 0);
+    const request = this.build(path, headers, bytes, open && sock!.writableLength > 0);
     const promise = new Promise<PushAnswer>(this.hold);
     const deadline = performance.now() + timeoutMs;
     if (!this.timer || deadline < this.timerAt) this.arm(deadline);

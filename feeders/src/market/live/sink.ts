@@ -615,7 +615,6 @@ export class GrafanaLiveSink implements MarketSink {
     this.failed(err instanceof PushTransportError ? new TransportError(err.message, err) : err);
   };
 
-
   private failed(err: unknown): void {
     this.metrics.up.set(0);
     const batch = this.sending;
